@@ -1,0 +1,57 @@
+# Entry points of the todo-chatbot project. Every tool a target needs is
+# installed by `make setup`; heavy builds are cached under $(CACHE), outside
+# the repository, keyed by version.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+export CACHE ?= $(HOME)/.cache/todo-chatbot
+export PATH := $(CACHE)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
+export PIPENV_VERBOSITY := -1
+export PIPENV_NOSPIN := 1
+PIPENV := python3 -m pipenv
+RUN := $(PIPENV) run
+
+.PHONY: help
+help: ## List the targets.
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+## ---- setup -------------------------------------------------------------
+
+.PHONY: setup setup-python setup-node
+setup: setup-python setup-node tools ## Install every tool and package the project uses.
+
+setup-python:
+	python3 -m pip install --quiet --disable-pip-version-check -r tools/requirements-pipenv.txt
+	$(PIPENV) sync --dev
+
+setup-node:
+	npm ci --no-audit --no-fund --loglevel=error
+
+.PHONY: tools
+tools: ## Build the pinned Go tools (helm) into $(CACHE)/bin.
+	python3 tools/gotools.py helm
+
+## ---- chart ---------------------------------------------------------------
+
+.PHONY: synth chart imports
+synth: ## cdk8s synth: the raw manifests of main.py into dist/.
+	cdk8s synth
+
+chart: ## Synth, build the Helm chart dist/todo-chatbot and package it.
+	$(RUN) python -m todo_chatbot.helm_chart build --out dist
+
+imports: ## Regenerate imports/ offline from ../shared (byte-for-byte).
+	python3 tools/import_bindings.py
+
+## ---- tests ---------------------------------------------------------------
+
+.PHONY: test lint
+lint: ## ruff and mypy on the project's own code.
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	$(RUN) mypy constructs/todo_chatbot main.py
+
+test: setup ## Run every test (the README's test command).
+	$(MAKE) lint
+	$(RUN) pytest
