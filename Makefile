@@ -19,7 +19,7 @@ help: ## List the targets.
 ## ---- setup -------------------------------------------------------------
 
 .PHONY: setup setup-python setup-node
-setup: setup-python setup-node tools ## Install every tool and package the project uses.
+setup: setup-python setup-node tools setup-chromium ## Install every tool and package the project uses.
 
 setup-python:
 	python3 -m pip install --quiet --disable-pip-version-check -r tools/requirements-pipenv.txt
@@ -27,6 +27,12 @@ setup-python:
 
 setup-node:
 	npm ci --no-audit --no-fund --loglevel=error
+
+# Debian's Chromium for the browser tests; Playwright drives it, never downloads one.
+.PHONY: setup-chromium
+setup-chromium:
+	@test -x /usr/bin/chromium || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; }
 
 .PHONY: tools
 tools: ## Build the pinned Go tools (helm) into $(CACHE)/bin.
