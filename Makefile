@@ -19,7 +19,7 @@ help: ## List the targets.
 ## ---- setup -------------------------------------------------------------
 
 .PHONY: setup setup-python setup-node
-setup: setup-python setup-node tools setup-chromium ## Install every tool and package the project uses.
+setup: setup-python setup-node tools setup-chromium setup-postgres ## Install every tool and package the project uses.
 
 setup-python:
 	python3 -m pip install --quiet --disable-pip-version-check -r tools/requirements-pipenv.txt
@@ -33,6 +33,15 @@ setup-node:
 setup-chromium:
 	@test -x /usr/bin/chromium || { apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; }
+
+# Debian's PostgreSQL 15 server binaries (/usr/lib/postgresql/15/bin) for the app tests,
+# which start throwaway servers themselves (tests/support/postgres.py); openssl makes
+# their TLS certificates. Nothing is started or enabled here.
+.PHONY: setup-postgres
+setup-postgres:
+	@test -x /usr/lib/postgresql/15/bin/initdb -a -x /usr/bin/openssl || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+		postgresql-15 openssl; }
 
 .PHONY: tools
 tools: ## Build the pinned Go tools (helm) into $(CACHE)/bin.

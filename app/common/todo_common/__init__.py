@@ -1,0 +1,9 @@
+"""Shared parts of the reference app's images (backend and frontend).
+
+- `logs`: JSON-lines logging with a redaction guard.
+- `config`: fail-fast settings from environment variables.
+- `web`: metrics, `X-Instance`, body size limit and JSON errors for a FastAPI app.
+- `readiness` and `runner`: readiness state and a uvicorn runner with graceful shutdown.
+- `database`: connection pool and health ping for PostgreSQL.
+- `migrations`: versioned schema migrations, safe when several replicas start at once.
+"""

@@ -1,0 +1,88 @@
+"""Run an ASGI app with uvicorn and shut it down gracefully on SIGTERM.
+
+On the first SIGTERM (or SIGINT) the readiness turns to "shutting down" (so `/readyz`
+answers 503) while the server keeps accepting requests for `drain_seconds`, the time the
+orchestrator needs to stop routing traffic here. Then uvicorn stops listening, lets
+in-flight requests finish (up to `graceful_timeout_seconds`), runs the app's shutdown and
+the process exits 0. A second signal skips the drain.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import time
+from types import FrameType
+
+import uvicorn
+from starlette.types import ASGIApp
+
+from todo_common.readiness import Readiness
+
+logger = logging.getLogger(__name__)
+
+
+class GracefulServer(uvicorn.Server):
+    """A uvicorn server that drains before it stops and exits 0 after a signal."""
+
+    def __init__(self, config: uvicorn.Config, *, readiness: Readiness, drain_seconds: float):
+        """Create the server; `readiness` is flipped on the first signal."""
+        super().__init__(config)
+        self.readiness = readiness
+        self.drain_seconds = drain_seconds
+        self._exit_requested_at: float | None = None
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        """Start draining on the first signal, stop at once on the second.
+
+        uvicorn re-raises the signal it caught once it has stopped, which would end the
+        process with 128+SIGTERM instead of 0; this handler records nothing to re-raise.
+        """
+        if self._exit_requested_at is None:
+            self._exit_requested_at = time.monotonic()
+            self.readiness.mark_shutting_down()
+            logger.info(
+                "shutdown requested, draining",
+                extra={"signal": signal.Signals(sig).name, "drain_seconds": self.drain_seconds},
+            )
+        else:
+            self.should_exit = True
+
+    async def on_tick(self, counter: int) -> bool:
+        """Exit the main loop once the drain period is over."""
+        if (
+            self._exit_requested_at is not None
+            and time.monotonic() - self._exit_requested_at >= self.drain_seconds
+        ):
+            self.should_exit = True
+        return await super().on_tick(counter)
+
+
+def serve(
+    app: ASGIApp,
+    *,
+    port: int,
+    readiness: Readiness,
+    host: str = "0.0.0.0",
+    drain_seconds: float = 2.0,
+    graceful_timeout_seconds: float = 60.0,
+) -> None:
+    """Serve `app` until a signal arrives and in-flight requests are done; then return.
+
+    Logging must already be configured (`todo_common.logs.configure_logging`): uvicorn's
+    own logging set-up and access log are turned off.
+    """
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        server_header=False,
+        proxy_headers=False,
+        timeout_graceful_shutdown=int(graceful_timeout_seconds),
+    )
+    server = GracefulServer(config, readiness=readiness, drain_seconds=drain_seconds)
+    server.run()
+    logger.info("stopped")

@@ -1,0 +1,252 @@
+"""What every HTTP app of the project shares: metrics, `X-Instance`, limits, JSON errors.
+
+`install(app, instance_name=...)` adds to a FastAPI app:
+
+- `/metrics` (Prometheus text): `process_uptime_seconds`, `http_requests_total{route,method,
+  status}`, `http_request_duration_seconds{route}` (histogram) and
+  `http_request_failures_total{route}` (5xx and unhandled exceptions). `route` is the route
+  template (`/api/tasks/{task_id}`), or `unmatched`, so that label values stay few.
+- an `X-Instance` header on every response, errors included;
+- a request body limit (413 beyond it);
+- errors as `{"detail": "..."}` only: validation errors become one readable sentence, an
+  unhandled exception a 500 with a generic message (the traceback goes to the log, redacted).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    ProcessCollector,
+    disable_created_metrics,
+    generate_latest,
+)
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MAX_BODY_BYTES = 64 * 1024
+UNMATCHED_ROUTE = "unmatched"
+# Probes and scrapes would drown the request log at info level.
+_QUIET_PATHS = {"/healthz", "/readyz", "/metrics"}
+
+# `*_created` series double the output and nobody graphs them.
+disable_created_metrics()
+
+
+class AppMetrics:
+    """The Prometheus metrics of one app, in a registry of its own."""
+
+    def __init__(self) -> None:
+        """Create the registry and the metrics of docs/contract.md."""
+        self.registry = CollectorRegistry()
+        started = time.monotonic()
+        ProcessCollector(registry=self.registry)
+        Gauge(
+            "process_uptime_seconds",
+            "Seconds since the process started serving.",
+            registry=self.registry,
+        ).set_function(lambda: time.monotonic() - started)
+        self.requests = Counter(
+            "http_requests_total",
+            "HTTP requests by route template, method and status code.",
+            ["route", "method", "status"],
+            registry=self.registry,
+        )
+        self.duration = Histogram(
+            "http_request_duration_seconds",
+            "HTTP request duration by route template.",
+            ["route"],
+            registry=self.registry,
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+        )
+        self.failures = Counter(
+            "http_request_failures_total",
+            "HTTP requests that ended in a 5xx status or an unhandled exception.",
+            ["route"],
+            registry=self.registry,
+        )
+
+    def observe(self, *, route: str, method: str, status: int, seconds: float) -> None:
+        """Record one finished request."""
+        self.requests.labels(route=route, method=method, status=str(status)).inc()
+        self.duration.labels(route=route).observe(seconds)
+        if status >= 500:
+            self.failures.labels(route=route).inc()
+
+    def render(self) -> bytes:
+        """Return the metrics in the Prometheus text format."""
+        return generate_latest(self.registry)
+
+
+def json_error(status: int, detail: str) -> JSONResponse:
+    """Return the project's error body: `{"detail": "..."}`."""
+    return JSONResponse({"detail": detail}, status_code=status)
+
+
+class ObservabilityMiddleware:
+    """ASGI middleware: metrics, request log, `X-Instance`, body limit, last-resort 500."""
+
+    def __init__(
+        self, app: ASGIApp, *, metrics: AppMetrics, instance_name: str, max_body_bytes: int
+    ) -> None:
+        """Wrap `app`."""
+        self.app = app
+        self.metrics = metrics
+        self.instance_header = (b"x-instance", instance_name.encode("latin-1", "replace"))
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve one ASGI connection (HTTP requests are observed; others pass through)."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+        response_started = False
+
+        async def send_with_header(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                response_started = True
+                message["headers"] = [*message.get("headers", []), self.instance_header]
+            await send(message)
+
+        try:
+            buffered = await self._read_body(scope, receive)
+            if buffered is None:
+                limit_kib = self.max_body_bytes // 1024
+                response = json_error(413, f"request body is larger than {limit_kib} KiB")
+                await response(scope, receive, send_with_header)
+            else:
+                await self.app(scope, buffered, send_with_header)
+        except Exception:
+            logger.exception(
+                "unhandled error", extra={"method": scope["method"], "route": _route(scope)}
+            )
+            if response_started:
+                raise
+            status = 500
+            await json_error(500, "internal server error")(scope, receive, send_with_header)
+        finally:
+            self._observe(scope, status, time.perf_counter() - started)
+
+    async def _read_body(self, scope: Scope, receive: Receive) -> Receive | None:
+        """Read the whole body (None when over the limit) and return a replaying `receive`."""
+        for name, value in scope["headers"]:
+            if name == b"content-length" and value.isdigit():
+                if int(value) > self.max_body_bytes:
+                    return None
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                first_message = message
+                break
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > self.max_body_bytes:
+                return None
+            if not message.get("more_body", False):
+                first_message = {"type": "http.request", "body": b"".join(chunks)}
+                break
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return first_message
+            return await receive()
+
+        return replay
+
+    def _observe(self, scope: Scope, status: int, seconds: float) -> None:
+        route = _route(scope)
+        self.metrics.observe(route=route, method=scope["method"], status=status, seconds=seconds)
+        level = logging.DEBUG if scope["path"] in _QUIET_PATHS and status < 500 else logging.INFO
+        logger.log(
+            level,
+            "request",
+            extra={
+                "method": scope["method"],
+                "route": route,
+                "status": status,
+                "duration_ms": round(seconds * 1000, 1),
+            },
+        )
+
+
+def _route(scope: Scope) -> str:
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    return path if isinstance(path, str) else UNMATCHED_ROUTE
+
+
+def _validation_detail(exc: RequestValidationError) -> tuple[int, str]:
+    """Return status and one sentence for `exc`, never echoing the input."""
+    errors = exc.errors()
+    if any(error.get("type") == "json_invalid" for error in errors):
+        return 400, "request body is not valid JSON"
+    sentences = []
+    for error in errors[:3]:
+        location = [str(part) for part in error.get("loc", ()) if part not in ("body",)]
+        field = ".".join(location) or "body"
+        message = str(error.get("msg", "is invalid")).removeprefix("Value error, ")
+        sentences.append(f"{field}: {message}")
+    return 422, "; ".join(sentences)
+
+
+async def _on_validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    status, detail = _validation_detail(exc)
+    return json_error(status, detail)
+
+
+async def _on_http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    detail = exc.detail if isinstance(exc.detail, str) else json.dumps(exc.detail)
+    response = json_error(exc.status_code, detail)
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+def install(
+    app: FastAPI, *, instance_name: str, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+) -> AppMetrics:
+    """Add metrics, `/metrics`, `X-Instance`, the body limit and JSON errors to `app`."""
+    metrics = AppMetrics()
+
+    async def metrics_endpoint() -> Response:
+        return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
+    app.add_api_route("/metrics", metrics_endpoint, methods=["GET"], include_in_schema=False)
+    handlers: dict[Any, Callable[[Request, Exception], Awaitable[Response]]] = {
+        RequestValidationError: _on_validation_error,
+        StarletteHTTPException: _on_http_error,
+    }
+    for exception_class, handler in handlers.items():
+        app.add_exception_handler(exception_class, handler)
+    app.add_middleware(
+        ObservabilityMiddleware,
+        metrics=metrics,
+        instance_name=instance_name,
+        max_body_bytes=max_body_bytes,
+    )
+    return metrics
