@@ -1,0 +1,1 @@
+"""cdk8s constructs for the todo-chatbot."""

@@ -1,0 +1,49 @@
+"""Regenerate the cdk8s bindings in imports/ offline, byte-for-byte.
+
+`cdk8s import k8s@1.28.0` downloads its schema from GitHub, which is not
+reachable here; tools/offline-schemas.cjs answers that request from
+../shared/k8s-schemas instead. The Gateway API bindings (HTTPRoute) come from
+the CRD file in ../shared/crds. Run from the repository root: `make imports`.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+KUBERNETES_VERSION = "1.28.0"
+HTTPROUTE_CRD = SHARED / "crds/gateway-api-v1.6.1/gateway.networking.k8s.io_httproutes.yaml"
+OUTPUT = ROOT / "imports"
+
+
+def cdk8s_import(source: str) -> None:
+    """Run `cdk8s import <source>` into imports/ with the network shim preloaded."""
+    env = {
+        **os.environ,
+        "K8S_SCHEMAS_DIR": str(SHARED / "k8s-schemas"),
+        "NODE_OPTIONS": f"--require {ROOT / 'tools/offline-schemas.cjs'}",
+        "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
+    }
+    command = ["npx", "--no-install", "cdk8s", "import", source, "--no-check-upgrade",
+               "--language", "python", "--output", str(OUTPUT)]
+    print(f"cdk8s import {source}", flush=True)
+    subprocess.run(command, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+
+
+def main() -> int:
+    for needed in (SHARED / "k8s-schemas" / f"v{KUBERNETES_VERSION}", HTTPROUTE_CRD):
+        if not needed.exists():
+            print(f"error: {needed} is missing; the imports need ../shared", file=sys.stderr)
+            return 1
+    shutil.rmtree(OUTPUT, ignore_errors=True)
+    cdk8s_import(f"k8s@{KUBERNETES_VERSION}")
+    cdk8s_import(str(HTTPROUTE_CRD))
+    print(f"bindings written to {OUTPUT.relative_to(ROOT)}/")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
