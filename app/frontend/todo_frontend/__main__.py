@@ -1,0 +1,27 @@
+"""Entry point of the frontend image: `python -m todo_frontend`."""
+
+from todo_common.config import load_settings
+from todo_common.logs import configure_logging
+from todo_common.readiness import Readiness
+from todo_common.runner import serve
+
+from todo_frontend.core.config import Settings
+from todo_frontend.main import create_app
+
+
+def main() -> None:
+    """Check the configuration, then serve until SIGTERM."""
+    settings = load_settings(Settings)
+    configure_logging(settings.LOG_LEVEL)
+    readiness = Readiness()
+    app = create_app(settings, readiness=readiness)
+    serve(
+        app,
+        port=settings.PORT,
+        readiness=readiness,
+        drain_seconds=settings.SHUTDOWN_DRAIN_SECONDS,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+"""The page's JSON API: tasks and chat, forwarded to the backend as the signed-in user.
+
+The browser never talks to the backend: these routes check the session and the origin,
+validate the body, then call the backend with a short-lived JWT. Backend answers (2xx and
+4xx) are passed on as they are; a backend that is down, slow or failing becomes a 503/504
+with a message for the user, and the next call tries again.
+"""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path
+from fastapi.responses import JSONResponse, Response
+from todo_common.web import json_error
+
+from todo_frontend.api.deps import CurrentUser, ServicesDep, require_same_origin
+from todo_frontend.backend_client import BackendUnavailable
+from todo_frontend.models import ChatMessage, TaskCreate, TaskUpdate
+
+router = APIRouter(prefix="/app/api", tags=["api"], dependencies=[Depends(require_same_origin)])
+
+# Ids are opaque to the frontend; the pattern keeps them from reshaping the backend path.
+TaskId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+
+
+async def _forward(
+    services: ServicesDep, user: CurrentUser, method: str, path: str, body: Any = None
+) -> Response:
+    try:
+        answer = await services.backend.call(method, path, user_id=user.id, json=body)
+    except BackendUnavailable as error:
+        return json_error(error.status_code, str(error))
+    if answer.body is None:
+        return Response(status_code=answer.status_code)
+    return JSONResponse(answer.body, status_code=answer.status_code)
+
+
+@router.get("/tasks")
+async def list_tasks(services: ServicesDep, user: CurrentUser) -> Response:
+    """List the user's tasks."""
+    return await _forward(services, user, "GET", "/api/tasks")
+
+
+@router.post("/tasks")
+async def create_task(services: ServicesDep, user: CurrentUser, task: TaskCreate) -> Response:
+    """Add a task."""
+    return await _forward(services, user, "POST", "/api/tasks", task.model_dump())
+
+
+@router.patch("/tasks/{task_id}")
+async def update_task(
+    services: ServicesDep, user: CurrentUser, task_id: TaskId, changes: TaskUpdate
+) -> Response:
+    """Change a task's title or completion."""
+    body = changes.model_dump(exclude_unset=True)
+    return await _forward(services, user, "PATCH", f"/api/tasks/{task_id}", body)
+
+
+@router.delete("/tasks/{task_id}")
+async def delete_task(services: ServicesDep, user: CurrentUser, task_id: TaskId) -> Response:
+    """Delete a task."""
+    return await _forward(services, user, "DELETE", f"/api/tasks/{task_id}")
+
+
+@router.post("/chat")
+async def chat(services: ServicesDep, user: CurrentUser, message: ChatMessage) -> Response:
+    """Send one message to the assistant; its reply may have changed the tasks."""
+    body = message.model_dump(mode="json", exclude_none=True)
+    return await _forward(services, user, "POST", "/api/chat", body)

@@ -1,0 +1,101 @@
+"""Calls from the frontend to the backend API, each authenticated by a fresh JWT.
+
+One `httpx.AsyncClient` is shared by all requests (connection reuse). Any way the backend
+can fail (refused connection, timeout, 5xx, a rejected token) becomes `BackendUnavailable`
+with a message fit to show the user; the next call simply tries again, so the page
+recovers on its own when the backend is back.
+"""
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from todo_frontend.core.security import backend_token
+
+logger = logging.getLogger(__name__)
+
+UNAVAILABLE = (
+    "The task service is unavailable right now; your changes were not lost — try again in a moment."
+)
+TIMED_OUT = (
+    "The task service is taking too long to answer; try again in a moment"
+    " (check the list first: the change may already be there)."
+)
+
+
+class BackendUnavailable(Exception):
+    """The backend could not answer; `str(error)` is the message for the user."""
+
+    def __init__(self, message: str, *, status_code: int) -> None:
+        """Keep the user message and the HTTP status the frontend answers with."""
+        super().__init__(message)
+        self.status_code = status_code
+
+
+@dataclass(frozen=True)
+class BackendResponse:
+    """A backend answer the frontend passes on: its status and JSON body (`None` if empty)."""
+
+    status_code: int
+    body: Any
+
+
+class BackendClient:
+    """The backend API at `base_url`, on behalf of one user per call."""
+
+    def __init__(
+        self, *, base_url: str, secret: str, timeout_seconds: float, chat_timeout_seconds: float
+    ) -> None:
+        """Create the shared HTTP client; close it with `aclose()`."""
+        self._secret = secret
+        self._chat_timeout = chat_timeout_seconds
+        self._http = httpx.AsyncClient(
+            base_url=base_url,
+            timeout=timeout_seconds,
+            # A backend Service is plain HTTP inside the cluster; proxies in the pod's
+            # environment must not capture it.
+            trust_env=False,
+        )
+
+    async def aclose(self) -> None:
+        """Close the pooled connections."""
+        await self._http.aclose()
+
+    async def call(
+        self, method: str, path: str, *, user_id: str, json: Any = None
+    ) -> BackendResponse:
+        """Send one request as `user_id`; raise `BackendUnavailable` when the backend fails."""
+        timeout = self._chat_timeout if path == "/api/chat" else httpx.USE_CLIENT_DEFAULT
+        headers = {"Authorization": f"Bearer {backend_token(self._secret, user_id)}"}
+        try:
+            response = await self._http.request(
+                method, path, json=json, headers=headers, timeout=timeout
+            )
+        except httpx.TimeoutException:
+            logger.warning("backend timed out", extra={"method": method, "path": path})
+            raise BackendUnavailable(TIMED_OUT, status_code=504) from None
+        except httpx.HTTPError as error:
+            logger.warning(
+                "backend unreachable",
+                extra={"method": method, "path": path, "error": type(error).__name__},
+            )
+            raise BackendUnavailable(UNAVAILABLE, status_code=503) from None
+        if response.status_code >= 500 or response.status_code in (401, 403):
+            # A 401/403 means the two services disagree on BETTER_AUTH_SECRET: an
+            # operator's problem, which the user can only wait out.
+            logger.error(
+                "backend failed",
+                extra={"method": method, "path": path, "status": response.status_code},
+            )
+            raise BackendUnavailable(UNAVAILABLE, status_code=503)
+        try:
+            body = response.json() if response.content else None
+        except ValueError:
+            logger.error(
+                "backend answered with something other than JSON",
+                extra={"method": method, "path": path, "status": response.status_code},
+            )
+            raise BackendUnavailable(UNAVAILABLE, status_code=503) from None
+        return BackendResponse(status_code=response.status_code, body=body)

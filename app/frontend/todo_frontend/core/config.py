@@ -1,0 +1,45 @@
+"""The frontend's environment variables (docs/contract.md), checked at start-up."""
+
+from typing import Annotated
+
+from pydantic import AfterValidator, Field
+from todo_common.config import CommonSettings, DatabaseUrl, SecretText, min_chars
+
+from todo_frontend.core.origin import origin_of
+
+
+def _http_url(value: str) -> str:
+    if origin_of(value) is None:
+        raise ValueError("must be an http:// or https:// URL with a host")
+    return value.strip().rstrip("/")
+
+
+HttpUrl = Annotated[str, AfterValidator(_http_url)]
+
+
+class Settings(CommonSettings):
+    """Variables of the frontend image; the secrets have no defaults."""
+
+    DATABASE_URL: DatabaseUrl
+    # Signs the backend JWTs and the session cookies.
+    BETTER_AUTH_SECRET: Annotated[SecretText, min_chars(32)]
+    BACKEND_URL: HttpUrl
+    # The address users open; `https://` turns on the Secure cookie flag.
+    PUBLIC_URL: HttpUrl
+    PORT: int = Field(default=3000, ge=1, le=65535)
+    # One task call; the page shows a "try again" message after it.
+    BACKEND_TIMEOUT_SECONDS: float = Field(default=5.0, gt=0, le=120)
+    # One chat turn, which waits for the AI provider (the backend's AI_TIMEOUT_SECONDS).
+    CHAT_TIMEOUT_SECONDS: float = Field(default=60.0, gt=0, le=600)
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Whether cookies get the `Secure` flag (users reach the app over https)."""
+        return self.PUBLIC_URL.startswith("https://")
+
+    @property
+    def public_origin(self) -> str:
+        """The origin (`scheme://host[:port]`) browsers send in `Origin` for this app."""
+        origin = origin_of(self.PUBLIC_URL)
+        assert origin is not None, "validated as an http(s) URL with a host"
+        return origin

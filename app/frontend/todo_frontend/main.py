@@ -1,0 +1,92 @@
+"""The frontend's FastAPI app: pages, sign-in and the page's JSON API."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import psycopg
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+from fastapi.templating import Jinja2Templates
+from psycopg_pool import PoolTimeout
+from todo_common import web
+from todo_common.database import create_pool
+from todo_common.migrations import apply_migrations
+from todo_common.readiness import Readiness
+
+from todo_frontend import migrations, static
+from todo_frontend.api.deps import Services
+from todo_frontend.api.routes import auth, health, pages, tasks
+from todo_frontend.backend_client import BackendClient
+from todo_frontend.core.config import Settings
+from todo_frontend.core.headers import SecurityHeadersMiddleware
+from todo_frontend.core.ratelimit import FailureLimiter
+
+logger = logging.getLogger(__name__)
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+# Form posts and chat messages are small; anything bigger is refused with 413.
+MAX_BODY_BYTES = 16 * 1024
+DATABASE_UNAVAILABLE = "Sign-in is unavailable right now; try again in a moment."
+
+
+def create_app(settings: Settings, *, readiness: Readiness | None = None) -> FastAPI:
+    """Build the app; its lifespan migrates the database and opens the pools."""
+    readiness = readiness or Readiness()
+    database_url = settings.DATABASE_URL.get_secret_value()
+    templates = Jinja2Templates(directory=TEMPLATES_DIR)
+    templates.env.globals["static_url"] = static.static_url
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await apply_migrations(
+            database_url, namespace=migrations.NAMESPACE, migrations=migrations.MIGRATIONS
+        )
+        pool = create_pool(database_url, name="todo-frontend")
+        await pool.open(wait=False)
+        backend = BackendClient(
+            base_url=settings.BACKEND_URL,
+            secret=settings.BETTER_AUTH_SECRET.get_secret_value(),
+            timeout_seconds=settings.BACKEND_TIMEOUT_SECONDS,
+            chat_timeout_seconds=settings.CHAT_TIMEOUT_SECONDS,
+        )
+        app.state.services = Services(
+            settings=settings,
+            readiness=readiness,
+            pool=pool,
+            backend=backend,
+            templates=templates,
+            account_limiter=FailureLimiter(max_failures=5, window_seconds=300),
+            client_limiter=FailureLimiter(max_failures=50, window_seconds=300),
+        )
+        readiness.mark_started()
+        logger.info("frontend ready", extra={"backend_url": settings.BACKEND_URL})
+        try:
+            yield
+        finally:
+            await backend.aclose()
+            await pool.close()
+
+    app = FastAPI(
+        title="todo-chatbot frontend",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.include_router(health.router)
+    app.include_router(pages.router)
+    app.include_router(auth.router)
+    app.include_router(tasks.router)
+    app.include_router(static.router)
+
+    async def database_unavailable(request: Request, exc: Exception) -> Response:
+        logger.warning("database unavailable", extra={"error": type(exc).__name__})
+        return web.json_error(503, DATABASE_UNAVAILABLE)
+
+    app.add_exception_handler(psycopg.OperationalError, database_unavailable)
+    app.add_exception_handler(PoolTimeout, database_unavailable)
+    app.add_middleware(SecurityHeadersMiddleware)
+    web.install(app, instance_name=settings.INSTANCE_NAME, max_body_bytes=MAX_BODY_BYTES)
+    return app
