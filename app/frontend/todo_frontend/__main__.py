@@ -2,7 +2,6 @@
 
 from todo_common.config import load_settings
 from todo_common.logs import configure_logging
-from todo_common.readiness import Readiness
 from todo_common.runner import serve
 
 from todo_frontend.core.config import Settings
@@ -13,12 +12,11 @@ def main() -> None:
     """Check the configuration, then serve until SIGTERM."""
     settings = load_settings(Settings)
     configure_logging(settings.LOG_LEVEL)
-    readiness = Readiness()
-    app = create_app(settings, readiness=readiness)
+    app = create_app(settings)
     serve(
         app,
         port=settings.PORT,
-        readiness=readiness,
+        readiness=app.state.readiness,
         drain_seconds=settings.SHUTDOWN_DRAIN_SECONDS,
     )
 

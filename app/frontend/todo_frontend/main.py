@@ -1,8 +1,9 @@
 """The frontend's FastAPI app: pages, sign-in and the page's JSON API."""
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import psycopg
@@ -10,14 +11,14 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
 from psycopg_pool import PoolTimeout
-from todo_common import web
+from todo_common import health, web
 from todo_common.database import create_pool
-from todo_common.migrations import apply_migrations
 from todo_common.readiness import Readiness
+from todo_common.startup import prepare_database
 
 from todo_frontend import migrations, static
 from todo_frontend.api.deps import Services
-from todo_frontend.api.routes import auth, health, pages, tasks
+from todo_frontend.api.routes import auth, pages, tasks
 from todo_frontend.backend_client import BackendClient
 from todo_frontend.core.config import Settings
 from todo_frontend.core.headers import SecurityHeadersMiddleware
@@ -31,19 +32,16 @@ MAX_BODY_BYTES = 16 * 1024
 DATABASE_UNAVAILABLE = "Sign-in is unavailable right now; try again in a moment."
 
 
-def create_app(settings: Settings, *, readiness: Readiness | None = None) -> FastAPI:
-    """Build the app; its lifespan migrates the database and opens the pools."""
-    readiness = readiness or Readiness()
+def create_app(settings: Settings) -> FastAPI:
+    """Build the app; its lifespan opens the pools and migrates in the background."""
+    readiness = Readiness()
     database_url = settings.DATABASE_URL.get_secret_value()
     templates = Jinja2Templates(directory=TEMPLATES_DIR)
     templates.env.globals["static_url"] = static.static_url
 
-    @asynccontextmanager
+    @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await apply_migrations(
-            database_url, namespace=migrations.NAMESPACE, migrations=migrations.MIGRATIONS
-        )
-        pool = create_pool(database_url, name="todo-frontend")
+        pool = create_pool(database_url, name=f"frontend-{settings.INSTANCE_NAME}")
         await pool.open(wait=False)
         backend = BackendClient(
             base_url=settings.BACKEND_URL,
@@ -51,20 +49,32 @@ def create_app(settings: Settings, *, readiness: Readiness | None = None) -> Fas
             timeout_seconds=settings.BACKEND_TIMEOUT_SECONDS,
             chat_timeout_seconds=settings.CHAT_TIMEOUT_SECONDS,
         )
+        # todo_common.health reads `app.state.pool` and `app.state.readiness`.
+        app.state.pool = pool
         app.state.services = Services(
             settings=settings,
-            readiness=readiness,
             pool=pool,
             backend=backend,
             templates=templates,
             account_limiter=FailureLimiter(max_failures=5, window_seconds=300),
             client_limiter=FailureLimiter(max_failures=50, window_seconds=300),
         )
-        readiness.mark_started()
-        logger.info("frontend ready", extra={"backend_url": settings.BACKEND_URL})
+        preparing = asyncio.create_task(
+            prepare_database(
+                database_url,
+                namespace=migrations.NAMESPACE,
+                migrations=migrations.MIGRATIONS,
+                readiness=readiness,
+            )
+        )
+        logger.info("frontend started", extra={"backend_url": settings.BACKEND_URL})
         try:
             yield
         finally:
+            readiness.mark_shutting_down()
+            preparing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await preparing
             await backend.aclose()
             await pool.close()
 
@@ -75,6 +85,7 @@ def create_app(settings: Settings, *, readiness: Readiness | None = None) -> Fas
         redoc_url=None,
         openapi_url=None,
     )
+    app.state.readiness = readiness
     app.include_router(health.router)
     app.include_router(pages.router)
     app.include_router(auth.router)

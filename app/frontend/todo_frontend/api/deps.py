@@ -6,7 +6,6 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from fastapi.templating import Jinja2Templates
 from psycopg_pool import AsyncConnectionPool
-from todo_common.readiness import Readiness
 
 from todo_frontend import crud
 from todo_frontend.backend_client import BackendClient
@@ -24,7 +23,6 @@ class Services:
     """What the routes share for the life of the process (`app.state.services`)."""
 
     settings: Settings
-    readiness: Readiness
     pool: AsyncConnectionPool
     backend: BackendClient
     templates: Jinja2Templates
