@@ -25,6 +25,7 @@ def create_pool(
     Connections are checked before each use, so a database restart costs one failed
     check per stale connection rather than a failed request; when the database is away the
     pool keeps trying to reconnect in the background and the process stays up.
+    Connections are in autocommit mode: group statements with `conn.transaction()`.
     """
     return AsyncConnectionPool(
         database_url,
@@ -33,8 +34,14 @@ def create_pool(
         max_size=max_size,
         open=False,
         check=AsyncConnectionPool.check_connection,
-        kwargs={"connect_timeout": CONNECT_TIMEOUT_SECONDS, "application_name": name},
-        timeout=10,
+        kwargs={
+            "connect_timeout": CONNECT_TIMEOUT_SECONDS,
+            "application_name": name[:63],
+            # Each statement commits at once; multi-statement work uses conn.transaction().
+            "autocommit": True,
+        },
+        # A request waits this long for a connection before it fails with 503.
+        timeout=5,
     )
 
 

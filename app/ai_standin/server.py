@@ -1,0 +1,158 @@
+"""The stand-in's HTTP API.
+
+- `POST /v1/chat/completions` (OpenAI) and `POST /v1beta/openai/chat/completions` (Gemini's
+  OpenAI-compatible path): 401 unless `Authorization: Bearer <expected key>`; 400 for a body
+  that breaks the wire format; otherwise the deterministic reply.
+- Fault injection: a last user message containing `[[slow]]` waits `slow_seconds` before
+  answering, `[[error500]]` / `[[error429]]` answer with that status, `[[badjson]]` with a
+  body that is not JSON. `PUT /_standin/mode {"mode": "error500"}` does the same for every
+  request (`"normal"` turns it off).
+- `GET /_standin/requests`: how many requests arrived and their bodies (never the key);
+  `DELETE /_standin/requests` forgets them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import secrets
+import time
+from collections import deque
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+
+from ai_standin import brain
+from ai_standin.wire import InvalidRequest, validate_request
+
+logger = logging.getLogger(__name__)
+
+CHAT_PATHS = ("/v1/chat/completions", "/v1beta/openai/chat/completions")
+FAULTS = ("slow", "error500", "error429", "badjson")
+MAX_RECORDED = 500
+
+
+def openai_error(status: int, message: str, *, kind: str, code: str | None = None,
+                 param: str | None = None) -> JSONResponse:
+    """Return an error in the OpenAI format: `{"error": {"message", "type", "param", "code"}}`."""
+    return JSONResponse(
+        {"error": {"message": message, "type": kind, "param": param, "code": code}},
+        status_code=status,
+    )
+
+
+def create_app(*, expected_key: str, slow_seconds: float = 60.0) -> FastAPI:
+    """Return the stand-in app that accepts only `expected_key`."""
+    app = FastAPI(title="AI provider stand-in", docs_url=None, redoc_url=None)
+    recorded: deque[dict[str, Any]] = deque(maxlen=MAX_RECORDED)
+    state = {"mode": "normal", "count": 0}
+
+    async def chat_completions(request: Request) -> Response:
+        state["count"] += 1
+        entry: dict[str, Any] = {"path": request.url.path, "authorized": False, "body": None}
+        recorded.append(entry)
+        raw = await request.body()
+        try:
+            entry["body"] = json.loads(raw)
+        except ValueError:
+            entry["body"] = raw.decode("utf-8", "replace")
+        response = await _answer(request, entry)
+        entry["status"] = response.status_code
+        return response
+
+    async def _answer(request: Request, entry: dict[str, Any]) -> Response:
+        scheme, _, key = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            key.strip().encode(), expected_key.encode()
+        ):
+            return openai_error(
+                401,
+                "Incorrect API key provided.",
+                kind="invalid_request_error",
+                code="invalid_api_key",
+            )
+        entry["authorized"] = True
+        body = entry["body"]
+        try:
+            validate_request(body)
+        except InvalidRequest as exc:
+            return openai_error(400, str(exc), kind="invalid_request_error", param=exc.param)
+        messages = body["messages"]
+        last_user = next((m for m in reversed(messages) if m["role"] == "user"), {})
+        fault = state["mode"] if state["mode"] != "normal" else _fault_marker(last_user)
+        if fault == "slow":
+            await asyncio.sleep(slow_seconds)
+        elif fault == "error500":
+            return openai_error(500, "The server had an error.", kind="server_error")
+        elif fault == "error429":
+            return openai_error(429, "Rate limit reached.", kind="requests", code="rate_limit")
+        elif fault == "badjson":
+            return PlainTextResponse("<html>upstream hiccup</html>", status_code=200)
+        tool_names = {tool["function"]["name"] for tool in body.get("tools") or []}
+        message = brain.reply(messages, tool_names)
+        return JSONResponse(_completion(body["model"], message))
+
+    for path in CHAT_PATHS:
+        app.add_api_route(path, chat_completions, methods=["POST"])
+
+    @app.get("/_standin/requests")
+    async def list_requests() -> dict[str, Any]:
+        """Requests received so far (bodies only: the key is never recorded)."""
+        return {"count": state["count"], "requests": list(recorded)}
+
+    @app.delete("/_standin/requests", status_code=204)
+    async def forget_requests() -> Response:
+        """Forget the recorded requests."""
+        recorded.clear()
+        state["count"] = 0
+        return Response(status_code=204)
+
+    @app.put("/_standin/mode")
+    async def set_mode(request: Request) -> Response:
+        """Set a fault for every request (`normal` or one of FAULTS)."""
+        mode = (await request.json()).get("mode")
+        if mode not in ("normal", *FAULTS):
+            return JSONResponse({"detail": f"mode must be normal or one of {FAULTS}"}, 400)
+        state["mode"] = mode
+        return JSONResponse({"mode": mode})
+
+    @app.get("/_standin/health")
+    async def health() -> dict[str, str]:
+        """200 while serving."""
+        return {"status": "ok"}
+
+    return app
+
+
+def _fault_marker(message: dict[str, Any]) -> str | None:
+    content = message.get("content")
+    text = content if isinstance(content, str) else json.dumps(content)
+    return next((fault for fault in FAULTS if f"[[{fault}]]" in text), None)
+
+
+def _completion(model: str, message: dict[str, Any]) -> dict[str, Any]:
+    content = message.get("content") or ""
+    arguments = "".join(c["function"]["arguments"] for c in message.get("tool_calls", []))
+    prompt_tokens = 10
+    completion_tokens = max(1, (len(content) + len(arguments)) // 4)
+    return {
+        "id": f"chatcmpl-{secrets.token_hex(12)}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": message,
+                "finish_reason": "tool_calls" if message.get("tool_calls") else "stop",
+            }
+        ],
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        },
+    }

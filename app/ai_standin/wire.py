@@ -1,0 +1,165 @@
+"""Checks of a chat-completions request body, as strict as the real APIs on what we use."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+KNOWN_PARAMETERS = {
+    "model",
+    "messages",
+    "tools",
+    "tool_choice",
+    "parallel_tool_calls",
+    "temperature",
+    "top_p",
+    "n",
+    "max_tokens",
+    "max_completion_tokens",
+    "stream",
+    "stop",
+    "seed",
+    "user",
+    "response_format",
+    "reasoning_effort",
+}
+_ROLES = {"system", "developer", "user", "assistant", "tool"}
+_TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+class InvalidRequest(ValueError):
+    """The body breaks the wire format; `param` names the offending field."""
+
+    def __init__(self, message: str, param: str | None = None) -> None:
+        """Keep the message and the parameter path."""
+        super().__init__(message)
+        self.param = param
+
+
+def validate_request(body: Any) -> None:
+    """Raise `InvalidRequest` unless `body` is a valid chat-completions request."""
+    if not isinstance(body, dict):
+        raise InvalidRequest("the request body must be a JSON object")
+    unknown = sorted(set(body) - KNOWN_PARAMETERS)
+    if unknown:
+        raise InvalidRequest(f"Unrecognized request argument supplied: {unknown[0]}", unknown[0])
+    if not isinstance(body.get("model"), str) or not body["model"].strip():
+        raise InvalidRequest("you must provide a model parameter", "model")
+    if body.get("stream"):
+        raise InvalidRequest("stream is not supported by the stand-in", "stream")
+    _validate_tools(body.get("tools"))
+    _validate_messages(body.get("messages"))
+
+
+def _validate_tools(tools: Any) -> None:
+    if tools is None:
+        return
+    if not isinstance(tools, list):
+        raise InvalidRequest("tools must be an array", "tools")
+    seen = set()
+    for index, tool in enumerate(tools):
+        param = f"tools[{index}]"
+        if not isinstance(tool, dict) or tool.get("type") != "function":
+            raise InvalidRequest("each tool must be {'type': 'function', 'function': {...}}", param)
+        function = tool.get("function")
+        if not isinstance(function, dict):
+            raise InvalidRequest("missing function", f"{param}.function")
+        name = function.get("name")
+        if not isinstance(name, str) or not _TOOL_NAME.match(name):
+            raise InvalidRequest("invalid function name", f"{param}.function.name")
+        if name in seen:
+            raise InvalidRequest(f"duplicate function name {name}", f"{param}.function.name")
+        seen.add(name)
+        if "description" in function and not isinstance(function["description"], str):
+            raise InvalidRequest("description must be a string", f"{param}.function.description")
+        parameters = function.get("parameters")
+        if parameters is not None and (
+            not isinstance(parameters, dict)
+            or parameters.get("type") != "object"
+            or not isinstance(parameters.get("properties", {}), dict)
+        ):
+            raise InvalidRequest(
+                "parameters must be a JSON Schema of type object", f"{param}.function.parameters"
+            )
+
+
+def _validate_messages(messages: Any) -> None:
+    if not isinstance(messages, list) or not messages:
+        raise InvalidRequest("messages must be a non-empty array", "messages")
+    unanswered: set[str] = set()
+    for index, message in enumerate(messages):
+        param = f"messages[{index}]"
+        if not isinstance(message, dict) or message.get("role") not in _ROLES:
+            raise InvalidRequest(f"role must be one of {sorted(_ROLES)}", f"{param}.role")
+        role = message["role"]
+        if role != "tool" and unanswered:
+            raise InvalidRequest(
+                "an assistant message with 'tool_calls' must be followed by tool messages"
+                f" responding to each 'tool_call_id'; missing: {sorted(unanswered)}",
+                param,
+            )
+        if role in ("system", "developer", "user"):
+            if not _is_content(message.get("content")):
+                raise InvalidRequest("content must be a string", f"{param}.content")
+        elif role == "assistant":
+            unanswered = _validate_assistant(message, param)
+        else:
+            call_id = message.get("tool_call_id")
+            if not isinstance(call_id, str) or call_id not in unanswered:
+                raise InvalidRequest(
+                    "a 'tool' message must answer a tool_call_id of the preceding assistant"
+                    " message",
+                    f"{param}.tool_call_id",
+                )
+            unanswered.discard(call_id)
+            if not isinstance(message.get("content"), str):
+                raise InvalidRequest("content must be a string", f"{param}.content")
+    if unanswered:
+        raise InvalidRequest(f"tool calls without results: {sorted(unanswered)}", "messages")
+
+
+def _validate_assistant(message: dict[str, Any], param: str) -> set[str]:
+    content = message.get("content")
+    tool_calls = message.get("tool_calls")
+    if content is not None and not _is_content(content):
+        raise InvalidRequest("content must be a string or null", f"{param}.content")
+    if tool_calls is None:
+        if content is None:
+            raise InvalidRequest("content is required unless tool_calls is given", param)
+        return set()
+    if not isinstance(tool_calls, list) or not tool_calls:
+        raise InvalidRequest("tool_calls must be a non-empty array", f"{param}.tool_calls")
+    ids = set()
+    for index, call in enumerate(tool_calls):
+        call_param = f"{param}.tool_calls[{index}]"
+        function = call.get("function") if isinstance(call, dict) else None
+        if (
+            not isinstance(call, dict)
+            or not isinstance(call.get("id"), str)
+            or call.get("type") != "function"
+            or not isinstance(function, dict)
+            or not isinstance(function.get("name"), str)
+            or not isinstance(function.get("arguments"), str)
+        ):
+            raise InvalidRequest(
+                "a tool call is {'id', 'type': 'function', 'function': {'name', 'arguments'}}",
+                call_param,
+            )
+        try:
+            json.loads(function["arguments"])
+        except json.JSONDecodeError:
+            raise InvalidRequest(
+                "function.arguments must be a JSON string", f"{call_param}.function.arguments"
+            ) from None
+        ids.add(call["id"])
+    return ids
+
+
+def _is_content(content: Any) -> bool:
+    if isinstance(content, str):
+        return True
+    return isinstance(content, list) and all(
+        isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("text"), str)
+        for part in content
+    )

@@ -1,0 +1,80 @@
+"""Dependencies of the routes: settings, database connection, signed-in user, AI client."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+import jwt
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool
+
+from todo_backend.ai_client import ChatCompletionsClient
+from todo_backend.core.config import Settings
+from todo_common.readiness import Readiness
+
+# Seconds of clock difference tolerated between the frontend that signs and this backend.
+JWT_LEEWAY_SECONDS = 5
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+def get_settings(request: Request) -> Settings:
+    """The settings the app was created with."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+async def get_conn(request: Request) -> AsyncIterator[AsyncConnection]:
+    """A pooled connection (autocommit); 503 until the schema is ready."""
+    readiness: Readiness = request.app.state.readiness
+    if readiness.not_ready_reason == "starting":
+        raise HTTPException(status_code=503, detail="the service is starting, try again shortly")
+    pool: AsyncConnectionPool = request.app.state.pool
+    async with pool.connection() as conn:
+        yield conn
+
+
+def get_current_user(
+    settings: Annotated[Settings, Depends(get_settings)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> str:
+    """The user id (`sub`) of a valid HS256 bearer token signed with BETTER_AUTH_SECRET."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise _unauthorized("missing bearer token: send 'Authorization: Bearer <token>'")
+    try:
+        claims = jwt.decode(
+            credentials.credentials,
+            settings.BETTER_AUTH_SECRET.get_secret_value(),
+            algorithms=["HS256"],
+            options={"require": ["sub", "exp"]},
+            leeway=JWT_LEEWAY_SECONDS,
+        )
+    except jwt.ExpiredSignatureError:
+        raise _unauthorized("token has expired, sign in again") from None
+    except jwt.MissingRequiredClaimError as exc:
+        raise _unauthorized(f"token lacks the '{exc.claim}' claim") from None
+    except jwt.InvalidTokenError:
+        raise _unauthorized("invalid token") from None
+    user_id = claims["sub"]
+    if not isinstance(user_id, str) or not user_id.strip():
+        raise _unauthorized("token has an empty or non-string 'sub' claim")
+    return user_id
+
+
+def get_ai_client(request: Request) -> ChatCompletionsClient:
+    """The chat-completions client of the configured provider."""
+    client: ChatCompletionsClient = request.app.state.ai_client
+    return client
+
+
+def _unauthorized(detail: str) -> HTTPException:
+    return HTTPException(status_code=401, detail=detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+ConnDep = Annotated[AsyncConnection, Depends(get_conn)]
+CurrentUser = Annotated[str, Depends(get_current_user)]
+AIClientDep = Annotated[ChatCompletionsClient, Depends(get_ai_client)]

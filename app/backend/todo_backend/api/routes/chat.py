@@ -1,0 +1,25 @@
+"""`/api/chat`: talk to the assistant, which manages the user's tasks."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from todo_backend import assistant
+from todo_backend.api.deps import AIClientDep, ConnDep, CurrentUser
+from todo_backend.models import ChatRequest, ChatResponse
+
+router = APIRouter(prefix="/api/chat", tags=["chat"])
+
+
+@router.post("", response_model=ChatResponse)
+async def post_chat(
+    conn: ConnDep, user_id: CurrentUser, client: AIClientDep, chat_in: ChatRequest
+) -> ChatResponse:
+    """Send a message; the answer says what the assistant did (502/504 if the AI fails)."""
+    return await assistant.chat(
+        conn=conn,
+        client=client,
+        user_id=user_id,
+        message=chat_in.message,
+        conversation_id=chat_in.conversation_id,
+    )

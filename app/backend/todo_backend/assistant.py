@@ -1,0 +1,259 @@
+"""The chat assistant: an AI model that manages the user's tasks through tool calls.
+
+One chat turn: load the conversation from the database, send it with the tool definitions
+to the provider, run the tool calls it asks for (always scoped to the signed-in user), send
+the results back, and repeat until the model answers with text (at most `MAX_ROUNDS`
+round trips). Every message is stored, so any replica can continue the conversation.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any, Literal
+
+from fastapi import HTTPException
+from psycopg import AsyncConnection
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from todo_backend import crud
+from todo_backend.ai_client import ChatCompletionsClient
+from todo_backend.models import (
+    ChatResponse,
+    Description,
+    TaskCreate,
+    TaskUpdate,
+    Title,
+    ToolAction,
+)
+
+logger = logging.getLogger(__name__)
+
+MAX_ROUNDS = 5
+HISTORY_MESSAGES = 40
+
+SYSTEM_PROMPT = (
+    "You are the assistant of a todo list app. You manage the user's tasks only through the"
+    " tools: add_task, list_tasks, complete_task, delete_task, update_task. Tasks are"
+    " identified by their numeric id; when the user names a task by its title, call"
+    " list_tasks first to find its id. After using tools, answer in one or two short"
+    " sentences that say what changed. Never invent tasks or ids."
+)
+
+
+class _ToolArguments(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AddTaskArguments(_ToolArguments):
+    """Arguments of `add_task`."""
+
+    title: Title = Field(description="Short title of the task.")
+    description: Description = Field(default="", description="Optional details.")
+
+
+class ListTasksArguments(_ToolArguments):
+    """Arguments of `list_tasks`."""
+
+    status: Literal["all", "pending", "completed"] = Field(
+        default="all", description="Which tasks: all, pending (not completed) or completed."
+    )
+
+
+class TaskIdArguments(_ToolArguments):
+    """Arguments of `complete_task` and `delete_task`."""
+
+    task_id: int = Field(ge=1, description="Id of the task, from list_tasks or add_task.")
+
+
+class UpdateTaskArguments(_ToolArguments):
+    """Arguments of `update_task`."""
+
+    task_id: int = Field(ge=1, description="Id of the task, from list_tasks or add_task.")
+    title: Title | None = Field(default=None, description="New title.")
+    description: Description | None = Field(default=None, description="New details.")
+    completed: bool | None = Field(default=None, description="New completion state.")
+
+
+ToolFunction = Callable[[AsyncConnection, str, Any], Awaitable[Any]]
+
+
+async def _add_task(conn: AsyncConnection, user_id: str, args: AddTaskArguments) -> Any:
+    task = await crud.create_task(
+        conn=conn,
+        user_id=user_id,
+        task_in=TaskCreate(title=args.title, description=args.description),
+    )
+    return task.model_dump(mode="json")
+
+
+async def _list_tasks(conn: AsyncConnection, user_id: str, args: ListTasksArguments) -> Any:
+    completed = {"all": None, "pending": False, "completed": True}[args.status]
+    tasks = await crud.list_tasks(conn=conn, user_id=user_id, completed=completed)
+    return {
+        "status": args.status,
+        "tasks": [{"id": t.id, "title": t.title, "completed": t.completed} for t in tasks],
+    }
+
+
+async def _complete_task(conn: AsyncConnection, user_id: str, args: TaskIdArguments) -> Any:
+    task = await crud.update_task(
+        conn=conn, user_id=user_id, task_id=args.task_id, task_in=TaskUpdate(completed=True)
+    )
+    if task is None:
+        return {"error": f"task {args.task_id} not found"}
+    return task.model_dump(mode="json")
+
+
+async def _delete_task(conn: AsyncConnection, user_id: str, args: TaskIdArguments) -> Any:
+    if not await crud.delete_task(conn=conn, user_id=user_id, task_id=args.task_id):
+        return {"error": f"task {args.task_id} not found"}
+    return {"deleted": args.task_id}
+
+
+async def _update_task(conn: AsyncConnection, user_id: str, args: UpdateTaskArguments) -> Any:
+    changes = args.model_dump(exclude={"task_id"}, exclude_none=True)
+    if not changes:
+        return {"error": "nothing to change: give title, description or completed"}
+    task = await crud.update_task(
+        conn=conn, user_id=user_id, task_id=args.task_id, task_in=TaskUpdate(**changes)
+    )
+    if task is None:
+        return {"error": f"task {args.task_id} not found"}
+    return task.model_dump(mode="json")
+
+
+_TOOLS: dict[str, tuple[str, type[_ToolArguments], ToolFunction]] = {
+    "add_task": ("Add a task to the user's list.", AddTaskArguments, _add_task),
+    "list_tasks": ("List the user's tasks with their ids.", ListTasksArguments, _list_tasks),
+    "complete_task": ("Mark a task as completed.", TaskIdArguments, _complete_task),
+    "delete_task": ("Delete a task.", TaskIdArguments, _delete_task),
+    "update_task": (
+        "Change the title, description or completion of a task.",
+        UpdateTaskArguments,
+        _update_task,
+    ),
+}
+
+
+def tool_definitions() -> list[dict[str, Any]]:
+    """Return the tools in the chat-completions `tools` format (JSON Schema parameters)."""
+    definitions = []
+    for name, (description, arguments_model, _) in _TOOLS.items():
+        schema = arguments_model.model_json_schema()
+        schema.pop("title", None)
+        schema.pop("description", None)
+        for field_schema in schema.get("properties", {}).values():
+            field_schema.pop("title", None)
+        definitions.append(
+            {
+                "type": "function",
+                "function": {"name": name, "description": description, "parameters": schema},
+            }
+        )
+    return definitions
+
+
+async def run_tool(
+    *, conn: AsyncConnection, user_id: str, name: str, raw_arguments: str
+) -> tuple[dict[str, Any], Any]:
+    """Run one tool call for `user_id`; return the parsed arguments and the result.
+
+    Bad calls (unknown tool, arguments that are not JSON or do not validate) give an
+    `{"error": ...}` result for the model to read, not an exception.
+    """
+    try:
+        arguments = json.loads(raw_arguments or "{}")
+    except json.JSONDecodeError:
+        return {}, {"error": "arguments are not valid JSON"}
+    if not isinstance(arguments, dict):
+        return {}, {"error": "arguments must be a JSON object"}
+    if name not in _TOOLS:
+        return arguments, {"error": f"unknown tool {name!r}; use one of {sorted(_TOOLS)}"}
+    _, arguments_model, function = _TOOLS[name]
+    try:
+        parsed = arguments_model.model_validate(arguments)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in error['loc']) or 'arguments'}: {error['msg']}"
+            for error in exc.errors(include_input=False, include_url=False)
+        )
+        return arguments, {"error": f"invalid arguments: {problems}"}
+    return arguments, await function(conn, user_id, parsed)
+
+
+async def chat(
+    *,
+    conn: AsyncConnection,
+    client: ChatCompletionsClient,
+    user_id: str,
+    message: str,
+    conversation_id: uuid.UUID | None,
+) -> ChatResponse:
+    """Answer `message` in the conversation (a new one when `conversation_id` is None)."""
+    if conversation_id is None:
+        conversation_id = await crud.create_conversation(conn=conn, user_id=user_id)
+        history: list[dict[str, Any]] = []
+    elif await crud.conversation_exists(
+        conn=conn, user_id=user_id, conversation_id=conversation_id
+    ):
+        history = _from_user_turn(
+            await crud.list_messages(
+                conn=conn, user_id=user_id, conversation_id=conversation_id, limit=HISTORY_MESSAGES
+            )
+        )
+    else:
+        raise HTTPException(status_code=404, detail="conversation not found")
+
+    user_message = {"role": "user", "content": message}
+    await crud.add_messages(conn=conn, conversation_id=conversation_id, messages=[user_message])
+    history.append(user_message)
+    actions: list[ToolAction] = []
+    tools = tool_definitions()
+    for _ in range(MAX_ROUNDS):
+        answer = await client.complete(
+            [{"role": "system", "content": SYSTEM_PROMPT}, *history], tools
+        )
+        if not answer["tool_calls"]:
+            reply = answer["content"] or ""
+            await crud.add_messages(
+                conn=conn,
+                conversation_id=conversation_id,
+                messages=[{"role": "assistant", "content": reply}],
+            )
+            return ChatResponse(conversation_id=conversation_id, reply=reply, actions=actions)
+        turn = [answer]
+        for call in answer["tool_calls"]:
+            name = call["function"]["name"]
+            arguments, result = await run_tool(
+                conn=conn,
+                user_id=user_id,
+                name=name,
+                raw_arguments=call["function"].get("arguments", ""),
+            )
+            logger.info("tool call", extra={"tool": name, "ok": "error" not in _as_dict(result)})
+            actions.append(ToolAction(tool=name, arguments=arguments, result=result))
+            turn.append(
+                {"role": "tool", "tool_call_id": call["id"], "content": json.dumps(result)}
+            )
+        await crud.add_messages(conn=conn, conversation_id=conversation_id, messages=turn)
+        history.extend(turn)
+    reply = "Sorry, I could not finish that request. Please try again with a simpler one."
+    await crud.add_messages(
+        conn=conn, conversation_id=conversation_id, messages=[{"role": "assistant", "content": reply}]
+    )
+    return ChatResponse(conversation_id=conversation_id, reply=reply, actions=actions)
+
+
+def _from_user_turn(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Drop leading messages until a user message: a cut history must not start mid-turn."""
+    for index, message in enumerate(messages):
+        if message["role"] == "user":
+            return messages[index:]
+    return []
+
+
+def _as_dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}

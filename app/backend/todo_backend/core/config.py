@@ -1,0 +1,51 @@
+"""The backend's settings (docs/contract.md), read from environment variables."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Self
+
+from pydantic import AnyHttpUrl, Field, SecretStr, model_validator
+
+from todo_common.config import CommonSettings, DatabaseUrl, SecretText, min_chars
+
+PROVIDER_BASE_URLS = {
+    "openai": "https://api.openai.com/v1",
+    "gemini": "https://generativelanguage.googleapis.com/v1beta/openai",
+}
+PROVIDER_KEY_VARIABLES = {"openai": "OPENAI_API_KEY", "gemini": "GEMINI_API_KEY"}
+
+
+class Settings(CommonSettings):
+    """Backend settings; load them with `todo_common.config.load_settings(Settings)`."""
+
+    PORT: int = Field(default=8000, ge=1, le=65535)
+    DATABASE_URL: DatabaseUrl
+    BETTER_AUTH_SECRET: Annotated[SecretText, min_chars(32)]
+    AI_PROVIDER: Literal["openai", "gemini"]
+    AI_MODEL: str = Field(min_length=1, max_length=200, pattern=r"^\S+$")
+    # Unset: the provider's public OpenAI-compatible endpoint (PROVIDER_BASE_URLS).
+    AI_BASE_URL: AnyHttpUrl | None = None
+    AI_TIMEOUT_SECONDS: float = Field(default=30.0, gt=0, le=600)
+    # Only the key of AI_PROVIDER is required; the other one is ignored.
+    OPENAI_API_KEY: SecretText | None = None
+    GEMINI_API_KEY: SecretText | None = None
+
+    @model_validator(mode="after")
+    def _require_provider_key(self) -> Self:
+        variable = PROVIDER_KEY_VARIABLES[self.AI_PROVIDER]
+        if getattr(self, variable) is None:
+            raise ValueError(f"{variable} is missing (AI_PROVIDER={self.AI_PROVIDER} needs it)")
+        return self
+
+    @property
+    def ai_api_key(self) -> SecretStr:
+        """The API key of the chosen provider."""
+        key: SecretStr = getattr(self, PROVIDER_KEY_VARIABLES[self.AI_PROVIDER])
+        return key
+
+    @property
+    def ai_base_url(self) -> str:
+        """The OpenAI-compatible base URL, without a trailing slash."""
+        if self.AI_BASE_URL is not None:
+            return str(self.AI_BASE_URL).rstrip("/")
+        return PROVIDER_BASE_URLS[self.AI_PROVIDER]
