@@ -84,9 +84,7 @@ def parse_intent(text: str) -> Intent:
 
 def reply(messages: list[dict[str, Any]], tool_names: set[str]) -> dict[str, Any]:
     """Return the next assistant message (text or tool calls) for the conversation."""
-    user_text = next(
-        (_text(m) for m in reversed(messages) if m.get("role") == "user"), ""
-    )
+    user_text = next((_text(m) for m in reversed(messages) if m.get("role") == "user"), "")
     intent = parse_intent(user_text)
     this_turn = _tool_results_since_last_user(messages)
     if intent.tool is not None and intent.tool not in tool_names:
@@ -173,7 +171,7 @@ def _target(match: re.Match[str]) -> str:
 
 
 def _unquote(text: str) -> str:
-    return text.strip().strip("\"'“”‘’").strip()
+    return text.strip().strip("\"'\u201c\u201d\u2018\u2019").strip()
 
 
 def _text(message: dict[str, Any]) -> str:

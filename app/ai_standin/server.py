@@ -35,8 +35,9 @@ FAULTS = ("slow", "error500", "error429", "badjson")
 MAX_RECORDED = 500
 
 
-def openai_error(status: int, message: str, *, kind: str, code: str | None = None,
-                 param: str | None = None) -> JSONResponse:
+def openai_error(
+    status: int, message: str, *, kind: str, code: str | None = None, param: str | None = None
+) -> JSONResponse:
     """Return an error in the OpenAI format: `{"error": {"message", "type", "param", "code"}}`."""
     return JSONResponse(
         {"error": {"message": message, "type": kind, "param": param, "code": code}},
@@ -48,7 +49,7 @@ def create_app(*, expected_key: str, slow_seconds: float = 60.0) -> FastAPI:
     """Return the stand-in app that accepts only `expected_key`."""
     app = FastAPI(title="AI provider stand-in", docs_url=None, redoc_url=None)
     recorded: deque[dict[str, Any]] = deque(maxlen=MAX_RECORDED)
-    state = {"mode": "normal", "count": 0}
+    state: dict[str, Any] = {"mode": "normal", "count": 0}
 
     async def chat_completions(request: Request) -> Response:
         state["count"] += 1
@@ -81,7 +82,7 @@ def create_app(*, expected_key: str, slow_seconds: float = 60.0) -> FastAPI:
         except InvalidRequest as exc:
             return openai_error(400, str(exc), kind="invalid_request_error", param=exc.param)
         messages = body["messages"]
-        last_user = next((m for m in reversed(messages) if m["role"] == "user"), {})
+        last_user: dict[str, Any] = next((m for m in reversed(messages) if m["role"] == "user"), {})
         fault = state["mode"] if state["mode"] != "normal" else _fault_marker(last_user)
         if fault == "slow":
             await asyncio.sleep(slow_seconds)

@@ -84,7 +84,9 @@ class PostgresServer:
         """Whether the postmaster is up (per `pg_ctl status`)."""
         if not self._initialized:
             return False
-        result = self._run([str(PG_BIN / "pg_ctl"), "-D", str(self.data_dir), "status"], check=False)
+        result = self._run(
+            [str(PG_BIN / "pg_ctl"), "-D", str(self.data_dir), "status"], check=False
+        )
         return result.returncode == 0
 
     def url(self, database: str = "postgres") -> str:

@@ -1,10 +1,11 @@
 """Entry point: `python -m todo_backend` loads the settings and serves on PORT (8000)."""
 
-from todo_backend.core.config import Settings
-from todo_backend.main import create_app
 from todo_common.config import load_settings
 from todo_common.logs import configure_logging
 from todo_common.runner import serve
+
+from todo_backend.core.config import Settings
+from todo_backend.main import create_app
 
 
 def main() -> None:

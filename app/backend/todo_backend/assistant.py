@@ -235,14 +235,14 @@ async def chat(
             )
             logger.info("tool call", extra={"tool": name, "ok": "error" not in _as_dict(result)})
             actions.append(ToolAction(tool=name, arguments=arguments, result=result))
-            turn.append(
-                {"role": "tool", "tool_call_id": call["id"], "content": json.dumps(result)}
-            )
+            turn.append({"role": "tool", "tool_call_id": call["id"], "content": json.dumps(result)})
         await crud.add_messages(conn=conn, conversation_id=conversation_id, messages=turn)
         history.extend(turn)
     reply = "Sorry, I could not finish that request. Please try again with a simpler one."
     await crud.add_messages(
-        conn=conn, conversation_id=conversation_id, messages=[{"role": "assistant", "content": reply}]
+        conn=conn,
+        conversation_id=conversation_id,
+        messages=[{"role": "assistant", "content": reply}],
     )
     return ChatResponse(conversation_id=conversation_id, reply=reply, actions=actions)
 

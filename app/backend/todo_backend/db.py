@@ -1,16 +1,8 @@
-"""The backend's tables (as migrations) and the start-up work on the database."""
+"""The backend's tables, as migrations applied at start-up (`todo_common.startup`)."""
 
 from __future__ import annotations
 
-import asyncio
-import logging
-
-import psycopg
-
-from todo_common.migrations import Migration, apply_migrations
-from todo_common.readiness import Readiness
-
-logger = logging.getLogger(__name__)
+from todo_common.migrations import Migration
 
 MIGRATION_NAMESPACE = "backend"
 
@@ -55,31 +47,3 @@ MIGRATIONS = [
         """,
     ),
 ]
-
-_RETRY_FIRST_SECONDS = 0.5
-_RETRY_MAX_SECONDS = 5.0
-
-
-async def prepare_database(database_url: str, *, readiness: Readiness) -> None:
-    """Apply the migrations, retrying until the database answers; then mark `readiness`.
-
-    The process stays up (live, not ready) while the database is unreachable, so a pod
-    that starts before its database does recovers by itself.
-    """
-    delay = _RETRY_FIRST_SECONDS
-    while True:
-        try:
-            applied = await apply_migrations(
-                database_url, namespace=MIGRATION_NAMESPACE, migrations=MIGRATIONS
-            )
-        except (psycopg.Error, OSError) as exc:
-            logger.warning(
-                "database not ready for migrations, retrying",
-                extra={"error": type(exc).__name__, "detail": str(exc), "retry_in_s": delay},
-            )
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, _RETRY_MAX_SECONDS)
-            continue
-        logger.info("database schema is up to date", extra={"applied_versions": applied})
-        readiness.mark_started()
-        return

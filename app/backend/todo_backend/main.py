@@ -12,14 +12,15 @@ import psycopg
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from psycopg_pool import PoolTimeout
+from todo_common import web
+from todo_common.database import create_pool
+from todo_common.readiness import Readiness
+from todo_common.startup import prepare_database
 
 from todo_backend.ai_client import AIProviderError, ChatCompletionsClient
 from todo_backend.api.main import api_router
 from todo_backend.core.config import Settings
-from todo_backend.db import prepare_database
-from todo_common import web
-from todo_common.database import create_pool
-from todo_common.readiness import Readiness
+from todo_backend.db import MIGRATION_NAMESPACE, MIGRATIONS
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +43,14 @@ def create_app(settings: Settings) -> FastAPI:
                 model=settings.AI_MODEL,
                 timeout_seconds=settings.AI_TIMEOUT_SECONDS,
             )
-            preparing = asyncio.create_task(prepare_database(database_url, readiness=readiness))
+            preparing = asyncio.create_task(
+                prepare_database(
+                    database_url,
+                    namespace=MIGRATION_NAMESPACE,
+                    migrations=MIGRATIONS,
+                    readiness=readiness,
+                )
+            )
             logger.info(
                 "backend started",
                 extra={"instance": settings.INSTANCE_NAME, "ai_provider": settings.AI_PROVIDER},

@@ -25,8 +25,10 @@ _secrets_lock = threading.Lock()
 _CREDENTIAL_PATTERNS = [
     # Header values, as written by HTTP libraries or in "name: value" / "name=value" form.
     (
-        re.compile(r"(?i)\b(authorization|proxy-authorization|cookie|set-cookie|x-api-key)"
-                   r"(['\"]?\s*[:=,]\s*['\"]?)[^'\"\n]+"),
+        re.compile(
+            r"(?i)\b(authorization|proxy-authorization|cookie|set-cookie|x-api-key)"
+            r"(['\"]?\s*[:=,]\s*['\"]?)[^'\"\n]+"
+        ),
         rf"\1\2{REDACTED}",
     ),
     (re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]+"), f"Bearer {REDACTED}"),

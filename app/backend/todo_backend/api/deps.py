@@ -10,10 +10,10 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
+from todo_common.readiness import Readiness
 
 from todo_backend.ai_client import ChatCompletionsClient
 from todo_backend.core.config import Settings
-from todo_common.readiness import Readiness
 
 # Seconds of clock difference tolerated between the frontend that signs and this backend.
 JWT_LEEWAY_SECONDS = 5

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Literal, Self
 
 from pydantic import AnyHttpUrl, Field, SecretStr, model_validator
-
 from todo_common.config import CommonSettings, DatabaseUrl, SecretText, min_chars
 
 PROVIDER_BASE_URLS = {
