@@ -62,6 +62,23 @@ imports: ## Regenerate imports/ offline from ../shared (byte-for-byte).
 ## ---- tests ---------------------------------------------------------------
 
 .PHONY: test lint
+## ---- images --------------------------------------------------------------
+
+.PHONY: setup-images images cluster-images
+# buildah builds without a Docker engine; debootstrap makes the base rootfs; containerd's ctr
+# and runc import and run the images (tests and the local cluster).
+setup-images:
+	@command -v buildah >/dev/null && command -v debootstrap >/dev/null && \
+		command -v ctr >/dev/null && command -v runc >/dev/null || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+		buildah debootstrap containerd runc; }
+
+images: setup-images ## Build the app images (+ component images whose binaries exist) offline.
+	python3 images/build.py all
+
+cluster-images: setup-images ## Build every cluster component image (needs `make cluster-tools`).
+	python3 images/build.py components --require-all-components
+
 lint: ## ruff and mypy on the project's own code.
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
