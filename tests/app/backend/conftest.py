@@ -1,0 +1,86 @@
+"""Fixtures for the backend: real `python -m todo_backend` processes on the module's database.
+
+Every backend process started here is stopped with SIGTERM at the end of the module; it
+must then exit 0, and everything it printed must be JSON lines without any secret (the
+database password, BETTER_AUTH_SECRET, the AI key and every token the tests issued).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import httpx
+import pytest
+from support.app_process import AppProcess
+from support.logs import assert_json_log_without_secrets, secret_values_of_database_url
+from support.standin import StandIn
+
+BackendFactory = Callable[..., AppProcess]
+
+
+@pytest.fixture(scope="module")
+def backend_env(
+    database_url: str, auth_secret: str, ai_key: str, standin: StandIn
+) -> dict[str, str]:
+    """The environment of a backend that uses the stand-in as its OpenAI provider."""
+    return {
+        "DATABASE_URL": database_url,
+        "BETTER_AUTH_SECRET": auth_secret,
+        "AI_PROVIDER": "openai",
+        "AI_MODEL": "gpt-test",
+        "OPENAI_API_KEY": ai_key,
+        "AI_BASE_URL": f"{standin.url}/v1",
+        "AI_TIMEOUT_SECONDS": "1",
+        "LOG_LEVEL": "info",
+        "SHUTDOWN_DRAIN_SECONDS": "0.2",
+    }
+
+
+@pytest.fixture(scope="module")
+def start_backend(
+    backend_env: dict[str, str],
+    database_url: str,
+    auth_secret: str,
+    ai_key: str,
+    issued_tokens: list[str],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[BackendFactory]:
+    """Return `start_backend(wait_ready=True, **env_overrides)`: a new backend process."""
+    started: list[AppProcess] = []
+    log_dir = tmp_path_factory.mktemp("backend")
+
+    def start(*, wait_ready: bool = True, **overrides: str) -> AppProcess:
+        name = f"backend-{len(started)}"
+        process = AppProcess(
+            "todo_backend", env={"INSTANCE_NAME": name, **backend_env, **overrides}, log_dir=log_dir
+        )
+        started.append(process)
+        process.start(wait_ready=wait_ready)
+        return process
+
+    yield start
+    exit_codes = [process.stop() for process in started]
+    for process in started:
+        assert_json_log_without_secrets(
+            process.output(),
+            [
+                *secret_values_of_database_url(database_url),
+                auth_secret,
+                ai_key,
+                *issued_tokens,
+            ],
+        )
+    assert all(code == 0 for code in exit_codes), f"backend exit codes: {exit_codes}"
+
+
+@pytest.fixture(scope="module")
+def backend(start_backend: BackendFactory) -> AppProcess:
+    """One ready backend for the module."""
+    return start_backend()
+
+
+@pytest.fixture
+def client(backend: AppProcess) -> Iterator[httpx.Client]:
+    """An HTTP client of the module's backend."""
+    with httpx.Client(base_url=backend.url, timeout=10) as http:
+        yield http

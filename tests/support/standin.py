@@ -1,0 +1,36 @@
+"""A handle on a running AI stand-in (`python -m ai_standin`) and its admin API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from support.app_process import AppProcess
+
+
+class StandIn:
+    """The running AI stand-in and its admin API."""
+
+    SLOW_SECONDS = 2.0
+
+    def __init__(self, process: AppProcess) -> None:
+        """Wrap the process."""
+        self.process = process
+        self.url = process.url
+
+    def requests(self) -> dict[str, Any]:
+        """What it received so far: `{"count": n, "requests": [...]}`."""
+        response = httpx.get(f"{self.url}/_standin/requests", timeout=5)
+        response.raise_for_status()
+        result: dict[str, Any] = response.json()
+        return result
+
+    def reset(self) -> None:
+        """Forget the recorded requests and turn fault injection off."""
+        httpx.delete(f"{self.url}/_standin/requests", timeout=5).raise_for_status()
+        self.set_mode("normal")
+
+    def set_mode(self, mode: str) -> None:
+        """Inject `mode` (e.g. `error500`) into every request; `normal` turns it off."""
+        httpx.put(f"{self.url}/_standin/mode", json={"mode": mode}, timeout=5).raise_for_status()
