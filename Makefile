@@ -43,9 +43,12 @@ setup-postgres:
 		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
 		postgresql-15 openssl; }
 
-.PHONY: tools
+.PHONY: tools cluster-tools
 tools: ## Build the pinned Go tools (helm) into $(CACHE)/bin.
 	python3 tools/gotools.py helm
+
+cluster-tools: ## Build Kubernetes, etcd, CoreDNS, metrics-server, kube-router, pause (cold: ~40 min).
+	python3 tools/gotools.py cluster
 
 ## ---- chart ---------------------------------------------------------------
 
@@ -59,9 +62,6 @@ chart: ## Synth, build the Helm chart dist/todo-chatbot and package it.
 imports: ## Regenerate imports/ offline from ../shared (byte-for-byte).
 	python3 tools/import_bindings.py
 
-## ---- tests ---------------------------------------------------------------
-
-.PHONY: test lint
 ## ---- images --------------------------------------------------------------
 
 .PHONY: setup-images images cluster-images
@@ -79,6 +79,9 @@ images: setup-images ## Build the app images (+ component images whose binaries 
 cluster-images: setup-images ## Build every cluster component image (needs `make cluster-tools`).
 	python3 images/build.py components --require-all-components
 
+## ---- tests ---------------------------------------------------------------
+
+.PHONY: test lint
 lint: ## ruff and mypy on the project's own code.
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .

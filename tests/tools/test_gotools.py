@@ -1,0 +1,269 @@
+"""Tests of tools/gotools.py: pins, wrapper modules, the versioned cache, and built binaries.
+
+Nothing here compiles Go: the cache logic runs on stand-in tools that write a shell script,
+and the binaries in $CACHE/bin are only run when `make tools` / `make cluster-tools` built them.
+"""
+
+import importlib.util
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def load_gotools() -> ModuleType:
+    """Import tools/gotools.py, which is a script rather than a package module."""
+    spec = importlib.util.spec_from_file_location("gotools", REPO / "tools" / "gotools.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["gotools"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+gotools = load_gotools()
+
+PINS = {
+    "HELM_VERSION": gotools.HELM_VERSION,
+    "HELM3_VERSION": gotools.HELM3_VERSION,
+    "KUBERNETES_VERSION": gotools.KUBERNETES_VERSION,
+    "ETCD_VERSION": gotools.ETCD_VERSION,
+    "COREDNS_VERSION": gotools.COREDNS_VERSION,
+    "METRICS_SERVER_VERSION": gotools.METRICS_SERVER_VERSION,
+    "KUBE_ROUTER_VERSION": gotools.KUBE_ROUTER_VERSION,
+    "PAUSE_VERSION": gotools.PAUSE_VERSION,
+}
+
+
+@pytest.mark.parametrize("name", sorted(PINS))
+def test_pins_are_exact_release_versions(name: str) -> None:
+    assert re.fullmatch(r"v\d+\.\d+\.\d+", PINS[name]), f"{name}={PINS[name]!r}"
+
+
+def test_helm_pins_are_helm_4_and_helm_3() -> None:
+    assert gotools.HELM_VERSION.startswith("v4.")
+    assert gotools.HELM3_VERSION.startswith("v3.")
+
+
+def test_kubernetes_stays_on_a_release_that_accepts_cgroup_v1() -> None:
+    # Kubernetes 1.35 and later refuse to start a kubelet on cgroup v1, which this machine has.
+    minor = int(gotools.KUBERNETES_VERSION.split(".")[1])
+    assert gotools.KUBERNETES_VERSION.startswith("v1.") and minor < 35
+
+
+def test_etcd_is_on_the_3_5_line() -> None:
+    assert gotools.ETCD_VERSION.startswith("v3.5.")
+
+
+def test_every_tool_folder_is_keyed_by_its_version() -> None:
+    for tool in gotools.GROUPS["all"]:
+        assert tool.folder.name == f"{tool.name}-{tool.version}"
+
+
+def test_each_command_is_installed_by_exactly_one_tool() -> None:
+    links = [name for tool in gotools.GROUPS["all"] for name in tool.links]
+    assert sorted(links) == sorted(set(links))
+    assert {"helm", "helm3", "kubectl", "kubelet", "etcd", "coredns", "pause"} <= set(links)
+
+
+@pytest.mark.parametrize(
+    ("package", "binary"),
+    [
+        ("go.etcd.io/etcd/server/v3", "server"),
+        ("github.com/cloudnativelabs/kube-router/v2/cmd/kube-router", "kube-router"),
+        ("k8s.io/kubernetes/cmd/kubelet", "kubelet"),
+        ("github.com/coredns/coredns", "coredns"),
+    ],
+)
+def test_command_name_follows_go_naming(package: str, binary: str) -> None:
+    assert gotools.command_name(package) == binary
+
+
+# ---- kubernetes wrapper module --------------------------------------------------------------
+
+UPSTREAM_GO_MOD = """module k8s.io/kubernetes
+
+go 1.24.0
+
+require (
+\tgithub.com/blang/semver/v4 v4.0.0
+\tk8s.io/api v0.0.0
+\tk8s.io/client-go v0.0.0
+\tk8s.io/utils v0.0.0-20241104100929-3ea5e8cea738
+)
+
+replace (
+\tk8s.io/api => ./staging/src/k8s.io/api
+\tk8s.io/client-go => ./staging/src/k8s.io/client-go
+)
+"""
+
+
+def test_staging_modules_are_replaced_by_their_release() -> None:
+    staging = "v0." + gotools.KUBERNETES_VERSION.split(".", 1)[1]
+    replaces = gotools.kubernetes_staging_replaces(UPSTREAM_GO_MOD)
+    # k8s.io/utils is a real pseudo-version, not a staging module: it must stay as it is.
+    assert replaces == {"k8s.io/api": staging, "k8s.io/client-go": staging}
+
+
+def test_fails_when_kubernetes_requires_no_staging_module() -> None:
+    with pytest.raises(ValueError, match="requires no staging module"):
+        gotools.kubernetes_staging_replaces("module k8s.io/kubernetes\n\ngo 1.24.0\n")
+
+
+@pytest.mark.parametrize("wrapper", [gotools.KUBERNETES_MODULE, gotools.ETCD_MODULE])
+def test_committed_wrapper_matches_the_pin(wrapper: object) -> None:
+    go_mod = wrapper.folder / "go.mod"  # type: ignore[attr-defined]
+    text = go_mod.read_text()
+    assert text.splitlines()[0] == wrapper.header()  # type: ignore[attr-defined]
+    assert (wrapper.folder / "go.sum").stat().st_size > 0  # type: ignore[attr-defined]
+    for package in wrapper.tools:  # type: ignore[attr-defined]
+        assert f"\t{package}\n" in text or f"tool {package}\n" in text
+
+
+def test_committed_kubernetes_wrapper_pins_every_staging_module_to_the_release() -> None:
+    text = (gotools.KUBERNETES_MODULE.folder / "go.mod").read_text()
+    staging = "v0." + gotools.KUBERNETES_VERSION.split(".", 1)[1]
+    replaced = re.findall(r"^\t(k8s\.io/\S+) => \1 (\S+)$", text, flags=re.MULTILINE)
+    names = {name for name, _ in replaced}
+    assert {"k8s.io/api", "k8s.io/client-go", "k8s.io/kubelet", "k8s.io/cri-api"} <= names
+    assert {version for _, version in replaced} == {staging}
+    assert f"\tk8s.io/kubernetes {gotools.KUBERNETES_VERSION}" in text
+
+
+def test_kubernetes_ldflags_stamp_the_release_into_both_version_packages(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(gotools, "release_date", lambda module, version: "2026-01-02T03:04:05Z")
+    flags = gotools.kubernetes_ldflags()
+    major, minor = gotools.KUBERNETES_VERSION.lstrip("v").split(".")[:2]
+    for package in ("k8s.io/client-go/pkg/version", "k8s.io/component-base/version"):
+        assert f"-X {package}.gitVersion={gotools.KUBERNETES_VERSION}" in flags
+        assert f"-X {package}.gitMajor={major}" in flags
+        assert f"-X {package}.gitMinor={minor}" in flags
+        assert f"-X {package}.buildDate=2026-01-02T03:04:05Z" in flags
+
+
+# ---- the versioned cache, on stand-in tools ---------------------------------------------------
+
+
+def fake_tool(version: str, *, prints: str, calls: list[str] | None = None) -> object:
+    """Return a Tool whose build writes a script printing `prints` (and records the call)."""
+
+    def build(out_dir: Path) -> None:
+        if calls is not None:
+            calls.append(version)
+        script = out_dir / "fake"
+        script.write_text(f"#!/bin/sh\necho 'fake {prints}'\n")
+        script.chmod(0o755)
+
+    return gotools.Tool(
+        name="fake",
+        version=version,
+        links={"fake": "fake"},
+        build=build,
+        recipe=lambda: ["stand-in"],
+    )
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("CACHE", str(tmp_path))
+    return tmp_path
+
+
+def test_install_builds_checks_and_links_the_version(cache: Path) -> None:
+    gotools.install(fake_tool("v1.2.3", prints="v1.2.3"), force=False)
+    link = cache / "bin" / "fake"
+    assert os.readlink(link) == "../tools/fake-v1.2.3/fake"
+    assert subprocess.run([link], capture_output=True, text=True).stdout == "fake v1.2.3\n"
+
+
+def test_unchanged_pin_is_not_rebuilt(cache: Path) -> None:
+    calls: list[str] = []
+    gotools.install(fake_tool("v1.2.3", prints="v1.2.3", calls=calls), force=False)
+    gotools.install(fake_tool("v1.2.3", prints="v1.2.3", calls=calls), force=False)
+    assert calls == ["v1.2.3"]
+
+
+def test_version_bump_rebuilds_and_relinks(cache: Path) -> None:
+    gotools.install(fake_tool("v1.2.3", prints="v1.2.3"), force=False)
+    gotools.install(fake_tool("v1.2.4", prints="v1.2.4"), force=False)
+    assert os.readlink(cache / "bin" / "fake") == "../tools/fake-v1.2.4/fake"
+
+
+def test_changed_recipe_rebuilds(cache: Path) -> None:
+    calls: list[str] = []
+    tool = fake_tool("v1.2.3", prints="v1.2.3", calls=calls)
+    gotools.install(tool, force=False)
+    (tool.folder / ".recipe").write_text("a recipe of another build\n")  # type: ignore[attr-defined]
+    gotools.install(tool, force=False)
+    assert calls == ["v1.2.3", "v1.2.3"]
+
+
+def test_fails_when_the_binary_prints_another_version(cache: Path) -> None:
+    gotools.install(fake_tool("v1.2.3", prints="v1.2.3"), force=False)
+    with pytest.raises(SystemExit, match=r"expected version v1\.2\.4"):
+        gotools.install(fake_tool("v1.2.4", prints="v0.0.0"), force=False)
+    # The failed build leaves neither a folder nor a link behind; the working version stays.
+    assert not (cache / "tools" / "fake-v1.2.4").exists()
+    assert os.readlink(cache / "bin" / "fake") == "../tools/fake-v1.2.3/fake"
+    folders = [path.name for path in (cache / "tools").iterdir() if path.is_dir()]
+    assert folders == ["fake-v1.2.3"]
+
+
+# ---- the binaries that `make tools` / `make cluster-tools` built ------------------------------
+
+
+def installed(link: str) -> Path:
+    """Return $CACHE/bin/<link>, or skip the test with the target that builds it."""
+    path = gotools.cache_dir() / "bin" / link
+    if not path.exists():
+        target = "tools" if link in ("helm", "helm3") else "cluster-tools"
+        pytest.skip(f"{link} is not built: run `make {target}`")
+    return path
+
+
+BINARIES = [(tool, link) for tool in gotools.GROUPS["all"] for link in tool.links]
+
+
+@pytest.mark.parametrize(
+    ("tool", "link"), BINARIES, ids=[f"{tool.name}:{link}" for tool, link in BINARIES]
+)
+def test_built_binary_reports_the_pinned_version(tool: object, link: str) -> None:
+    path = installed(link)
+    printed = gotools.check_version(tool, path)
+    assert tool.version.lstrip("v") in printed  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("helm", ["helm", "helm3"])
+def test_helm_default_kube_version_follows_its_client_go(helm: str, tmp_path: Path) -> None:
+    # Helm 3 only knows its client-go version through -ldflags; without them it claims v1.20,
+    # and charts whose kubeVersion needs a current Kubernetes fail to render.
+    path = installed(helm)
+    chart = tmp_path / "probe"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text(
+        "apiVersion: v2\nname: probe\nversion: 0.1.0\n"
+        f'kubeVersion: ">= {gotools.KUBERNETES_VERSION}"\n'
+    )
+    (chart / "templates" / "probe.yaml").write_text(
+        'kube: "{{ .Capabilities.KubeVersion.Version }}"\n'
+    )
+    result = subprocess.run([path, "template", chart], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    rendered = re.search(r'kube: "v1\.(\d+)\.0"', result.stdout)
+    assert rendered, result.stdout
+    assert int(rendered.group(1)) >= int(gotools.KUBERNETES_VERSION.split(".")[1])
+
+
+def test_pause_binary_is_static() -> None:
+    # The pause binary runs alone in an image with no C library: it must name no ELF
+    # interpreter (a dynamically linked binary carries the path of ld-linux).
+    assert b"ld-linux" not in installed("pause").read_bytes()
