@@ -1,1 +1,30 @@
-"""cdk8s constructs for the todo-chatbot."""
+"""cdk8s constructs for the todo-chatbot: `from todo_chatbot import Backend, Frontend, ...`."""
+
+from .backend import Backend, BackendProps
+from .chart import TodoChatbot, TodoChatbotProps
+from .frontend import Frontend, FrontendProps
+from .ingress import GatewayRef, Ingress, IngressProps
+from .labels import Labels
+from .network_policy import NetworkPolicies, NetworkPolicyProps
+from .secret import Secrets, SecretsProps
+from .workload import AutoscalingProps, Workload, WorkloadProps
+
+__all__ = [
+    "AutoscalingProps",
+    "Backend",
+    "BackendProps",
+    "Frontend",
+    "FrontendProps",
+    "GatewayRef",
+    "Ingress",
+    "IngressProps",
+    "Labels",
+    "NetworkPolicies",
+    "NetworkPolicyProps",
+    "Secrets",
+    "SecretsProps",
+    "TodoChatbot",
+    "TodoChatbotProps",
+    "Workload",
+    "WorkloadProps",
+]

@@ -1,0 +1,61 @@
+"""The FastAPI backend: tasks and the AI chat assistant, reachable in-cluster only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from constructs import Construct
+
+from .secret import AI_KEYS, BETTER_AUTH_SECRET, DATABASE_URL, Secrets
+from .workload import Workload, WorkloadProps
+
+PORT = 8000
+"""Container port of the backend image (docs/contract.md)."""
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+@dataclass(frozen=True, kw_only=True)
+class BackendProps(WorkloadProps):
+    """The backend's settings on top of `WorkloadProps`."""
+
+    ai_provider: str = "openai"
+    """"openai" or "gemini"; the pod gets only that provider's key. Default: openai."""
+    ai_model: str = "gpt-4o-mini"
+    """Chat model; default: gpt-4o-mini."""
+    ai_base_url: str = ""
+    """OpenAI-compatible base URL; default: the provider's own."""
+    ai_timeout_seconds: int = 30
+    """Timeout of one provider call; default: 30 s."""
+    log_level: str = "info"
+    """Log level; default: info."""
+
+    def validate(self) -> None:
+        """Fail early, showing the bad value."""
+        super().validate()
+        if self.ai_provider not in AI_KEYS:
+            raise ValueError(f"'ai_provider' must be one of {sorted(AI_KEYS)}, "
+                             f"got '{self.ai_provider}'")
+        if self.log_level not in LOG_LEVELS:
+            raise ValueError(f"'log_level' must be one of {LOG_LEVELS}, got '{self.log_level}'")
+        if self.ai_timeout_seconds < 1:
+            raise ValueError(f"'ai_timeout_seconds' must be >= 1, got {self.ai_timeout_seconds}")
+
+
+class Backend(Workload):
+    """The backend Deployment, Service and friends; see `Workload` for the children."""
+
+    def __init__(self, scope: Construct, id: str, *, secrets: Secrets,
+                 props: BackendProps) -> None:
+        props.validate()
+        config = {
+            "AI_PROVIDER": props.ai_provider,
+            "AI_MODEL": props.ai_model,
+            "AI_TIMEOUT_SECONDS": str(props.ai_timeout_seconds),
+            "LOG_LEVEL": props.log_level,
+        }
+        if props.ai_base_url:
+            config["AI_BASE_URL"] = props.ai_base_url
+        secret_env = {key: secrets.env_value(key)
+                      for key in (DATABASE_URL, BETTER_AUTH_SECRET, AI_KEYS[props.ai_provider])}
+        super().__init__(scope, id, component="backend", port=PORT, props=props, config=config,
+                         secret_env=secret_env)

@@ -1,0 +1,64 @@
+"""The whole todo-chatbot as one cdk8s chart."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import cdk8s
+from constructs import Construct
+
+from .backend import Backend, BackendProps
+from .frontend import Frontend, FrontendProps
+from .ingress import Ingress, IngressProps
+from .labels import Labels
+from .network_policy import NetworkPolicies, NetworkPolicyProps
+from .secret import Secrets, SecretsProps
+
+
+@dataclass(frozen=True, kw_only=True)
+class TodoChatbotProps:
+    """Everything the todo-chatbot needs; `labels` is applied to every part."""
+
+    secrets: SecretsProps
+    """Credentials (managed Secret or existing one); required."""
+    backend: BackendProps
+    """Backend settings; required (the image at least)."""
+    frontend: FrontendProps
+    """Frontend settings; required (the image at least)."""
+    labels: Labels = Labels()
+    """Standard labels; default: instance "todo-chatbot"."""
+    ingress: IngressProps | None = None
+    """Ingress for the frontend; default: none (reach it through its Service)."""
+    http_route: IngressProps | None = None
+    """Gateway API HTTPRoute for the frontend (needs `gateway_refs`); default: none."""
+    network_policy: NetworkPolicyProps | None = NetworkPolicyProps()
+    """NetworkPolicies; default: on, backend reachable from the frontend only."""
+
+
+class TodoChatbot(cdk8s.Chart):
+    """Secrets, backend, frontend, outside access and network policies, wired together.
+
+    Children: `Secrets`, `Backend`, `Frontend`, and when configured `Ingress`,
+    `HttpRoute`, `NetworkPolicy`.
+    """
+
+    def __init__(self, scope: Construct, id: str, *, props: TodoChatbotProps) -> None:
+        super().__init__(scope, id, disable_resource_name_hashes=True)
+        if props.http_route is not None and not props.http_route.gateway_refs:
+            raise ValueError("'http_route' needs 'gateway_refs' naming at least one Gateway")
+        labelled = {"labels": props.labels}
+        self.secrets = Secrets(self, "Secrets",
+                               props=dataclasses.replace(props.secrets, **labelled))
+        self.backend = Backend(self, "Backend", secrets=self.secrets,
+                               props=dataclasses.replace(props.backend, **labelled))
+        self.frontend = Frontend(self, "Frontend", secrets=self.secrets, backend=self.backend,
+                                 props=dataclasses.replace(props.frontend, **labelled))
+        if props.ingress is not None:
+            self.ingress = Ingress(self, "Ingress", frontend=self.frontend, props=props.ingress)
+        if props.http_route is not None:
+            self.http_route = Ingress(self, "HttpRoute", frontend=self.frontend,
+                                      props=props.http_route)
+        if props.network_policy is not None:
+            self.network_policy = NetworkPolicies(self, "NetworkPolicy", frontend=self.frontend,
+                                                  props=props.network_policy)

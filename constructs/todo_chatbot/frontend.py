@@ -1,0 +1,54 @@
+"""The web frontend: sign-in, the task list and the chat panel, exposed to users."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from constructs import Construct
+
+from .backend import LOG_LEVELS, Backend
+from .secret import BETTER_AUTH_SECRET, DATABASE_URL, Secrets
+from .workload import Workload, WorkloadProps
+
+PORT = 3000
+"""Container port of the frontend image (docs/contract.md)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class FrontendProps(WorkloadProps):
+    """The frontend's settings on top of `WorkloadProps`."""
+
+    public_url: str = ""
+    """URL users open; https:// turns on Secure cookies. Default: none (plain http)."""
+    log_level: str = "info"
+    """Log level; default: info."""
+    service_port: int | None = 80
+    """Service port; default: 80."""
+
+    def validate(self) -> None:
+        """Fail early, showing the bad value."""
+        super().validate()
+        if self.log_level not in LOG_LEVELS:
+            raise ValueError(f"'log_level' must be one of {LOG_LEVELS}, got '{self.log_level}'")
+        if self.public_url and not self.public_url.startswith(("http://", "https://")):
+            raise ValueError(f"'public_url' must start with http:// or https://, "
+                             f"got '{self.public_url}'")
+
+
+class Frontend(Workload):
+    """The frontend Deployment, Service and friends; see `Workload` for the children.
+
+    It reaches the backend through the backend's Service and never receives
+    the AI key: only DATABASE_URL and BETTER_AUTH_SECRET.
+    """
+
+    def __init__(self, scope: Construct, id: str, *, secrets: Secrets, backend: Backend,
+                 props: FrontendProps) -> None:
+        props.validate()
+        config = {"BACKEND_URL": backend.service_url, "LOG_LEVEL": props.log_level}
+        if props.public_url:
+            config["PUBLIC_URL"] = props.public_url
+        secret_env = {key: secrets.env_value(key) for key in (DATABASE_URL, BETTER_AUTH_SECRET)}
+        super().__init__(scope, id, component="frontend", port=PORT, props=props, config=config,
+                         secret_env=secret_env)
+        self.backend = backend

@@ -1,0 +1,47 @@
+"""The standard `app.kubernetes.io/*` labels, built in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+PART_OF = "todo-chatbot"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Labels:
+    """Who an object belongs to: the values of the recommended Kubernetes labels.
+
+    `instance` names the installation (the Helm release), so two installations
+    in one namespace select only their own pods.
+    """
+
+    name: str = PART_OF
+    """App name in `app.kubernetes.io/name`; default: "todo-chatbot"."""
+    instance: str = "todo-chatbot"
+    """Installation name; default: "todo-chatbot"."""
+    version: str = "0.0.0"
+    """App version shown in `app.kubernetes.io/version`."""
+    managed_by: str = "cdk8s"
+    """Tool that manages the objects; the Helm chart sets "Helm"."""
+    chart: str | None = None
+    """`helm.sh/chart` label (name-version); default: no such label."""
+
+    def selector(self, component: str) -> dict[str, str]:
+        """Labels that select the pods of one component; stable across upgrades."""
+        return {
+            "app.kubernetes.io/name": self.name,
+            "app.kubernetes.io/instance": self.instance,
+            "app.kubernetes.io/component": component,
+        }
+
+    def of(self, component: str) -> dict[str, str]:
+        """Every standard label of an object of one component."""
+        labels = {
+            **self.selector(component),
+            "app.kubernetes.io/version": self.version,
+            "app.kubernetes.io/part-of": PART_OF,
+            "app.kubernetes.io/managed-by": self.managed_by,
+        }
+        if self.chart is not None:
+            labels["helm.sh/chart"] = self.chart
+        return labels

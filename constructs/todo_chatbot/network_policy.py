@@ -1,0 +1,101 @@
+"""NetworkPolicies: the backend hears only the frontend; egress only where needed."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from typing import Any
+
+from constructs import Construct
+
+from . import k8s
+from .frontend import Frontend
+
+DNS_PORT = 53
+HELM_TEST_COMPONENT = "helm-test"
+"""Component label of the chart's `helm test` pod, the backend's only other client."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class NetworkPolicyProps:
+    """Where the pods may connect besides the cluster DNS and each other."""
+
+    database_cidrs: tuple[str, ...] = ("0.0.0.0/0",)
+    """Where the database lives; default: anywhere (managed databases move)."""
+    database_port: int = 5432
+    """Database port; default: 5432."""
+    ai_cidrs: tuple[str, ...] = ("0.0.0.0/0",)
+    """Where the AI provider's API lives; default: anywhere."""
+    ai_port: int = 443
+    """AI API port; default: 443."""
+
+    def validate(self) -> None:
+        """Fail early, showing the bad value."""
+        for cidr in (*self.database_cidrs, *self.ai_cidrs):
+            try:
+                ipaddress.ip_network(cidr)
+            except ValueError:
+                raise ValueError(f"CIDRs must look like 10.0.0.0/8, got '{cidr}'") from None
+        for name in ("database_port", "ai_port"):
+            if not 1 <= getattr(self, name) <= 65535:
+                raise ValueError(f"'{name}' must be a port, got {getattr(self, name)}")
+
+
+class NetworkPolicies(Construct):
+    """One policy per component; children `Backend` and `Frontend`.
+
+    Escape hatch: plain NetworkPolicy objects, one rule per purpose (DNS,
+    database, AI API, backend), because that is the shape operators audit
+    and the shape the chart's `networkPolicy.egress` values map onto.
+    """
+
+    def __init__(self, scope: Construct, id: str, *, frontend: Frontend,
+                 props: NetworkPolicyProps) -> None:
+        super().__init__(scope, id)
+        props.validate()
+        backend = frontend.backend
+        instance_selector = dict(frontend.selector_labels)
+        test_selector = {**instance_selector, "app.kubernetes.io/component": HELM_TEST_COMPONENT}
+        database = _egress(props.database_cidrs, props.database_port)
+        self.backend = k8s.KubeNetworkPolicy(
+            self, "Backend",
+            metadata=k8s.ObjectMeta(name=backend.name, labels=backend.labels),
+            spec=k8s.NetworkPolicySpec(
+                pod_selector=k8s.LabelSelector(match_labels=backend.selector_labels),
+                policy_types=["Ingress", "Egress"],
+                ingress=[k8s.NetworkPolicyIngressRule(
+                    from_=[_pods(frontend.selector_labels), _pods(test_selector)],
+                    ports=[_tcp(backend.port)])],
+                egress=[_dns(), database, _egress(props.ai_cidrs, props.ai_port)]))
+        self.frontend = k8s.KubeNetworkPolicy(
+            self, "Frontend",
+            metadata=k8s.ObjectMeta(name=frontend.name,
+                                    labels=frontend.labels),
+            spec=k8s.NetworkPolicySpec(
+                pod_selector=k8s.LabelSelector(match_labels=frontend.selector_labels),
+                policy_types=["Ingress", "Egress"],
+                ingress=[k8s.NetworkPolicyIngressRule(ports=[_tcp(frontend.port)])],
+                egress=[_dns(), database, k8s.NetworkPolicyEgressRule(
+                    to=[_pods(backend.selector_labels)], ports=[_tcp(backend.port)])]))
+
+
+def _tcp(port: int) -> k8s.NetworkPolicyPort:
+    return k8s.NetworkPolicyPort(protocol="TCP", port=k8s.IntOrString.from_number(port))
+
+
+def _pods(labels: dict[str, Any]) -> k8s.NetworkPolicyPeer:
+    return k8s.NetworkPolicyPeer(pod_selector=k8s.LabelSelector(match_labels=labels))
+
+
+def _dns() -> k8s.NetworkPolicyEgressRule:
+    # Any namespace: the DNS pods' labels differ between distributions.
+    return k8s.NetworkPolicyEgressRule(
+        to=[k8s.NetworkPolicyPeer(namespace_selector=k8s.LabelSelector())],
+        ports=[k8s.NetworkPolicyPort(protocol=protocol, port=k8s.IntOrString.from_number(DNS_PORT))
+               for protocol in ("UDP", "TCP")])
+
+
+def _egress(cidrs: tuple[str, ...], port: int) -> k8s.NetworkPolicyEgressRule:
+    return k8s.NetworkPolicyEgressRule(
+        to=[k8s.NetworkPolicyPeer(ip_block=k8s.IpBlock(cidr=cidr)) for cidr in cidrs],
+        ports=[_tcp(port)])

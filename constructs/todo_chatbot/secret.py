@@ -1,0 +1,101 @@
+"""The Secret that holds the app's credentials, managed here or created out of band."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cdk8s_plus_28 as kplus
+from cdk8s import ApiObjectMetadata
+from constructs import Construct
+
+from .labels import Labels
+
+DATABASE_URL = "DATABASE_URL"
+BETTER_AUTH_SECRET = "BETTER_AUTH_SECRET"
+OPENAI_API_KEY = "OPENAI_API_KEY"
+GEMINI_API_KEY = "GEMINI_API_KEY"
+AI_KEYS = {"openai": OPENAI_API_KEY, "gemini": GEMINI_API_KEY}
+SECRET_KEYS = (DATABASE_URL, BETTER_AUTH_SECRET, OPENAI_API_KEY, GEMINI_API_KEY)
+MIN_AUTH_SECRET_LENGTH = 32
+
+
+@dataclass(frozen=True, kw_only=True)
+class SecretsProps:
+    """Where the credentials come from.
+
+    Either `existing_secret` names a Secret created out of band (kubectl,
+    External Secrets, Sealed Secrets) and nothing is created, or the values
+    below build a managed Secret. Error messages name a key, never its value.
+    """
+
+    name: str | None = None
+    """Name of the managed Secret; default: "<labels.instance>"."""
+    labels: Labels = Labels()
+    """Standard labels; default: instance "todo-chatbot"."""
+    existing_secret: str | None = None
+    """Existing Secret to reference; default: a managed Secret from the values below."""
+    database_url: str | None = None
+    """PostgreSQL URL (`postgresql://...`); required for a managed Secret."""
+    better_auth_secret: str | None = None
+    """Key that signs sessions and JWTs, >= 32 characters; required for a managed Secret."""
+    openai_api_key: str | None = None
+    """OpenAI API key; one AI key is required for a managed Secret."""
+    gemini_api_key: str | None = None
+    """Gemini API key; one AI key is required for a managed Secret."""
+
+
+class Secrets(Construct):
+    """The app's credentials as a Kubernetes Secret, handed out key by key.
+
+    Components call `env_value(key)` to get a `secretKeyRef` for just the keys
+    they need, so the frontend never holds the AI key.
+    """
+
+    def __init__(self, scope: Construct, id: str, *, props: SecretsProps) -> None:
+        super().__init__(scope, id)
+        self.resource: kplus.ISecret
+        if props.existing_secret is not None:
+            if not props.existing_secret:
+                raise ValueError("'existing_secret' must be a Secret name, got an empty string")
+            self.resource = kplus.Secret.from_secret_name(self, "Resource", props.existing_secret)
+            self.keys = frozenset(SECRET_KEYS)
+            return
+        data = _validated_data(props)
+        self.resource = kplus.Secret(
+            self, "Resource",
+            metadata=ApiObjectMetadata(name=props.name or props.labels.instance,
+                                       labels=props.labels.of("secrets")),
+            string_data=data,
+        )
+        self.keys = frozenset(data)
+
+    @property
+    def name(self) -> str:
+        """Name of the Secret the pods read."""
+        return self.resource.name
+
+    def env_value(self, key: str) -> kplus.EnvValue:
+        """A `secretKeyRef` to one key; fails early for a key this Secret lacks."""
+        if key not in self.keys:
+            raise ValueError(f"secret has no key '{key}'; it has {sorted(self.keys)}")
+        return kplus.EnvValue.from_secret_value(
+            kplus.SecretValue(secret=self.resource, key=key), optional=False)
+
+
+
+def _validated_data(props: SecretsProps) -> dict[str, str]:
+    if not props.database_url:
+        raise ValueError("'database_url' is required for a managed Secret")
+    if not props.database_url.startswith(("postgres://", "postgresql://")):
+        raise ValueError("'database_url' must start with postgresql:// (value not shown)")
+    if not props.better_auth_secret:
+        raise ValueError("'better_auth_secret' is required for a managed Secret")
+    if len(props.better_auth_secret) < MIN_AUTH_SECRET_LENGTH:
+        raise ValueError(f"'better_auth_secret' must be at least {MIN_AUTH_SECRET_LENGTH} "
+                         f"characters, got {len(props.better_auth_secret)}")
+    ai_keys = {OPENAI_API_KEY: props.openai_api_key, GEMINI_API_KEY: props.gemini_api_key}
+    if not any(ai_keys.values()):
+        raise ValueError("one of 'openai_api_key' or 'gemini_api_key' is required")
+    data = {DATABASE_URL: props.database_url, BETTER_AUTH_SECRET: props.better_auth_secret}
+    data.update({key: value for key, value in ai_keys.items() if value})
+    return data

@@ -1,0 +1,320 @@
+"""The typed model of the Helm chart's values.
+
+One model, three outputs that therefore cannot drift: `values.yaml` (with a
+`## @param` comment per key), `values.schema.json` (types, bounds, enums, and
+no unknown keys) and the parameter table of the chart README. The Helm layer
+(`todo_chatbot.helm`) refers to every leaf of this model from the templates.
+
+Secret values have no defaults and no schema patterns: Helm prints the value
+that failed a pattern, so their checks live in the templates, which name the
+key only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import yaml
+
+LogLevel = Literal["debug", "info", "warning", "error"]
+AiProvider = Literal["openai", "gemini"]
+ServiceType = Literal["ClusterIP", "NodePort", "LoadBalancer"]
+PullPolicy = Literal["Always", "IfNotPresent", "Never"]
+
+
+def param(default: Any, doc: str, **schema: Any) -> Any:
+    """Declare a value: its default, its one-line description, extra schema keywords."""
+    factory = (lambda: json.loads(json.dumps(default))) if isinstance(default, dict | list) else None
+    metadata = {"doc": doc, "schema": schema}
+    if factory is not None:
+        return field(default_factory=factory, metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
+def section(factory: typing.Callable[[], Any], doc: str) -> Any:
+    """Declare a nested group of values, built by `factory`."""
+    return field(default_factory=factory, metadata={"doc": doc, "schema": {}})
+
+
+@dataclass
+class Image:
+    registry: str = param("localhost:5001", "Image registry (the local cluster's registry by default)")
+    repository: str = param("", "Image repository")
+    tag: str = param("", "Image tag; empty means the chart's appVersion")
+    digest: str = param("", "Image digest (sha256:...); overrides the tag when set",
+                         pattern=r"^(sha256:[a-f0-9]{64})?$")
+    pullPolicy: PullPolicy = param("IfNotPresent", "Image pull policy")
+    pullSecrets: list[str] = param([], "Names of docker-registry Secrets used to pull the image")
+
+
+@dataclass
+class Resources:
+    requests: dict[str, str] = param({}, "Resource requests (cpu, memory)")
+    limits: dict[str, str] = param({}, "Resource limits (cpu, memory)")
+
+
+@dataclass
+class Autoscaling:
+    enabled: bool = param(False, "Create a HorizontalPodAutoscaler (autoscaling/v2, CPU)")
+    minReplicas: int = param(1, "Fewest replicas the autoscaler keeps", minimum=1)
+    maxReplicas: int = param(5, "Most replicas the autoscaler creates", minimum=1)
+    targetCPUUtilizationPercentage: int = param(
+        70, "Average CPU utilisation (percent of requests) the autoscaler aims for",
+        minimum=1, maximum=100)
+
+
+@dataclass
+class PodDisruptionBudget:
+    enabled: bool = param(True, "Create a PodDisruptionBudget")
+    maxUnavailable: int = param(1, "Pods that voluntary disruptions may take down at once",
+                                minimum=0)
+
+
+@dataclass
+class Probes:
+    livenessPath: str = param("/healthz", "HTTP path of the liveness probe (restart when failing)",
+                              pattern="^/")
+    readinessPath: str = param("/readyz", "HTTP path of the readiness probe (out of rotation when "
+                               "failing)", pattern="^/")
+    startupPath: str = param("/healthz", "HTTP path of the startup probe (holds the other probes "
+                             "until the app started)", pattern="^/")
+
+
+@dataclass
+class Component:
+    """What the backend and the frontend have in common."""
+
+    image: Image = section(Image, "Container image")
+    replicaCount: int = param(1, "Replicas when autoscaling is off", minimum=0)
+    resources: Resources = section(Resources, "Container resources")
+    autoscaling: Autoscaling = section(Autoscaling, "Horizontal pod autoscaling")
+    podDisruptionBudget: PodDisruptionBudget = section(PodDisruptionBudget, "Disruption budget")
+    probes: Probes = section(Probes, "Health probe paths")
+    terminationGracePeriodSeconds: int = param(
+        30, "Seconds a stopping pod gets to finish in-flight requests", minimum=1)
+    podAnnotations: dict[str, str] = param({}, "Extra annotations on the pods")
+    nodeSelector: dict[str, str] = param({}, "Node labels the pods must match")
+    tolerations: list[dict[str, Any]] = param([], "Tolerations of the pods")
+    affinity: dict[str, Any] = param({}, "Affinity rules of the pods")
+
+
+@dataclass
+class FrontendService:
+    type: ServiceType = param("ClusterIP", "Service type; NodePort or LoadBalancer expose the "
+                              "frontend without an ingress controller")
+    port: int = param(80, "Service port", minimum=1, maximum=65535)
+    nodePort: int | None = param(None, "Fixed node port when type is NodePort (30000-32767)",
+                                 minimum=30000, maximum=32767)
+
+
+@dataclass
+class Backend(Component):
+    image: Image = section(lambda: Image(repository="todo-chatbot/backend"), "Container image")
+    resources: Resources = section(
+        lambda: Resources(requests={"cpu": "100m", "memory": "128Mi"},
+                          limits={"cpu": "1", "memory": "256Mi"}),
+        "Container resources")
+
+
+@dataclass
+class Frontend(Component):
+    image: Image = section(lambda: Image(repository="todo-chatbot/frontend"), "Container image")
+    resources: Resources = section(
+        lambda: Resources(requests={"cpu": "50m", "memory": "96Mi"},
+                          limits={"cpu": "500m", "memory": "192Mi"}),
+        "Container resources")
+    service: FrontendService = section(FrontendService, "The frontend's Service")
+
+
+@dataclass
+class Secrets:
+    existingSecret: str = param("", "Name of an existing Secret holding DATABASE_URL, "
+                                "BETTER_AUTH_SECRET and the AI key; when set, the chart creates "
+                                "no Secret and the values below are ignored")
+    databaseUrl: str = param("", "PostgreSQL URL, e.g. postgresql://user:pass@host/db?sslmode="
+                             "require (required unless existingSecret)")
+    betterAuthSecret: str = param("", "Better Auth secret, at least 32 characters (required "
+                                  "unless existingSecret)")
+    openaiApiKey: str = param("", "OpenAI API key (required when ai.provider is openai)")
+    geminiApiKey: str = param("", "Gemini API key (required when ai.provider is gemini)")
+
+
+@dataclass
+class Ai:
+    provider: AiProvider = param("openai", "AI provider of the chat assistant")
+    model: str = param("gpt-4o-mini", "Chat model name", minLength=1)
+    baseUrl: str = param("", "OpenAI-compatible base URL; empty means the provider's own",
+                         pattern=r"^(https?://.+)?$")
+    timeoutSeconds: int = param(30, "Timeout of one AI provider call", minimum=1, maximum=300)
+
+
+@dataclass
+class Config:
+    logLevel: LogLevel = param("info", "Log level of both services")
+    publicUrl: str = param("", "URL users open (https:// turns on Secure cookies); empty means "
+                           "derived from the ingress or route host", pattern=r"^(https?://.+)?$")
+
+
+@dataclass
+class IngressTls:
+    enabled: bool = param(False, "Serve the host over TLS")
+    secretName: str = param("", "TLS Secret of the host; empty means <fullname>-tls")
+
+
+@dataclass
+class Ingress:
+    enabled: bool = param(False, "Create an Ingress for the frontend")
+    className: str = param("", "IngressClass name; empty means the cluster default")
+    host: str = param("todo.example.com", "Host name users open",
+                      pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+    annotations: dict[str, str] = param({}, "Annotations of the Ingress (controller settings)")
+    tls: IngressTls = section(IngressTls, "TLS of the Ingress")
+
+
+@dataclass
+class HttpRoute:
+    enabled: bool = param(False, "Create a Gateway API HTTPRoute for the frontend")
+    parentRefs: list[dict[str, Any]] = param(
+        [], "Gateways the route attaches to, e.g. [{name: gateway, namespace: infra}]")
+    hostnames: list[str] = param([], "Host names the route serves")
+    annotations: dict[str, str] = param({}, "Annotations of the HTTPRoute")
+
+
+@dataclass
+class NetworkPolicyEgress:
+    databaseCidrs: list[str] = param(["0.0.0.0/0"], "CIDRs where the database lives")
+    databasePort: int = param(5432, "Port of the database", minimum=1, maximum=65535)
+    aiCidrs: list[str] = param(["0.0.0.0/0"], "CIDRs of the AI provider's API")
+    aiPort: int = param(443, "Port of the AI provider's API", minimum=1, maximum=65535)
+
+
+@dataclass
+class NetworkPolicy:
+    enabled: bool = param(True, "Backend reachable only from the frontend; egress limited to "
+                          "DNS, the database and the AI API")
+    egress: NetworkPolicyEgress = section(NetworkPolicyEgress, "Where the pods may connect")
+
+
+@dataclass
+class Values:
+    nameOverride: str = param("", "Replaces the chart name in object names")
+    fullnameOverride: str = param("", "Replaces the whole <release>-<chart> object name prefix")
+    secrets: Secrets = section(Secrets, "Secret values (never commit them; prefer existingSecret)")
+    ai: Ai = section(Ai, "The AI assistant")
+    config: Config = section(Config, "Non-secret configuration")
+    backend: Backend = section(Backend, "The FastAPI backend (reachable inside the cluster only)")
+    frontend: Frontend = section(Frontend, "The web frontend (exposed to users)")
+    ingress: Ingress = section(Ingress, "Ingress for the frontend")
+    httpRoute: HttpRoute = section(HttpRoute, "Gateway API HTTPRoute for the frontend")
+    networkPolicy: NetworkPolicy = section(NetworkPolicy, "NetworkPolicies")
+
+
+# ---- outputs ---------------------------------------------------------------
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _schema_of(hint: Any) -> dict[str, Any]:
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if dataclasses.is_dataclass(hint):
+        return schema_for(hint)
+    if origin is Literal:
+        return {"type": "string", "enum": list(args)}
+    if origin in (typing.Union, types.UnionType):
+        (inner,) = [a for a in args if a is not type(None)]
+        return {**_schema_of(inner), "type": [_schema_of(inner)["type"], "null"]}
+    if origin is list:
+        return {"type": "array", "items": _schema_of(args[0])}
+    if origin is dict:
+        return {"type": "object", "additionalProperties": _schema_of(args[1])}
+    if hint is Any:
+        return {}
+    return {"type": {str: "string", int: "integer", bool: "boolean"}[hint]}
+
+
+def schema_for(cls: type) -> dict[str, Any]:
+    """JSON schema of a values dataclass; unknown keys are rejected."""
+    hints = _hints(cls)
+    properties = {}
+    for f in dataclasses.fields(cls):
+        properties[f.name] = {
+            "description": f.metadata["doc"],
+            **_schema_of(hints[f.name]),
+            **f.metadata["schema"],
+        }
+    return {"type": "object", "additionalProperties": False, "properties": properties}
+
+
+def values_schema() -> dict[str, Any]:
+    """The complete values.schema.json document."""
+    return {"$schema": "https://json-schema.org/draft-07/schema#", "title": "todo-chatbot values",
+            **schema_for(Values)}
+
+
+def _leaves(obj: Any, prefix: str = "") -> typing.Iterator[tuple[str, str, Any, bool]]:
+    """Yield (path, doc, default, is_section) for every field, depth first."""
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        path = f"{prefix}{f.name}"
+        if dataclasses.is_dataclass(value):
+            yield path, f.metadata["doc"], None, True
+            yield from _leaves(value, path + ".")
+        else:
+            yield path, f.metadata["doc"], value, False
+
+
+def value_paths(values: Values) -> list[str]:
+    """Every leaf path, e.g. `backend.image.tag`."""
+    return [path for path, _, _, is_section in _leaves(values) if not is_section]
+
+
+def _dump_scalar(value: Any) -> str:
+    return yaml.safe_dump(value, default_flow_style=True, width=1 << 16).strip().removesuffix(
+        "\n...").removesuffix("...").strip()
+
+
+def values_yaml(values: Values) -> str:
+    """values.yaml with a `## @param` line above every key (Bitnami's readme-generator style)."""
+    lines = ["# Default values of the todo-chatbot chart. Every key is documented with",
+             "# `## @param`; values.schema.json rejects unknown keys and wrong types.",
+             "# Secrets have no defaults: pass them at install time or use",
+             "# secrets.existingSecret.", ""]
+
+    def walk(obj: Any, prefix: str, indent: int) -> None:
+        pad = " " * indent
+        for f in dataclasses.fields(obj):
+            value = getattr(obj, f.name)
+            path = f"{prefix}{f.name}"
+            if dataclasses.is_dataclass(value):
+                if indent == 0:
+                    lines.append("")
+                lines.append(f"{pad}## @section {path}: {f.metadata['doc']}")
+                lines.append(f"{pad}{f.name}:")
+                walk(value, path + ".", indent + 2)
+                continue
+            lines.append(f"{pad}## @param {path} {f.metadata['doc']}")
+            if isinstance(value, dict | list) and value:
+                block = yaml.safe_dump({f.name: value}, default_flow_style=False, sort_keys=False)
+                lines.extend(pad + line for line in block.rstrip().splitlines())
+            else:
+                lines.append(f"{pad}{f.name}: {_dump_scalar(value)}")
+
+    walk(values, "", 0)
+    return "\n".join(lines).replace("\n\n\n", "\n\n") + "\n"
+
+
+def parameters_table(values: Values) -> str:
+    """The chart README's parameter table (Markdown)."""
+    rows = ["| Parameter | Description | Default |", "| --- | --- | --- |"]
+    for path, doc, default, is_section in _leaves(values):
+        if not is_section:
+            rows.append(f"| `{path}` | {doc} | `{json.dumps(default)}` |")
+    return "\n".join(rows) + "\n"
