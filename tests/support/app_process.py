@@ -22,6 +22,7 @@ import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -73,9 +74,11 @@ class AppProcess:
 
     @classmethod
     @contextlib.contextmanager
-    def started(cls, module: str, *, env: Mapping[str, str], log_dir: Path) -> Iterator[AppProcess]:
-        """Start the app, wait until it is ready, yield it, then stop it."""
-        app = cls(module, env=env, log_dir=log_dir)
+    def started(
+        cls, module: str, *, env: Mapping[str, str], log_dir: Path, **options: Any
+    ) -> Iterator[AppProcess]:
+        """Start the app (`options` as for the constructor), wait until ready, yield, stop."""
+        app = cls(module, env=env, log_dir=log_dir, **options)
         try:
             app.start()
             yield app

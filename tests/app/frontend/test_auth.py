@@ -1,0 +1,197 @@
+"""Sign-up, sign-in, sign-out and sessions (todo_frontend.api.routes.auth)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+from support.app_process import AppProcess
+from support.stack import AppFactory, make_client, new_email, new_password, sign_up
+
+pytestmark = pytest.mark.app
+
+
+def session_cookie(response: httpx.Response) -> str:
+    """Return the raw `Set-Cookie` header of a response that starts a session."""
+    header = response.headers.get("set-cookie")
+    assert header, "no Set-Cookie header"
+    return header
+
+
+def test_sign_up_starts_a_session_and_shows_the_tasks_page(client: httpx.Client) -> None:
+    email, _ = sign_up(client)
+    response = client.get("/")
+    assert response.status_code == 200
+    assert email in response.text
+    assert 'id="tasks"' in response.text
+
+
+def test_visitor_is_sent_to_sign_in(client: httpx.Client) -> None:
+    response = client.get("/")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/signin"
+
+
+def test_signed_in_user_is_sent_from_sign_in_to_tasks(user_client: httpx.Client) -> None:
+    for page in ("/signin", "/signup"):
+        response = user_client.get(page)
+        assert response.status_code == 303
+        assert response.headers["location"] == "/"
+
+
+def test_sign_in_with_the_right_password(client: httpx.Client, frontend: AppProcess) -> None:
+    email, password = sign_up(client)
+    with make_client(frontend) as other:
+        response = other.post("/signin", data={"email": email.upper(), "password": password})
+        assert response.status_code == 303
+        assert response.headers["location"] == "/"
+        assert other.get("/").status_code == 200
+
+
+def test_wrong_password_and_unknown_email_get_the_same_answer(
+    client: httpx.Client, frontend: AppProcess
+) -> None:
+    email, password = sign_up(client)
+    with make_client(frontend) as other:
+        wrong = other.post("/signin", data={"email": email, "password": password + "x"})
+        unknown = other.post("/signin", data={"email": new_email(), "password": password})
+    assert wrong.status_code == unknown.status_code == 401
+    assert "Email or password is incorrect." in wrong.text
+    assert "Email or password is incorrect." in unknown.text
+    assert "set-cookie" not in wrong.headers
+    assert "set-cookie" not in unknown.headers
+
+
+def test_duplicate_email_is_refused(client: httpx.Client, frontend: AppProcess) -> None:
+    email, _ = sign_up(client)
+    with make_client(frontend) as other:
+        response = other.post("/signup", data={"email": email.title(), "password": new_password()})
+    assert response.status_code == 409
+    assert "already exists" in response.text
+    assert "set-cookie" not in response.headers
+
+
+@pytest.mark.parametrize(
+    ("email", "password", "message"),
+    [
+        ("not-an-email", "long-enough-password", "Enter a valid email address."),
+        ("someone@example.com", "short", "The password must have 8 to 128 characters."),
+        ("someone@example.com", "x" * 129, "The password must have 8 to 128 characters."),
+    ],
+)
+def test_sign_up_rejects_bad_input(
+    client: httpx.Client, email: str, password: str, message: str
+) -> None:
+    response = client.post("/signup", data={"email": email, "password": password})
+    assert response.status_code == 422
+    assert message in response.text
+
+
+def test_sign_up_rejects_oversized_and_missing_fields(client: httpx.Client) -> None:
+    too_long = client.post("/signup", data={"email": "a" * 2000, "password": "x" * 10})
+    assert too_long.status_code == 422
+    missing = client.post("/signup", data={"email": new_email()})
+    assert missing.status_code == 422
+    huge = client.post("/signup", data={"email": new_email(), "password": "x" * 100_000})
+    assert huge.status_code == 413
+
+
+def test_password_is_stored_as_argon2id_hash(
+    client: httpx.Client, db: psycopg.Connection[Any]
+) -> None:
+    email, password = sign_up(client)
+    row = db.execute("SELECT password_hash FROM auth_users WHERE email = %s", [email]).fetchone()
+    assert row is not None
+    assert row[0].startswith("$argon2id$")
+    assert password not in row[0]
+
+
+def test_cookie_flags_over_http(frontend: AppProcess) -> None:
+    with make_client(frontend) as http:
+        response = http.post("/signup", data={"email": new_email(), "password": new_password()})
+    cookie = session_cookie(response)
+    assert cookie.startswith("session=")
+    attributes = [part.strip().lower() for part in cookie.split(";")]
+    assert "httponly" in attributes
+    assert "samesite=lax" in attributes
+    assert "path=/" in attributes
+    assert "secure" not in attributes
+
+
+def test_cookie_is_secure_when_the_public_url_is_https(start_frontend: AppFactory) -> None:
+    public_url = "https://todo.example.com"
+    frontend = start_frontend(PUBLIC_URL=public_url)
+    with make_client(frontend, origin=public_url) as http:
+        response = http.post("/signup", data={"email": new_email(), "password": new_password()})
+    assert response.status_code == 303
+    cookie = session_cookie(response)
+    # `__Host-` binds the cookie to this host, https and path /.
+    assert cookie.startswith("__Host-session=")
+    attributes = [part.strip().lower() for part in cookie.split(";")]
+    assert {"secure", "httponly", "samesite=lax", "path=/"} <= set(attributes)
+
+
+def test_session_token_is_stored_only_as_a_digest(
+    frontend: AppProcess, db: psycopg.Connection[Any]
+) -> None:
+    with make_client(frontend) as http:
+        response = http.post("/signup", data={"email": new_email(), "password": new_password()})
+    token = session_cookie(response).split(";")[0].split("=", 1)[1].split(".")[0]
+    digests = [row[0] for row in db.execute("SELECT token_digest FROM auth_sessions")]
+    assert digests
+    assert all(token.encode() not in bytes(digest) for digest in digests)
+
+
+def test_sign_out_ends_the_session(frontend: AppProcess) -> None:
+    with make_client(frontend) as http:
+        sign_up(http)
+        stolen = dict(http.cookies)
+        response = http.post("/signout")
+        assert response.status_code == 303
+        assert response.headers["location"] == "/signin"
+        assert "max-age=0" in response.headers["set-cookie"].lower()
+    # The old cookie is worthless now, even if someone kept a copy.
+    with make_client(frontend) as replay:
+        replay.cookies.update(stolen)
+        assert replay.get("/").status_code == 303
+        assert replay.get("/app/api/tasks").status_code == 401
+
+
+def test_expired_session_is_refused(client: httpx.Client, db: psycopg.Connection[Any]) -> None:
+    email, _ = sign_up(client)
+    assert client.get("/").status_code == 200
+    db.execute(
+        "UPDATE auth_sessions s SET expires_at = now() - interval '1 second'"
+        " FROM auth_users u WHERE u.id = s.user_id AND u.email = %s",
+        [email],
+    )
+    assert client.get("/").status_code == 303
+    response = client.get("/app/api/tasks")
+    assert response.status_code == 401
+    assert response.json() == {"detail": "sign in first"}
+
+
+def test_forged_cookie_is_refused(frontend: AppProcess) -> None:
+    with make_client(frontend) as http:
+        sign_up(http)
+        name, value = next(iter(http.cookies.items()))
+        http.cookies.clear()
+        http.cookies.set(name, value[:-3] + "abc")
+        assert http.get("/").status_code == 303
+
+
+def test_repeated_failed_sign_ins_are_rate_limited(start_frontend: AppFactory) -> None:
+    frontend = start_frontend()
+    with make_client(frontend) as http:
+        email, password = sign_up(http)
+        http.cookies.clear()
+        for _ in range(5):
+            response = http.post("/signin", data={"email": email, "password": "wrong-password"})
+            assert response.status_code == 401
+        # Even the right password waits now: the guesser cannot tell which one was right.
+        response = http.post("/signin", data={"email": email, "password": password})
+    assert response.status_code == 429
+    assert int(response.headers["retry-after"]) > 0
+    assert "Too many failed sign-ins" in response.text

@@ -1,0 +1,189 @@
+"""The whole app as real processes (backend + frontend), as pytest fixtures, and a user.
+
+The fixtures build on `database_url`, `auth_secret`, `ai_key` and `standin` (defined in
+tests/app/conftest.py, and in tests/browser/conftest.py for the browser tests). Each test
+module gets one backend and one frontend on its own database; each test signs up its own
+user, so tests do not see each other's data. Tests that break or reconfigure something (a
+backend outage, other variables) start their own processes with `start_frontend` /
+`start_backend`.
+
+At the end of the module every frontend is stopped with SIGTERM: it must exit 0 and have
+printed only JSON lines, without the database password, BETTER_AUTH_SECRET, any password
+a test used or any session cookie the frontend set.
+
+A conftest.py uses them by importing them:
+
+    from support.stack import backend, frontend, ...  # noqa: F401 (pytest fixtures)
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterator
+
+import httpx
+import pytest
+
+from support.app_process import AppProcess
+from support.logs import assert_json_log_without_secrets, secret_values_of_database_url
+from support.postgres import free_port
+from support.standin import StandIn
+
+AppFactory = Callable[..., AppProcess]
+
+
+class Credentials:
+    """Every password and session cookie the tests used: none may ever be logged."""
+
+    def __init__(self) -> None:
+        """Start with none."""
+        self.values: list[str] = []
+
+    def remember(self, *values: str) -> None:
+        """Add values that must never appear in a log."""
+        self.values.extend(values)
+
+
+CREDENTIALS = Credentials()
+
+
+def new_email() -> str:
+    """Return an email address no other test uses."""
+    return f"user-{secrets.token_hex(6)}@example.com"
+
+
+def new_password() -> str:
+    """Return a random password (remembered, so log checks can look for it)."""
+    password = secrets.token_urlsafe(12)
+    CREDENTIALS.remember(password)
+    return password
+
+
+def make_client(app: AppProcess, *, origin: str | None = None) -> httpx.Client:
+    """Return a client of `app` that sends the `Origin` a page of the app would send."""
+    return httpx.Client(
+        base_url=app.url, headers={"Origin": origin or app.url}, timeout=30, trust_env=False
+    )
+
+
+def sign_up(client: httpx.Client) -> tuple[str, str]:
+    """Sign up a new user with `client` (which keeps the cookie); return email, password."""
+    email, password = new_email(), new_password()
+    response = client.post("/signup", data={"email": email, "password": password})
+    assert response.status_code == 303, response.text
+    CREDENTIALS.remember(*client.cookies.values())
+    return email, password
+
+
+@pytest.fixture(scope="module")
+def start_backend(
+    database_url: str,
+    auth_secret: str,
+    ai_key: str,
+    standin: StandIn,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[AppFactory]:
+    """Return `start_backend(**env_overrides)`: a ready backend using the AI stand-in."""
+    started: list[AppProcess] = []
+    log_dir = tmp_path_factory.mktemp("backend")
+
+    def start(**overrides: str) -> AppProcess:
+        process = AppProcess(
+            "todo_backend",
+            env={
+                "DATABASE_URL": database_url,
+                "BETTER_AUTH_SECRET": auth_secret,
+                "AI_PROVIDER": "openai",
+                "AI_MODEL": "gpt-test",
+                "OPENAI_API_KEY": ai_key,
+                "AI_BASE_URL": f"{standin.url}/v1",
+                "INSTANCE_NAME": f"backend-{len(started)}",
+                "SHUTDOWN_DRAIN_SECONDS": "0",
+                **overrides,
+            },
+            log_dir=log_dir,
+        )
+        started.append(process)
+        process.start()
+        return process
+
+    yield start
+    for process in started:
+        process.stop()
+
+
+@pytest.fixture(scope="module")
+def backend(start_backend: AppFactory) -> AppProcess:
+    """One ready backend for the module."""
+    return start_backend()
+
+
+@pytest.fixture(scope="module")
+def frontend_env(database_url: str, auth_secret: str, backend: AppProcess) -> dict[str, str]:
+    """The variables of a frontend that uses the module's backend (PUBLIC_URL aside)."""
+    return {
+        "DATABASE_URL": database_url,
+        "BETTER_AUTH_SECRET": auth_secret,
+        "BACKEND_URL": backend.url,
+        "LOG_LEVEL": "debug",
+        "SHUTDOWN_DRAIN_SECONDS": "0",
+    }
+
+
+@pytest.fixture(scope="module")
+def start_frontend(
+    frontend_env: dict[str, str],
+    database_url: str,
+    auth_secret: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[AppFactory]:
+    """Return `start_frontend(**env_overrides)`: a ready frontend (PUBLIC_URL: its address)."""
+    started: list[AppProcess] = []
+    log_dir = tmp_path_factory.mktemp("frontend")
+
+    def start(**overrides: str) -> AppProcess:
+        port = free_port()
+        process = AppProcess(
+            "todo_frontend",
+            env={
+                "PUBLIC_URL": f"http://127.0.0.1:{port}",
+                "INSTANCE_NAME": f"frontend-{len(started)}",
+                **frontend_env,
+                **overrides,
+            },
+            log_dir=log_dir,
+            port=port,
+        )
+        started.append(process)
+        process.start()
+        return process
+
+    yield start
+    exit_codes = [process.stop() for process in started]
+    assert all(code == 0 for code in exit_codes), f"frontend exit codes: {exit_codes}"
+    never_logged = [*secret_values_of_database_url(database_url), auth_secret, *CREDENTIALS.values]
+    for process in started:
+        output = process.output()
+        assert_json_log_without_secrets(output, never_logged)
+        # The backend JWTs the frontend issues start with "eyJ" (`{"alg":"HS256",...`).
+        assert "eyJ" not in output, "a JWT appears in the frontend log"
+
+
+@pytest.fixture(scope="module")
+def frontend(start_frontend: AppFactory) -> AppProcess:
+    """One ready frontend for the module, using the module's backend."""
+    return start_frontend()
+
+
+@pytest.fixture
+def client(frontend: AppProcess) -> Iterator[httpx.Client]:
+    """A fresh (signed-out) client of the module's frontend."""
+    with make_client(frontend) as http:
+        yield http
+
+
+@pytest.fixture
+def user_client(client: httpx.Client) -> httpx.Client:
+    """A client signed in as a new user."""
+    sign_up(client)
+    return client
