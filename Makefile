@@ -19,7 +19,7 @@ help: ## List the targets.
 ## ---- setup -------------------------------------------------------------
 
 .PHONY: setup setup-python setup-node
-setup: setup-python setup-node tools setup-chromium setup-postgres ## Install every tool and package the project uses.
+setup: setup-python setup-node tools setup-chromium setup-postgres setup-cluster ## Install every tool and package the project uses.
 
 setup-python:
 	python3 -m pip install --quiet --disable-pip-version-check -r tools/requirements-pipenv.txt
@@ -53,11 +53,17 @@ cluster-tools: ## Build Kubernetes, etcd, CoreDNS, metrics-server, kube-router, 
 ## ---- chart ---------------------------------------------------------------
 
 .PHONY: synth chart imports
-synth: ## cdk8s synth: the raw manifests of main.py into dist/.
-	cdk8s synth
+VERSION := $(shell cat VERSION)
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-chart: ## Synth, build the Helm chart dist/todo-chatbot and package it.
-	$(RUN) python -m todo_chatbot.helm_chart build --out dist
+synth: ## cdk8s synth: main.py's manifests into dist/todo-chatbot.k8s.yaml.
+	cdk8s synth --no-check-upgrade
+
+chart: synth ## Build the Helm chart dist/todo-chatbot and package it into dist/.
+	$(RUN) python -m todo_chatbot.helm_chart dist/todo-chatbot.k8s.yaml --version $(VERSION) --out dist/todo-chatbot
+	helm lint --strict dist/todo-chatbot >/dev/null
+	helm package dist/todo-chatbot --destination dist >/dev/null
+	@echo "chart: dist/todo-chatbot (packaged: dist/todo-chatbot-$(VERSION).tgz)"
 
 imports: ## Regenerate imports/ offline from ../shared (byte-for-byte).
 	python3 tools/import_bindings.py
@@ -78,6 +84,32 @@ images: setup-images ## Build the app images (+ component images whose binaries 
 
 cluster-images: setup-images ## Build every cluster component image (needs `make cluster-tools`).
 	python3 images/build.py components --require-all-components
+
+## ---- local cluster -------------------------------------------------------
+
+# Debian packages of the local cluster (cluster/localcluster): containerd, runc and the CNI
+# plugins run the pods; iptables, ipset and conntrack serve kube-proxy and kube-router;
+# docker-registry serves the images that skopeo pushes; PostgreSQL 15 is the "external" database.
+CLUSTER_PACKAGES := containerd runc containernetworking-plugins iptables ipset conntrack \
+	docker-registry skopeo postgresql-15 openssl iproute2
+LOCALCLUSTER := PYTHONPATH=$(CURDIR)/cluster python3 -m localcluster
+
+.PHONY: setup-cluster cluster-up cluster-down cluster-status up down
+setup-cluster:
+	@dpkg -s $(CLUSTER_PACKAGES) >/dev/null 2>&1 || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+		$(CLUSTER_PACKAGES); }
+
+cluster-up: setup-cluster cluster-tools cluster-images ## Boot the local Kubernetes cluster (state: /var/lib/todo-chatbot).
+	$(LOCALCLUSTER) up
+
+cluster-down: ## Stop the local cluster and remove everything it added to the host.
+	$(LOCALCLUSTER) down
+
+cluster-status: ## Show which local cluster processes run.
+	$(LOCALCLUSTER) status
+
+down: cluster-down ## Stop the local cluster (alias of cluster-down).
 
 ## ---- tests ---------------------------------------------------------------
 

@@ -1,0 +1,41 @@
+"""Command line of the local cluster: `python -m localcluster up|down|status|preflight`.
+
+Every failure prints one line, `error: <cause and what to do>`, and exits with status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import lifecycle, preflight
+from .errors import ClusterError
+from .settings import paths_from_env
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the command, run it, and turn a ClusterError into one line on stderr."""
+    parser = argparse.ArgumentParser(prog="localcluster", description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=["up", "down", "status", "preflight"])
+    args = parser.parse_args(argv)
+    paths = paths_from_env()
+    try:
+        if args.command == "up":
+            lifecycle.cluster_up(paths)
+        elif args.command == "down":
+            lifecycle.cluster_down(paths)
+        elif args.command == "preflight":
+            preflight.run(paths)
+            print("preflight: ok")
+        else:
+            for name, state in lifecycle.status(paths):
+                print(f"{name:<24} {state}")
+            print(f"kubeconfig: {paths.kubeconfig}")
+    except ClusterError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,109 @@
+"""Cluster add-ons applied as manifests: RBAC for the apiserver, CoreDNS, metrics-server and
+kube-router (NetworkPolicy)."""
+
+from __future__ import annotations
+
+import time
+
+from . import images, settings
+from .errors import ClusterError
+from .kubectl import kubectl
+from .progress import say
+from .render import render
+from .settings import Paths
+
+ROLLOUT_TIMEOUT_SECONDS = 180
+
+# hack/local-up-cluster.sh: the apiserver's client identity towards the kubelet (logs, exec,
+# port-forward, metrics proxying) needs the kubelet API.
+APISERVER_TO_KUBELET = """\
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: kube-apiserver-kubelet-admin
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: system:kubelet-api-admin
+subjects:
+  - apiGroup: rbac.authorization.k8s.io
+    kind: User
+    name: kube-apiserver
+"""
+
+
+def apply_rbac(paths: Paths) -> None:
+    """Let the apiserver reach the kubelet API."""
+    kubectl(paths, "apply", "-f", "-", input_text=APISERVER_TO_KUBELET)
+
+
+def apply_all(paths: Paths) -> None:
+    """Render and apply every add-on, then wait for each rollout."""
+    manifests: dict[str, dict[str, object]] = {
+        "kube-router": {
+            "image": images.ref(paths, "kube-router"),
+            "api_host": settings.NODE_IP,
+            "api_port": settings.PORTS.apiserver,
+            "health_port": settings.PORTS.kube_router_health,
+        },
+        "coredns": {
+            "image": images.ref(paths, "coredns"),
+            "cluster_domain": settings.CLUSTER_DOMAIN,
+            "dns_ip": settings.DNS_SERVICE_IP,
+        },
+        "metrics-server": {"image": images.ref(paths, "metrics-server")},
+    }
+    for name, values in manifests.items():
+        target = render(
+            paths, f"addons/{name}.yaml", paths.config / "addons" / f"{name}.yaml", **values
+        )
+        kubectl(paths, "apply", "-f", str(target))
+    for kind, name in (
+        ("daemonset", "kube-router"),
+        ("deployment", "coredns"),
+        ("deployment", "metrics-server"),
+    ):
+        wait_rollout(paths, kind, name)
+
+
+def wait_rollout(paths: Paths, kind: str, name: str) -> None:
+    """Wait until a kube-system workload is rolled out; fail naming it and where to look."""
+    say(f"waiting for {kind}/{name}")
+    result = kubectl(
+        paths,
+        "-n",
+        "kube-system",
+        "rollout",
+        "status",
+        f"{kind}/{name}",
+        f"--timeout={ROLLOUT_TIMEOUT_SECONDS}s",
+        check=False,
+        timeout=ROLLOUT_TIMEOUT_SECONDS + 10,
+    )
+    if result.returncode != 0:
+        raise ClusterError(
+            f"{kind}/{name} not ready after {ROLLOUT_TIMEOUT_SECONDS}s: run "
+            f"`kubectl --kubeconfig {paths.kubeconfig} -n kube-system describe {kind}/{name}` "
+            f"and read {paths.log('kubelet')}"
+        )
+
+
+def wait_node_ready(paths: Paths, *, timeout_seconds: float = 120) -> None:
+    """Wait until the node has registered and reports Ready."""
+    deadline = time.monotonic() + timeout_seconds
+    while time.monotonic() < deadline:
+        result = kubectl(
+            paths,
+            "wait",
+            "--for=condition=Ready",
+            f"node/{settings.NODE_NAME}",
+            "--timeout=10s",
+            check=False,
+        )
+        if result.returncode == 0:
+            return
+        time.sleep(1)
+    raise ClusterError(
+        f"node {settings.NODE_NAME} not Ready after {timeout_seconds:.0f}s: "
+        f"read {paths.log('kubelet')}"
+    )

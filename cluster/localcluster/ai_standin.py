@@ -1,0 +1,40 @@
+"""The AI provider's stand-in (app/ai_standin) on the host, where pods reach it like a SaaS API."""
+
+from __future__ import annotations
+
+import os
+
+from . import app_secrets, settings, supervisor
+from .settings import Paths
+from .shell import output
+
+KEY_ENV = "AI_STANDIN_KEY"
+URL = f"http://{settings.NODE_IP}:{settings.PORTS.ai_standin}"
+
+
+def start(paths: Paths) -> None:
+    """Serve the stand-in on the node IP with the generated key; wait for its health route."""
+    python = output(["python3", "-m", "pipenv", "--py"]).strip()
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(paths.repo / "app"),
+        KEY_ENV: app_secrets.read(paths, app_secrets.AI_API_KEY),
+    }
+    argv = [
+        python,
+        "-m",
+        "ai_standin",
+        "--host",
+        str(settings.NODE_IP),
+        "--port",
+        str(settings.PORTS.ai_standin),
+        "--expected-key-env",
+        KEY_ENV,
+    ]
+    supervisor.start(paths, supervisor.Process("ai-standin", argv, env=env, cwd=paths.repo))
+    supervisor.wait_healthy(
+        paths,
+        "ai-standin",
+        lambda: supervisor.http_ok(f"{URL}/_standin/health"),
+        timeout_seconds=30,
+    )

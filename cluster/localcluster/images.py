@@ -1,0 +1,64 @@
+"""Publish the images built by images/build.py to the local registry, as real clusters get them.
+
+images/build.py writes each image as a docker-archive under $CACHE/images and lists them in
+$CACHE/images/manifest.json (name -> ref, archive). skopeo copies each archive to its ref in the
+registry; layers already there are skipped, so a warm `up` pushes almost nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from . import settings
+from .errors import ClusterError
+from .progress import say
+from .settings import Paths
+from .shell import run
+
+# Component images the cluster itself runs, by their images/build.py names.
+CLUSTER_IMAGES = ("pause", "coredns", "metrics-server", "kube-router")
+
+
+def manifest_path(paths: Paths) -> Path:
+    """The list of built images that images/build.py maintains."""
+    return paths.cache / "images" / "manifest.json"
+
+
+def built(paths: Paths) -> dict[str, dict[str, str]]:
+    """Every image images/build.py has produced (name -> {ref, archive, ...})."""
+    path = manifest_path(paths)
+    if not path.is_file():
+        return {}
+    entries: dict[str, dict[str, str]] = json.loads(path.read_text())
+    return entries
+
+
+def ref(paths: Paths, name: str) -> str:
+    """The registry reference of a built image, e.g. localhost:5001/todo-chatbot/pause:v3.10.1."""
+    entry = built(paths).get(name)
+    if entry is None or not Path(entry["archive"]).is_file():
+        raise ClusterError(f"the {name} image is not built: run `make cluster-images`")
+    return entry["ref"]
+
+
+def push_all(paths: Paths) -> None:
+    """Copy every built image whose ref names the local registry into it."""
+    for entry in sorted(built(paths).values(), key=lambda e: e["ref"]):
+        if not entry["ref"].startswith(f"{settings.REGISTRY}/"):
+            continue
+        archive = Path(entry["archive"])
+        if not archive.is_file():
+            continue
+        say(f"push {entry['ref']}")
+        run(
+            [
+                "skopeo",
+                "copy",
+                "--quiet",
+                "--dest-tls-verify=false",
+                f"docker-archive:{archive}",
+                f"docker://{entry['ref']}",
+            ],
+            timeout=600,
+        )

@@ -1,0 +1,266 @@
+"""Checks that stop `up` before it changes anything, each with one line saying what to do.
+
+Every check is a function from what it reads (file text, command output) to a problem message or
+None, so the logic is tested without touching the host; `run` gathers the real inputs.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import shutil
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+
+from . import settings
+from .errors import ClusterError
+from .settings import Paths
+
+# Binaries built by tools/gotools.py into $CACHE/bin.
+BUILT_BINARIES = (
+    "etcd",
+    "kube-apiserver",
+    "kube-controller-manager",
+    "kube-scheduler",
+    "kubelet",
+    "kube-proxy",
+    "kubectl",
+)
+# Binaries from Debian packages that `make setup-cluster` installs.
+HOST_BINARIES = (
+    "containerd",
+    "containerd-shim-runc-v2",
+    "ctr",
+    "runc",
+    "iptables",
+    "iptables-save",
+    "iptables-restore",
+    "ip6tables",
+    "ip6tables-save",
+    "ip6tables-restore",
+    "ipset",
+    "conntrack",
+    "docker-registry",
+    "openssl",
+    "ip",
+    "mount",
+    "umount",
+)
+CNI_BIN_DIR = Path("/usr/lib/cni")
+CNI_PLUGINS = ("bridge", "host-local", "portmap", "loopback")
+POSTGRES_BIN_DIR = Path("/usr/lib/postgresql/15/bin")
+POSTGRES_BINARIES = ("initdb", "pg_ctl", "postgres", "psql")
+# cgroup v1 controllers the kubelet needs with the cgroupfs driver.
+CGROUP_CONTROLLERS = ("cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "pids", "blkio")
+MIN_AVAILABLE_MEMORY_MIB = 3 * 1024
+MIN_FREE_DISK_MIB = 8 * 1024
+_TCP_LISTEN = "0A"
+
+
+def check_root(euid: int) -> str | None:
+    """The runtime creates interfaces, mounts and cgroups: only root can."""
+    if euid != 0:
+        return "the local cluster needs root (interfaces, mounts, cgroups): run it as root"
+    return None
+
+
+def check_kernel(
+    *, sysctl_dir: Path, filesystems_text: str, cgroup_mounts: Iterable[str]
+) -> str | None:
+    """Bridge netfilter, IP forwarding, overlayfs and the cgroup v1 controllers must exist."""
+    if not (sysctl_dir / "net/bridge/bridge-nf-call-iptables").exists():
+        return (
+            "kernel lacks bridge netfilter (net.bridge.bridge-nf-call-iptables): "
+            "run `modprobe br_netfilter` (CONFIG_BRIDGE_NETFILTER)"
+        )
+    if not (sysctl_dir / "net/ipv4/ip_forward").exists():
+        return "kernel lacks IPv4 forwarding (net.ipv4.ip_forward): enable CONFIG_INET"
+    filesystems = {line.split()[-1] for line in filesystems_text.splitlines() if line.strip()}
+    if "overlay" not in filesystems:
+        return "kernel lacks overlayfs, containerd's snapshotter: run `modprobe overlay`"
+    mounted = set(cgroup_mounts)
+    missing = [c for c in CGROUP_CONTROLLERS if c not in mounted]
+    if missing:
+        return (
+            f"cgroup v1 controllers not mounted under /sys/fs/cgroup: {', '.join(missing)} "
+            "(the cluster needs the cgroup v1 or hybrid layout)"
+        )
+    return None
+
+
+def available_memory_mib(meminfo_text: str) -> int:
+    """Read MemAvailable from /proc/meminfo, in MiB."""
+    for line in meminfo_text.splitlines():
+        if line.startswith("MemAvailable:"):
+            return int(line.split()[1]) // 1024
+    raise ValueError("/proc/meminfo has no MemAvailable line")
+
+
+def check_memory(available_mib: int, minimum_mib: int = MIN_AVAILABLE_MEMORY_MIB) -> str | None:
+    """The control plane, the node and the app need about 3 GiB together."""
+    if available_mib < minimum_mib:
+        return (
+            f"only {available_mib} MiB of memory available, the cluster needs {minimum_mib} MiB: "
+            "stop other workloads"
+        )
+    return None
+
+
+def check_disk(path: Path, free_mib: int, minimum_mib: int = MIN_FREE_DISK_MIB) -> str | None:
+    """Images, etcd and logs need room on the state folder's file system."""
+    if free_mib < minimum_mib:
+        return f"only {free_mib} MiB free under {path}, the cluster needs {minimum_mib} MiB"
+    return None
+
+
+def listening_ports(proc_net_tcp_texts: Iterable[str]) -> set[int]:
+    """Parse /proc/net/tcp and /proc/net/tcp6 into the set of TCP ports in LISTEN state."""
+    ports: set[int] = set()
+    for text in proc_net_tcp_texts:
+        for line in text.splitlines()[1:]:
+            fields = line.split()
+            if len(fields) > 3 and fields[3] == _TCP_LISTEN:
+                ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
+def check_ports(
+    listening: set[int], owners: Mapping[int, str], *, ours: Iterable[int] = ()
+) -> str | None:
+    """Every port of a component not already running must be free."""
+    busy = sorted(set(owners) & listening - set(ours))
+    if busy:
+        port = busy[0]
+        return (
+            f"port {port} ({owners[port]}) is already in use: stop what listens there "
+            f"(`ss -ltnp 'sport = :{port}'`) or run `make down`"
+        )
+    return None
+
+
+_ROUTE_TYPES = {"unicast", "local", "broadcast", "multicast", "anycast", "throw", "nat"}
+_DROP_TYPES = {"blackhole", "unreachable", "prohibit"}
+_ADDRESS_TYPES = {"local", "broadcast", "multicast", "anycast"}
+
+
+def check_routes(
+    route_lines: Iterable[str],
+    ranges: Mapping[str, ipaddress.IPv4Network],
+    *,
+    own_devices: Iterable[str],
+) -> str | None:
+    """The pod, Service and user ranges must not overlap a route the host already has.
+
+    Input is `ip -4 route show table all`. Routes through our own devices, and blackhole routes of
+    exactly our ranges, are ours from a previous `up` and are skipped; so are the local-table
+    entries of single addresses, whose interfaces have their own unicast routes.
+    """
+    devices = set(own_devices)
+    own_networks = set(ranges.values())
+    for line in route_lines:
+        words = line.split()
+        if not words:
+            continue
+        kind = words[0] if words[0] in _ROUTE_TYPES | _DROP_TYPES else "unicast"
+        target = words[0] if words[0] not in _ROUTE_TYPES | _DROP_TYPES else words[1]
+        if target == "default" or kind in _ADDRESS_TYPES:
+            continue
+        device = words[words.index("dev") + 1] if "dev" in words else ""
+        try:
+            network = ipaddress.IPv4Network(target, strict=False)
+        except ValueError:
+            continue
+        if device in devices or (kind == "blackhole" and network in own_networks):
+            continue
+        for name, wanted in ranges.items():
+            if network.overlaps(wanted):
+                return (
+                    f"the {name} range {wanted} overlaps the host route `{line.strip()}`: "
+                    "change it in cluster/localcluster/settings.py"
+                )
+    return None
+
+
+def check_binaries(
+    *,
+    bin_dir: Path,
+    built: Iterable[str],
+    host: Iterable[str],
+    which: Callable[[str], str | None] = shutil.which,
+) -> str | None:
+    """The built Kubernetes binaries and the Debian tools (names or absolute paths) must exist."""
+    for name in built:
+        if not os.access(bin_dir / name, os.X_OK):
+            return f"{name} is not built in {bin_dir}: run `make cluster-tools`"
+    for name in host:
+        found = os.access(name, os.X_OK) if Path(name).is_absolute() else which(name) is not None
+        if not found:
+            return f"{name} is not installed: run `make setup-cluster`"
+    return None
+
+
+def _host_tools() -> list[str]:
+    return [
+        *HOST_BINARIES,
+        *(str(CNI_BIN_DIR / p) for p in CNI_PLUGINS),
+        *(str(POSTGRES_BIN_DIR / p) for p in POSTGRES_BINARIES),
+    ]
+
+
+def run(paths: Paths, *, ours: Iterable[int] = ()) -> None:
+    """Run every check on this host; raise ClusterError with the first problem found.
+
+    `ours` lists the ports of components already running from a previous `up`.
+    """
+    from .shell import output
+
+    def read(path: str) -> str:
+        return Path(path).read_text()
+
+    checks: list[Callable[[], str | None]] = [
+        lambda: check_root(os.geteuid()),
+        lambda: check_binaries(bin_dir=paths.bin, built=BUILT_BINARIES, host=_host_tools()),
+        lambda: check_kernel(
+            sysctl_dir=Path("/proc/sys"),
+            filesystems_text=read("/proc/filesystems"),
+            cgroup_mounts=_cgroup_v1_controllers(read("/proc/mounts")),
+        ),
+        lambda: check_memory(available_memory_mib(read("/proc/meminfo"))),
+        lambda: check_disk(paths.state, _free_mib(paths.state)),
+        lambda: check_ports(
+            listening_ports(read(f"/proc/net/{n}") for n in ("tcp", "tcp6")),
+            settings.PORTS.owners(),
+            ours=ours,
+        ),
+        lambda: check_routes(
+            output(["ip", "-4", "route", "show", "table", "all"]).splitlines(),
+            {
+                "pod": settings.POD_CIDR,
+                "Service": settings.SERVICE_CIDR,
+                "user": settings.USER_CIDR,
+            },
+            own_devices=[settings.BRIDGE, settings.USER_VETH_HOST],
+        ),
+    ]
+    for check in checks:
+        problem = check()
+        if problem:
+            raise ClusterError(f"preflight: {problem}")
+
+
+def _cgroup_v1_controllers(mounts_text: str) -> set[str]:
+    """Return the cgroup v1 controllers mounted anywhere (a mount may carry several)."""
+    controllers: set[str] = set()
+    for line in mounts_text.splitlines():
+        fields = line.split()
+        if len(fields) > 3 and fields[2] == "cgroup":
+            controllers.update(fields[3].split(","))
+    return controllers
+
+
+def _free_mib(path: Path) -> int:
+    """Free space of the file system that holds `path` (or its nearest existing parent)."""
+    existing = path
+    while not existing.exists():
+        existing = existing.parent
+    return shutil.disk_usage(existing).free // (1024 * 1024)

@@ -1,0 +1,151 @@
+"""Where the local cluster keeps its files, which addresses and ports it uses, and which versions.
+
+Everything the runtime creates on the host is named here, so `down` can remove exactly that and
+the preflight can check exactly that. Addresses were picked against this machine's routes (only
+192.0.2.0/24 and a default route exist); the preflight re-checks them on every machine.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+# The one pinned Kubernetes version of the project. v1.33 still runs on a cgroup v1 host with only
+# a deprecation warning (v1.35 refuses unless failCgroupV1 is false) and speaks CRI v1, which the
+# Debian 12 containerd 1.6.20 serves. tools/gotools.py builds the same tag.
+KUBERNETES_VERSION = "v1.33.13"
+
+NODE_NAME = "todo-chatbot"
+# Every interface, chain and netns name starts with this, so ownership is visible at a glance.
+PREFIX = "tcb"
+
+POD_CIDR = ipaddress.IPv4Network("10.244.0.0/16")
+# The node's share of POD_CIDR: the controller-manager hands the first /24 to the only node.
+NODE_POD_CIDR = ipaddress.IPv4Network("10.244.0.0/24")
+SERVICE_CIDR = ipaddress.IPv4Network("10.96.0.0/16")
+# The user's "machine": a /30 between a veth on the host and one inside the netns.
+USER_CIDR = ipaddress.IPv4Network("10.250.0.0/30")
+
+BRIDGE = f"{PREFIX}0"
+USER_NETNS = "todo-user"
+USER_VETH_HOST = f"{PREFIX}u0"
+USER_VETH_NS = f"{PREFIX}u1"
+
+# The bridge's gateway address doubles as the node IP: the apiserver advertises it, the kubelet
+# reports it, and pods reach the host's "external" services (PostgreSQL, the AI stand-in) on it.
+NODE_IP = NODE_POD_CIDR.network_address + 1
+API_SERVICE_IP = SERVICE_CIDR.network_address + 1
+DNS_SERVICE_IP = SERVICE_CIDR.network_address + 10
+USER_HOST_IP = USER_CIDR.network_address + 1
+USER_NS_IP = USER_CIDR.network_address + 2
+CLUSTER_DOMAIN = "cluster.local"
+
+
+@dataclass(frozen=True)
+class Ports:
+    """TCP ports the cluster listens on, with the component that owns each one."""
+
+    etcd_client: int = 2379
+    etcd_peer: int = 2380
+    apiserver: int = 6443
+    kubelet: int = 10250
+    kubelet_healthz: int = 10248
+    kube_proxy_metrics: int = 10249
+    kube_proxy_healthz: int = 10256
+    controller_manager: int = 10257
+    scheduler: int = 10259
+    registry: int = 5001
+    registry_debug: int = 5002
+    kube_router_health: int = 20244
+    postgres: int = 15432
+    ai_standin: int = 18090
+
+    def owners(self) -> dict[int, str]:
+        """Map each port to the name of the component that listens on it."""
+        return {port: name.replace("_", "-") for name, port in vars(self).items()}
+
+
+PORTS = Ports()
+REGISTRY = f"localhost:{PORTS.registry}"
+
+
+@dataclass(frozen=True)
+class Paths:
+    """Folders and files of one cluster instance.
+
+    `state` survives a reboot (etcd data, certificates, secrets, images, logs) and is removed by
+    `down`; `run` holds sockets and pid files; `cache` holds the built binaries and is kept.
+    """
+
+    state: Path
+    run: Path
+    cache: Path
+    repo: Path
+
+    @property
+    def bin(self) -> Path:
+        """The built binaries (kube-*, etcd, kubectl, helm) from tools/gotools.py."""
+        return self.cache / "bin"
+
+    @property
+    def logs(self) -> Path:
+        """One `<component>.log` per process the runtime starts."""
+        return self.state / "logs"
+
+    @property
+    def pki(self) -> Path:
+        """Certificates and keys of the cluster."""
+        return self.state / "pki"
+
+    @property
+    def secrets(self) -> Path:
+        """Generated passwords and keys of the app (mode 0600, never printed)."""
+        return self.state / "secrets"
+
+    @property
+    def config(self) -> Path:
+        """Rendered configuration files of every component."""
+        return self.state / "config"
+
+    @property
+    def pids(self) -> Path:
+        """One `<component>.pid` per running process."""
+        return self.run / "pids"
+
+    @property
+    def kubeconfig(self) -> Path:
+        """The admin kubeconfig users and tests point kubectl at."""
+        return self.state / "kubeconfig"
+
+    @property
+    def host_snapshot(self) -> Path:
+        """What the host looked like before the first `up`, so `down` can restore it."""
+        return self.state / "host-snapshot.json"
+
+    @property
+    def containerd_socket(self) -> Path:
+        """The socket of the project's own containerd (never the system one)."""
+        return self.run / "containerd" / "containerd.sock"
+
+    @property
+    def templates(self) -> Path:
+        """Configuration templates shipped in the repository."""
+        return self.repo / "cluster" / "templates"
+
+    def log(self, component: str) -> Path:
+        """The log file of one component."""
+        return self.logs / f"{component}.log"
+
+
+def paths_from_env(environ: dict[str, str] | None = None) -> Paths:
+    """Build the Paths from $STATE, $RUN_DIR and $CACHE, with the documented defaults."""
+    env = dict(os.environ if environ is None else environ)
+    repo = Path(__file__).resolve().parents[2]
+    return Paths(
+        state=Path(env.get("STATE") or "/var/lib/todo-chatbot"),
+        run=Path(env.get("RUN_DIR") or "/run/todo-chatbot"),
+        cache=Path(env.get("CACHE") or Path.home() / ".cache" / "todo-chatbot"),
+        repo=repo,
+    )
