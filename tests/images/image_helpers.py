@@ -1,0 +1,273 @@
+"""Helpers of the image tests: the images `make images` built, their files, and runc.
+
+The tests read $CACHE/images/manifest.json (written by images/build.py), open each image's
+docker-archive to see its layers exactly as containerd imports them, and run containers with
+runc the way Kubernetes does: the image's user, a read-only root filesystem with only /tmp
+writable (a tmpfs, as the chart's emptyDir), no added capabilities.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import secrets
+import subprocess
+import tarfile
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+APPS = ("backend", "frontend")
+
+
+def cache_dir() -> Path:
+    """Return the project's build cache, $CACHE or ~/.cache/todo-chatbot."""
+    return Path(os.environ.get("CACHE") or Path.home() / ".cache" / "todo-chatbot")
+
+
+@dataclass(frozen=True)
+class BuiltImage:
+    """One image from the build manifest, read from its docker-archive."""
+
+    name: str
+    ref: str
+    archive: Path
+    base: str
+    config: dict[str, object]
+    layers: list[str]
+
+    @property
+    def runtime(self) -> dict[str, object]:
+        """The image's runtime configuration (User, Env, Cmd, ExposedPorts, Labels...)."""
+        section = self.config.get("config") or {}
+        assert isinstance(section, dict)
+        return section
+
+    def layer_members(self, layer: str) -> list[tarfile.TarInfo]:
+        """Return the entries of one layer tar inside the archive."""
+        with tarfile.open(self.archive) as archive:
+            member = archive.extractfile(layer)
+            assert member is not None, f"{self.archive} lacks layer {layer}"
+            with tarfile.open(fileobj=member) as layer_tar:
+                return layer_tar.getmembers()
+
+    def own_layers(self) -> list[str]:
+        """Return the layers the image adds on top of its base (what our Dockerfile wrote)."""
+        return self.layers[base_layer_count(self.base) :]
+
+
+def contract_port(app: str) -> int:
+    """Return the app's port as docs/contract.md states it."""
+    contract = (REPO / "docs" / "contract.md").read_text()
+    match = re.search(rf"^## {app.capitalize()} \(`[^`]+`, port (\d+)\)", contract, re.MULTILINE)
+    assert match, f"docs/contract.md names no port for the {app}"
+    return int(match.group(1))
+
+
+LAYER_COUNT = "{{len .OCIv1.RootFS.DiffIDs}}"
+
+
+def base_layer_count(base: str) -> int:
+    """Return how many layers a base image has (0 for scratch)."""
+    if base == "scratch":
+        return 0
+    result = subprocess.run(
+        [
+            "buildah",
+            "inspect",
+            "--type",
+            "image",
+            "--format",
+            "{{len .OCIv1.RootFS.DiffIDs}}",
+            base,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return int(result.stdout.strip())
+
+
+def read_image(name: str, entry: dict[str, str]) -> BuiltImage:
+    """Open an image's docker-archive and read its manifest and config."""
+    archive = Path(entry["archive"])
+    with tarfile.open(archive) as tar:
+        manifest_file = tar.extractfile("manifest.json")
+        assert manifest_file is not None
+        manifest = json.load(manifest_file)[0]
+        config_file = tar.extractfile(manifest["Config"])
+        assert config_file is not None
+        config = json.load(config_file)
+    return BuiltImage(
+        name=name,
+        ref=entry["ref"],
+        archive=archive,
+        base=entry["base"],
+        config=config,
+        layers=list(manifest["Layers"]),
+    )
+
+
+# ---- running containers with runc ---------------------------------------------------------
+
+
+@contextlib.contextmanager
+def mounted_rootfs(ref: str) -> Iterator[Path]:
+    """Yield the root filesystem of a fresh buildah container of the image, then remove it."""
+    container = subprocess.run(
+        ["buildah", "from", "--pull=never", "--quiet", ref],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    try:
+        mount = subprocess.run(
+            ["buildah", "mount", container], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        yield Path(mount)
+    finally:
+        subprocess.run(["buildah", "rm", container], capture_output=True, check=False)
+
+
+@dataclass
+class Exited:
+    """A container that ran to its end."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+class Container:
+    """One runc container of an image: the image's user, read-only root, tmpfs /tmp.
+
+    It shares the host's network namespace, like a test process: the app reaches the test
+    PostgreSQL on 127.0.0.1 and the test reaches the app's port there.
+    """
+
+    def __init__(self, image: BuiltImage, rootfs: Path, env: dict[str, str]) -> None:
+        """Write the OCI bundle (config.json) for the image in a temporary folder."""
+        self.id = f"todo-images-test-{secrets.token_hex(4)}"
+        self.bundle = Path(tempfile.mkdtemp(prefix=f"{self.id}-"))
+        subprocess.run(["runc", "spec", "--bundle", str(self.bundle)], check=True)
+        spec = json.loads((self.bundle / "config.json").read_text())
+        runtime = image.runtime
+        user = str(runtime.get("User") or "0:0")
+        uid, _, gid = user.partition(":")
+        image_env = [str(item) for item in runtime.get("Env") or []]  # type: ignore[attr-defined]
+        command = [*(runtime.get("Entrypoint") or []), *(runtime.get("Cmd") or [])]  # type: ignore[misc]
+        spec["root"] = {"path": str(rootfs), "readonly": True}
+        spec["hostname"] = self.id
+        spec["process"].update(
+            terminal=False,
+            user={"uid": int(uid), "gid": int(gid or uid)},
+            args=command,
+            cwd=str(runtime.get("WorkingDir") or "/"),
+            env=[*image_env, *(f"{key}={value}" for key, value in env.items())],
+            noNewPrivileges=True,
+        )
+        spec["mounts"].append(
+            {
+                "destination": "/tmp",
+                "type": "tmpfs",
+                "source": "tmpfs",
+                "options": ["nosuid", "nodev", "mode=1777", "size=64m"],
+            }
+        )
+        spec["linux"]["namespaces"] = [
+            ns for ns in spec["linux"]["namespaces"] if ns["type"] != "network"
+        ]
+        (self.bundle / "config.json").write_text(json.dumps(spec))
+        self.stdout = self.bundle / "stdout"
+        self.stderr = self.bundle / "stderr"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def run_to_end(self, timeout: float = 60) -> Exited:
+        """Run the container in the foreground until it exits."""
+        result = subprocess.run(
+            ["runc", "run", "--bundle", str(self.bundle), self.id],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
+        return Exited(result.returncode, result.stdout, result.stderr)
+
+    def start(self) -> None:
+        """Start the container in the background (its output goes to files in the bundle)."""
+        with self.stdout.open("wb") as out, self.stderr.open("wb") as err:
+            self.process = subprocess.Popen(
+                ["runc", "run", "--bundle", str(self.bundle), self.id],
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+            )
+
+    def pid(self) -> int:
+        """Return the host PID of the container's main process."""
+        state = subprocess.run(
+            ["runc", "state", self.id], capture_output=True, text=True, check=True
+        )
+        return int(json.loads(state.stdout)["pid"])
+
+    def exec(self, *command: str) -> subprocess.CompletedProcess[str]:
+        """Run a command inside the running container as its user."""
+        spec = json.loads((self.bundle / "config.json").read_text())
+        user = spec["process"]["user"]
+        return subprocess.run(
+            ["runc", "exec", "--user", f"{user['uid']}:{user['gid']}", self.id, *command],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    def signal(self, name: str) -> None:
+        """Send a signal to the container's main process."""
+        subprocess.run(["runc", "kill", self.id, name], check=True)
+
+    def wait(self, timeout: float) -> int:
+        """Wait for the container to exit and return its exit code."""
+        assert self.process is not None
+        return self.process.wait(timeout=timeout)
+
+    def output(self) -> str:
+        """Return what the container printed so far (stdout, then stderr)."""
+        return self.stdout.read_text(errors="replace") + self.stderr.read_text(errors="replace")
+
+    def remove(self) -> None:
+        """Kill and delete the container and its bundle."""
+        subprocess.run(["runc", "delete", "--force", self.id], capture_output=True, check=False)
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+        subprocess.run(["rm", "-rf", str(self.bundle)], check=False)
+
+
+def wait_for_http(url: str, *, timeout: float, container: Container) -> int:
+    """Poll a URL until it answers; return its status, or fail with the container's output."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if container.process is not None and container.process.poll() is not None:
+            pytest.fail(f"the container exited early:\n{container.output()}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                return int(response.status)
+        except urllib.error.HTTPError as error:
+            return error.code
+        except OSError:
+            time.sleep(0.3)
+    pytest.fail(f"{url} did not answer within {timeout} s:\n{container.output()}")
+
+
+RunContainer = Callable[[BuiltImage, dict[str, str]], Container]

@@ -1,0 +1,59 @@
+"""The app Dockerfiles follow the image contract before anything is built."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from image_helpers import APPS, REPO, contract_port
+
+pytestmark = pytest.mark.images
+
+
+def instructions(app: str) -> list[tuple[str, str]]:
+    """Return the Dockerfile's instructions as (KEYWORD, arguments), continuations joined."""
+    text = (REPO / "app" / app / "Dockerfile").read_text()
+    text = re.sub(r"\\\n", " ", text)
+    pairs = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            keyword, _, rest = line.partition(" ")
+            pairs.append((keyword.upper(), rest.strip()))
+    return pairs
+
+
+@pytest.mark.parametrize("app", APPS)
+def test_base_image_is_a_build_argument_defaulting_to_the_public_python(app: str) -> None:
+    steps = instructions(app)
+    assert steps[0] == ("ARG", "BASE_IMAGE=python:3.11-slim-bookworm")
+    froms = [rest for keyword, rest in steps if keyword == "FROM"]
+    assert froms and all(rest.startswith("${BASE_IMAGE}") for rest in froms)
+
+
+@pytest.mark.parametrize("app", APPS)
+def test_is_multi_stage_and_the_final_stage_copies_from_the_builder(app: str) -> None:
+    steps = instructions(app)
+    froms = [index for index, (keyword, _) in enumerate(steps) if keyword == "FROM"]
+    assert len(froms) >= 2
+    assert steps[froms[0]][1].endswith(" AS builder")
+    final = steps[froms[-1] :]
+    assert ("COPY", "--from=builder /opt/venv /opt/venv") in final
+    # The final stage installs nothing itself: every package comes from the builder.
+    assert not [rest for keyword, rest in final if keyword == "RUN" and "pip" in rest]
+
+
+@pytest.mark.parametrize("app", APPS)
+def test_final_stage_runs_the_app_as_10001_on_the_contract_port(app: str) -> None:
+    steps = instructions(app)
+    assert ("USER", "10001:10001") in steps
+    assert ("EXPOSE", str(contract_port(app))) in steps
+    assert steps[-1] == ("CMD", f'["python", "-m", "todo_{app}"]')
+
+
+@pytest.mark.parametrize("app", APPS)
+def test_pip_keeps_no_cache(app: str) -> None:
+    runs = [
+        rest for keyword, rest in instructions(app) if keyword == "RUN" and "pip install" in rest
+    ]
+    assert runs and all("--no-cache-dir" in rest for rest in runs)
