@@ -10,12 +10,13 @@ URL = f"http://127.0.0.1:{settings.PORTS.registry}"
 
 
 def start(paths: Paths) -> None:
-    """Start the registry on loopback with storage under the state folder; wait for /v2/."""
+    """Start the registry on loopback with its storage in the cache folder; wait for /v2/."""
     config = render(
         paths,
         "registry.yml",
         paths.config / "registry.yml",
-        storage=paths.state / "registry",
+        # Under the cache, not the state: pushed layers survive `down`, so a warm `up` skips them.
+        storage=paths.cache / "registry",
         port=settings.PORTS.registry,
         debug_port=settings.PORTS.registry_debug,
     )

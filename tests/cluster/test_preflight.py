@@ -1,0 +1,153 @@
+"""Preflight logic: each check turns what it reads into one actionable line, or None."""
+
+import ipaddress
+from pathlib import Path
+
+import pytest
+from localcluster import preflight, settings
+
+pytestmark = pytest.mark.cluster
+
+PROC_NET_TCP = """\
+  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 0100007F:1913 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1
+   1: 0100007F:E1D2 0100007F:1913 01 00000000:00000000 00:00000000 00000000     0        0 2
+"""
+RANGES = {
+    "pod": ipaddress.IPv4Network("10.244.0.0/16"),
+    "Service": ipaddress.IPv4Network("10.96.0.0/16"),
+}
+
+
+def test_check_root_refuses_a_normal_user() -> None:
+    assert preflight.check_root(0) is None
+    assert "needs root" in (preflight.check_root(1000) or "")
+
+
+def test_listening_ports_keeps_only_listen_sockets() -> None:
+    # 0x1913 = 6419 listens; 0xE1D2 is the client end of an established connection.
+    assert preflight.listening_ports([PROC_NET_TCP]) == {6419}
+
+
+def test_check_ports_names_the_port_its_owner_and_what_to_do() -> None:
+    problem = preflight.check_ports({6443, 22}, {6443: "apiserver", 2379: "etcd-client"})
+    assert problem is not None
+    assert problem.startswith("port 6443 (apiserver) is already in use")
+    assert "make down" in problem
+
+
+def test_check_ports_skips_ports_of_our_running_components() -> None:
+    assert preflight.check_ports({6443}, {6443: "apiserver"}, ours=[6443]) is None
+
+
+def test_check_memory_states_available_and_needed() -> None:
+    assert preflight.check_memory(4096, 3072) is None
+    assert preflight.check_memory(1000, 3072) == (
+        "only 1000 MiB of memory available, the cluster needs 3072 MiB: stop other workloads"
+    )
+
+
+def test_available_memory_reads_memavailable() -> None:
+    text = "MemTotal:       24683660 kB\nMemAvailable:   3145728 kB\n"
+    assert preflight.available_memory_mib(text) == 3072
+
+
+def test_check_disk_names_the_folder() -> None:
+    problem = preflight.check_disk(Path("/var/lib/x"), 100, 8192)
+    assert problem == "only 100 MiB free under /var/lib/x, the cluster needs 8192 MiB"
+
+
+def test_check_routes_accepts_a_host_with_unrelated_routes() -> None:
+    routes = [
+        "default via 192.0.2.1 dev eth0",
+        "192.0.2.0/24 dev eth0 proto kernel scope link src 192.0.2.2",
+        "local 192.0.2.2 dev eth0 table local proto kernel scope host src 192.0.2.2",
+        "broadcast 192.0.2.255 dev eth0 table local proto kernel scope link src 192.0.2.2",
+    ]
+    assert preflight.check_routes(routes, RANGES, own_devices=["tcb0"]) is None
+
+
+def test_check_routes_rejects_an_overlapping_route() -> None:
+    routes = ["10.96.0.0/12 dev docker0 proto kernel scope link src 10.96.0.1"]
+    problem = preflight.check_routes(routes, RANGES, own_devices=["tcb0"])
+    assert problem is not None
+    assert problem.startswith("the Service range 10.96.0.0/16 overlaps the host route")
+
+
+def test_check_routes_ignores_routes_left_by_our_previous_up() -> None:
+    routes = [
+        "blackhole 10.96.0.0/16",
+        "blackhole 10.244.0.0/16",
+        "10.244.0.0/24 dev tcb0 proto kernel scope link src 10.244.0.1",
+    ]
+    assert preflight.check_routes(routes, RANGES, own_devices=["tcb0"]) is None
+
+
+def test_check_routes_rejects_someone_elses_blackhole_inside_our_range() -> None:
+    problem = preflight.check_routes(["blackhole 10.244.5.0/24"], RANGES, own_devices=[])
+    assert problem is not None
+    assert "pod range" in problem
+
+
+def test_chosen_ranges_do_not_overlap_each_other() -> None:
+    ranges = [settings.POD_CIDR, settings.SERVICE_CIDR, settings.USER_CIDR]
+    for i, a in enumerate(ranges):
+        for b in ranges[i + 1 :]:
+            assert not a.overlaps(b), (a, b)
+    assert settings.NODE_POD_CIDR.subnet_of(settings.POD_CIDR)
+
+
+def test_check_kernel_accepts_this_kind_of_host(tmp_path: Path) -> None:
+    (tmp_path / "net/bridge").mkdir(parents=True)
+    (tmp_path / "net/bridge/bridge-nf-call-iptables").write_text("1\n")
+    (tmp_path / "net/ipv4").mkdir(parents=True)
+    (tmp_path / "net/ipv4/ip_forward").write_text("0\n")
+    problem = preflight.check_kernel(
+        sysctl_dir=tmp_path,
+        filesystems_text="nodev\tsysfs\n\text4\nnodev\toverlay\n",
+        cgroup_mounts=preflight.CGROUP_CONTROLLERS,
+    )
+    assert problem is None
+
+
+def test_check_kernel_fails_without_bridge_netfilter(tmp_path: Path) -> None:
+    problem = preflight.check_kernel(
+        sysctl_dir=tmp_path, filesystems_text="nodev\toverlay\n", cgroup_mounts=[]
+    )
+    assert problem is not None
+    assert "modprobe br_netfilter" in problem
+
+
+def test_check_kernel_lists_missing_cgroup_controllers(tmp_path: Path) -> None:
+    (tmp_path / "net/bridge").mkdir(parents=True)
+    (tmp_path / "net/bridge/bridge-nf-call-iptables").write_text("1\n")
+    (tmp_path / "net/ipv4").mkdir(parents=True)
+    (tmp_path / "net/ipv4/ip_forward").write_text("1\n")
+    problem = preflight.check_kernel(
+        sysctl_dir=tmp_path,
+        filesystems_text="nodev\toverlay\n",
+        cgroup_mounts=["cpu", "cpuacct", "memory"],
+    )
+    assert problem is not None
+    assert "cpuset, devices, freezer, pids, blkio" in problem
+
+
+def test_check_binaries_points_to_the_target_that_builds_or_installs(tmp_path: Path) -> None:
+    problem = preflight.check_binaries(bin_dir=tmp_path, built=["kubelet"], host=[])
+    assert problem == f"kubelet is not built in {tmp_path}: run `make cluster-tools`"
+    kubelet = tmp_path / "kubelet"
+    kubelet.write_text("#!/bin/sh\n")
+    kubelet.chmod(0o755)
+    problem = preflight.check_binaries(
+        bin_dir=tmp_path, built=["kubelet"], host=["containerd"], which=lambda _: None
+    )
+    assert problem == "containerd is not installed: run `make setup-cluster`"
+    assert (
+        preflight.check_binaries(
+            bin_dir=tmp_path,
+            built=["kubelet"],
+            host=["containerd"],
+            which=lambda n: f"/usr/bin/{n}",
+        )
+        is None
+    )
