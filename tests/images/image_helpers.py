@@ -13,6 +13,7 @@ import json
 import os
 import re
 import secrets
+import socket
 import subprocess
 import tarfile
 import tempfile
@@ -213,12 +214,12 @@ class Container:
                 stderr=err,
             )
 
-    def pid(self) -> int:
-        """Return the host PID of the container's main process."""
+    def proc_dir(self) -> Path:
+        """Return /proc/<pid> of the container's main process, as the host sees it."""
         state = subprocess.run(
             ["runc", "state", self.id], capture_output=True, text=True, check=True
         )
-        return int(json.loads(state.stdout)["pid"])
+        return Path("/proc") / str(json.loads(state.stdout)["pid"])
 
     def exec(self, *command: str) -> subprocess.CompletedProcess[str]:
         """Run a command inside the running container as its user."""
@@ -254,19 +255,34 @@ class Container:
         subprocess.run(["rm", "-rf", str(self.bundle)], check=False)
 
 
-def wait_for_http(url: str, *, timeout: float, container: Container) -> int:
-    """Poll a URL until it answers; return its status, or fail with the container's output."""
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that is free right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_http(
+    url: str, *, timeout: float, container: Container, until: int | None = None
+) -> int:
+    """Poll a URL until it answers (with `until`, if given); return the status.
+
+    Fails with the container's output when it exits first or the time runs out.
+    """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if container.process is not None and container.process.poll() is not None:
             pytest.fail(f"the container exited early:\n{container.output()}")
         try:
             with urllib.request.urlopen(url, timeout=2) as response:
-                return int(response.status)
+                status = int(response.status)
         except urllib.error.HTTPError as error:
-            return error.code
+            status = error.code
         except OSError:
-            time.sleep(0.3)
+            status = 0
+        if status and (until is None or status == until):
+            return status
+        time.sleep(0.3)
     pytest.fail(f"{url} did not answer within {timeout} s:\n{container.output()}")
 
 

@@ -1,0 +1,118 @@
+"""The app images run as the contract says: uid 10001, read-only root, fail-fast start-up.
+
+Each container is started by runc the way a kubelet would (see image_helpers.Container),
+against a real PostgreSQL for the healthy start. Secrets are generated for each run and the
+assertions never print the container's environment.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+
+import pytest
+from image_helpers import BuiltImage, RunContainer, free_port, wait_for_http
+from support.postgres import PostgresServer
+
+pytestmark = pytest.mark.images
+
+STARTUP_SECONDS = 60
+
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[PostgresServer]:
+    """A throwaway TLS-only PostgreSQL on 127.0.0.1 for the module."""
+    with PostgresServer.started() as server:
+        yield server
+
+
+def healthy_env(app: str, database_url: str, port: int) -> dict[str, str]:
+    """Return a complete, valid environment for the app (fresh secrets)."""
+    env = {
+        "DATABASE_URL": database_url,
+        "BETTER_AUTH_SECRET": secrets.token_urlsafe(32),
+        "LOG_LEVEL": "info",
+        "INSTANCE_NAME": f"images-test-{app}",
+        "PORT": str(port),
+    }
+    if app == "backend":
+        env |= {
+            "AI_PROVIDER": "openai",
+            "AI_MODEL": "stand-in-model",
+            # Never called by these tests: nothing listens on the discard port.
+            "AI_BASE_URL": "http://127.0.0.1:9/v1",
+            "OPENAI_API_KEY": secrets.token_urlsafe(24),
+        }
+    else:
+        env |= {"BACKEND_URL": "http://127.0.0.1:9", "PUBLIC_URL": f"http://127.0.0.1:{port}"}
+    return env
+
+
+def without(env: dict[str, str], name: str) -> dict[str, str]:
+    """Return the environment less one variable."""
+    return {key: value for key, value in env.items() if key != name}
+
+
+def test_fails_fast_naming_a_missing_variable(
+    app_image: BuiltImage, run_container: RunContainer
+) -> None:
+    env = without(healthy_env(app_image.name, "postgresql://unused", 1), "DATABASE_URL")
+    exited = run_container(app_image, env).run_to_end()
+    assert exited.returncode != 0
+    assert [line for line in exited.stderr.splitlines() if "DATABASE_URL" in line]
+    assert len(exited.stderr.strip().splitlines()) == 1, "expected one line on stderr"
+
+
+def test_fails_fast_naming_a_malformed_secret_without_showing_it(
+    app_image: BuiltImage, run_container: RunContainer
+) -> None:
+    short_secret = secrets.token_hex(8)
+    env = healthy_env(app_image.name, "postgresql://unused", 1) | {
+        "BETTER_AUTH_SECRET": short_secret
+    }
+    exited = run_container(app_image, env).run_to_end()
+    output = exited.stderr + exited.stdout
+    assert exited.returncode != 0
+    assert "BETTER_AUTH_SECRET" in output
+    assert short_secret not in output
+
+
+def test_serves_as_uid_10001_on_a_read_only_root_and_stops_on_sigterm(
+    app_image: BuiltImage, run_container: RunContainer, postgres: PostgresServer
+) -> None:
+    port = free_port()
+    container = run_container(
+        app_image, healthy_env(app_image.name, postgres.create_database(), port)
+    )
+    container.start()
+    assert (
+        wait_for_http(
+            f"http://127.0.0.1:{port}/healthz", timeout=STARTUP_SECONDS, container=container
+        )
+        == 200
+    )
+    assert (
+        wait_for_http(
+            f"http://127.0.0.1:{port}/readyz",
+            timeout=STARTUP_SECONDS,
+            container=container,
+            until=200,
+        )
+        == 200
+    )
+
+    status = (container.proc_dir() / "status").read_text()
+    uid_line = next(line for line in status.splitlines() if line.startswith("Uid:"))
+    gid_line = next(line for line in status.splitlines() if line.startswith("Gid:"))
+    assert uid_line.split()[1:] == ["10001"] * 4
+    assert gid_line.split()[1:] == ["10001"] * 4
+
+    probe = "import pathlib, sys; pathlib.Path(sys.argv[1]).write_text('x')"
+    assert container.exec("python", "-c", probe, "/tmp/probe").returncode == 0
+    for path in ("/app/probe", "/opt/venv/probe", "/probe"):
+        denied = container.exec("python", "-c", probe, path)
+        assert denied.returncode != 0
+        assert "Read-only file system" in denied.stderr
+
+    container.signal("TERM")
+    assert container.wait(timeout=30) == 0
