@@ -61,7 +61,7 @@ synth: ## cdk8s synth: main.py's manifests into dist/todo-chatbot.k8s.yaml.
 
 chart: synth ## Build the Helm chart dist/todo-chatbot and package it into dist/.
 	$(RUN) python -m todo_chatbot.helm_chart dist/todo-chatbot.k8s.yaml --version $(VERSION) --out dist/todo-chatbot
-	helm lint --strict dist/todo-chatbot >/dev/null
+	helm lint --strict dist/todo-chatbot -f examples/values-existing-secret.yaml >/dev/null
 	helm package dist/todo-chatbot --destination dist >/dev/null
 	@echo "chart: dist/todo-chatbot (packaged: dist/todo-chatbot-$(VERSION).tgz)"
 
@@ -108,6 +108,10 @@ cluster-down: ## Stop the local cluster and remove everything it added to the ho
 
 cluster-status: ## Show which local cluster processes run.
 	$(LOCALCLUSTER) status
+
+up: setup-cluster cluster-tools images cluster-images chart ## Boot the local cluster, deploy the chart, print the URL.
+	$(LOCALCLUSTER) up
+	$(LOCALCLUSTER) deploy
 
 down: cluster-down ## Stop the local cluster (alias of cluster-down).
 

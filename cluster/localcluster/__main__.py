@@ -1,4 +1,4 @@
-"""Command line of the local cluster: `python -m localcluster up|down|status|preflight`.
+"""Command line of the local cluster: `python -m localcluster up|deploy|down|status|preflight`.
 
 Every failure prints one line, `error: <cause and what to do>`, and exits with status 1.
 """
@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import lifecycle, preflight
+from . import lifecycle, preflight, settings
 from .errors import ClusterError
 from .settings import paths_from_env
 
@@ -16,12 +16,16 @@ from .settings import paths_from_env
 def main(argv: list[str] | None = None) -> int:
     """Parse the command, run it, and turn a ClusterError into one line on stderr."""
     parser = argparse.ArgumentParser(prog="localcluster", description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=["up", "down", "status", "preflight"])
+    parser.add_argument("command", choices=["up", "deploy", "down", "status", "preflight"])
     args = parser.parse_args(argv)
     paths = paths_from_env()
     try:
         if args.command == "up":
             lifecycle.cluster_up(paths)
+        elif args.command == "deploy":
+            url = lifecycle.deploy_app(paths)
+            print(f"todo-chatbot is ready: open {url} from the user's namespace, e.g.")
+            print(f"  ip netns exec {settings.USER_NETNS} curl {url}/")
         elif args.command == "down":
             lifecycle.cluster_down(paths)
         elif args.command == "preflight":

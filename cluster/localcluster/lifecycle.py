@@ -11,6 +11,7 @@ from . import (
     app_secrets,
     containerd,
     control_plane,
+    deploy,
     hostnet,
     images,
     node,
@@ -88,6 +89,14 @@ def cluster_up(paths: Paths) -> None:
     with step("add-ons (kube-router, CoreDNS, metrics-server)"):
         addons.apply_all(paths)
     say(f"cluster up in {time.monotonic() - began:.0f}s; kubeconfig: {paths.kubeconfig}")
+
+
+def deploy_app(paths: Paths) -> str:
+    """Push the newest images and install or upgrade the chart; return the user's URL."""
+    with step("push images"):
+        images.push_all(paths)
+    with step("helm upgrade --install todo-chatbot"):
+        return deploy.deploy(paths)
 
 
 def cluster_down(paths: Paths) -> None:

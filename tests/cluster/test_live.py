@@ -1,0 +1,220 @@
+"""The real cluster: boot it, use it like a user would, take it down, and find the host as before.
+
+Skipped (with the reason) only when the cluster cannot be built here yet: not root, Kubernetes
+binaries not built, or component images not built. Boots with `python -m localcluster up`, the
+command behind `make cluster-up`, so it needs no prior `make up`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from localcluster import images, preflight, settings, supervisor
+from localcluster.settings import Paths, paths_from_env
+
+pytestmark = [pytest.mark.cluster, pytest.mark.timeout(1200)]
+
+REPO = Path(__file__).resolve().parents[2]
+OUR_CHAIN = re.compile(r"\b(KUBE-|CNI-|TCB-)[A-Z0-9-]+")
+
+
+def _skip_reason(paths: Paths) -> str | None:
+    if os.geteuid() != 0:
+        return "the local cluster needs root"
+    missing = preflight.check_binaries(bin_dir=paths.bin, built=preflight.BUILT_BINARIES, host=[])
+    if missing:
+        return missing
+    built = images.built(paths)
+    absent = [name for name in images.CLUSTER_IMAGES if name not in built]
+    if absent:
+        return f"cluster images not built ({', '.join(absent)}): run `make cluster-images`"
+    if supervisor.running_pid(paths, "kube-apiserver") is not None:
+        return "a local cluster is already running: run `make down` first"
+    return None
+
+
+def localcluster(command: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "localcluster", command],
+        env={**os.environ, "PYTHONPATH": str(REPO / "cluster")},
+        capture_output=True,
+        text=True,
+        timeout=1100,
+        check=False,
+    )
+
+
+def host_state() -> dict[str, list[str]]:
+    """What `down` must restore: links, routes, netns, our iptables chains, mounts, processes."""
+
+    def out(*argv: str) -> list[str]:
+        return subprocess.run(argv, capture_output=True, text=True, check=True).stdout.splitlines()
+
+    chains = [
+        line
+        for cmd in ("iptables-save", "ip6tables-save")
+        for line in out(cmd)
+        if OUR_CHAIN.search(line)
+    ]
+    return {
+        "links": sorted(line.split()[1].split("@")[0] for line in out("ip", "-o", "link")),
+        "routes": sorted(out("ip", "-4", "route", "show", "table", "all")),
+        "netns": sorted(out("ip", "netns", "list")),
+        "chains": chains,
+        "mounts": sorted(
+            line.split()[1]
+            for line in Path("/proc/mounts").read_text().splitlines()
+            if "todo-chatbot" in line or "/run/netns" in line
+        ),
+        "processes": sorted(
+            str(p)
+            for p in Path("/proc").glob("[0-9]*/cmdline")
+            if b"todo-chatbot" in _read(p) and b"pytest" not in _read(p)
+        ),
+    }
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return b""
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[dict[str, list[str]]]:
+    """Boot the cluster once for the module; yield the host state from before the boot."""
+    paths = paths_from_env()
+    reason = _skip_reason(paths)
+    if reason:
+        pytest.skip(reason)
+    before = host_state()
+    began = time.monotonic()
+    result = localcluster("up")
+    if result.returncode != 0:
+        localcluster("down")
+        pytest.fail(f"cluster up failed: {result.stderr.strip().splitlines()[-1]}")
+    print(f"cluster up in {time.monotonic() - began:.0f}s", file=sys.stderr)
+    yield before
+    localcluster("down")
+
+
+def kubectl(*args: str, check: bool = True, input_text: str | None = None) -> str:
+    paths = paths_from_env()
+    result = subprocess.run(
+        [str(paths.bin / "kubectl"), f"--kubeconfig={paths.kubeconfig}", *args],
+        capture_output=True,
+        text=True,
+        input=input_text,
+        timeout=300,
+        check=False,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"kubectl {' '.join(args)}: {result.stderr.strip()}")
+    return result.stdout
+
+
+def run_probe_pod(name: str, script: str) -> tuple[str, str]:
+    """Run a Python one-off pod (the backend image has Python); return its IP and its logs."""
+    image = images.ref(paths_from_env(), "backend")
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": "default"},
+        "spec": {
+            "restartPolicy": "Never",
+            "containers": [{"name": "probe", "image": image, "command": ["python3", "-c", script]}],
+        },
+    }
+    kubectl("apply", "-f", "-", input_text=json.dumps(pod))
+    kubectl(
+        "wait",
+        "--for=jsonpath={.status.phase}=Succeeded",
+        f"pod/{name}",
+        "--timeout=180s",
+        check=False,
+    )
+    status = json.loads(kubectl("get", f"pod/{name}", "-o", "json"))["status"]
+    logs = kubectl("logs", f"pod/{name}", check=False)
+    kubectl("delete", f"pod/{name}", "--wait=false")
+    assert status["phase"] == "Succeeded", (status.get("containerStatuses"), logs)
+    return status["podIP"], logs
+
+
+def test_node_is_ready_on_the_pinned_version(cluster: dict[str, list[str]]) -> None:
+    node = json.loads(kubectl("get", "node", settings.NODE_NAME, "-o", "json"))
+    ready = {c["type"]: c["status"] for c in node["status"]["conditions"]}["Ready"]
+    assert ready == "True"
+    assert node["status"]["nodeInfo"]["kubeletVersion"] == settings.KUBERNETES_VERSION
+
+
+def test_a_pod_gets_an_ip_resolves_cluster_names_and_reaches_a_service(
+    cluster: dict[str, list[str]],
+) -> None:
+    script = (
+        "import socket\n"
+        "print(socket.gethostbyname('kubernetes.default'))\n"
+        "socket.create_connection(('kubernetes.default.svc.cluster.local', 443), 5).close()\n"
+        "print('service reachable')\n"
+        "try:\n"
+        "    socket.gethostbyname('example.com')\n"
+        "    print('outside name resolved')\n"
+        "except OSError:\n"
+        "    print('outside name not resolved')\n"
+    )
+    pod_ip, logs = run_probe_pod("cluster-test-dns", script)
+    assert ipaddress.ip_address(pod_ip) in settings.NODE_POD_CIDR
+    assert logs.splitlines() == [
+        str(settings.API_SERVICE_IP),
+        "service reachable",
+        "outside name not resolved",
+    ]
+
+
+def test_top_nodes_answers(cluster: dict[str, list[str]]) -> None:
+    deadline = time.monotonic() + 120
+    while True:
+        result = subprocess.run(
+            [
+                str(paths_from_env().bin / "kubectl"),
+                f"--kubeconfig={paths_from_env().kubeconfig}",
+                "top",
+                "nodes",
+                "--no-headers",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode == 0 and result.stdout.startswith(settings.NODE_NAME):
+            return
+        assert time.monotonic() < deadline, result.stderr
+        time.sleep(5)
+
+
+def test_user_namespace_sees_only_the_host_end_of_its_link(cluster: dict[str, list[str]]) -> None:
+    routes = subprocess.run(
+        ["ip", "-n", settings.USER_NETNS, "-4", "route"], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    assert [r.split()[0] for r in routes] == [str(settings.USER_CIDR)]
+
+
+def test_down_leaves_the_host_as_it_was(cluster: dict[str, list[str]]) -> None:
+    result = localcluster("down")
+    assert result.returncode == 0, result.stderr
+    assert host_state() == cluster
+    paths = paths_from_env()
+    assert not paths.state.exists()
+    assert not paths.run.exists()
+    assert not list(Path("/sys/fs/cgroup").glob("*/todo-chatbot"))
+    # A second down on a clean host is a no-op.
+    assert localcluster("down").returncode == 0
