@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -28,6 +29,8 @@ from .network_policy import HELM_TEST_COMPONENT
 CHART_NAME = "todo-chatbot"
 KUBE_VERSION = ">=1.28.0-0"
 PER_COMPONENT_KINDS = {"Deployment", "Service", "ConfigMap", "ServiceAccount"}
+FILE_TIME = int(os.environ.get("SOURCE_DATE_EPOCH", "315532800"))
+"""Modification time of every chart file: $SOURCE_DATE_EPOCH, else 1980-01-01."""
 SHORT_KIND_NAMES = {"HorizontalPodAutoscaler": "hpa", "PodDisruptionBudget": "pdb"}
 
 HELPERS = """\
@@ -312,6 +315,9 @@ def build(manifests: Path, version: str, out: Path) -> None:
     (out / "values.schema.json").write_text(json.dumps(values.values_schema(), indent=2) + "\n")
     (out / "README.md").write_text(README % {"table": values.parameters_table(defaults)})
     (out / ".helmignore").write_text(HELMIGNORE)
+    # `helm package` stores file times; fixing them keeps the .tgz reproducible.
+    for path in out.rglob("*"):
+        os.utime(path, (FILE_TIME, FILE_TIME))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,44 @@
+"""The frontend reaches the backend through its Service and never holds the AI key."""
+
+import pytest
+from support.manifests import by_kind, container, env_names
+
+from todo_chatbot import Backend, BackendProps, Frontend, FrontendProps
+
+
+def synth(chart, secrets, **props):
+    backend = Backend(chart, "Backend", secrets=secrets,
+                      props=BackendProps(image="registry.example/backend:1"))
+    Frontend(chart, "Frontend", secrets=secrets, backend=backend,
+             props=FrontendProps(image="registry.example/frontend:1", **props))
+    return list(chart.to_json())
+
+
+def test_never_receives_an_ai_key(chart, secrets):
+    deployment = by_kind(synth(chart, secrets), "Deployment", "todo-chatbot-frontend")
+    assert env_names(deployment) == {"DATABASE_URL", "BETTER_AUTH_SECRET", "INSTANCE_NAME"}
+
+
+def test_backend_url_is_derived_from_the_backend_service(chart, secrets):
+    config = by_kind(synth(chart, secrets), "ConfigMap", "todo-chatbot-frontend")
+    assert config["data"]["BACKEND_URL"] == "http://todo-chatbot-backend:8000"
+
+
+def test_public_url_is_passed_when_given(chart, secrets):
+    config = by_kind(synth(chart, secrets, public_url="https://todo.example.com"), "ConfigMap",
+                     "todo-chatbot-frontend")
+    assert config["data"]["PUBLIC_URL"] == "https://todo.example.com"
+
+
+def test_service_port_80_forwards_to_the_contract_port(chart, secrets):
+    manifests = synth(chart, secrets, service_type="NodePort")
+    service = by_kind(manifests, "Service", "todo-chatbot-frontend")
+    assert service["spec"]["type"] == "NodePort"
+    assert service["spec"]["ports"] == [{"name": "http", "port": 80, "targetPort": 3000}]
+    deployment = by_kind(manifests, "Deployment", "todo-chatbot-frontend")
+    assert container(deployment)["readinessProbe"]["httpGet"]["port"] == 3000
+
+
+def test_fails_when_public_url_is_not_http(chart, secrets):
+    with pytest.raises(ValueError, match="'public_url' must start with http.*got 'todo.example'"):
+        synth(chart, secrets, public_url="todo.example")
