@@ -17,6 +17,7 @@ import psycopg
 import pytest
 from support.app_process import AppProcess
 from support.postgres import PostgresServer
+from support.secret import Secret
 from support.standin import StandIn
 
 TokenFactory = Callable[..., str]
@@ -30,7 +31,7 @@ def postgres() -> Iterator[PostgresServer]:
 
 
 @pytest.fixture(scope="module")
-def database_url(postgres: PostgresServer) -> str:
+def database_url(postgres: PostgresServer) -> Secret:
     """A fresh database per test module, owned by an unprivileged role (`sslmode=require`)."""
     return postgres.create_database()
 
@@ -45,7 +46,7 @@ def db(database_url: str) -> Iterator[psycopg.Connection[Any]]:
 @pytest.fixture(scope="session")
 def auth_secret() -> str:
     """BETTER_AUTH_SECRET shared by the apps under test."""
-    return secrets.token_urlsafe(48)
+    return Secret(secrets.token_urlsafe(48))
 
 
 @pytest.fixture(scope="session")
@@ -56,7 +57,10 @@ def issued_tokens() -> list[str]:
 
 @pytest.fixture(scope="session")
 def make_token(auth_secret: str, issued_tokens: list[str]) -> TokenFactory:
-    """Return `make_token(sub, *, expires_in=600, secret=None, **claims)`: an HS256 JWT."""
+    """Return `make_token(sub, *, expires_in=600, secret=None, **claims)`: an HS256 JWT.
+
+    Tokens are `Secret`s; put them in headers with `bearer(token)` so that they stay hidden.
+    """
 
     def make(
         sub: str | None = "user-a",
@@ -72,7 +76,7 @@ def make_token(auth_secret: str, issued_tokens: list[str]) -> TokenFactory:
         if expires_in is not None:
             payload["exp"] = int(time.time()) + expires_in
         key = None if algorithm == "none" else secret or auth_secret
-        token = jwt.encode(payload, key, algorithm=algorithm)
+        token = Secret(jwt.encode(payload, key, algorithm=algorithm))
         issued_tokens.append(token)
         return token
 
@@ -82,7 +86,7 @@ def make_token(auth_secret: str, issued_tokens: list[str]) -> TokenFactory:
 @pytest.fixture(scope="session")
 def ai_key() -> str:
     """The only API key the AI stand-in accepts."""
-    return "sk-test-" + secrets.token_urlsafe(32)
+    return Secret("sk-test-" + secrets.token_urlsafe(32))
 
 
 @pytest.fixture(scope="session")

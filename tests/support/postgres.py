@@ -31,6 +31,8 @@ from urllib.parse import quote
 import psycopg
 from psycopg import sql
 
+from support.secret import Secret
+
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
 # initdb and postgres refuse to run as root; when the tests run as root the server runs as
 # this OS user (created by Debian's postgresql package).
@@ -45,9 +47,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def database_url(*, user: str, password: str, port: int, database: str) -> str:
-    """Return a `postgresql://` URL to 127.0.0.1 that requires TLS."""
-    return (
+def database_url(*, user: str, password: str, port: int, database: str) -> Secret:
+    """Return a `postgresql://` URL to 127.0.0.1 that requires TLS (its repr hides it)."""
+    return Secret(
         f"postgresql://{quote(user, safe='')}:{quote(password, safe='')}"
         f"@127.0.0.1:{port}/{quote(database, safe='')}?sslmode=require"
     )
@@ -65,7 +67,7 @@ class PostgresServer:
         self.data_dir = self.base_dir / "data"
         self.log_file = self.base_dir / "postgres.log"
         self.port = free_port()
-        self.superuser_password = secrets.token_urlsafe(24)
+        self.superuser_password = Secret(secrets.token_urlsafe(24))
         self._initialized = False
 
     @classmethod
@@ -89,7 +91,7 @@ class PostgresServer:
         )
         return result.returncode == 0
 
-    def url(self, database: str = "postgres") -> str:
+    def url(self, database: str = "postgres") -> Secret:
         """Return the superuser's URL of `database` (for test set-up and assertions)."""
         return database_url(
             user=SUPERUSER, password=self.superuser_password, port=self.port, database=database
@@ -125,7 +127,7 @@ class PostgresServer:
         if self._own_dir:
             shutil.rmtree(self.base_dir, ignore_errors=True)
 
-    def create_database(self, name: str | None = None) -> str:
+    def create_database(self, name: str | None = None) -> Secret:
         """Create a database owned by a new unprivileged role; return that role's URL."""
         name = name or f"db_{secrets.token_hex(6)}"
         role = f"{name}_owner"

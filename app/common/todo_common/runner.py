@@ -85,4 +85,7 @@ def serve(
     )
     server = GracefulServer(config, readiness=readiness, drain_seconds=drain_seconds)
     server.run()
+    # uvicorn has restored the default handlers; a repeated SIGTERM must not turn a clean
+    # shutdown into a death by signal in the last milliseconds.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     logger.info("stopped")

@@ -59,7 +59,10 @@ def start_backend(
         return process
 
     yield start
-    exit_codes = [process.stop() for process in started]
+    # One SIGTERM each, like Kubernetes; they drain in parallel.
+    for process in started:
+        process.terminate()
+    exit_codes = [process.wait_exit(timeout_seconds=30) for process in started]
     for process in started:
         assert_json_log_without_secrets(
             process.output(),

@@ -7,20 +7,20 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-
 from support.app_process import AppProcess
+from support.secret import bearer
 
 pytestmark = pytest.mark.app
 
 
 @pytest.fixture
 def user_a(make_token: Any) -> dict[str, str]:
-    return {"Authorization": f"Bearer {make_token('user-a')}"}
+    return bearer(make_token("user-a"))
 
 
 @pytest.fixture
 def user_b(make_token: Any) -> dict[str, str]:
-    return {"Authorization": f"Bearer {make_token('user-b')}"}
+    return bearer(make_token("user-b"))
 
 
 def create(client: httpx.Client, headers: dict[str, str], **body: Any) -> dict[str, Any]:
@@ -78,7 +78,7 @@ def test_get_list_update_delete_round_trip(client: httpx.Client, user_a: dict[st
 
 
 def test_list_filters_by_completed(client: httpx.Client, make_token: Any) -> None:
-    headers = {"Authorization": f"Bearer {make_token('user-filter')}"}
+    headers = bearer(make_token("user-filter"))
     done = create(client, headers, title="done one")
     client.patch(f"/api/tasks/{done['id']}", json={"completed": True}, headers=headers)
     pending = create(client, headers, title="pending one")
@@ -102,7 +102,9 @@ def test_another_users_task_is_not_found_and_stays_intact(
         response = client.request(method, path, json=body, headers=user_b)
         assert response.status_code == 404, method
         assert response.json() == {"detail": f"task {task['id']} not found"}
-    assert task["id"] not in [t["id"] for t in client.get("/api/tasks", headers=user_b).json()["data"]]
+    assert task["id"] not in [
+        t["id"] for t in client.get("/api/tasks", headers=user_b).json()["data"]
+    ]
 
     response = client.get(path, headers=user_a)
     assert response.status_code == 200
@@ -114,7 +116,7 @@ def test_another_users_task_is_not_found_and_stays_intact(
     [
         "'); DROP TABLE tasks; --",
         "<script>alert('x')</script>",
-        "\" OR 1=1 --",
+        '" OR 1=1 --',
         "emoji 🎉 and ünïcödé",
     ],
 )
@@ -204,27 +206,27 @@ def test_oversized_body_is_a_413(client: httpx.Client, user_a: dict[str, str]) -
         (lambda make_token: {"Authorization": "Basic dXNlcjpwYXNz"}, "missing bearer token"),
         (lambda make_token: {"Authorization": "Bearer not-a-jwt"}, "invalid token"),
         (
-            lambda make_token: {"Authorization": f"Bearer {make_token(secret='f' * 16 + 'x' * 32)}"},
+            lambda make_token: bearer(make_token(secret="f" * 16 + "x" * 32)),
             "invalid token",
         ),
         (
-            lambda make_token: {"Authorization": f"Bearer {make_token(expires_in=-120)}"},
+            lambda make_token: bearer(make_token(expires_in=-120)),
             "token has expired",
         ),
         (
-            lambda make_token: {"Authorization": f"Bearer {make_token(expires_in=None)}"},
+            lambda make_token: bearer(make_token(expires_in=None)),
             "token lacks the 'exp' claim",
         ),
         (
-            lambda make_token: {"Authorization": f"Bearer {make_token(sub=None)}"},
+            lambda make_token: bearer(make_token(sub=None)),
             "token lacks the 'sub' claim",
         ),
         (
-            lambda make_token: {"Authorization": f"Bearer {make_token(sub='')}"},
+            lambda make_token: bearer(make_token(sub="")),
             "token has an empty or non-string 'sub' claim",
         ),
         (
-            lambda make_token: {"Authorization": f"Bearer {make_token(algorithm='none')}"},
+            lambda make_token: bearer(make_token(algorithm="none")),
             "invalid token",
         ),
     ],

@@ -1,0 +1,256 @@
+"""`/api/chat` of a real backend against the AI stand-in: tool calls, history, failures."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from typing import Any
+
+import httpx
+import pytest
+from support.app_process import AppProcess
+from support.logs import assert_json_log_without_secrets
+from support.secret import Secret, bearer
+from support.standin import StandIn
+
+pytestmark = pytest.mark.app
+
+
+def chat(
+    url: str, headers: dict[str, str], message: str, conversation_id: str | None = None
+) -> httpx.Response:
+    body: dict[str, Any] = {"message": message}
+    if conversation_id is not None:
+        body["conversation_id"] = conversation_id
+    return httpx.post(f"{url}/api/chat", json=body, headers=headers, timeout=15)
+
+
+def tasks_of(url: str, headers: dict[str, str]) -> list[dict[str, Any]]:
+    response = httpx.get(f"{url}/api/tasks", headers=headers, timeout=5)
+    assert response.status_code == 200
+    data: list[dict[str, Any]] = response.json()["data"]
+    return data
+
+
+def test_add_list_and_complete_through_the_assistant(
+    backend: AppProcess, fresh_standin: StandIn, make_token: Any
+) -> None:
+    headers = bearer(make_token("chat-user"))
+
+    added = chat(backend.url, headers, "add a task to buy milk")
+    assert added.status_code == 200, added.text
+    body = added.json()
+    assert body["reply"] == f"Added task {body['actions'][0]['result']['id']}: buy milk."
+    assert [(a["tool"], a["arguments"]) for a in body["actions"]] == [
+        ("add_task", {"title": "buy milk"})
+    ]
+    assert [t["title"] for t in tasks_of(backend.url, headers)] == ["buy milk"]
+    conversation_id = body["conversation_id"]
+
+    pending = chat(backend.url, headers, "what is pending?", conversation_id)
+    assert pending.status_code == 200
+    task_id = body["actions"][0]["result"]["id"]
+    assert pending.json()["reply"] == f"You have 1 pending task: #{task_id} buy milk."
+    assert pending.json()["conversation_id"] == conversation_id
+
+    done = chat(backend.url, headers, "mark it done", conversation_id)
+    assert done.status_code == 200
+    assert done.json()["reply"] == f"Marked task {task_id} (buy milk) as done."
+    assert [t["completed"] for t in tasks_of(backend.url, headers)] == [True]
+
+
+def test_the_provider_receives_the_history_and_tools_in_wire_format(
+    backend: AppProcess, fresh_standin: StandIn, make_token: Any
+) -> None:
+    headers = bearer(make_token("wire-user"))
+    first = chat(backend.url, headers, "add walk the dog")
+    chat(backend.url, headers, "list", first.json()["conversation_id"])
+
+    recorded = fresh_standin.requests()
+    assert recorded["count"] == 4  # two rounds (tool call, then text) per message
+    assert all(r["authorized"] and r["status"] == 200 for r in recorded["requests"])
+    last = recorded["requests"][-1]
+    assert last["path"] == "/v1/chat/completions"
+    body = last["body"]
+    assert body["model"] == "gpt-test"
+    assert {tool["function"]["name"] for tool in body["tools"]} == {
+        "add_task",
+        "list_tasks",
+        "complete_task",
+        "delete_task",
+        "update_task",
+    }
+    roles = [m["role"] for m in body["messages"]]
+    assert roles == [
+        "system",
+        "user",
+        "assistant",
+        "tool",
+        "assistant",
+        "user",
+        "assistant",
+        "tool",
+    ]
+    call = body["messages"][2]["tool_calls"][0]
+    assert call["type"] == "function"
+    assert call["function"]["name"] == "add_task"
+    assert json.loads(call["function"]["arguments"]) == {"title": "walk the dog"}
+    assert body["messages"][3]["tool_call_id"] == call["id"]
+    assert json.loads(body["messages"][3]["content"])["title"] == "walk the dog"
+
+
+def test_conversation_continues_on_another_instance(
+    backend: AppProcess, start_backend: Any, fresh_standin: StandIn, make_token: Any
+) -> None:
+    other = start_backend()
+    headers = bearer(make_token("two-replica-user"))
+
+    first = chat(backend.url, headers, "add a task to call mom")
+    assert first.headers["x-instance"] == backend.env["INSTANCE_NAME"]
+    second = chat(other.url, headers, "complete it", first.json()["conversation_id"])
+    assert second.status_code == 200
+    assert second.headers["x-instance"] == other.env["INSTANCE_NAME"]
+    assert second.json()["reply"].startswith("Marked task")
+    assert [(t["title"], t["completed"]) for t in tasks_of(other.url, headers)] == [
+        ("call mom", True)
+    ]
+
+
+def test_assistant_only_sees_the_users_own_tasks(
+    backend: AppProcess, fresh_standin: StandIn, make_token: Any
+) -> None:
+    owner = bearer(make_token("secret-keeper"))
+    other = bearer(make_token("curious-user"))
+    chat(backend.url, owner, "add a task to hide the presents")
+
+    listed = chat(backend.url, other, "what is pending?")
+    assert listed.status_code == 200
+    assert listed.json()["reply"] == "You have no pending tasks."
+    completed = chat(backend.url, other, "mark hide the presents done")
+    assert completed.json()["reply"] == "I could not find a task matching 'hide the presents'."
+    assert [t["completed"] for t in tasks_of(backend.url, owner)] == [False]
+
+
+def test_unknown_or_foreign_conversation_is_404(
+    backend: AppProcess, fresh_standin: StandIn, make_token: Any
+) -> None:
+    mine = chat(backend.url, bearer(make_token("conv-owner")), "list")
+    conversation_id = mine.json()["conversation_id"]
+
+    foreign = chat(backend.url, bearer(make_token("conv-thief")), "list", conversation_id)
+    assert foreign.status_code == 404
+    assert foreign.json() == {"detail": "conversation not found"}
+    unknown = chat(
+        backend.url,
+        bearer(make_token("conv-owner")),
+        "list",
+        "00000000-0000-0000-0000-000000000000",
+    )
+    assert unknown.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ({}, 422),
+        ({"message": ""}, 422),
+        ({"message": "x" * 4001}, 422),
+        ({"message": "hi", "conversation_id": "not-a-uuid"}, 422),
+        ({"message": 42}, 422),
+    ],
+)
+def test_chat_rejects_invalid_bodies(
+    backend: AppProcess, fresh_standin: StandIn, make_token: Any, body: Any, status: int
+) -> None:
+    response = httpx.post(
+        f"{backend.url}/api/chat", json=body, headers=bearer(make_token("bad-input")), timeout=5
+    )
+    assert response.status_code == status
+    assert set(response.json()) == {"detail"}
+    assert fresh_standin.requests()["count"] == 0
+
+
+def test_chat_requires_a_token(backend: AppProcess, fresh_standin: StandIn) -> None:
+    response = httpx.post(f"{backend.url}/api/chat", json={"message": "list"}, timeout=5)
+    assert response.status_code == 401
+    assert fresh_standin.requests()["count"] == 0
+
+
+@pytest.mark.parametrize(
+    ("marker", "status", "detail"),
+    [
+        ("[[error500]]", 502, "The AI provider failed (HTTP 500); please try again later."),
+        ("[[error429]]", 502, "The AI assistant is busy (rate limited by the provider);"),
+        ("[[badjson]]", 502, "The AI provider sent an invalid answer; please try again."),
+        ("[[slow]]", 504, "The AI assistant did not answer within 1 seconds; please try again."),
+    ],
+)
+def test_provider_failures_are_clear_502_or_504(
+    backend: AppProcess,
+    fresh_standin: StandIn,
+    make_token: Any,
+    marker: str,
+    status: int,
+    detail: str,
+) -> None:
+    headers = bearer(make_token("unlucky-user"))
+    response = chat(backend.url, headers, f"what is pending? {marker}")
+    assert response.status_code == status
+    assert response.json()["detail"].startswith(detail)
+    # The next message works again.
+    assert chat(backend.url, headers, "what is pending?").status_code == 200
+
+
+def test_failure_after_tool_calls_keeps_the_conversation_usable(
+    backend: AppProcess, fresh_standin: StandIn, make_token: Any
+) -> None:
+    headers = bearer(make_token("half-done-user"))
+    first = chat(backend.url, headers, "add a task to pay rent")
+    conversation_id = first.json()["conversation_id"]
+    fresh_standin.set_mode("error500")
+    try:
+        assert chat(backend.url, headers, "list", conversation_id).status_code == 502
+    finally:
+        fresh_standin.set_mode("normal")
+    again = chat(backend.url, headers, "mark it done", conversation_id)
+    assert again.status_code == 200
+    assert again.json()["reply"].endswith("(pay rent) as done.")
+
+
+def test_rejected_api_key_is_a_502_that_names_the_cause(
+    start_backend: Any, fresh_standin: StandIn, make_token: Any
+) -> None:
+    key = Secret("sk-wrong-" + secrets.token_urlsafe(24))
+    wrong_key = start_backend(OPENAI_API_KEY=key)
+    response = chat(wrong_key.url, bearer(make_token("any-user")), "list")
+    assert response.status_code == 502
+    assert "rejected the server's API key" in response.json()["detail"]
+    assert fresh_standin.requests()["requests"][-1]["status"] == 401
+    assert_json_log_without_secrets(wrong_key.output(), [key])
+
+
+def test_unreachable_provider_is_a_502(start_backend: Any, make_token: Any) -> None:
+    nowhere = start_backend(AI_BASE_URL="http://127.0.0.1:9/v1")
+    response = chat(nowhere.url, bearer(make_token("any-user")), "list")
+    assert response.status_code == 502
+    assert response.json() == {
+        "detail": "The AI assistant cannot be reached right now; please try again later."
+    }
+
+
+def test_gemini_provider_uses_its_key_and_path(
+    start_backend: Any, fresh_standin: StandIn, ai_key: str, make_token: Any
+) -> None:
+    gemini = start_backend(
+        AI_PROVIDER="gemini",
+        GEMINI_API_KEY=ai_key,
+        OPENAI_API_KEY="",
+        AI_MODEL="gemini-2.0-flash",
+        AI_BASE_URL=f"{fresh_standin.url}/v1beta/openai",
+    )
+    response = chat(gemini.url, bearer(make_token("gemini-user")), "add a task to try gemini")
+    assert response.status_code == 200
+    assert response.json()["reply"].endswith(": try gemini.")
+    requests = fresh_standin.requests()["requests"]
+    assert {r["path"] for r in requests} == {"/v1beta/openai/chat/completions"}
+    assert {r["body"]["model"] for r in requests} == {"gemini-2.0-flash"}
