@@ -9,7 +9,7 @@ from typing import Any
 from . import hostnet
 from .settings import Paths
 
-# Host folders that containerd, the CNI plugins, `ip netns` or the kubelet create when missing;
+# Host paths that containerd, the CNI plugins, `ip netns` or the kubelet create when missing;
 # `down` removes those that did not exist before (and only when they are empty of others' files).
 HOST_PATHS = (
     "/run/netns",
@@ -17,6 +17,7 @@ HOST_PATHS = (
     "/var/lib/cni",
     "/var/log/containers",
     "/var/log/pods",
+    "/run/xtables.lock",
 )
 
 

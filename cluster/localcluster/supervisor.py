@@ -24,6 +24,9 @@ from .progress import say
 from .settings import Paths
 
 HEALTH_POLL_SECONDS = 0.5
+# Set in the environment of every process we start (and inherited by their children), so tests
+# and people can tell our processes from anyone else's: `grep -l MARKER /proc/*/environ`.
+MARKER = "TODO_CHATBOT_CLUSTER"
 
 
 @dataclass(frozen=True)
@@ -88,7 +91,7 @@ def start(paths: Paths, process: Process) -> int:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
-                env=dict(process.env) if process.env is not None else None,
+                env={**(process.env or os.environ), MARKER: str(paths.state)},
                 cwd=process.cwd,
                 user=process.user,
                 group=process.user,

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import hostnet, snapshot, usernet
+from . import containerd, hostnet, snapshot, usernet
 from .errors import ClusterError
 from .progress import say
 from .settings import Paths
@@ -133,14 +133,44 @@ def remove_cgroups() -> None:
         top.rmdir()
 
 
+def _remove_our_files(paths: Paths) -> None:
+    """Files our pods leave in shared host folders: CNI results and pod log symlinks."""
+    for result in Path("/var/lib/cni/results").glob("todo-chatbot-*"):
+        result.unlink()
+    pod_logs = paths.state / "pod-logs"
+    for link in Path("/var/log/containers").glob("*.log"):
+        if link.is_symlink() and Path(os.readlink(link)).is_relative_to(pod_logs):
+            link.unlink()
+
+
 def _remove_created_host_paths(record: dict[str, Any]) -> None:
+    """Remove the host paths `up` created, leaves first, and only where nothing else lives.
+
+    A folder that still holds a file (another tool's socket, say) is left alone.
+    """
     for path_text, existed in record.get("host_paths", {}).items():
         path = Path(path_text)
-        if existed or not path.exists():
+        if existed or not (path.exists() or path.is_symlink()):
             continue
-        if path_text == "/run/netns" and any(path.iterdir()):
-            continue  # someone else's namespaces live there now; leave the folder
-        shutil.rmtree(path, ignore_errors=True)
+        if not path.is_dir():
+            path.unlink()
+            continue
+        folders = sorted((p for p in path.rglob("*") if p.is_dir()), key=lambda p: len(p.parts))
+        for folder in [*reversed(folders), path]:
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+
+
+def delete_tasks(paths: Paths) -> None:
+    """Kill and delete every task through our containerd, so each shim exits and cleans up."""
+    if not containerd.healthy(paths):
+        return
+    tasks = run(containerd.ctr(paths, "tasks", "ls", "-q"), check=False).stdout.split()
+    for task in tasks:
+        run(containerd.ctr(paths, "tasks", "delete", "--force", task), check=False)
+    containers = run(containerd.ctr(paths, "containers", "ls", "-q"), check=False).stdout.split()
+    for container in containers:
+        run(containerd.ctr(paths, "containers", "delete", container), check=False)
 
 
 def down(paths: Paths) -> None:
@@ -148,6 +178,7 @@ def down(paths: Paths) -> None:
     record = snapshot.load(paths)
     for name in PROCESSES:
         if name == "containerd":
+            delete_tasks(paths)
             kill_containers(paths)
         stop_signal = signal.SIGINT if name == "postgres" else signal.SIGTERM
         if stop(paths, name, stop_signal=stop_signal):
@@ -158,6 +189,7 @@ def down(paths: Paths) -> None:
     _unmount_netns_folder(record)
     remove_cgroups()
     hostnet.tear_down(record)
+    _remove_our_files(paths)
     _remove_created_host_paths(record)
     for folder in (paths.run, paths.state):
         shutil.rmtree(folder, ignore_errors=True)

@@ -25,6 +25,7 @@ pytestmark = [pytest.mark.cluster, pytest.mark.timeout(1200)]
 
 REPO = Path(__file__).resolve().parents[2]
 OUR_CHAIN = re.compile(r"\b(KUBE-|CNI-|TCB-)[A-Z0-9-]+")
+MARKER = supervisor.MARKER.encode() + b"="
 
 
 def _skip_reason(paths: Paths) -> str | None:
@@ -76,9 +77,10 @@ def host_state() -> dict[str, list[str]]:
             if "todo-chatbot" in line or "/run/netns" in line
         ),
         "processes": sorted(
-            str(p)
-            for p in Path("/proc").glob("[0-9]*/cmdline")
-            if b"todo-chatbot" in _read(p) and b"pytest" not in _read(p)
+            str(p.parent)
+            for p in Path("/proc").glob("[0-9]*/environ")
+            if MARKER in _read(p.parent / "environ")
+            or b"/todo-chatbot/" in _read(p.parent / "cgroup")
         ),
     }
 
