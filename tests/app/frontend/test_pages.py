@@ -1,0 +1,85 @@
+"""Pages, static files, probes and headers of the frontend (todo_frontend.main)."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+from support.stack import new_password
+
+pytestmark = pytest.mark.app
+
+
+def test_sign_in_page_is_a_small_self_contained_form(client: httpx.Client) -> None:
+    response = client.get("/signin")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    page = response.text
+    assert '<form method="post" action="/signin">' in page
+    assert 'autocomplete="current-password"' in page
+    # No external resource: the browser may have no internet at all.
+    for url in re.findall(r'(?:src|href)="([^"]+)"', page):
+        assert url.startswith("/"), url
+
+
+def test_task_page_loads_its_script_and_styles(user_client: httpx.Client) -> None:
+    page = user_client.get("/").text
+    assets = re.findall(r'(?:src|href)="(/static/[^"]+)"', page)
+    assert {asset.split("?")[0] for asset in assets} == {
+        "/static/app.js",
+        "/static/app.css",
+        "/static/favicon.svg",
+    }
+    for asset in assets:
+        response = user_client.get(asset)
+        assert response.status_code == 200
+        assert "immutable" in response.headers["cache-control"]
+        cached = user_client.get(asset, headers={"If-None-Match": response.headers["etag"]})
+        assert cached.status_code == 304
+
+
+def test_unknown_static_file_is_404(client: httpx.Client) -> None:
+    assert client.get("/static/secrets.txt").status_code == 404
+    assert client.get("/static/..%2Fmain.py").status_code == 404
+
+
+def test_user_data_on_pages_is_escaped(client: httpx.Client) -> None:
+    email = '"><script>alert(1)</script>@example.com'
+    response = client.post("/signup", data={"email": email, "password": new_password()})
+    assert response.status_code == 303
+    page = client.get("/").text
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_responses_carry_security_headers_and_the_instance(client: httpx.Client) -> None:
+    for path in ("/signin", "/healthz", "/static/app.css", "/no-such-page"):
+        response = client.get(path)
+        assert response.headers["x-instance"] == "frontend-0"
+        csp = response.headers["content-security-policy"]
+        assert "default-src 'self'" in csp
+        assert "frame-ancestors 'none'" in csp
+        assert response.headers["x-content-type-options"] == "nosniff"
+
+
+def test_probes(client: httpx.Client) -> None:
+    live = client.get("/healthz")
+    assert live.status_code == 200
+    assert live.json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json() == {"status": "ready"}
+
+
+def test_metrics_count_requests_by_route(client: httpx.Client) -> None:
+    client.get("/signin")
+    client.get("/static/app.js")
+    metrics = client.get("/metrics")
+    assert metrics.status_code == 200
+    text = metrics.text
+    assert "process_uptime_seconds" in text
+    assert 'http_requests_total{method="GET",route="/signin",status="200"}' in text
+    assert 'route="/static/{name}"' in text
+    assert "http_request_duration_seconds_bucket" in text
+    assert "# TYPE http_request_failures_total counter" in text
