@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+from pathlib import Path
 
 from . import ai_standin, app_secrets, postgres, settings
 from .errors import ClusterError
@@ -23,6 +24,7 @@ SECRET = "todo-chatbot-local"
 # The frontend's NodePort, served on the host end of the user's veth.
 FRONTEND_NODE_PORT = 30080
 HELM_TIMEOUT = "5m"
+CHART_REPOSITORY = f"{settings.REGISTRY}/todo-chatbot/charts"
 
 
 def public_url() -> str:
@@ -65,11 +67,34 @@ def _apply_secret(paths: Paths) -> None:
     kubectl(paths, "apply", "-f", "-", input_text=json.dumps(secret))
 
 
-def deploy(paths: Paths) -> str:
-    """Install or upgrade the release, wait for every pod, and return the user's URL."""
+def chart_version(chart: Path) -> str:
+    """The `version:` of a chart's Chart.yaml."""
+    for line in (chart / "Chart.yaml").read_text().splitlines():
+        if line.startswith("version:"):
+            return line.split(":", 1)[1].strip().strip("'\"")
+    raise ClusterError(f"{chart / 'Chart.yaml'} has no version")
+
+
+def push_chart(paths: Paths) -> str:
+    """Push the packaged chart to the local registry as an OCI artifact; return its reference.
+
+    Installing from there proves `helm install oci://...` works as well as the folder does.
+    """
     chart = paths.repo / "dist" / "todo-chatbot"
     if not (chart / "Chart.yaml").is_file():
         raise ClusterError(f"the chart {chart} is not built: run `make chart`")
+    version = chart_version(chart)
+    package = paths.repo / "dist" / f"todo-chatbot-{version}.tgz"
+    if not package.is_file():
+        raise ClusterError(f"the chart package {package} is missing: run `make chart`")
+    run([paths.bin / "helm", "push", package, f"oci://{CHART_REPOSITORY}", "--plain-http"])
+    return f"oci://{CHART_REPOSITORY}/todo-chatbot"
+
+
+def deploy(paths: Paths) -> str:
+    """Install or upgrade the release from the local registry; wait for the pods; return the URL."""
+    chart_ref = push_chart(paths)
+    version = chart_version(paths.repo / "dist" / "todo-chatbot")
     manifest = json.dumps(
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}}
     )
@@ -83,7 +108,10 @@ def deploy(paths: Paths) -> str:
             "upgrade",
             "--install",
             RELEASE,
-            chart,
+            chart_ref,
+            "--version",
+            version,
+            "--plain-http",
             "--namespace",
             NAMESPACE,
             f"--kubeconfig={paths.kubeconfig}",
