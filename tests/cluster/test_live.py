@@ -182,6 +182,55 @@ def test_a_pod_gets_an_ip_resolves_cluster_names_and_reaches_a_service(
     ]
 
 
+def test_network_policy_is_enforced(cluster: dict[str, list[str]]) -> None:
+    image = images.ref(paths_from_env(), "backend")
+    server = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "np-server", "namespace": "default", "labels": {"app": "np-server"}},
+        "spec": {
+            "containers": [
+                {
+                    "name": "http",
+                    "image": image,
+                    "command": ["python3", "-m", "http.server", "8080"],
+                    "readinessProbe": {"tcpSocket": {"port": 8080}, "periodSeconds": 1},
+                }
+            ]
+        },
+    }
+    kubectl("apply", "-f", "-", input_text=json.dumps(server))
+    kubectl("wait", "--for=condition=Ready", "pod/np-server", "--timeout=120s")
+    server_ip = kubectl("get", "pod/np-server", "-o", "jsonpath={.status.podIP}")
+    client = (
+        "import socket\n"
+        "try:\n"
+        f"    socket.create_connection(('{server_ip}', 8080), 3).close()\n"
+        "    print('open')\n"
+        "except OSError:\n"
+        "    print('blocked')\n"
+    )
+    deny = {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": "np-deny", "namespace": "default"},
+        "spec": {"podSelector": {"matchLabels": {"app": "np-server"}}, "policyTypes": ["Ingress"]},
+    }
+    try:
+        assert run_probe_pod("np-client-1", client)[1].strip() == "open"
+        kubectl("apply", "-f", "-", input_text=json.dumps(deny))
+        # kube-router applies a new policy on its next sync, within seconds.
+        outcomes = [run_probe_pod(f"np-client-{n}", client)[1].strip() for n in (2, 3, 4)]
+        assert "blocked" in outcomes, outcomes
+        assert outcomes[outcomes.index("blocked") :] == ["blocked"] * (
+            3 - outcomes.index("blocked")
+        )
+    finally:
+        kubectl(
+            "delete", "networkpolicy/np-deny", "pod/np-server", "--ignore-not-found", "--wait=false"
+        )
+
+
 def test_top_nodes_answers(cluster: dict[str, list[str]]) -> None:
     deadline = time.monotonic() + 120
     while True:
