@@ -10,6 +10,6 @@ import cdk8s
 from todo_chatbot import TodoChatbot
 from todo_chatbot.helm import chart_props
 
-app = cdk8s.App(outdir="dist")
+app = cdk8s.App()
 TodoChatbot(app, "todo-chatbot", props=chart_props())
 app.synth()
