@@ -1,0 +1,108 @@
+"""A user in headless Chromium: sign up, tasks, the assistant, sign out; no script injection."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Dialog, Locator, Page, expect
+from support.app_process import AppProcess
+from support.stack import AppFactory, new_email, new_password
+
+pytestmark = pytest.mark.browser
+
+
+def sign_up(page: Page, app: AppProcess) -> str:
+    """Sign up through the pages, starting from the app's front door; return the email."""
+    page.goto(app.url)
+    expect(page).to_have_url(f"{app.url}/signin")
+    page.get_by_role("link", name="Create an account").click()
+    email = new_email()
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(new_password())
+    page.get_by_role("button", name="Create an account").click()
+    expect(page).to_have_url(f"{app.url}/")
+    expect(page.get_by_role("heading", name="Tasks")).to_be_visible()
+    return email
+
+
+def add_task(page: Page, title: str) -> None:
+    page.get_by_label("New task").fill(title)
+    page.get_by_role("button", name="Add", exact=True).click()
+
+
+def task_item(page: Page, title: str) -> Locator:
+    """The list item of the task titled `title`."""
+    return page.locator("#tasks li").filter(has_text=title)
+
+
+def test_tasks_and_assistant_round_trip(page: Page, frontend: AppProcess) -> None:
+    email = sign_up(page, frontend)
+    expect(page.get_by_text(email)).to_be_visible()
+    expect(page.get_by_text("No tasks yet.")).to_be_visible()
+
+    add_task(page, "write the report")
+    expect(task_item(page, "write the report")).to_have_count(1)
+    expect(page.get_by_label("New task")).to_have_value("")
+
+    page.get_by_label("Message to the assistant").fill("add a task to buy milk")
+    page.get_by_role("button", name="Send").click()
+    expect(page.locator("#chat-log li.you")).to_have_text(["add a task to buy milk"])
+    expect(page.locator("#chat-log li.assistant")).not_to_have_text(["…"])
+    expect(task_item(page, "buy milk")).to_have_count(1)
+    expect(page.locator("#tasks li")).to_have_count(2)
+
+    page.get_by_role("checkbox", name="write the report").check()
+    expect(task_item(page, "write the report")).to_have_class("done")
+    # Stored by the backend, not just ticked on screen.
+    page.reload()
+    expect(page.get_by_role("checkbox", name="write the report")).to_be_checked()
+    expect(page.get_by_role("checkbox", name="buy milk")).not_to_be_checked()
+
+    page.get_by_role("button", name="Delete buy milk").click()
+    expect(page.locator("#tasks li")).to_have_count(1)
+
+    page.get_by_role("button", name="Sign out").click()
+    expect(page).to_have_url(f"{frontend.url}/signin")
+    page.goto(frontend.url)
+    expect(page).to_have_url(f"{frontend.url}/signin")
+
+
+def test_markup_in_a_task_title_is_shown_as_text(page: Page, frontend: AppProcess) -> None:
+    dialogs: list[str] = []
+
+    def record(dialog: Dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", record)
+    sign_up(page, frontend)
+    title = "<img src=x onerror=alert(1)>"
+    add_task(page, title)
+    expect(task_item(page, "onerror=alert(1)").locator(".title")).to_have_text(title)
+    # The assistant's echo of it must stay text too.
+    page.get_by_label("Message to the assistant").fill(f"add {title}")
+    page.get_by_role("button", name="Send").click()
+    expect(page.locator("#tasks li")).to_have_count(2)
+    assert page.locator("img").count() == 0
+    assert dialogs == []
+
+
+def test_page_recovers_after_a_backend_outage(
+    page: Page, start_backend: AppFactory, start_frontend: AppFactory
+) -> None:
+    backend = start_backend()
+    frontend = start_frontend(BACKEND_URL=backend.url)
+    sign_up(page, frontend)
+    add_task(page, "before the outage")
+    expect(task_item(page, "before the outage")).to_have_count(1)
+
+    backend.stop()
+    add_task(page, "during the outage")
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("The task service is unavailable right now")
+    # The typed title is kept, so nothing is lost.
+    expect(page.get_by_label("New task")).to_have_value("during the outage")
+
+    backend.start()
+    page.get_by_role("button", name="Add", exact=True).click()
+    expect(task_item(page, "during the outage")).to_have_count(1)
+    expect(alert).to_be_hidden()
