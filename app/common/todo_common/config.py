@@ -155,7 +155,9 @@ def _describe(exc: ValidationError) -> str:
         name = ".".join(str(part) for part in error["loc"])
         message = str(error["msg"]).removeprefix("Value error, ")
         bad_input = error.get("input")
-        if isinstance(bad_input, str) and bad_input and bad_input in message:
+        # pydantic's messages name limits, not inputs; this guards against one that would.
+        # Values this short are not secrets and would garble numbers in the message.
+        if isinstance(bad_input, str) and len(bad_input) >= 4 and bad_input in message:
             message = message.replace(bad_input, "<value>")
         if not name:
             problems.append(message)

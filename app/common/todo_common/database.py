@@ -40,8 +40,12 @@ def create_pool(
             # Each statement commits at once; multi-statement work uses conn.transaction().
             "autocommit": True,
         },
-        # A request waits this long for a connection before it fails with 503.
-        timeout=5,
+        # A request waits this long for a connection before it fails (503).
+        timeout=3,
+        # psycopg_pool retries a lost connection with a doubling delay; stopping the series
+        # after a few seconds lets the next request (or readiness probe) reconnect at once,
+        # so recovery after a long outage does not wait for a minute-long back-off.
+        reconnect_timeout=5,
     )
 
 

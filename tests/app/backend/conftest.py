@@ -68,6 +68,7 @@ def start_backend(
             process.output(),
             [
                 *secret_values_of_database_url(database_url),
+                *secret_values_of_database_url(process.env["DATABASE_URL"]),
                 auth_secret,
                 ai_key,
                 *issued_tokens,

@@ -1,0 +1,110 @@
+"""Start-up and shutdown of real backend processes: SIGTERM drain, replicas, migrations."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import time
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+from support.app_process import AppProcess
+from support.postgres import PostgresServer
+from support.secret import bearer
+from support.standin import StandIn
+
+pytestmark = pytest.mark.app
+
+
+def test_sigterm_drains_in_flight_request_then_exits_0(
+    start_backend: Any, fresh_standin: StandIn, make_token: Any
+) -> None:
+    backend = start_backend(AI_TIMEOUT_SECONDS="10", SHUTDOWN_DRAIN_SECONDS="0.5")
+    headers = bearer(make_token("patient-user"))
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        # The stand-in holds a [[slow]] request for StandIn.SLOW_SECONDS.
+        in_flight = pool.submit(
+            httpx.post,
+            f"{backend.url}/api/chat",
+            json={"message": "add a task to finish slowly [[slow]]"},
+            headers=headers,
+            timeout=30,
+        )
+        deadline = time.monotonic() + 5
+        while fresh_standin.requests()["count"] == 0:
+            assert time.monotonic() < deadline, "the chat request never reached the stand-in"
+            time.sleep(0.05)
+        sent_at = time.monotonic()
+        backend.terminate()
+
+        readyz = httpx.get(f"{backend.url}/readyz", timeout=5)
+        assert readyz.status_code == 503
+        assert readyz.json() == {"detail": "not ready: shutting down"}
+        assert httpx.get(f"{backend.url}/healthz", timeout=5).status_code == 200
+
+        response = in_flight.result(timeout=30)
+    assert response.status_code == 200
+    assert response.json()["reply"] == (
+        f"Added task {response.json()['actions'][0]['result']['id']}: finish slowly."
+    )
+    assert backend.wait_exit(timeout_seconds=15) == 0
+    assert time.monotonic() - sent_at >= StandIn.SLOW_SECONDS - 0.5
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{backend.url}/healthz", timeout=2)
+    assert '"message": "shutdown requested, draining"' in backend.output()
+
+
+def test_replicas_starting_together_migrate_once(
+    postgres: PostgresServer, start_backend: Any
+) -> None:
+    fresh_url = postgres.create_database()
+    replicas = [start_backend(wait_ready=False, DATABASE_URL=fresh_url) for _ in range(4)]
+    for replica in replicas:
+        replica.wait_ready(timeout_seconds=30)
+
+    with psycopg.connect(fresh_url) as conn:
+        rows = conn.execute(
+            "SELECT namespace, version, count(*) FROM schema_migrations GROUP BY 1, 2 ORDER BY 2"
+        ).fetchall()
+    assert rows == [("backend", 1, 1), ("backend", 2, 1)]
+    applied = [replica.output().count('"message": "migration applied"') for replica in replicas]
+    assert sorted(applied) == [0, 0, 0, 2]
+    for replica in replicas:
+        assert '"level": "error"' not in replica.output()
+
+
+def test_restart_applies_no_migration(postgres: PostgresServer, start_backend: Any) -> None:
+    url = postgres.create_database()
+    first = start_backend(DATABASE_URL=url)
+    first.stop()
+    second = start_backend(DATABASE_URL=url)
+    assert second.output().count('"message": "migration applied"') == 0
+    assert '"applied_versions": []' in second.output()
+
+
+def test_concurrent_writes_through_two_instances_lose_nothing(
+    backend: AppProcess, start_backend: Any, make_token: Any, db: psycopg.Connection[Any]
+) -> None:
+    other = start_backend()
+    headers = bearer(make_token("busy-user"))
+    titles = [f"task {n}" for n in range(40)]
+
+    def create(index: int) -> int:
+        url = (backend if index % 2 else other).url
+        response = httpx.post(
+            f"{url}/api/tasks", json={"title": titles[index]}, headers=headers, timeout=15
+        )
+        return response.status_code
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(create, range(len(titles))))
+    assert statuses == [201] * len(titles)
+
+    listed = httpx.get(f"{backend.url}/api/tasks", headers=headers, timeout=5).json()
+    assert listed["count"] == len(titles)
+    assert sorted(t["title"] for t in listed["data"]) == sorted(titles)
+    rows = db.execute(
+        "SELECT count(*), count(DISTINCT id) FROM tasks WHERE user_id = 'busy-user'"
+    ).fetchone()
+    assert rows == (len(titles), len(titles))
