@@ -96,8 +96,10 @@ def reply(messages: list[dict[str, Any]], tool_names: set[str]) -> dict[str, Any
             return _text_message(summarize(this_turn))
         return _tool_call_message(intent.tool, intent.arguments)
     # The intent names a task: act on it once its id is known.
-    if any(name == intent.tool for name, _ in this_turn):
-        return _text_message(summarize(this_turn))
+    acted = [(name, result) for name, result in this_turn if name == intent.tool]
+    if acted:
+        # The look-up list is a means, not news: report only the action.
+        return _text_message(summarize(acted))
     task_id = find_task_id(intent.target, messages)
     if task_id is not None:
         return _tool_call_message(intent.tool, {"task_id": task_id, **intent.arguments})

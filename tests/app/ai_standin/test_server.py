@@ -1,0 +1,292 @@
+"""The AI stand-in's HTTP API: key check, wire-format checks, recording, fault injection."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from ai_standin.server import create_app
+from support.secret import Secret, bearer
+
+pytestmark = [pytest.mark.app, pytest.mark.anyio]
+
+TOOLS = [
+    {
+        "type": "function",
+        "function": {
+            "name": name,
+            "description": f"{name} tool",
+            "parameters": {"type": "object", "properties": {}},
+        },
+    }
+    for name in ("add_task", "list_tasks", "complete_task", "delete_task", "update_task")
+]
+
+
+@pytest.fixture
+def key() -> Secret:
+    return Secret("sk-" + secrets.token_urlsafe(24))
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+async def standin(key: str) -> AsyncIterator[httpx.AsyncClient]:
+    """The stand-in app in-process (its HTTP behaviour is all these tests look at)."""
+    transport = httpx.ASGITransport(app=create_app(expected_key=key, slow_seconds=0.2))
+    async with httpx.AsyncClient(transport=transport, base_url="http://standin") as client:
+        yield client
+
+
+def request_body(*messages: dict[str, Any], tools: list[Any] | None = None) -> dict[str, Any]:
+    return {
+        "model": "gpt-test",
+        "messages": list(messages),
+        "tools": TOOLS if tools is None else tools,
+    }
+
+
+def user(text: str) -> dict[str, Any]:
+    return {"role": "user", "content": text}
+
+
+async def complete(
+    standin: httpx.AsyncClient, key: str, body: Any, path: str = "/v1/chat/completions"
+) -> httpx.Response:
+    return await standin.post(path, json=body, headers=bearer(key))
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Authorization": "Bearer sk-wrong"}, {"Authorization": "Basic abc"}],
+    ids=["missing", "wrong", "basic"],
+)
+async def test_rejects_a_wrong_key_in_the_openai_format(
+    standin: httpx.AsyncClient, headers: dict[str, str]
+) -> None:
+    response = await standin.post(
+        "/v1/chat/completions", json=request_body(user("list")), headers=headers
+    )
+    assert response.status_code == 401
+    assert response.json() == {
+        "error": {
+            "message": "Incorrect API key provided.",
+            "type": "invalid_request_error",
+            "param": None,
+            "code": "invalid_api_key",
+        }
+    }
+
+
+async def test_answers_with_a_tool_call_in_wire_format(
+    standin: httpx.AsyncClient, key: str
+) -> None:
+    response = await complete(standin, key, request_body(user("add a task to buy milk")))
+    assert response.status_code == 200
+    body = response.json()
+    assert body["object"] == "chat.completion"
+    assert body["model"] == "gpt-test"
+    choice = body["choices"][0]
+    assert choice["finish_reason"] == "tool_calls"
+    message = choice["message"]
+    assert message["role"] == "assistant"
+    assert message["content"] is None
+    [call] = message["tool_calls"]
+    assert call["type"] == "function"
+    assert call["id"].startswith("call_")
+    assert call["function"]["name"] == "add_task"
+    assert json.loads(call["function"]["arguments"]) == {"title": "buy milk"}
+    assert body["usage"]["total_tokens"] == (
+        body["usage"]["prompt_tokens"] + body["usage"]["completion_tokens"]
+    )
+
+
+async def test_summarizes_tool_results_as_text(standin: httpx.AsyncClient, key: str) -> None:
+    call = {
+        "id": "call_1",
+        "type": "function",
+        "function": {"name": "add_task", "arguments": '{"title": "buy milk"}'},
+    }
+    response = await complete(
+        standin,
+        key,
+        request_body(
+            user("add a task to buy milk"),
+            {"role": "assistant", "content": None, "tool_calls": [call]},
+            {"role": "tool", "tool_call_id": "call_1", "content": '{"id": 7, "title": "buy milk"}'},
+        ),
+    )
+    assert response.status_code == 200
+    choice = response.json()["choices"][0]
+    assert choice["finish_reason"] == "stop"
+    assert choice["message"] == {"role": "assistant", "content": "Added task 7: buy milk."}
+
+
+async def test_serves_geminis_openai_compatible_path(standin: httpx.AsyncClient, key: str) -> None:
+    path = "/v1beta/openai/chat/completions"
+    response = await complete(standin, key, request_body(user("what is pending?")), path)
+    assert response.status_code == 200
+    [call] = response.json()["choices"][0]["message"]["tool_calls"]
+    assert (call["function"]["name"], json.loads(call["function"]["arguments"])) == (
+        "list_tasks",
+        {"status": "pending"},
+    )
+
+
+async def test_records_requests_without_the_key(standin: httpx.AsyncClient, key: str) -> None:
+    await complete(standin, key, request_body(user("list")))
+    await standin.post("/v1/chat/completions", json=request_body(user("x")), headers={})
+
+    recorded = (await standin.get("/_standin/requests")).json()
+    assert recorded["count"] == 2
+    first, second = recorded["requests"]
+    assert first == {
+        "path": "/v1/chat/completions",
+        "authorized": True,
+        "body": request_body(user("list")),
+        "status": 200,
+    }
+    assert (second["authorized"], second["status"]) == (False, 401)
+    assert key not in json.dumps(recorded)
+
+    assert (await standin.delete("/_standin/requests")).status_code == 204
+    assert (await standin.get("/_standin/requests")).json() == {"count": 0, "requests": []}
+
+
+@pytest.mark.parametrize(
+    ("body", "param", "message_part"),
+    [
+        ([], None, "must be a JSON object"),
+        ({"messages": [user("hi")]}, "model", "you must provide a model parameter"),
+        ({"model": "m", "messages": []}, "messages", "non-empty array"),
+        ({"model": "m", "messages": [user("hi")], "temprature": 1}, "temprature", "Unrecognized"),
+        ({"model": "m", "messages": [{"role": "robot", "content": "hi"}]}, "messages[0].role", ""),
+        ({"model": "m", "messages": [{"role": "user", "content": 5}]}, "messages[0].content", ""),
+        (
+            {
+                "model": "m",
+                "messages": [user("hi"), {"role": "tool", "tool_call_id": "c", "content": "{}"}],
+            },
+            "messages[1].tool_call_id",
+            "must answer a tool_call_id",
+        ),
+        (
+            {
+                "model": "m",
+                "messages": [
+                    user("hi"),
+                    {
+                        "role": "assistant",
+                        "content": None,
+                        "tool_calls": [
+                            {
+                                "id": "c1",
+                                "type": "function",
+                                "function": {"name": "f", "arguments": "{}"},
+                            }
+                        ],
+                    },
+                    user("again"),
+                ],
+            },
+            "messages[2]",
+            "must be followed by tool messages",
+        ),
+        (
+            {
+                "model": "m",
+                "messages": [
+                    user("hi"),
+                    {
+                        "role": "assistant",
+                        "tool_calls": [
+                            {
+                                "id": "c1",
+                                "type": "function",
+                                "function": {"name": "f", "arguments": "{"},
+                            }
+                        ],
+                    },
+                ],
+            },
+            "messages[1].tool_calls[0].function.arguments",
+            "must be a JSON string",
+        ),
+        (
+            {"model": "m", "messages": [user("hi")], "tools": [{"type": "function"}]},
+            "tools[0].function",
+            "missing function",
+        ),
+        (
+            {
+                "model": "m",
+                "messages": [user("hi")],
+                "tools": [{"type": "function", "function": {"name": "bad name!"}}],
+            },
+            "tools[0].function.name",
+            "invalid function name",
+        ),
+        (
+            {
+                "model": "m",
+                "messages": [user("hi")],
+                "tools": [
+                    {
+                        "type": "function",
+                        "function": {"name": "f", "parameters": {"type": "string"}},
+                    }
+                ],
+            },
+            "tools[0].function.parameters",
+            "JSON Schema of type object",
+        ),
+        ({"model": "m", "messages": [user("hi")], "stream": True}, "stream", "not supported"),
+    ],
+)
+async def test_rejects_bodies_that_break_the_wire_format(
+    standin: httpx.AsyncClient, key: str, body: Any, param: str | None, message_part: str
+) -> None:
+    response = await complete(standin, key, body)
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["type"] == "invalid_request_error"
+    assert error["param"] == param
+    assert message_part in error["message"]
+
+
+@pytest.mark.parametrize(
+    ("marker", "status"), [("[[error500]]", 500), ("[[error429]]", 429), ("[[badjson]]", 200)]
+)
+async def test_fault_markers(
+    standin: httpx.AsyncClient, key: str, marker: str, status: int
+) -> None:
+    response = await complete(standin, key, request_body(user(f"list {marker}")))
+    assert response.status_code == status
+    if marker == "[[badjson]]":
+        with pytest.raises(json.JSONDecodeError):
+            json.loads(response.text)
+    else:
+        assert "error" in response.json()
+
+
+async def test_mode_applies_a_fault_to_every_request(standin: httpx.AsyncClient, key: str) -> None:
+    assert (await standin.put("/_standin/mode", json={"mode": "error500"})).status_code == 200
+    assert (await complete(standin, key, request_body(user("list")))).status_code == 500
+    assert (await standin.put("/_standin/mode", json={"mode": "normal"})).status_code == 200
+    assert (await complete(standin, key, request_body(user("list")))).status_code == 200
+    assert (await standin.put("/_standin/mode", json={"mode": "explode"})).status_code == 400
+
+
+async def test_only_calls_tools_it_was_offered(standin: httpx.AsyncClient, key: str) -> None:
+    response = await complete(standin, key, request_body(user("add a task to x"), tools=[]))
+    assert response.status_code == 200
+    message = response.json()["choices"][0]["message"]
+    assert "tool_calls" not in message
+    assert message["content"] == "I cannot do that: the tool add_task was not offered."
