@@ -19,7 +19,7 @@ help: ## List the targets.
 ## ---- setup -------------------------------------------------------------
 
 .PHONY: setup setup-python setup-node
-setup: setup-python setup-node tools setup-chromium setup-postgres setup-cluster ## Install every tool and package the project uses.
+setup: setup-python setup-node tools setup-checkov setup-chromium setup-postgres setup-cluster ## Install every tool and package the project uses.
 
 setup-python:
 	python3 -m pip install --quiet --disable-pip-version-check -r tools/requirements-pipenv.txt
@@ -27,6 +27,15 @@ setup-python:
 
 setup-node:
 	npm ci --no-audit --no-fund --loglevel=error
+
+# checkov pins clash with the app's packages, so it gets its own venv, keyed
+# by the hash of its requirements file.
+CHECKOV_VENV = $(CACHE)/venvs/checkov-$(shell sha256sum tools/requirements-checkov.txt | cut -c1-12)
+.PHONY: setup-checkov
+setup-checkov:
+	@test -x $(CHECKOV_VENV)/bin/checkov || { python3 -m venv $(CHECKOV_VENV) && \
+	  $(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check -r tools/requirements-checkov.txt; }
+	@mkdir -p $(CACHE)/bin && ln -sfn $(CHECKOV_VENV)/bin/checkov $(CACHE)/bin/checkov
 
 # Debian's Chromium for the browser tests; Playwright drives it, never downloads one.
 .PHONY: setup-chromium

@@ -22,10 +22,11 @@ HELMS = {"helm4": "helm", "helm3": "helm3"}
 pytestmark = pytest.mark.chart
 
 
-def helm_path(name: str) -> str:
+def tool_path(name: str) -> str:
+    """A tool installed by `make setup` into $CACHE/bin (or on PATH)."""
     path = shutil.which(name, path=f"{CACHE / 'bin'}{os.pathsep}{os.environ['PATH']}")
     if path is None:
-        pytest.fail(f"{name} is not installed; run `make tools`")
+        pytest.fail(f"{name} is not installed; run `make setup`")
     return path
 
 
@@ -63,7 +64,7 @@ class HelmError(Exception):
 
 @pytest.fixture(params=sorted(HELMS), scope="session")
 def helm(request: pytest.FixtureRequest) -> str:
-    return helm_path(HELMS[request.param])
+    return tool_path(HELMS[request.param])
 
 
 Render = Callable[..., list[dict[str, Any]]]

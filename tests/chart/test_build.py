@@ -5,7 +5,7 @@ import hashlib
 import subprocess
 from pathlib import Path
 
-from conftest import ROOT, build_chart, helm_path
+from conftest import ROOT, build_chart, tool_path
 
 
 def tree(folder: Path) -> dict[str, bytes]:
@@ -34,7 +34,7 @@ def test_lint_is_clean(helm, chart_dir):
 
 def test_package_is_reproducible_and_versioned(chart_dir, tmp_path):
     # Helm 4, the pinned packager: Helm 3 stamps archive entries with the current time.
-    helm = helm_path("helm")
+    helm = tool_path("helm")
     digests = []
     for attempt in ("one", "two"):
         subprocess.run([helm, "package", str(chart_dir), "--destination",

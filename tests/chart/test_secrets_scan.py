@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 import yaml
-from conftest import helm_path
+from conftest import tool_path
 
 
 def occurrences(text, values):
@@ -37,7 +37,7 @@ def test_chart_defaults_hold_no_secret(chart_dir):
 
 def test_notes_hold_no_secret(chart_dir, tmp_path, credentials):
     # Helm 4: Helm 3 wants a reachable cluster even for a client-side dry run.
-    helm = helm_path("helm")
+    helm = tool_path("helm")
     values = tmp_path / "values.yaml"
     values.write_text(yaml.safe_dump({"secrets": credentials}))
     result = subprocess.run(
