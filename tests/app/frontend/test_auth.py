@@ -195,3 +195,25 @@ def test_repeated_failed_sign_ins_are_rate_limited(start_frontend: AppFactory) -
     assert response.status_code == 429
     assert int(response.headers["retry-after"]) > 0
     assert "Too many failed sign-ins" in response.text
+
+
+def test_rate_limit_tells_clients_behind_a_proxy_apart(start_frontend: AppFactory) -> None:
+    frontend = start_frontend()
+    with make_client(frontend) as http:
+        email, password = sign_up(http)
+        http.cookies.clear()
+        # The first hop is whatever the client claims; the last one, the ingress appended.
+        guesser = {"X-Forwarded-For": "198.51.100.20, 203.0.113.7"}
+        for _ in range(5):
+            response = http.post(
+                "/signin", data={"email": email, "password": "wrong-password"}, headers=guesser
+            )
+            assert response.status_code == 401
+        user = {"X-Forwarded-For": "198.51.100.20"}
+        response = http.post("/signin", data={"email": email, "password": password}, headers=user)
+        assert response.status_code == 303
+        http.cookies.clear()
+        response = http.post(
+            "/signin", data={"email": email, "password": password}, headers=guesser
+        )
+        assert response.status_code == 429

@@ -97,5 +97,15 @@ def require_same_origin(request: Request, services: ServicesDep) -> None:
 
 
 def client_address(request: Request) -> str:
-    """Return the address of the connecting client (the key of the sign-in limits)."""
+    """Return the client's address as the nearest proxy saw it (the key of sign-in limits).
+
+    Behind an ingress every connection comes from the ingress itself, so the last
+    `X-Forwarded-For` hop (the one the ingress appended) tells users apart; without it, one
+    guesser would lock every user out. The price: a client that reaches the pod directly,
+    bypassing the ingress, can pick its own key and so escape the limit.
+    """
+    forwarded = request.headers.get("x-forwarded-for", "")
+    last_hop = forwarded.rsplit(",", 1)[-1].strip()
+    if last_hop:
+        return last_hop[:64]
     return request.client.host if request.client else "unknown"
