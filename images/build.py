@@ -26,6 +26,7 @@ last run produced, for the tests and the cluster scripts.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import functools
 import hashlib
 import importlib.util
@@ -152,7 +153,8 @@ def tree_digest(roots: Iterable[Path]) -> str:
         for path in paths:
             if "__pycache__" in path.parts or path.suffix == ".pyc":
                 continue
-            parts += [str(path.relative_to(REPO)), oct(path.stat().st_mode), path.read_bytes()]
+            name = str(path.relative_to(root.parent))
+            parts += [name, oct(path.stat().st_mode), path.read_bytes()]
     return digest(parts)
 
 
@@ -330,7 +332,9 @@ def build_base_debian(*, refresh: bool) -> str:
             what="debootstrap",
             log_file=images_cache() / "logs" / "base-debian.log",
         )
-        # The security fixes published after the point release debootstrap installs.
+        # The security fixes published after the point release debootstrap installs. Done
+        # here, once, rather than in each image that installs packages: an upgrade in a later
+        # layer would store every upgraded library twice (+23 MB in the app images).
         (rootfs / "etc/apt/sources.list").unlink(missing_ok=True)
         (rootfs / "etc/apt/sources.list.d/debian.sources").write_text(sources)
         (rootfs / "etc/dpkg/dpkg.cfg.d/01-slim-image").write_text(DPKG_SLIM)
@@ -345,6 +349,7 @@ def build_base_debian(*, refresh: bool) -> str:
             ["chroot", str(rootfs), "sh", "-c", "apt-get update -qq && apt-get -y -qq upgrade"],
             what="apt-get upgrade in the base rootfs",
             env=env,
+            log_file=images_cache() / "logs" / "base-debian-upgrade.log",
         )
         scrub_rootfs(rootfs)
         commit_rootfs(
@@ -750,6 +755,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     started = time.monotonic()
     require_tools("buildah", "debootstrap", "chroot", "tar")
     (images_cache() / "logs").mkdir(parents=True, exist_ok=True)
+    # One build at a time per cache: two would race on the stamps, archives and tags.
+    lock = (images_cache() / ".lock").open("w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        log("another `images/build.py` is running on this cache; waiting for it")
+        fcntl.flock(lock, fcntl.LOCK_EX)
     base_debian = build_base_debian(refresh=args.refresh_base)
     rows: list[tuple[str, str, str]] = []
     manifest: dict[str, dict[str, str]] = {}

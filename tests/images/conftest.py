@@ -9,10 +9,12 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from image_helpers import (
     APPS,
+    COMPONENTS,
     BuiltImage,
     Container,
     RunContainer,
@@ -41,6 +43,16 @@ def app_images(build_manifest: dict[str, dict[str, str]]) -> dict[str, BuiltImag
     return {name: read_image(name, build_manifest[name]) for name in APPS}
 
 
+@pytest.fixture(scope="session")
+def component_images(build_manifest: dict[str, dict[str, str]]) -> dict[str, BuiltImage]:
+    """Return the cluster component images `make images` built (those whose binaries exist)."""
+    return {
+        name: read_image(name, entry)
+        for name, entry in build_manifest.items()
+        if name in COMPONENTS and Path(entry["archive"]).is_file()
+    }
+
+
 @pytest.fixture(params=APPS)
 def app_image(request: pytest.FixtureRequest, app_images: dict[str, BuiltImage]) -> BuiltImage:
     """Each app image in turn."""
@@ -53,9 +65,9 @@ def run_container() -> Iterator[RunContainer]:
     stack = contextlib.ExitStack()
     containers: list[Container] = []
 
-    def factory(image: BuiltImage, env: dict[str, str]) -> Container:
+    def factory(image: BuiltImage, env: dict[str, str], args: list[str] | None = None) -> Container:
         rootfs = stack.enter_context(mounted_rootfs(image.ref))
-        container = Container(image, rootfs, env)
+        container = Container(image, rootfs, env, args)
         containers.append(container)
         return container
 

@@ -20,14 +20,16 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 APPS = ("backend", "frontend")
+COMPONENTS = ("pause", "coredns", "metrics-server", "kube-router")
 
 
 def cache_dir() -> Path:
@@ -43,11 +45,11 @@ class BuiltImage:
     ref: str
     archive: Path
     base: str
-    config: dict[str, object]
+    config: dict[str, Any]
     layers: list[str]
 
     @property
-    def runtime(self) -> dict[str, object]:
+    def runtime(self) -> dict[str, Any]:
         """The image's runtime configuration (User, Env, Cmd, ExposedPorts, Labels...)."""
         section = self.config.get("config") or {}
         assert isinstance(section, dict)
@@ -155,8 +157,13 @@ class Container:
     PostgreSQL on 127.0.0.1 and the test reaches the app's port there.
     """
 
-    def __init__(self, image: BuiltImage, rootfs: Path, env: dict[str, str]) -> None:
-        """Write the OCI bundle (config.json) for the image in a temporary folder."""
+    def __init__(
+        self, image: BuiltImage, rootfs: Path, env: dict[str, str], args: list[str] | None = None
+    ) -> None:
+        """Write the OCI bundle (config.json) for the image in a temporary folder.
+
+        `args` replaces the image's Cmd (after its Entrypoint), as a pod's `args` does.
+        """
         self.id = f"todo-images-test-{secrets.token_hex(4)}"
         self.bundle = Path(tempfile.mkdtemp(prefix=f"{self.id}-"))
         subprocess.run(["runc", "spec", "--bundle", str(self.bundle)], check=True)
@@ -164,8 +171,10 @@ class Container:
         runtime = image.runtime
         user = str(runtime.get("User") or "0:0")
         uid, _, gid = user.partition(":")
-        image_env = [str(item) for item in runtime.get("Env") or []]  # type: ignore[attr-defined]
-        command = [*(runtime.get("Entrypoint") or []), *(runtime.get("Cmd") or [])]  # type: ignore[misc]
+        image_env = [str(item) for item in runtime.get("Env") or []]
+        entrypoint = [str(word) for word in runtime.get("Entrypoint") or []]
+        cmd = [str(word) for word in runtime.get("Cmd") or []]
+        command = [*entrypoint, *(cmd if args is None else args)]
         spec["root"] = {"path": str(rootfs), "readonly": True}
         spec["hostname"] = self.id
         spec["process"].update(
@@ -286,4 +295,11 @@ def wait_for_http(
     pytest.fail(f"{url} did not answer within {timeout} s:\n{container.output()}")
 
 
-RunContainer = Callable[[BuiltImage, dict[str, str]], Container]
+class RunContainer(Protocol):
+    """The `run_container` fixture: make a runc container of an image."""
+
+    def __call__(
+        self, image: BuiltImage, env: dict[str, str], args: list[str] | None = None
+    ) -> Container:
+        """Return a container of the image (not started yet)."""
+        ...
