@@ -19,7 +19,7 @@ help: ## List the targets.
 ## ---- setup -------------------------------------------------------------
 
 .PHONY: setup setup-python setup-node
-setup: setup-python setup-node tools setup-checkov setup-chromium setup-postgres setup-cluster ## Install every tool and package the project uses.
+setup: setup-python setup-node tools setup-checkov setup-chromium setup-postgres setup-cluster images ## Install every tool and package the project uses.
 
 setup-python:
 	python3 -m pip install --quiet --disable-pip-version-check -r tools/requirements-pipenv.txt
