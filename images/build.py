@@ -187,14 +187,13 @@ class AptSource:
     suites: tuple[str, ...]
 
 
-def host_apt_sources() -> list[AptSource]:
+def host_apt_sources(apt_dir: Path = Path("/etc/apt")) -> list[AptSource]:
     """Read the host's Debian sources (one-line and deb822) for the mirror debootstrap uses.
 
     The machine reaches Debian only through its configured mirror, so the image's apt sources
     and debootstrap use exactly those URIs.
     """
     sources: list[AptSource] = []
-    apt_dir = Path("/etc/apt")
     for path in [apt_dir / "sources.list", *sorted((apt_dir / "sources.list.d").glob("*"))]:
         if not path.is_file():
             continue
@@ -209,7 +208,8 @@ def host_apt_sources() -> list[AptSource]:
                         if ":" in line and not line.lstrip().startswith("#")
                     )
                 )
-                if "deb" in fields.get("types", "").split() and "uris" in fields:
+                enabled = fields.get("enabled", "yes").lower() != "no"
+                if enabled and "deb" in fields.get("types", "").split() and "uris" in fields:
                     suites = tuple(fields.get("suites", "").split())
                     sources += [AptSource(uri, suites) for uri in fields["uris"].split()]
         elif path.suffix == ".list":

@@ -1,0 +1,144 @@
+"""Unit tests of images/build.py: apt sources, the rootfs scrub, input digests, versions.
+
+Nothing here runs buildah or debootstrap; the built images are tested by the other modules.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+from image_helpers import REPO
+
+pytestmark = pytest.mark.images
+
+
+def load_build() -> ModuleType:
+    """Import images/build.py, which is a script rather than a package module."""
+    spec = importlib.util.spec_from_file_location("images_build", REPO / "images" / "build.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["images_build"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+build = load_build()
+
+
+def write(path: Path, text: str) -> Path:
+    """Write a file, creating its folders."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def test_reads_deb822_and_one_line_sources_of_the_debian_suite(tmp_path: Path) -> None:
+    write(
+        tmp_path / "sources.list.d" / "debian.sources",
+        "Types: deb\nURIs: http://mirror.test/debian\nSuites: bookworm bookworm-updates\n"
+        "Components: main\n\n"
+        "Types: deb\nURIs: http://mirror.test/debian-security\nSuites: bookworm-security\n"
+        "Components: main\n\n"
+        "Types: deb\nURIs: http://disabled.test/debian\nSuites: bookworm\nEnabled: no\n",
+    )
+    write(tmp_path / "sources.list", "# deb http://commented.test bookworm main\n")
+    write(
+        tmp_path / "sources.list.d" / "other.list",
+        "deb [arch=amd64] https://x.test nodistro main\n",
+    )
+    write(tmp_path / "sources.list.d" / "vendor.sources.disabled", "Types: deb\nURIs: http://y\n")
+
+    sources = build.host_apt_sources(tmp_path)
+
+    assert [(s.uri, s.suites) for s in sources] == [
+        ("http://mirror.test/debian", ("bookworm", "bookworm-updates")),
+        ("http://mirror.test/debian-security", ("bookworm-security",)),
+    ]
+
+
+def test_image_sources_use_the_hosts_mirror_and_security_archive() -> None:
+    text = build.image_apt_sources("http://mirror.test/debian", "http://mirror.test/sec")
+    assert "URIs: http://mirror.test/debian\nSuites: bookworm bookworm-updates\n" in text
+    assert "URIs: http://mirror.test/sec\nSuites: bookworm-security\n" in text
+
+
+def test_scrub_empties_host_dns_and_drops_apt_lists_logs_and_docs(tmp_path: Path) -> None:
+    write(tmp_path / "etc/resolv.conf", "nameserver 192.0.2.53\n")
+    write(tmp_path / "etc/hostname", "build-host\n")
+    write(tmp_path / "var/lib/apt/lists/deb.debian.org_Packages", "index")
+    write(tmp_path / "var/cache/apt/archives/python3.deb", "deb")
+    write(tmp_path / "var/log/dpkg.log", "log")
+    write(tmp_path / "usr/share/doc/python3/copyright", "license")
+    write(tmp_path / "usr/share/doc/python3/changelog.gz", "changes")
+    write(tmp_path / "usr/share/man/man1/python3.1.gz", "man")
+    write(tmp_path / "usr/bin/python3", "binary")
+
+    build.scrub_rootfs(tmp_path)
+
+    assert (tmp_path / "etc/resolv.conf").read_text() == ""
+    assert (tmp_path / "etc/hostname").read_text() == ""
+    assert not list((tmp_path / "var/lib/apt/lists").iterdir())
+    assert not list((tmp_path / "var/cache/apt/archives").iterdir())
+    assert not (tmp_path / "var/log/dpkg.log").exists()
+    assert sorted(p.name for p in (tmp_path / "usr/share/doc/python3").iterdir()) == ["copyright"]
+    assert not list((tmp_path / "usr/share/man").iterdir())
+    assert (tmp_path / "usr/bin/python3").read_text() == "binary"
+
+
+def test_tree_digest_follows_contents_and_ignores_bytecode(tmp_path: Path) -> None:
+    source = write(tmp_path / "pkg" / "module.py", "VALUE = 1\n")
+    before = build.tree_digest([tmp_path / "pkg"])
+
+    write(tmp_path / "pkg" / "__pycache__" / "module.cpython-311.pyc", "bytecode")
+    assert build.tree_digest([tmp_path / "pkg"]) == before
+
+    source.write_text("VALUE = 2\n")
+    assert build.tree_digest([tmp_path / "pkg"]) != before
+
+
+def test_a_changed_input_means_the_image_is_not_current(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CACHE", str(tmp_path / "cache"))
+    containerfile = write(tmp_path / "ctx" / "Containerfile", "FROM scratch\n")
+    image = build.Image(
+        name="sample",
+        ref="localhost/sample:1",
+        containerfile=containerfile,
+        context=tmp_path / "ctx",
+        export=False,
+    )
+    inputs = build.inputs_digest(image, None, None)
+    write(image.stamp, json.dumps({"inputs": "another-digest", "image_id": "abc"}))
+    assert not build.is_current(image, inputs)
+
+    containerfile.write_text("FROM scratch\nLABEL changed=yes\n")
+    assert build.inputs_digest(image, None, None) != inputs
+
+
+def test_component_version_prefers_the_command_line_then_the_toolchain_pin() -> None:
+    coredns = next(c for c in build.COMPONENTS if c.name == "coredns")
+    gotools = build.gotools()
+    assert gotools is not None
+    assert build.component_version(coredns, {}) == gotools.COREDNS_VERSION
+    assert build.component_version(coredns, {"coredns": "v9.9.9"}) == "v9.9.9"
+
+
+def test_pause_is_tagged_3_10_and_labelled_with_the_binarys_release(tmp_path: Path) -> None:
+    pause = next(c for c in build.COMPONENTS if c.name == "pause")
+    image = build.component_image(pause, "v3.10.1", tmp_path)
+    assert image.ref == "localhost:5001/todo-chatbot/pause:3.10"
+    assert image.build_args["VERSION"] == "v3.10.1"
+
+
+def test_app_images_take_the_project_version_as_tag() -> None:
+    version = (REPO / "VERSION").read_text().strip()
+    image = build.app_image("backend", version)
+    assert image.ref == f"localhost:5001/todo-chatbot/backend:{version}"
+    assert image.context == REPO / "app"
+    assert image.requirements == REPO / "app" / "backend" / "requirements.txt"
