@@ -6,7 +6,6 @@ dist/todo-chatbot. `make chart` runs both and packages the chart.
 """
 
 import cdk8s
-
 from todo_chatbot import TodoChatbot
 from todo_chatbot.helm import chart_props
 

@@ -27,8 +27,18 @@ def cdk8s_import(source: str) -> None:
         "NODE_OPTIONS": f"--require {ROOT / 'tools/offline-schemas.cjs'}",
         "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
     }
-    command = ["npx", "--no-install", "cdk8s", "import", source, "--no-check-upgrade",
-               "--language", "python", "--output", str(OUTPUT)]
+    command = [
+        "npx",
+        "--no-install",
+        "cdk8s",
+        "import",
+        source,
+        "--no-check-upgrade",
+        "--language",
+        "python",
+        "--output",
+        str(OUTPUT),
+    ]
     print(f"cdk8s import {source}", flush=True)
     subprocess.run(command, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
 

@@ -33,8 +33,9 @@ class BackendProps(WorkloadProps):
         """Fail early, showing the bad value."""
         super().validate()
         if self.ai_provider not in AI_KEYS:
-            raise ValueError(f"'ai_provider' must be one of {sorted(AI_KEYS)}, "
-                             f"got '{self.ai_provider}'")
+            raise ValueError(
+                f"'ai_provider' must be one of {sorted(AI_KEYS)}, got '{self.ai_provider}'"
+            )
         if self.log_level not in LOG_LEVELS:
             raise ValueError(f"'log_level' must be one of {LOG_LEVELS}, got '{self.log_level}'")
         if self.ai_timeout_seconds < 1:
@@ -44,8 +45,7 @@ class BackendProps(WorkloadProps):
 class Backend(Workload):
     """The backend Deployment, Service and friends; see `Workload` for the children."""
 
-    def __init__(self, scope: Construct, id: str, *, secrets: Secrets,
-                 props: BackendProps) -> None:
+    def __init__(self, scope: Construct, id: str, *, secrets: Secrets, props: BackendProps) -> None:
         props.validate()
         config = {
             "AI_PROVIDER": props.ai_provider,
@@ -55,7 +55,16 @@ class Backend(Workload):
         }
         if props.ai_base_url:
             config["AI_BASE_URL"] = props.ai_base_url
-        secret_env = {key: secrets.env_value(key)
-                      for key in (DATABASE_URL, BETTER_AUTH_SECRET, AI_KEYS[props.ai_provider])}
-        super().__init__(scope, id, component="backend", port=PORT, props=props, config=config,
-                         secret_env=secret_env)
+        secret_env = {
+            key: secrets.env_value(key)
+            for key in (DATABASE_URL, BETTER_AUTH_SECRET, AI_KEYS[props.ai_provider])
+        }
+        super().__init__(
+            scope,
+            id,
+            component="backend",
+            port=PORT,
+            props=props,
+            config=config,
+            secret_env=secret_env,
+        )

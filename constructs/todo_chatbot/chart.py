@@ -6,6 +6,7 @@ import dataclasses
 from dataclasses import dataclass
 
 import cdk8s
+
 from constructs import Construct
 
 from .backend import Backend, BackendProps
@@ -47,18 +48,29 @@ class TodoChatbot(cdk8s.Chart):
         super().__init__(scope, id, disable_resource_name_hashes=True)
         if props.http_route is not None and not props.http_route.gateway_refs:
             raise ValueError("'http_route' needs 'gateway_refs' naming at least one Gateway")
-        labelled = {"labels": props.labels}
-        self.secrets = Secrets(self, "Secrets",
-                               props=dataclasses.replace(props.secrets, **labelled))
-        self.backend = Backend(self, "Backend", secrets=self.secrets,
-                               props=dataclasses.replace(props.backend, **labelled))
-        self.frontend = Frontend(self, "Frontend", secrets=self.secrets, backend=self.backend,
-                                 props=dataclasses.replace(props.frontend, **labelled))
+        self.secrets = Secrets(
+            self, "Secrets", props=dataclasses.replace(props.secrets, labels=props.labels)
+        )
+        self.backend = Backend(
+            self,
+            "Backend",
+            secrets=self.secrets,
+            props=dataclasses.replace(props.backend, labels=props.labels),
+        )
+        self.frontend = Frontend(
+            self,
+            "Frontend",
+            secrets=self.secrets,
+            backend=self.backend,
+            props=dataclasses.replace(props.frontend, labels=props.labels),
+        )
         if props.ingress is not None:
             self.ingress = Ingress(self, "Ingress", frontend=self.frontend, props=props.ingress)
         if props.http_route is not None:
-            self.http_route = Ingress(self, "HttpRoute", frontend=self.frontend,
-                                      props=props.http_route)
+            self.http_route = Ingress(
+                self, "HttpRoute", frontend=self.frontend, props=props.http_route
+            )
         if props.network_policy is not None:
-            self.network_policy = NetworkPolicies(self, "NetworkPolicy", frontend=self.frontend,
-                                                  props=props.network_policy)
+            self.network_policy = NetworkPolicies(
+                self, "NetworkPolicy", frontend=self.frontend, props=props.network_policy
+            )

@@ -31,8 +31,9 @@ class FrontendProps(WorkloadProps):
         if self.log_level not in LOG_LEVELS:
             raise ValueError(f"'log_level' must be one of {LOG_LEVELS}, got '{self.log_level}'")
         if self.public_url and not self.public_url.startswith(("http://", "https://")):
-            raise ValueError(f"'public_url' must start with http:// or https://, "
-                             f"got '{self.public_url}'")
+            raise ValueError(
+                f"'public_url' must start with http:// or https://, got '{self.public_url}'"
+            )
 
 
 class Frontend(Workload):
@@ -42,13 +43,21 @@ class Frontend(Workload):
     the AI key: only DATABASE_URL and BETTER_AUTH_SECRET.
     """
 
-    def __init__(self, scope: Construct, id: str, *, secrets: Secrets, backend: Backend,
-                 props: FrontendProps) -> None:
+    def __init__(
+        self, scope: Construct, id: str, *, secrets: Secrets, backend: Backend, props: FrontendProps
+    ) -> None:
         props.validate()
         config = {"BACKEND_URL": backend.service_url, "LOG_LEVEL": props.log_level}
         if props.public_url:
             config["PUBLIC_URL"] = props.public_url
         secret_env = {key: secrets.env_value(key) for key in (DATABASE_URL, BETTER_AUTH_SECRET)}
-        super().__init__(scope, id, component="frontend", port=PORT, props=props, config=config,
-                         secret_env=secret_env)
+        super().__init__(
+            scope,
+            id,
+            component="frontend",
+            port=PORT,
+            props=props,
+            config=config,
+            secret_env=secret_env,
+        )
         self.backend = backend

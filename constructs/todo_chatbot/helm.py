@@ -6,8 +6,9 @@ its manifests. The post-step (`helm_chart`) calls `templatize()` on them,
 which marks, object by object, which fields come from which value (see
 `helm_yaml` for the marks) and which objects are optional. The marks are
 applied to the synthesized dicts rather than as cdk8s JSON patches because
-the generated bindings drop keys they do not know. Every `.Values` path used here exists in `values.Values`;
-a test keeps both in step.
+the generated bindings drop keys they do not know. Every `.Values` path used
+here exists in `values.Values`, and every value is used; a test keeps both in
+step.
 """
 
 from __future__ import annotations
@@ -37,9 +38,8 @@ def chart_props() -> TodoChatbotProps:
     image = '{{ include "todo-chatbot.image" (list .Values.%s.image .Chart.AppVersion) }}'
     checksums = {
         "checksum/config": '{{ include (print $.Template.BasePath "/configmap-%s.yaml") . '
-                           "| sha256sum }}",
-        "checksum/secret": '{{ include (print $.Template.BasePath "/secret.yaml") . '
-                           "| sha256sum }}",
+        "| sha256sum }}",
+        "checksum/secret": '{{ include (print $.Template.BasePath "/secret.yaml") . | sha256sum }}',
     }
 
     def annotations(component: str) -> dict[str, str]:
@@ -51,17 +51,27 @@ def chart_props() -> TodoChatbotProps:
             instance="{{ .Release.Name }}",
             version="{{ .Chart.AppVersion }}",
             managed_by="{{ .Release.Service }}",
-            chart='{{ include "todo-chatbot.chart" . }}'),
+            chart='{{ include "todo-chatbot.chart" . }}',
+        ),
         secrets=SecretsProps(
             name='{{ include "todo-chatbot.secretName" . }}',
-            database_url=_PLACEHOLDER_URL, better_auth_secret=_PLACEHOLDER_SECRET,
-            openai_api_key=_PLACEHOLDER_SECRET, gemini_api_key=_PLACEHOLDER_SECRET),
+            database_url=_PLACEHOLDER_URL,
+            better_auth_secret=_PLACEHOLDER_SECRET,
+            openai_api_key=_PLACEHOLDER_SECRET,
+            gemini_api_key=_PLACEHOLDER_SECRET,
+        ),
         backend=BackendProps(
-            name=f"{FULLNAME}-backend", image=image % "backend",
-            autoscaling=AutoscalingProps(), pod_annotations=annotations("backend")),
+            name=f"{FULLNAME}-backend",
+            image=image % "backend",
+            autoscaling=AutoscalingProps(),
+            pod_annotations=annotations("backend"),
+        ),
         frontend=FrontendProps(
-            name=f"{FULLNAME}-frontend", image=image % "frontend",
-            autoscaling=AutoscalingProps(), pod_annotations=annotations("frontend")),
+            name=f"{FULLNAME}-frontend",
+            image=image % "frontend",
+            autoscaling=AutoscalingProps(),
+            pod_annotations=annotations("frontend"),
+        ),
         ingress=IngressProps(name=FULLNAME),
         http_route=IngressProps(name=FULLNAME, gateway_refs=(GatewayRef(name="placeholder"),)),
         network_policy=NetworkPolicyProps(),
@@ -124,7 +134,8 @@ def _secret(objects: _Objects) -> None:
     for provider, key in AI_KEYS.items():
         value = f"secrets.{provider}ApiKey"
         secret["data"][if_key(f".Values.{value}", key)] = raw(
-            f"{{{{ .Values.{value} | b64enc | quote }}}}")
+            f"{{{{ .Values.{value} | b64enc | quote }}}}"
+        )
 
 
 def _workload(objects: _Objects, component: str) -> None:
@@ -134,18 +145,22 @@ def _workload(objects: _Objects, component: str) -> None:
     container = pod["containers"][0]
     del template["metadata"]["labels"]["cdk8s.io/metadata.addr"]
     deployment["spec"][if_key(f"not .Values.{component}.autoscaling.enabled", "replicas")] = (
-        _number(f"{component}.replicaCount"))
+        _number(f"{component}.replicaCount")
+    )
     template["metadata"]["annotations"][with_key(f".Values.{component}.podAnnotations")] = None
     pod["terminationGracePeriodSeconds"] = _number(f"{component}.terminationGracePeriodSeconds")
     for key in ("nodeSelector", "tolerations", "affinity"):
-        pod[if_key(f".Values.{component}.{key}", key)] = block(
-            f"toYaml .Values.{component}.{key}")
+        pod[if_key(f".Values.{component}.{key}", key)] = block(f"toYaml .Values.{component}.{key}")
     pod[if_key(f".Values.{component}.image.pullSecrets", "imagePullSecrets")] = block(
-        f'include "todo-chatbot.pullSecrets" .Values.{component}.image.pullSecrets')
+        f'include "todo-chatbot.pullSecrets" .Values.{component}.image.pullSecrets'
+    )
     container["imagePullPolicy"] = _value(f"{component}.image.pullPolicy")
     container["resources"] = block(f"toYaml .Values.{component}.resources")
-    for probe, path in (("livenessProbe", "livenessPath"), ("readinessProbe", "readinessPath"),
-                        ("startupProbe", "startupPath")):
+    for probe, path in (
+        ("livenessProbe", "livenessPath"),
+        ("readinessProbe", "readinessPath"),
+        ("startupProbe", "startupPath"),
+    ):
         container[probe]["httpGet"]["path"] = _value(f"{component}.probes.{path}")
 
     autoscaler = objects.get("HorizontalPodAutoscaler", component)
@@ -154,7 +169,8 @@ def _workload(objects: _Objects, component: str) -> None:
     autoscaler["spec"]["minReplicas"] = _number(f"{scaling}.minReplicas")
     autoscaler["spec"]["maxReplicas"] = _number(f"{scaling}.maxReplicas")
     autoscaler["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"] = _number(
-        f"{scaling}.targetCPUUtilizationPercentage")
+        f"{scaling}.targetCPUUtilizationPercentage"
+    )
 
     budget = objects.get("PodDisruptionBudget", component)
     objects.only_if(budget, f".Values.{component}.podDisruptionBudget.enabled")
@@ -174,25 +190,31 @@ def _backend_config(objects: _Objects) -> None:
     env = deployment["spec"]["template"]["spec"]["containers"][0]["env"]
     index = next(i for i, var in enumerate(env) if var["name"] == AI_KEYS["openai"])
     reference = env[index]["valueFrom"]["secretKeyRef"]
-    env[index:index + 1] = [
-        {ITEM_IF: f'eq .Values.ai.provider "{provider}"', "name": key,
-         "valueFrom": {"secretKeyRef": {**reference, "key": key}}}
-        for provider, key in AI_KEYS.items()]
+    env[index : index + 1] = [
+        {
+            ITEM_IF: f'eq .Values.ai.provider "{provider}"',
+            "name": key,
+            "valueFrom": {"secretKeyRef": {**reference, "key": key}},
+        }
+        for provider, key in AI_KEYS.items()
+    ]
 
 
 def _frontend_config(objects: _Objects) -> None:
     data = objects.get("ConfigMap", "frontend")["data"]
     data["LOG_LEVEL"] = _value("config.logLevel")
     data[if_key('include "todo-chatbot.publicUrl" .', "PUBLIC_URL")] = raw(
-        '{{ include "todo-chatbot.publicUrl" . | quote }}')
+        '{{ include "todo-chatbot.publicUrl" . | quote }}'
+    )
 
 
 def _frontend_service(objects: _Objects) -> None:
     spec = objects.get("Service", "frontend")["spec"]
     spec["type"] = _value("frontend.service.type")
     spec["ports"][0]["port"] = _number("frontend.service.port")
-    node_port = ('and (eq .Values.frontend.service.type "NodePort") '
-                 ".Values.frontend.service.nodePort")
+    node_port = (
+        'and (eq .Values.frontend.service.type "NodePort") .Values.frontend.service.nodePort'
+    )
     spec["ports"][0][if_key(node_port, "nodePort")] = _number("frontend.service.nodePort")
     for component in ("backend", "frontend"):
         objects.get("Service", component)["spec"].pop("externalIPs", None)
@@ -203,14 +225,21 @@ def _ingress(objects: _Objects) -> None:
     objects.only_if(ingress, ".Values.ingress.enabled")
     ingress["metadata"].pop("annotations", None)
     ingress["metadata"][if_key(".Values.ingress.annotations", "annotations")] = block(
-        "toYaml .Values.ingress.annotations")
+        "toYaml .Values.ingress.annotations"
+    )
     ingress["spec"][if_key(".Values.ingress.className", "ingressClassName")] = _value(
-        "ingress.className")
+        "ingress.className"
+    )
     ingress["spec"]["rules"][0]["host"] = _value("ingress.host")
-    ingress["spec"][if_key(".Values.ingress.tls.enabled", "tls")] = [{
-        "hosts": [_value("ingress.host")],
-        "secretName": raw('{{ default (printf "%s-tls" (include "todo-chatbot.fullname" .)) '
-                          ".Values.ingress.tls.secretName | quote }}")}]
+    ingress["spec"][if_key(".Values.ingress.tls.enabled", "tls")] = [
+        {
+            "hosts": [_value("ingress.host")],
+            "secretName": raw(
+                '{{ default (printf "%s-tls" (include "todo-chatbot.fullname" .)) '
+                ".Values.ingress.tls.secretName | quote }}"
+            ),
+        }
+    ]
 
 
 def _http_route(objects: _Objects) -> None:
@@ -218,11 +247,13 @@ def _http_route(objects: _Objects) -> None:
     objects.only_if(route, ".Values.httpRoute.enabled")
     route["metadata"].pop("annotations", None)
     route["metadata"][if_key(".Values.httpRoute.annotations", "annotations")] = block(
-        "toYaml .Values.httpRoute.annotations")
+        "toYaml .Values.httpRoute.annotations"
+    )
     route["spec"]["parentRefs"] = block("toYaml .Values.httpRoute.parentRefs")
     route["spec"].pop("hostnames", None)
     route["spec"][if_key(".Values.httpRoute.hostnames", "hostnames")] = block(
-        "toYaml .Values.httpRoute.hostnames")
+        "toYaml .Values.httpRoute.hostnames"
+    )
     route["spec"]["rules"][0]["backendRefs"][0]["port"] = _number("frontend.service.port")
 
 
@@ -235,7 +266,9 @@ def _network_policies(objects: _Objects) -> None:
         for rule in policy["spec"]["egress"]:
             port = rule["ports"][0]
             if port["port"] == defaults.database_port:
-                rule["to"] = block(f'include "todo-chatbot.ipBlocks" .Values.{egress}.databaseCidrs')
+                rule["to"] = block(
+                    f'include "todo-chatbot.ipBlocks" .Values.{egress}.databaseCidrs'
+                )
                 port["port"] = _number(f"{egress}.databasePort")
             elif port["port"] == defaults.ai_port:
                 rule["to"] = block(f'include "todo-chatbot.ipBlocks" .Values.{egress}.aiCidrs')

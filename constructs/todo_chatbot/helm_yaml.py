@@ -85,7 +85,10 @@ def _entry(key: str, item: Any, indent: int) -> list[str]:
     pad = " " * indent
     name = _scalar(key)
     if isinstance(item, str) and item.startswith(BLOCK):
-        return [f"{pad}{name}:", f"{pad}  {{{{- {item.removeprefix(BLOCK)} | nindent {indent + 2} }}}}"]
+        return [
+            f"{pad}{name}:",
+            f"{pad}  {{{{- {item.removeprefix(BLOCK)} | nindent {indent + 2} }}}}",
+        ]
     if isinstance(item, dict) and item:
         return [f"{pad}{name}:", *_entries(item, indent + 2)]
     if isinstance(item, list) and item:

@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 
 import cdk8s_plus_28 as kplus
 from cdk8s import ApiObjectMetadata
+
+import todo_chatbot.gateway as gateway
 from constructs import Construct
 
-from . import gateway
 from .frontend import Frontend
 
 HOSTNAME = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
@@ -56,8 +57,10 @@ class IngressProps:
         if not self.hosts and not self.gateway_refs:
             raise ValueError("an Ingress needs at least one of 'hosts'")
         if self.gateway_refs and self.tls_secret_name:
-            raise ValueError("'tls_secret_name' is set on the Gateway's listener, not on an "
-                             "HTTPRoute; remove it or remove 'gateway_refs'")
+            raise ValueError(
+                "'tls_secret_name' is set on the Gateway's listener, not on an "
+                "HTTPRoute; remove it or remove 'gateway_refs'"
+            )
 
 
 class Ingress(Construct):
@@ -66,38 +69,69 @@ class Ingress(Construct):
     Child `Resource` is the Ingress or the HTTPRoute.
     """
 
-    def __init__(self, scope: Construct, id: str, *, frontend: Frontend,
-                 props: IngressProps) -> None:
+    def __init__(
+        self, scope: Construct, id: str, *, frontend: Frontend, props: IngressProps
+    ) -> None:
         super().__init__(scope, id)
         props.validate()
         metadata = ApiObjectMetadata(
             name=props.name or frontend.name,
             labels=frontend.labels,
-            annotations=dict(props.annotations))
+            annotations=dict(props.annotations),
+        )
         port = frontend.service.port
         if props.gateway_refs:
             self.resource = gateway.HttpRoute(
-                self, "Resource", metadata=metadata,
+                self,
+                "Resource",
+                metadata=metadata,
                 spec=gateway.HttpRouteSpec(
-                    parent_refs=[gateway.HttpRouteSpecParentRefs(
-                        name=ref.name, namespace=ref.namespace, section_name=ref.section_name)
-                        for ref in props.gateway_refs],
+                    parent_refs=[
+                        gateway.HttpRouteSpecParentRefs(
+                            name=ref.name, namespace=ref.namespace, section_name=ref.section_name
+                        )
+                        for ref in props.gateway_refs
+                    ],
                     hostnames=list(props.hosts) or None,
-                    rules=[gateway.HttpRouteSpecRules(
-                        matches=[gateway.HttpRouteSpecRulesMatches(
-                            path=gateway.HttpRouteSpecRulesMatchesPath(
-                                type=gateway.HttpRouteSpecRulesMatchesPathType.PATH_PREFIX,
-                                value="/"))],
-                        backend_refs=[gateway.HttpRouteSpecRulesBackendRefs(
-                            name=frontend.service.name, port=port)])]))
+                    rules=[
+                        gateway.HttpRouteSpecRules(
+                            matches=[
+                                gateway.HttpRouteSpecRulesMatches(
+                                    path=gateway.HttpRouteSpecRulesMatchesPath(
+                                        type=gateway.HttpRouteSpecRulesMatchesPathType.PATH_PREFIX,
+                                        value="/",
+                                    )
+                                )
+                            ],
+                            backend_refs=[
+                                gateway.HttpRouteSpecRulesBackendRefs(
+                                    name=frontend.service.name, port=port
+                                )
+                            ],
+                        )
+                    ],
+                ),
+            )
             return
         backend = kplus.IngressBackend.from_service(frontend.service, port=port)
         self.resource = kplus.Ingress(
-            self, "Resource", metadata=metadata, class_name=props.class_name,
-            rules=[kplus.IngressRule(backend=backend, host=host, path="/",
-                                     path_type=kplus.HttpIngressPathType.PREFIX)
-                   for host in props.hosts])
+            self,
+            "Resource",
+            metadata=metadata,
+            class_name=props.class_name,
+            rules=[
+                kplus.IngressRule(
+                    backend=backend, host=host, path="/", path_type=kplus.HttpIngressPathType.PREFIX
+                )
+                for host in props.hosts
+            ],
+        )
         if props.tls_secret_name:
-            self.resource.add_tls([kplus.IngressTls(
-                hosts=list(props.hosts),
-                secret=kplus.Secret.from_secret_name(self, "Tls", props.tls_secret_name))])
+            self.resource.add_tls(
+                [
+                    kplus.IngressTls(
+                        hosts=list(props.hosts),
+                        secret=kplus.Secret.from_secret_name(self, "Tls", props.tls_secret_name),
+                    )
+                ]
+            )

@@ -6,9 +6,9 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Any
 
+import todo_chatbot.k8s as k8s
 from constructs import Construct
 
-from . import k8s
 from .frontend import Frontend
 
 DNS_PORT = 53
@@ -49,8 +49,9 @@ class NetworkPolicies(Construct):
     and the shape the chart's `networkPolicy.egress` values map onto.
     """
 
-    def __init__(self, scope: Construct, id: str, *, frontend: Frontend,
-                 props: NetworkPolicyProps) -> None:
+    def __init__(
+        self, scope: Construct, id: str, *, frontend: Frontend, props: NetworkPolicyProps
+    ) -> None:
         super().__init__(scope, id)
         props.validate()
         backend = frontend.backend
@@ -58,25 +59,38 @@ class NetworkPolicies(Construct):
         test_selector = {**instance_selector, "app.kubernetes.io/component": HELM_TEST_COMPONENT}
         database = _egress(props.database_cidrs, props.database_port)
         self.backend = k8s.KubeNetworkPolicy(
-            self, "Backend",
+            self,
+            "Backend",
             metadata=k8s.ObjectMeta(name=backend.name, labels=backend.labels),
             spec=k8s.NetworkPolicySpec(
                 pod_selector=k8s.LabelSelector(match_labels=backend.selector_labels),
                 policy_types=["Ingress", "Egress"],
-                ingress=[k8s.NetworkPolicyIngressRule(
-                    from_=[_pods(frontend.selector_labels), _pods(test_selector)],
-                    ports=[_tcp(backend.port)])],
-                egress=[_dns(), database, _egress(props.ai_cidrs, props.ai_port)]))
+                ingress=[
+                    k8s.NetworkPolicyIngressRule(
+                        from_=[_pods(frontend.selector_labels), _pods(test_selector)],
+                        ports=[_tcp(backend.port)],
+                    )
+                ],
+                egress=[_dns(), database, _egress(props.ai_cidrs, props.ai_port)],
+            ),
+        )
         self.frontend = k8s.KubeNetworkPolicy(
-            self, "Frontend",
-            metadata=k8s.ObjectMeta(name=frontend.name,
-                                    labels=frontend.labels),
+            self,
+            "Frontend",
+            metadata=k8s.ObjectMeta(name=frontend.name, labels=frontend.labels),
             spec=k8s.NetworkPolicySpec(
                 pod_selector=k8s.LabelSelector(match_labels=frontend.selector_labels),
                 policy_types=["Ingress", "Egress"],
                 ingress=[k8s.NetworkPolicyIngressRule(ports=[_tcp(frontend.port)])],
-                egress=[_dns(), database, k8s.NetworkPolicyEgressRule(
-                    to=[_pods(backend.selector_labels)], ports=[_tcp(backend.port)])]))
+                egress=[
+                    _dns(),
+                    database,
+                    k8s.NetworkPolicyEgressRule(
+                        to=[_pods(backend.selector_labels)], ports=[_tcp(backend.port)]
+                    ),
+                ],
+            ),
+        )
 
 
 def _tcp(port: int) -> k8s.NetworkPolicyPort:
@@ -91,11 +105,15 @@ def _dns() -> k8s.NetworkPolicyEgressRule:
     # Any namespace: the DNS pods' labels differ between distributions.
     return k8s.NetworkPolicyEgressRule(
         to=[k8s.NetworkPolicyPeer(namespace_selector=k8s.LabelSelector())],
-        ports=[k8s.NetworkPolicyPort(protocol=protocol, port=k8s.IntOrString.from_number(DNS_PORT))
-               for protocol in ("UDP", "TCP")])
+        ports=[
+            k8s.NetworkPolicyPort(protocol=protocol, port=k8s.IntOrString.from_number(DNS_PORT))
+            for protocol in ("UDP", "TCP")
+        ],
+    )
 
 
 def _egress(cidrs: tuple[str, ...], port: int) -> k8s.NetworkPolicyEgressRule:
     return k8s.NetworkPolicyEgressRule(
         to=[k8s.NetworkPolicyPeer(ip_block=k8s.IpBlock(cidr=cidr)) for cidr in cidrs],
-        ports=[_tcp(port)])
+        ports=[_tcp(port)],
+    )

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import cdk8s_plus_28 as kplus
 from cdk8s import ApiObjectMetadata
+
 from constructs import Construct
 
 from .labels import Labels
@@ -62,9 +63,11 @@ class Secrets(Construct):
             return
         data = _validated_data(props)
         self.resource = kplus.Secret(
-            self, "Resource",
-            metadata=ApiObjectMetadata(name=props.name or props.labels.instance,
-                                       labels=props.labels.of("secrets")),
+            self,
+            "Resource",
+            metadata=ApiObjectMetadata(
+                name=props.name or props.labels.instance, labels=props.labels.of("secrets")
+            ),
             string_data=data,
         )
         self.keys = frozenset(data)
@@ -79,8 +82,8 @@ class Secrets(Construct):
         if key not in self.keys:
             raise ValueError(f"secret has no key '{key}'; it has {sorted(self.keys)}")
         return kplus.EnvValue.from_secret_value(
-            kplus.SecretValue(secret=self.resource, key=key), optional=False)
-
+            kplus.SecretValue(secret=self.resource, key=key), optional=False
+        )
 
 
 def _validated_data(props: SecretsProps) -> dict[str, str]:
@@ -91,8 +94,10 @@ def _validated_data(props: SecretsProps) -> dict[str, str]:
     if not props.better_auth_secret:
         raise ValueError("'better_auth_secret' is required for a managed Secret")
     if len(props.better_auth_secret) < MIN_AUTH_SECRET_LENGTH:
-        raise ValueError(f"'better_auth_secret' must be at least {MIN_AUTH_SECRET_LENGTH} "
-                         f"characters, got {len(props.better_auth_secret)}")
+        raise ValueError(
+            f"'better_auth_secret' must be at least {MIN_AUTH_SECRET_LENGTH} "
+            f"characters, got {len(props.better_auth_secret)}"
+        )
     ai_keys = {OPENAI_API_KEY: props.openai_api_key, GEMINI_API_KEY: props.gemini_api_key}
     if not any(ai_keys.values()):
         raise ValueError("one of 'openai_api_key' or 'gemini_api_key' is required")

@@ -29,7 +29,9 @@ PullPolicy = Literal["Always", "IfNotPresent", "Never"]
 
 def param(default: Any, doc: str, **schema: Any) -> Any:
     """Declare a value: its default, its one-line description, extra schema keywords."""
-    factory = (lambda: json.loads(json.dumps(default))) if isinstance(default, dict | list) else None
+    factory = (
+        (lambda: json.loads(json.dumps(default))) if isinstance(default, dict | list) else None
+    )
     metadata = {"doc": doc, "schema": schema}
     if factory is not None:
         return field(default_factory=factory, metadata=metadata)
@@ -43,11 +45,16 @@ def section(factory: typing.Callable[[], Any], doc: str) -> Any:
 
 @dataclass
 class Image:
-    registry: str = param("localhost:5001", "Image registry (the local cluster's registry by default)")
+    registry: str = param(
+        "localhost:5001", "Image registry (the local cluster's registry by default)"
+    )
     repository: str = param("", "Image repository")
     tag: str = param("", "Image tag; empty means the chart's appVersion")
-    digest: str = param("", "Image digest (sha256:...); overrides the tag when set",
-                         pattern=r"^(sha256:[a-f0-9]{64})?$")
+    digest: str = param(
+        "",
+        "Image digest (sha256:...); overrides the tag when set",
+        pattern=r"^(sha256:[a-f0-9]{64})?$",
+    )
     pullPolicy: PullPolicy = param("IfNotPresent", "Image pull policy")
     pullSecrets: list[str] = param([], "Names of docker-registry Secrets used to pull the image")
 
@@ -64,25 +71,34 @@ class Autoscaling:
     minReplicas: int = param(1, "Fewest replicas the autoscaler keeps", minimum=1)
     maxReplicas: int = param(5, "Most replicas the autoscaler creates", minimum=1)
     targetCPUUtilizationPercentage: int = param(
-        70, "Average CPU utilisation (percent of requests) the autoscaler aims for",
-        minimum=1, maximum=100)
+        70,
+        "Average CPU utilisation (percent of requests) the autoscaler aims for",
+        minimum=1,
+        maximum=100,
+    )
 
 
 @dataclass
 class PodDisruptionBudget:
     enabled: bool = param(True, "Create a PodDisruptionBudget")
-    maxUnavailable: int = param(1, "Pods that voluntary disruptions may take down at once",
-                                minimum=0)
+    maxUnavailable: int = param(
+        1, "Pods that voluntary disruptions may take down at once", minimum=0
+    )
 
 
 @dataclass
 class Probes:
-    livenessPath: str = param("/healthz", "HTTP path of the liveness probe (restart when failing)",
-                              pattern="^/")
-    readinessPath: str = param("/readyz", "HTTP path of the readiness probe (out of rotation when "
-                               "failing)", pattern="^/")
-    startupPath: str = param("/healthz", "HTTP path of the startup probe (holds the other probes "
-                             "until the app started)", pattern="^/")
+    livenessPath: str = param(
+        "/healthz", "HTTP path of the liveness probe (restart when failing)", pattern="^/"
+    )
+    readinessPath: str = param(
+        "/readyz", "HTTP path of the readiness probe (out of rotation when failing)", pattern="^/"
+    )
+    startupPath: str = param(
+        "/healthz",
+        "HTTP path of the startup probe (holds the other probes until the app started)",
+        pattern="^/",
+    )
 
 
 @dataclass
@@ -96,7 +112,8 @@ class Component:
     podDisruptionBudget: PodDisruptionBudget = section(PodDisruptionBudget, "Disruption budget")
     probes: Probes = section(Probes, "Health probe paths")
     terminationGracePeriodSeconds: int = param(
-        30, "Seconds a stopping pod gets to finish in-flight requests", minimum=1)
+        30, "Seconds a stopping pod gets to finish in-flight requests", minimum=1
+    )
     podAnnotations: dict[str, str] = param({}, "Extra annotations on the pods")
     nodeSelector: dict[str, str] = param({}, "Node labels the pods must match")
     tolerations: list[dict[str, Any]] = param([], "Tolerations of the pods")
@@ -105,41 +122,55 @@ class Component:
 
 @dataclass
 class FrontendService:
-    type: ServiceType = param("ClusterIP", "Service type; NodePort or LoadBalancer expose the "
-                              "frontend without an ingress controller")
+    type: ServiceType = param(
+        "ClusterIP",
+        "Service type; NodePort or LoadBalancer expose the frontend without an ingress controller",
+    )
     port: int = param(80, "Service port", minimum=1, maximum=65535)
-    nodePort: int | None = param(None, "Fixed node port when type is NodePort (30000-32767)",
-                                 minimum=30000, maximum=32767)
+    nodePort: int | None = param(
+        None, "Fixed node port when type is NodePort (30000-32767)", minimum=30000, maximum=32767
+    )
 
 
 @dataclass
 class Backend(Component):
     image: Image = section(lambda: Image(repository="todo-chatbot/backend"), "Container image")
     resources: Resources = section(
-        lambda: Resources(requests={"cpu": "100m", "memory": "128Mi"},
-                          limits={"cpu": "1", "memory": "256Mi"}),
-        "Container resources")
+        lambda: Resources(
+            requests={"cpu": "100m", "memory": "128Mi"}, limits={"cpu": "1", "memory": "256Mi"}
+        ),
+        "Container resources",
+    )
 
 
 @dataclass
 class Frontend(Component):
     image: Image = section(lambda: Image(repository="todo-chatbot/frontend"), "Container image")
     resources: Resources = section(
-        lambda: Resources(requests={"cpu": "50m", "memory": "96Mi"},
-                          limits={"cpu": "500m", "memory": "192Mi"}),
-        "Container resources")
+        lambda: Resources(
+            requests={"cpu": "50m", "memory": "96Mi"}, limits={"cpu": "500m", "memory": "192Mi"}
+        ),
+        "Container resources",
+    )
     service: FrontendService = section(FrontendService, "The frontend's Service")
 
 
 @dataclass
 class Secrets:
-    existingSecret: str = param("", "Name of an existing Secret holding DATABASE_URL, "
-                                "BETTER_AUTH_SECRET and the AI key; when set, the chart creates "
-                                "no Secret and the values below are ignored")
-    databaseUrl: str = param("", "PostgreSQL URL, e.g. postgresql://user:pass@host/db?sslmode="
-                             "require (required unless existingSecret)")
-    betterAuthSecret: str = param("", "Better Auth secret, at least 32 characters (required "
-                                  "unless existingSecret)")
+    existingSecret: str = param(
+        "",
+        "Name of an existing Secret holding DATABASE_URL, "
+        "BETTER_AUTH_SECRET and the AI key; when set, the chart creates "
+        "no Secret and the values below are ignored",
+    )
+    databaseUrl: str = param(
+        "",
+        "PostgreSQL URL, e.g. postgresql://user:pass@host/db?sslmode="
+        "require (required unless existingSecret)",
+    )
+    betterAuthSecret: str = param(
+        "", "Better Auth secret, at least 32 characters (required unless existingSecret)"
+    )
     openaiApiKey: str = param("", "OpenAI API key (required when ai.provider is openai)")
     geminiApiKey: str = param("", "Gemini API key (required when ai.provider is gemini)")
 
@@ -148,16 +179,23 @@ class Secrets:
 class Ai:
     provider: AiProvider = param("openai", "AI provider of the chat assistant")
     model: str = param("gpt-4o-mini", "Chat model name", minLength=1)
-    baseUrl: str = param("", "OpenAI-compatible base URL; empty means the provider's own",
-                         pattern=r"^(https?://.+)?$")
+    baseUrl: str = param(
+        "",
+        "OpenAI-compatible base URL; empty means the provider's own",
+        pattern=r"^(https?://.+)?$",
+    )
     timeoutSeconds: int = param(30, "Timeout of one AI provider call", minimum=1, maximum=300)
 
 
 @dataclass
 class Config:
     logLevel: LogLevel = param("info", "Log level of both services")
-    publicUrl: str = param("", "URL users open (https:// turns on Secure cookies); empty means "
-                           "derived from the ingress or route host", pattern=r"^(https?://.+)?$")
+    publicUrl: str = param(
+        "",
+        "URL users open (https:// turns on Secure cookies); empty means "
+        "derived from the ingress or route host",
+        pattern=r"^(https?://.+)?$",
+    )
 
 
 @dataclass
@@ -170,8 +208,9 @@ class IngressTls:
 class Ingress:
     enabled: bool = param(False, "Create an Ingress for the frontend")
     className: str = param("", "IngressClass name; empty means the cluster default")
-    host: str = param("todo.example.com", "Host name users open",
-                      pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+    host: str = param(
+        "todo.example.com", "Host name users open", pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"
+    )
     annotations: dict[str, str] = param({}, "Annotations of the Ingress (controller settings)")
     tls: IngressTls = section(IngressTls, "TLS of the Ingress")
 
@@ -180,7 +219,8 @@ class Ingress:
 class HttpRoute:
     enabled: bool = param(False, "Create a Gateway API HTTPRoute for the frontend")
     parentRefs: list[dict[str, Any]] = param(
-        [], "Gateways the route attaches to, e.g. [{name: gateway, namespace: infra}]")
+        [], "Gateways the route attaches to, e.g. [{name: gateway, namespace: infra}]"
+    )
     hostnames: list[str] = param([], "Host names the route serves")
     annotations: dict[str, str] = param({}, "Annotations of the HTTPRoute")
 
@@ -195,8 +235,11 @@ class NetworkPolicyEgress:
 
 @dataclass
 class NetworkPolicy:
-    enabled: bool = param(True, "Backend reachable only from the frontend; egress limited to "
-                          "DNS, the database and the AI API")
+    enabled: bool = param(
+        True,
+        "Backend reachable only from the frontend; egress limited to "
+        "DNS, the database and the AI API",
+    )
     egress: NetworkPolicyEgress = section(NetworkPolicyEgress, "Where the pods may connect")
 
 
@@ -217,14 +260,10 @@ class Values:
 # ---- outputs ---------------------------------------------------------------
 
 
-def _hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
-
-
 def _schema_of(hint: Any) -> dict[str, Any]:
     origin = typing.get_origin(hint)
     args = typing.get_args(hint)
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return schema_for(hint)
     if origin is Literal:
         return {"type": "string", "enum": list(args)}
@@ -242,7 +281,7 @@ def _schema_of(hint: Any) -> dict[str, Any]:
 
 def schema_for(cls: type) -> dict[str, Any]:
     """JSON schema of a values dataclass; unknown keys are rejected."""
-    hints = _hints(cls)
+    hints = typing.get_type_hints(cls)
     properties = {}
     for f in dataclasses.fields(cls):
         properties[f.name] = {
@@ -255,8 +294,11 @@ def schema_for(cls: type) -> dict[str, Any]:
 
 def values_schema() -> dict[str, Any]:
     """The complete values.schema.json document."""
-    return {"$schema": "https://json-schema.org/draft-07/schema#", "title": "todo-chatbot values",
-            **schema_for(Values)}
+    return {
+        "$schema": "https://json-schema.org/draft-07/schema#",
+        "title": "todo-chatbot values",
+        **schema_for(Values),
+    }
 
 
 def _leaves(obj: Any, prefix: str = "") -> typing.Iterator[tuple[str, str, Any, bool]]:
@@ -277,16 +319,24 @@ def value_paths(values: Values) -> list[str]:
 
 
 def _dump_scalar(value: Any) -> str:
-    return yaml.safe_dump(value, default_flow_style=True, width=1 << 16).strip().removesuffix(
-        "\n...").removesuffix("...").strip()
+    return (
+        yaml.safe_dump(value, default_flow_style=True, width=1 << 16)
+        .strip()
+        .removesuffix("\n...")
+        .removesuffix("...")
+        .strip()
+    )
 
 
 def values_yaml(values: Values) -> str:
     """values.yaml with a `## @param` line above every key (Bitnami's readme-generator style)."""
-    lines = ["# Default values of the todo-chatbot chart. Every key is documented with",
-             "# `## @param`; values.schema.json rejects unknown keys and wrong types.",
-             "# Secrets have no defaults: pass them at install time or use",
-             "# secrets.existingSecret.", ""]
+    lines = [
+        "# Default values of the todo-chatbot chart. Every key is documented with",
+        "# `## @param`; values.schema.json rejects unknown keys and wrong types.",
+        "# Secrets have no defaults: pass them at install time or use",
+        "# secrets.existingSecret.",
+        "",
+    ]
 
     def walk(obj: Any, prefix: str, indent: int) -> None:
         pad = " " * indent

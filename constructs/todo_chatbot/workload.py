@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 
 import cdk8s_plus_28 as kplus
 from cdk8s import ApiObject, ApiObjectMetadata, Duration, JsonPatch, Size
+
+import todo_chatbot.k8s as k8s
 from constructs import Construct
 
-from . import k8s
 from .labels import Labels
 
 APP_USER = 10001
@@ -92,28 +93,39 @@ class WorkloadProps:
         if self.replicas < 0:
             raise ValueError(f"'replicas' must be >= 0, got {self.replicas}")
         if self.service_type not in SERVICE_TYPES:
-            raise ValueError(f"'service_type' must be one of {list(SERVICE_TYPES)}, "
-                             f"got '{self.service_type}'")
+            raise ValueError(
+                f"'service_type' must be one of {list(SERVICE_TYPES)}, got '{self.service_type}'"
+            )
         if self.image_pull_policy not in PULL_POLICIES:
-            raise ValueError(f"'image_pull_policy' must be one of {list(PULL_POLICIES)}, "
-                             f"got '{self.image_pull_policy}'")
+            raise ValueError(
+                f"'image_pull_policy' must be one of {list(PULL_POLICIES)}, "
+                f"got '{self.image_pull_policy}'"
+            )
         for name in ("liveness_path", "readiness_path", "startup_path"):
             if not getattr(self, name).startswith("/"):
                 raise ValueError(f"'{name}' must start with '/', got '{getattr(self, name)}'")
         if self.cpu_request_millis > self.cpu_limit_millis:
-            raise ValueError(f"'cpu_request_millis' ({self.cpu_request_millis}) exceeds "
-                             f"'cpu_limit_millis' ({self.cpu_limit_millis})")
+            raise ValueError(
+                f"'cpu_request_millis' ({self.cpu_request_millis}) exceeds "
+                f"'cpu_limit_millis' ({self.cpu_limit_millis})"
+            )
         if self.memory_request_mebibytes > self.memory_limit_mebibytes:
-            raise ValueError(f"'memory_request_mebibytes' ({self.memory_request_mebibytes}) "
-                             f"exceeds 'memory_limit_mebibytes' ({self.memory_limit_mebibytes})")
+            raise ValueError(
+                f"'memory_request_mebibytes' ({self.memory_request_mebibytes}) "
+                f"exceeds 'memory_limit_mebibytes' ({self.memory_limit_mebibytes})"
+            )
         if self.pre_stop_sleep_seconds >= self.termination_grace_seconds:
-            raise ValueError(f"'pre_stop_sleep_seconds' ({self.pre_stop_sleep_seconds}) must be "
-                             f"below 'termination_grace_seconds' "
-                             f"({self.termination_grace_seconds})")
+            raise ValueError(
+                f"'pre_stop_sleep_seconds' ({self.pre_stop_sleep_seconds}) must be "
+                f"below 'termination_grace_seconds' "
+                f"({self.termination_grace_seconds})"
+            )
         scaling = self.autoscaling
         if scaling is not None and not 1 <= scaling.min_replicas <= scaling.max_replicas:
-            raise ValueError(f"autoscaling needs 1 <= min_replicas <= max_replicas, got "
-                             f"{scaling.min_replicas}..{scaling.max_replicas}")
+            raise ValueError(
+                f"autoscaling needs 1 <= min_replicas <= max_replicas, got "
+                f"{scaling.min_replicas}..{scaling.max_replicas}"
+            )
 
 
 class Workload(Construct):
@@ -123,9 +135,17 @@ class Workload(Construct):
     `Config` (ConfigMap), and when enabled `Autoscaler`, `DisruptionBudget`.
     """
 
-    def __init__(self, scope: Construct, id: str, *, component: str, port: int,
-                 props: WorkloadProps, config: dict[str, str],
-                 secret_env: dict[str, kplus.EnvValue]) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        component: str,
+        port: int,
+        props: WorkloadProps,
+        config: dict[str, str],
+        secret_env: dict[str, kplus.EnvValue],
+    ) -> None:
         super().__init__(scope, id)
         props.validate()
         self.component = component
@@ -138,12 +158,14 @@ class Workload(Construct):
             return ApiObjectMetadata(name=name + suffix, labels=labels)
 
         self.service_account = kplus.ServiceAccount(
-            self, "ServiceAccount", metadata=metadata(), automount_token=False)
+            self, "ServiceAccount", metadata=metadata(), automount_token=False
+        )
         self.config = kplus.ConfigMap(self, "Config", metadata=metadata(), data=config)
 
         tmp = kplus.Volume.from_empty_dir(self, "Tmp", "tmp", size_limit=Size.mebibytes(64))
         self.deployment = kplus.Deployment(
-            self, "Resource",
+            self,
+            "Resource",
             metadata=metadata(),
             replicas=None if props.autoscaling else props.replicas,
             select=False,
@@ -153,9 +175,11 @@ class Workload(Construct):
             termination_grace_period=Duration.seconds(props.termination_grace_seconds),
             strategy=kplus.DeploymentStrategy.rolling_update(
                 max_surge=kplus.PercentOrAbsolute.absolute(1),
-                max_unavailable=kplus.PercentOrAbsolute.absolute(0)),
+                max_unavailable=kplus.PercentOrAbsolute.absolute(0),
+            ),
             security_context=kplus.PodSecurityContextProps(
-                ensure_non_root=True, user=APP_USER, group=APP_USER, fs_group=APP_USER),
+                ensure_non_root=True, user=APP_USER, group=APP_USER, fs_group=APP_USER
+            ),
             volumes=[tmp],
         )
         self.deployment.select(kplus.LabelSelector.of(labels=self.selector_labels))
@@ -172,59 +196,96 @@ class Workload(Construct):
             startup=_probe(props.startup_path, port, period=2, failures=30),
             liveness=_probe(props.liveness_path, port, period=5, failures=3),
             readiness=_probe(props.readiness_path, port, period=3, failures=2),
-            lifecycle=kplus.ContainerLifecycle(pre_stop=kplus.Handler.from_command(
-                ["sleep", str(props.pre_stop_sleep_seconds)])),
+            lifecycle=kplus.ContainerLifecycle(
+                pre_stop=kplus.Handler.from_command(["sleep", str(props.pre_stop_sleep_seconds)])
+            ),
             resources=kplus.ContainerResources(
-                cpu=kplus.CpuResources(request=kplus.Cpu.millis(props.cpu_request_millis),
-                                       limit=kplus.Cpu.millis(props.cpu_limit_millis)),
+                cpu=kplus.CpuResources(
+                    request=kplus.Cpu.millis(props.cpu_request_millis),
+                    limit=kplus.Cpu.millis(props.cpu_limit_millis),
+                ),
                 memory=kplus.MemoryResources(
                     request=Size.mebibytes(props.memory_request_mebibytes),
-                    limit=Size.mebibytes(props.memory_limit_mebibytes))),
+                    limit=Size.mebibytes(props.memory_limit_mebibytes),
+                ),
+            ),
             security_context=kplus.ContainerSecurityContextProps(
-                ensure_non_root=True, user=APP_USER, group=APP_USER, privileged=False,
-                read_only_root_filesystem=True, allow_privilege_escalation=False,
+                ensure_non_root=True,
+                user=APP_USER,
+                group=APP_USER,
+                privileged=False,
+                read_only_root_filesystem=True,
+                allow_privilege_escalation=False,
                 capabilities=kplus.ContainerSecutiryContextCapabilities(
-                    drop=[kplus.Capability.ALL]),
-                seccomp_profile=kplus.SeccompProfile(type=kplus.SeccompProfileType.RUNTIME_DEFAULT)),
+                    drop=[kplus.Capability.ALL]
+                ),
+                seccomp_profile=kplus.SeccompProfile(type=kplus.SeccompProfileType.RUNTIME_DEFAULT),
+            ),
             volume_mounts=[kplus.VolumeMount(path="/tmp", volume=tmp)],
         )
         deployment = ApiObject.of(self.deployment)
         # Escape hatch: cdk8s-plus spreads with pod anti-affinity, which leaves
         # extra replicas Pending on a single node; a soft topology spread
         # constraint spreads when it can and still schedules when it cannot.
-        deployment.add_json_patch(JsonPatch.add(
-            "/spec/template/spec/topologySpreadConstraints",
-            [{"maxSkew": 1, "topologyKey": "kubernetes.io/hostname",
-              "whenUnsatisfiable": "ScheduleAnyway",
-              "labelSelector": {"matchLabels": self.selector_labels}}]))
+        deployment.add_json_patch(
+            JsonPatch.add(
+                "/spec/template/spec/topologySpreadConstraints",
+                [
+                    {
+                        "maxSkew": 1,
+                        "topologyKey": "kubernetes.io/hostname",
+                        "whenUnsatisfiable": "ScheduleAnyway",
+                        "labelSelector": {"matchLabels": self.selector_labels},
+                    }
+                ],
+            )
+        )
         if props.image_pull_secrets:
-            deployment.add_json_patch(JsonPatch.add(
-                "/spec/template/spec/imagePullSecrets",
-                [{"name": secret} for secret in props.image_pull_secrets]))
+            deployment.add_json_patch(
+                JsonPatch.add(
+                    "/spec/template/spec/imagePullSecrets",
+                    [{"name": secret} for secret in props.image_pull_secrets],
+                )
+            )
 
         self.service = kplus.Service(
-            self, "Service", metadata=metadata(),
+            self,
+            "Service",
+            metadata=metadata(),
             type=SERVICE_TYPES[props.service_type],
-            ports=[kplus.ServicePort(name="http", port=props.service_port or port,
-                                     target_port=port)])
+            ports=[
+                kplus.ServicePort(name="http", port=props.service_port or port, target_port=port)
+            ],
+        )
         self.service.select_label(*next(iter(self.selector_labels.items())))
         for key, value in list(self.selector_labels.items())[1:]:
             self.service.select_label(key, value)
 
         if props.autoscaling is not None:
             kplus.HorizontalPodAutoscaler(
-                self, "Autoscaler", metadata=metadata(), target=self.deployment,
+                self,
+                "Autoscaler",
+                metadata=metadata(),
+                target=self.deployment,
                 min_replicas=props.autoscaling.min_replicas,
                 max_replicas=props.autoscaling.max_replicas,
-                metrics=[kplus.Metric.resource_cpu(kplus.MetricTarget.average_utilization(
-                    props.autoscaling.target_cpu_percent))])
+                metrics=[
+                    kplus.Metric.resource_cpu(
+                        kplus.MetricTarget.average_utilization(props.autoscaling.target_cpu_percent)
+                    )
+                ],
+            )
         if props.max_unavailable is not None:
             # Escape hatch: cdk8s-plus has no PodDisruptionBudget class.
             k8s.KubePodDisruptionBudget(
-                self, "DisruptionBudget", metadata=k8s.ObjectMeta(name=name, labels=labels),
+                self,
+                "DisruptionBudget",
+                metadata=k8s.ObjectMeta(name=name, labels=labels),
                 spec=k8s.PodDisruptionBudgetSpec(
                     max_unavailable=k8s.IntOrString.from_number(props.max_unavailable),
-                    selector=k8s.LabelSelector(match_labels=self.selector_labels)))
+                    selector=k8s.LabelSelector(match_labels=self.selector_labels),
+                ),
+            )
 
     @property
     def name(self) -> str:
@@ -239,5 +300,9 @@ class Workload(Construct):
 
 def _probe(path: str, port: int, *, period: int, failures: int) -> kplus.Probe:
     return kplus.Probe.from_http_get(
-        path, port=port, period_seconds=Duration.seconds(period), failure_threshold=failures,
-        timeout_seconds=Duration.seconds(2))
+        path,
+        port=port,
+        period_seconds=Duration.seconds(period),
+        failure_threshold=failures,
+        timeout_seconds=Duration.seconds(2),
+    )

@@ -35,9 +35,20 @@ def build_chart(out: Path) -> Path:
     env = {**os.environ, "CDK8S_OUTDIR": str(out)}
     subprocess.run([sys.executable, "main.py"], cwd=ROOT, env=env, check=True)
     version = (ROOT / "VERSION").read_text().strip()
-    subprocess.run([sys.executable, "-m", "todo_chatbot.helm_chart",
-                    str(out / "todo-chatbot.k8s.yaml"), "--version", version,
-                    "--out", str(out / "todo-chatbot")], check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "todo_chatbot.helm_chart",
+            str(out / "todo-chatbot.k8s.yaml"),
+            "--version",
+            version,
+            "--out",
+            str(out / "todo-chatbot"),
+        ],
+        check=True,
+        capture_output=True,
+    )
     return out / "todo-chatbot"
 
 
@@ -51,7 +62,7 @@ def credentials() -> dict[str, str]:
     """Secret values generated for this run only, so a leak is recognisable."""
     return {
         "databaseUrl": f"postgresql://todo:{secrets.token_urlsafe(18)}@db.example:5432/todo"
-                       "?sslmode=require",
+        "?sslmode=require",
         "betterAuthSecret": secrets.token_urlsafe(40),
         "openaiApiKey": "sk-" + secrets.token_urlsafe(24),
         "geminiApiKey": "gm-" + secrets.token_urlsafe(24),
@@ -74,8 +85,13 @@ Render = Callable[..., list[dict[str, Any]]]
 def render(helm: str, chart_dir: Path, tmp_path: Path, credentials: dict[str, str]) -> Render:
     """`helm template` with values (managed secrets unless overridden); returns the objects."""
 
-    def run(values: dict[str, Any] | None = None, *, release: str = "todo",
-            with_credentials: bool = True, extra: list[str] | None = None) -> list[dict[str, Any]]:
+    def run(
+        values: dict[str, Any] | None = None,
+        *,
+        release: str = "todo",
+        with_credentials: bool = True,
+        extra: list[str] | None = None,
+    ) -> list[dict[str, Any]]:
         merged: dict[str, Any] = {"secrets": dict(credentials)} if with_credentials else {}
         for key, value in (values or {}).items():
             if isinstance(value, dict) and isinstance(merged.get(key), dict):
@@ -86,7 +102,9 @@ def render(helm: str, chart_dir: Path, tmp_path: Path, credentials: dict[str, st
         values_file.write_text(yaml.safe_dump(merged))
         result = subprocess.run(
             [helm, "template", release, str(chart_dir), "-f", str(values_file), *(extra or [])],
-            capture_output=True, text=True)
+            capture_output=True,
+            text=True,
+        )
         if result.returncode != 0:
             raise HelmError(result.stderr)
         return [doc for doc in yaml.safe_load_all(result.stdout) if doc]

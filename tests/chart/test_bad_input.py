@@ -10,20 +10,25 @@ def refused(render, values, **options):
     return str(error.value)
 
 
-@pytest.mark.parametrize(("secrets", "message"), [
-    ({"databaseUrl": ""}, "secrets.databaseUrl is required"),
-    ({"betterAuthSecret": ""}, "secrets.betterAuthSecret is required"),
-    ({"openaiApiKey": ""}, "secrets.openaiApiKey is required when ai.provider is openai"),
-])
+@pytest.mark.parametrize(
+    ("secrets", "message"),
+    [
+        ({"databaseUrl": ""}, "secrets.databaseUrl is required"),
+        ({"betterAuthSecret": ""}, "secrets.betterAuthSecret is required"),
+        ({"openaiApiKey": ""}, "secrets.openaiApiKey is required when ai.provider is openai"),
+    ],
+)
 def test_fails_when_a_secret_is_missing(render, credentials, secrets, message):
-    assert message in refused(render, {"secrets": {**credentials, **secrets}},
-                              with_credentials=False)
+    assert message in refused(
+        render, {"secrets": {**credentials, **secrets}}, with_credentials=False
+    )
 
 
 def test_fails_when_the_gemini_key_is_missing_for_gemini(render, credentials):
     values = {"ai": {"provider": "gemini"}, "secrets": {**credentials, "geminiApiKey": ""}}
     assert "secrets.geminiApiKey is required when ai.provider is gemini" in refused(
-        render, values, with_credentials=False)
+        render, values, with_credentials=False
+    )
 
 
 def test_fails_when_the_database_url_is_not_postgres_without_printing_it(render, credentials):
@@ -40,15 +45,18 @@ def test_fails_when_the_auth_secret_is_short_without_printing_it(render, credent
     assert short not in message
 
 
-@pytest.mark.parametrize(("values", "message"), [
-    ({"backend": {"replicaCount": -1}}, "replicaCount"),
-    ({"backend": {"replicas": 2}}, "replicas"),
-    ({"frontend": {"service": {"type": "Ingress"}}}, "type"),
-    ({"ai": {"provider": "anthropic"}}, "provider"),
-    ({"config": {"logLevel": "loud"}}, "logLevel"),
-    ({"backend": {"autoscaling": {"maxReplicas": 0}}}, "maxReplicas"),
-    ({"ingress": {"host": "Not A Host"}}, "host"),
-])
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"backend": {"replicaCount": -1}}, "replicaCount"),
+        ({"backend": {"replicas": 2}}, "replicas"),
+        ({"frontend": {"service": {"type": "Ingress"}}}, "type"),
+        ({"ai": {"provider": "anthropic"}}, "provider"),
+        ({"config": {"logLevel": "loud"}}, "logLevel"),
+        ({"backend": {"autoscaling": {"maxReplicas": 0}}}, "maxReplicas"),
+        ({"ingress": {"host": "Not A Host"}}, "host"),
+    ],
+)
 def test_schema_rejects_bad_or_unknown_values(render, values, message):
     assert message in refused(render, values)
 
@@ -56,20 +64,21 @@ def test_schema_rejects_bad_or_unknown_values(render, values, message):
 def test_fails_when_autoscaling_bounds_are_inverted(render):
     values = {"backend": {"autoscaling": {"enabled": True, "minReplicas": 5, "maxReplicas": 2}}}
     assert "backend.autoscaling.minReplicas (5) must not exceed maxReplicas (2)" in refused(
-        render, values)
+        render, values
+    )
 
 
 def test_fails_when_a_route_names_no_gateway(render):
     assert "httpRoute.parentRefs must name at least one Gateway" in refused(
-        render, {"httpRoute": {"enabled": True}})
+        render, {"httpRoute": {"enabled": True}}
+    )
 
 
 def test_no_error_prints_a_secret(render, credentials):
     messages = [
         refused(render, {"backend": {"replicaCount": -1}}),
         refused(render, {"unknownKey": True}),
-        refused(render, {"secrets": {**credentials, "openaiApiKey": ""}},
-                with_credentials=False),
+        refused(render, {"secrets": {**credentials, "openaiApiKey": ""}}, with_credentials=False),
     ]
     for message in messages:
         for value in credentials.values():

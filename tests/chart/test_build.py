@@ -9,8 +9,9 @@ from conftest import ROOT, build_chart, tool_path
 
 
 def tree(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
-            if p.is_file()}
+    return {
+        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
 
 
 def test_committed_chart_matches_the_code(chart_dir):
@@ -26,9 +27,17 @@ def test_two_builds_are_identical(chart_dir, tmp_path):
 
 def test_lint_is_clean(helm, chart_dir):
     result = subprocess.run(
-        [helm, "lint", "--strict", str(chart_dir), "-f",
-         str(ROOT / "examples" / "values-existing-secret.yaml")],
-        capture_output=True, text=True)
+        [
+            helm,
+            "lint",
+            "--strict",
+            str(chart_dir),
+            "-f",
+            str(ROOT / "examples" / "values-existing-secret.yaml"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -37,8 +46,11 @@ def test_package_is_reproducible_and_versioned(chart_dir, tmp_path):
     helm = tool_path("helm")
     digests = []
     for attempt in ("one", "two"):
-        subprocess.run([helm, "package", str(chart_dir), "--destination",
-                        str(tmp_path / attempt)], check=True, capture_output=True)
+        subprocess.run(
+            [helm, "package", str(chart_dir), "--destination", str(tmp_path / attempt)],
+            check=True,
+            capture_output=True,
+        )
         version = (ROOT / "VERSION").read_text().strip()
         package = tmp_path / attempt / f"todo-chatbot-{version}.tgz"
         digests.append(hashlib.sha256(package.read_bytes()).hexdigest())

@@ -1,4 +1,4 @@
-"""checkov's Kubernetes policies pass on the rendered chart; skips are justified in .checkov.yaml."""
+"""checkov policies pass on the rendered chart; skips are justified in .checkov.yaml."""
 
 import json
 import subprocess
@@ -22,11 +22,15 @@ def test_no_failed_policy_checks(render, checkov, tmp_path, scenario):
     manifests = render(values, with_credentials="existingSecret" not in values.get("secrets", {}))
     rendered = tmp_path / "rendered.yaml"
     rendered.write_text(yaml.safe_dump_all(manifests))
-    result = subprocess.run([checkov, "--config-file", str(CONFIG), "-f", str(rendered),
-                             "-o", "json"], capture_output=True, text=True)
+    result = subprocess.run(
+        [checkov, "--config-file", str(CONFIG), "-f", str(rendered), "-o", "json"],
+        capture_output=True,
+        text=True,
+    )
     report = json.loads(result.stdout)
-    failed = [(check["check_id"], check["resource"]) for check in
-              report["results"]["failed_checks"]]
+    failed = [
+        (check["check_id"], check["resource"]) for check in report["results"]["failed_checks"]
+    ]
     assert failed == []
     assert report["summary"]["passed"] > 100
 

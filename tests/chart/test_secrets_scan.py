@@ -42,7 +42,10 @@ def test_notes_hold_no_secret(chart_dir, tmp_path, credentials):
     values.write_text(yaml.safe_dump({"secrets": credentials}))
     result = subprocess.run(
         [helm, "install", "todo", str(chart_dir), "-f", str(values), "--dry-run=client"],
-        capture_output=True, text=True, check=True)
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     notes = result.stdout.split("NOTES:", 1)[1]
     assert "port-forward service/todo-todo-chatbot-frontend" in notes
     assert not occurrences(notes, set(credentials.values()) | encoded(credentials.values()))

@@ -7,8 +7,8 @@ import cdk8s
 import pytest
 from cdk8s import Testing as K8sTesting
 from support.manifests import Manifest, app_props, managed_secrets
-
 from todo_chatbot import Secrets, TodoChatbot
+
 
 @pytest.fixture
 def chart() -> cdk8s.Chart:

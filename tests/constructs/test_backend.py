@@ -2,20 +2,27 @@
 
 import pytest
 from support.manifests import by_kind, container, env_names
-
 from todo_chatbot import Backend, BackendProps, Secrets, SecretsProps
 
 
 def synth(chart, secrets, **props):
-    Backend(chart, "Backend", secrets=secrets,
-            props=BackendProps(image="registry.example/backend:1", **props))
+    Backend(
+        chart,
+        "Backend",
+        secrets=secrets,
+        props=BackendProps(image="registry.example/backend:1", **props),
+    )
     return list(chart.to_json())
 
 
 def test_gets_database_auth_and_the_openai_key_by_default(chart, secrets):
     deployment = by_kind(synth(chart, secrets), "Deployment")
-    assert env_names(deployment) == {"DATABASE_URL", "BETTER_AUTH_SECRET", "OPENAI_API_KEY",
-                                     "INSTANCE_NAME"}
+    assert env_names(deployment) == {
+        "DATABASE_URL",
+        "BETTER_AUTH_SECRET",
+        "OPENAI_API_KEY",
+        "INSTANCE_NAME",
+    }
 
 
 def test_gets_only_the_gemini_key_with_gemini(chart):
@@ -26,21 +33,36 @@ def test_gets_only_the_gemini_key_with_gemini(chart):
 
 
 def test_secret_keys_come_from_secret_key_refs(chart, secrets):
-    env = {var["name"]: var for var in container(by_kind(synth(chart, secrets),
-                                                         "Deployment"))["env"]}
+    env = {
+        var["name"]: var for var in container(by_kind(synth(chart, secrets), "Deployment"))["env"]
+    }
     assert env["DATABASE_URL"]["valueFrom"]["secretKeyRef"] == {
-        "name": "todo-chatbot", "key": "DATABASE_URL", "optional": False}
+        "name": "todo-chatbot",
+        "key": "DATABASE_URL",
+        "optional": False,
+    }
     assert env["INSTANCE_NAME"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
 
 
 def test_config_map_holds_the_non_secret_settings(chart, secrets):
-    manifests = synth(chart, secrets, ai_model="gemini-2.0-flash", ai_provider="openai",
-                      ai_base_url="http://ai.internal/v1", log_level="debug")
+    manifests = synth(
+        chart,
+        secrets,
+        ai_model="gemini-2.0-flash",
+        ai_provider="openai",
+        ai_base_url="http://ai.internal/v1",
+        log_level="debug",
+    )
     assert by_kind(manifests, "ConfigMap")["data"] == {
-        "AI_PROVIDER": "openai", "AI_MODEL": "gemini-2.0-flash", "AI_TIMEOUT_SECONDS": "30",
-        "AI_BASE_URL": "http://ai.internal/v1", "LOG_LEVEL": "debug"}
+        "AI_PROVIDER": "openai",
+        "AI_MODEL": "gemini-2.0-flash",
+        "AI_TIMEOUT_SECONDS": "30",
+        "AI_BASE_URL": "http://ai.internal/v1",
+        "LOG_LEVEL": "debug",
+    }
     assert container(by_kind(manifests, "Deployment"))["envFrom"] == [
-        {"configMapRef": {"name": "todo-chatbot-backend"}}]
+        {"configMapRef": {"name": "todo-chatbot-backend"}}
+    ]
 
 
 def test_listens_on_the_contract_port(chart, secrets):
@@ -48,19 +70,28 @@ def test_listens_on_the_contract_port(chart, secrets):
     assert container(deployment)["ports"] == [{"containerPort": 8000}]
 
 
-@pytest.mark.parametrize(("props", "message"), [
-    ({"ai_provider": "anthropic"}, "'ai_provider' must be one of .* got 'anthropic'"),
-    ({"log_level": "verbose"}, "'log_level' must be one of .* got 'verbose'"),
-    ({"ai_timeout_seconds": 0}, "'ai_timeout_seconds' must be >= 1, got 0"),
-])
+@pytest.mark.parametrize(
+    ("props", "message"),
+    [
+        ({"ai_provider": "anthropic"}, "'ai_provider' must be one of .* got 'anthropic'"),
+        ({"log_level": "verbose"}, "'log_level' must be one of .* got 'verbose'"),
+        ({"ai_timeout_seconds": 0}, "'ai_timeout_seconds' must be >= 1, got 0"),
+    ],
+)
 def test_fails_when_props_are_invalid(chart, secrets, props, message):
     with pytest.raises(ValueError, match=message):
         synth(chart, secrets, **props)
 
 
 def test_fails_when_the_secret_lacks_the_provider_key(chart):
-    secrets = Secrets(chart, "Secrets", props=SecretsProps(
-        database_url="postgresql://db/todo", better_auth_secret="x" * 32,
-        openai_api_key="key-from-a-test"))
+    secrets = Secrets(
+        chart,
+        "Secrets",
+        props=SecretsProps(
+            database_url="postgresql://db/todo",
+            better_auth_secret="x" * 32,
+            openai_api_key="key-from-a-test",
+        ),
+    )
     with pytest.raises(ValueError, match="secret has no key 'GEMINI_API_KEY'"):
         synth(chart, secrets, ai_provider="gemini")

@@ -4,7 +4,6 @@ import subprocess
 import sys
 
 from support.manifests import by_kind
-
 from todo_chatbot import Labels
 
 
@@ -25,9 +24,12 @@ def test_every_object_carries_the_standard_labels(synth_app):
 
 
 def test_importable_as_a_library_without_shadowing_constructs():
-    code = ("import constructs, todo_chatbot; "
-            "from todo_chatbot import Backend, Frontend, Secrets, Ingress, TodoChatbot; "
-            "assert hasattr(constructs, 'Construct'); print(todo_chatbot.__name__)")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            cwd="/", check=True)
+    code = (
+        "import constructs, todo_chatbot; "
+        "from todo_chatbot import Backend, Frontend, Secrets, Ingress, TodoChatbot; "
+        "assert hasattr(constructs, 'Construct'); print(todo_chatbot.__name__)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd="/", check=True
+    )
     assert result.stdout.strip() == "todo_chatbot"

@@ -2,15 +2,20 @@
 
 import pytest
 from support.manifests import by_kind, container, env_names
-
 from todo_chatbot import Backend, BackendProps, Frontend, FrontendProps
 
 
 def synth(chart, secrets, **props):
-    backend = Backend(chart, "Backend", secrets=secrets,
-                      props=BackendProps(image="registry.example/backend:1"))
-    Frontend(chart, "Frontend", secrets=secrets, backend=backend,
-             props=FrontendProps(image="registry.example/frontend:1", **props))
+    backend = Backend(
+        chart, "Backend", secrets=secrets, props=BackendProps(image="registry.example/backend:1")
+    )
+    Frontend(
+        chart,
+        "Frontend",
+        secrets=secrets,
+        backend=backend,
+        props=FrontendProps(image="registry.example/frontend:1", **props),
+    )
     return list(chart.to_json())
 
 
@@ -25,8 +30,11 @@ def test_backend_url_is_derived_from_the_backend_service(chart, secrets):
 
 
 def test_public_url_is_passed_when_given(chart, secrets):
-    config = by_kind(synth(chart, secrets, public_url="https://todo.example.com"), "ConfigMap",
-                     "todo-chatbot-frontend")
+    config = by_kind(
+        synth(chart, secrets, public_url="https://todo.example.com"),
+        "ConfigMap",
+        "todo-chatbot-frontend",
+    )
     assert config["data"]["PUBLIC_URL"] == "https://todo.example.com"
 
 
@@ -40,5 +48,5 @@ def test_service_port_80_forwards_to_the_contract_port(chart, secrets):
 
 
 def test_fails_when_public_url_is_not_http(chart, secrets):
-    with pytest.raises(ValueError, match="'public_url' must start with http.*got 'todo.example'"):
+    with pytest.raises(ValueError, match=r"'public_url' must start with http.*got 'todo.example'"):
         synth(chart, secrets, public_url="todo.example")

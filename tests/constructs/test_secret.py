@@ -2,16 +2,17 @@
 
 import pytest
 from support.manifests import AI_KEY, AUTH_SECRET, DATABASE_URL, all_of, by_kind
-
 from todo_chatbot import Secrets, SecretsProps
 
 
 def test_managed_secret_holds_the_given_keys(chart, secrets):
     secret = by_kind(list(chart.to_json()), "Secret")
     assert secret["metadata"]["name"] == "todo-chatbot"
-    assert secret["stringData"] == {"DATABASE_URL": DATABASE_URL,
-                                    "BETTER_AUTH_SECRET": AUTH_SECRET,
-                                    "OPENAI_API_KEY": AI_KEY}
+    assert secret["stringData"] == {
+        "DATABASE_URL": DATABASE_URL,
+        "BETTER_AUTH_SECRET": AUTH_SECRET,
+        "OPENAI_API_KEY": AI_KEY,
+    }
     assert secret["metadata"]["labels"]["app.kubernetes.io/component"] == "secrets"
 
 
@@ -31,18 +32,40 @@ def test_fails_for_a_key_the_managed_secret_lacks(secrets):
 SECRET_VALUE = "postgres-but-not-a-url-" + "x" * 16
 
 
-@pytest.mark.parametrize(("props", "message"), [
-    ({"better_auth_secret": AUTH_SECRET, "openai_api_key": AI_KEY},
-     "'database_url' is required"),
-    ({"database_url": SECRET_VALUE, "better_auth_secret": AUTH_SECRET, "openai_api_key": AI_KEY},
-     "'database_url' must start with postgresql://"),
-    ({"database_url": DATABASE_URL, "openai_api_key": AI_KEY}, "'better_auth_secret' is required"),
-    ({"database_url": DATABASE_URL, "better_auth_secret": "short-secret", "openai_api_key": AI_KEY},
-     "'better_auth_secret' must be at least 32 characters, got 12"),
-    ({"database_url": DATABASE_URL, "better_auth_secret": AUTH_SECRET},
-     "one of 'openai_api_key' or 'gemini_api_key' is required"),
-    ({"existing_secret": ""}, "'existing_secret' must be a Secret name"),
-])
+@pytest.mark.parametrize(
+    ("props", "message"),
+    [
+        (
+            {"better_auth_secret": AUTH_SECRET, "openai_api_key": AI_KEY},
+            "'database_url' is required",
+        ),
+        (
+            {
+                "database_url": SECRET_VALUE,
+                "better_auth_secret": AUTH_SECRET,
+                "openai_api_key": AI_KEY,
+            },
+            "'database_url' must start with postgresql://",
+        ),
+        (
+            {"database_url": DATABASE_URL, "openai_api_key": AI_KEY},
+            "'better_auth_secret' is required",
+        ),
+        (
+            {
+                "database_url": DATABASE_URL,
+                "better_auth_secret": "short-secret",
+                "openai_api_key": AI_KEY,
+            },
+            "'better_auth_secret' must be at least 32 characters, got 12",
+        ),
+        (
+            {"database_url": DATABASE_URL, "better_auth_secret": AUTH_SECRET},
+            "one of 'openai_api_key' or 'gemini_api_key' is required",
+        ),
+        ({"existing_secret": ""}, "'existing_secret' must be a Secret name"),
+    ],
+)
 def test_fails_when_values_are_missing_or_malformed(chart, props, message):
     with pytest.raises(ValueError, match=message) as error:
         Secrets(chart, "Secrets", props=SecretsProps(**props))

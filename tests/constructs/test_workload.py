@@ -1,15 +1,17 @@
 """Defaults and checks shared by both components (tested through the backend)."""
 
 import pytest
-
-from todo_chatbot import AutoscalingProps, Backend, BackendProps, Labels
-
 from support.manifests import all_of, by_kind, container
+from todo_chatbot import AutoscalingProps, Backend, BackendProps, Labels
 
 
 def synth(chart, secrets, **props):
-    Backend(chart, "Backend", secrets=secrets,
-            props=BackendProps(image="registry.example/backend:1", **props))
+    Backend(
+        chart,
+        "Backend",
+        secrets=secrets,
+        props=BackendProps(image="registry.example/backend:1", **props),
+    )
     return list(chart.to_json())
 
 
@@ -52,44 +54,50 @@ def test_service_account_token_is_not_mounted(manifests, pod):
 
 def test_rolling_update_never_drops_below_desired_replicas(manifests):
     strategy = by_kind(manifests, "Deployment")["spec"]["strategy"]
-    assert strategy == {"type": "RollingUpdate",
-                        "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
+    assert strategy == {
+        "type": "RollingUpdate",
+        "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0},
+    }
 
 
 def test_probes_check_the_contract_paths(manifests):
     main = container(by_kind(manifests, "Deployment"))
-    assert main["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": 8000,
-                                                "scheme": "HTTP"}
+    assert main["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": 8000, "scheme": "HTTP"}
     assert main["readinessProbe"]["httpGet"]["path"] == "/readyz"
     assert main["startupProbe"]["httpGet"]["path"] == "/healthz"
 
 
 def test_liveness_restarts_a_hung_pod_within_30_seconds(manifests):
     liveness = container(by_kind(manifests, "Deployment"))["livenessProbe"]
-    worst_case = liveness["periodSeconds"] * liveness["failureThreshold"] + liveness[
-        "timeoutSeconds"]
+    worst_case = (
+        liveness["periodSeconds"] * liveness["failureThreshold"] + liveness["timeoutSeconds"]
+    )
     assert worst_case < 30
 
 
 def test_probe_paths_are_configurable(chart, secrets):
-    manifests = synth(chart, secrets, liveness_path="/live", readiness_path="/ready",
-                      startup_path="/started")
+    manifests = synth(
+        chart, secrets, liveness_path="/live", readiness_path="/ready", startup_path="/started"
+    )
     main = container(by_kind(manifests, "Deployment"))
-    assert [main[p]["httpGet"]["path"] for p in ("livenessProbe", "readinessProbe",
-                                                 "startupProbe")] == ["/live", "/ready",
-                                                                      "/started"]
+    assert [
+        main[p]["httpGet"]["path"] for p in ("livenessProbe", "readinessProbe", "startupProbe")
+    ] == ["/live", "/ready", "/started"]
 
 
 def test_graceful_shutdown_sleeps_before_sigterm(manifests, pod):
     assert container(by_kind(manifests, "Deployment"))["lifecycle"]["preStop"]["exec"][
-        "command"] == ["sleep", "5"]
+        "command"
+    ] == ["sleep", "5"]
     assert pod["terminationGracePeriodSeconds"] == 30
 
 
 def test_resources_have_requests_and_limits(manifests):
     resources = container(by_kind(manifests, "Deployment"))["resources"]
-    assert resources == {"requests": {"cpu": "100m", "memory": "128Mi"},
-                         "limits": {"cpu": "1000m", "memory": "256Mi"}}
+    assert resources == {
+        "requests": {"cpu": "100m", "memory": "128Mi"},
+        "limits": {"cpu": "1000m", "memory": "256Mi"},
+    }
 
 
 def test_pods_spread_over_nodes_softly(pod):
@@ -110,16 +118,24 @@ def test_standard_labels_and_selectors(manifests):
         "app.kubernetes.io/managed-by": "cdk8s",
     }
     selector = deployment["spec"]["selector"]["matchLabels"]
-    assert selector == {key: labels[key] for key in (
-        "app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/component")}
+    assert selector == {
+        key: labels[key]
+        for key in (
+            "app.kubernetes.io/name",
+            "app.kubernetes.io/instance",
+            "app.kubernetes.io/component",
+        )
+    }
     assert by_kind(manifests, "Service")["spec"]["selector"] == selector
     assert deployment["spec"]["template"]["metadata"]["labels"].items() >= selector.items()
 
 
 def test_chart_label_when_given(chart, secrets):
     manifests = synth(chart, secrets, labels=Labels(chart="todo-chatbot-1.2.3"))
-    assert by_kind(manifests, "Deployment")["metadata"]["labels"][
-        "helm.sh/chart"] == "todo-chatbot-1.2.3"
+    assert (
+        by_kind(manifests, "Deployment")["metadata"]["labels"]["helm.sh/chart"]
+        == "todo-chatbot-1.2.3"
+    )
 
 
 def test_service_is_cluster_internal_by_default(manifests):
@@ -134,8 +150,7 @@ def test_no_autoscaler_by_default_and_fixed_replicas(manifests):
 
 
 def test_autoscaler_targets_cpu_and_owns_replicas(chart, secrets):
-    manifests = synth(chart, secrets, autoscaling=AutoscalingProps(min_replicas=2,
-                                                                    max_replicas=4))
+    manifests = synth(chart, secrets, autoscaling=AutoscalingProps(min_replicas=2, max_replicas=4))
     hpa = by_kind(manifests, "HorizontalPodAutoscaler")
     assert hpa["apiVersion"] == "autoscaling/v2"
     assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (2, 4)
@@ -161,16 +176,19 @@ def test_image_pull_secrets(chart, secrets):
     assert pod["imagePullSecrets"] == [{"name": "regcred"}]
 
 
-@pytest.mark.parametrize(("props", "message"), [
-    ({"replicas": -1}, "'replicas' must be >= 0, got -1"),
-    ({"service_type": "Ingress"}, "'service_type' must be one of .* got 'Ingress'"),
-    ({"image_pull_policy": "Sometimes"}, "got 'Sometimes'"),
-    ({"liveness_path": "healthz"}, "'liveness_path' must start with '/', got 'healthz'"),
-    ({"cpu_request_millis": 2000}, r"'cpu_request_millis' \(2000\) exceeds"),
-    ({"memory_request_mebibytes": 512}, r"'memory_request_mebibytes' \(512\) exceeds"),
-    ({"pre_stop_sleep_seconds": 30}, r"'pre_stop_sleep_seconds' \(30\) must be below"),
-    ({"autoscaling": AutoscalingProps(min_replicas=3, max_replicas=2)}, "got 3..2"),
-])
+@pytest.mark.parametrize(
+    ("props", "message"),
+    [
+        ({"replicas": -1}, "'replicas' must be >= 0, got -1"),
+        ({"service_type": "Ingress"}, "'service_type' must be one of .* got 'Ingress'"),
+        ({"image_pull_policy": "Sometimes"}, "got 'Sometimes'"),
+        ({"liveness_path": "healthz"}, "'liveness_path' must start with '/', got 'healthz'"),
+        ({"cpu_request_millis": 2000}, r"'cpu_request_millis' \(2000\) exceeds"),
+        ({"memory_request_mebibytes": 512}, r"'memory_request_mebibytes' \(512\) exceeds"),
+        ({"pre_stop_sleep_seconds": 30}, r"'pre_stop_sleep_seconds' \(30\) must be below"),
+        ({"autoscaling": AutoscalingProps(min_replicas=3, max_replicas=2)}, "got 3..2"),
+    ],
+)
 def test_fails_when_props_are_invalid(chart, secrets, props, message):
     with pytest.raises(ValueError, match=message):
         synth(chart, secrets, **props)

@@ -36,8 +36,9 @@ def _strict(schema: Any) -> Any:
 
 @functools.cache
 def _kubernetes(version: str) -> tuple[dict[str, Any], dict[tuple[str, str, str], str]]:
-    definitions = json.loads((SHARED / "k8s-schemas" / f"v{version}" / "_definitions.json")
-                             .read_text())["definitions"]
+    definitions = json.loads(
+        (SHARED / "k8s-schemas" / f"v{version}" / "_definitions.json").read_text()
+    )["definitions"]
     kinds = {}
     for name, definition in definitions.items():
         for gvk in definition.get("x-kubernetes-group-version-kind", []):
@@ -71,8 +72,12 @@ def errors(manifest: dict[str, Any], version: str) -> list[str]:
     elif key in _custom_resources():
         validator = jsonschema.Draft7Validator(_custom_resources()[key])
     else:
-        return [f"{manifest['apiVersion']} {manifest['kind']} is not served by Kubernetes "
-                f"{version} nor by the Gateway API CRDs"]
+        return [
+            f"{manifest['apiVersion']} {manifest['kind']} is not served by Kubernetes "
+            f"{version} nor by the Gateway API CRDs"
+        ]
     name = f"{manifest['kind']}/{manifest.get('metadata', {}).get('name')}"
-    return [f"{name}: {'/'.join(map(str, error.absolute_path))}: {error.message}"
-            for error in validator.iter_errors(manifest)]
+    return [
+        f"{name}: {'/'.join(map(str, error.absolute_path))}: {error.message}"
+        for error in validator.iter_errors(manifest)
+    ]

@@ -13,16 +13,29 @@ def pod_annotations(manifests, name):
 
 
 def test_defaults_render_the_core_objects(render):
-    assert kinds(render()) == sorted([
-        "ConfigMap", "ConfigMap", "Deployment", "Deployment", "NetworkPolicy", "NetworkPolicy",
-        "PodDisruptionBudget", "PodDisruptionBudget", "Pod", "Secret", "Service", "Service",
-        "ServiceAccount", "ServiceAccount"])
+    assert kinds(render()) == sorted(
+        [
+            "ConfigMap",
+            "ConfigMap",
+            "Deployment",
+            "Deployment",
+            "NetworkPolicy",
+            "NetworkPolicy",
+            "PodDisruptionBudget",
+            "PodDisruptionBudget",
+            "Pod",
+            "Secret",
+            "Service",
+            "Service",
+            "ServiceAccount",
+            "ServiceAccount",
+        ]
+    )
 
 
 def test_names_derive_from_the_release(render):
     names = {m["metadata"]["name"] for m in render(release="shop") if m["kind"] != "Pod"}
-    assert names == {"shop-todo-chatbot", "shop-todo-chatbot-backend",
-                     "shop-todo-chatbot-frontend"}
+    assert names == {"shop-todo-chatbot", "shop-todo-chatbot-backend", "shop-todo-chatbot-frontend"}
 
 
 def test_two_releases_do_not_collide(render):
@@ -37,8 +50,9 @@ def test_full_name_override(render):
 
 
 def test_standard_labels(render):
-    labels = by_kind(render(release="r1"), "Deployment", "r1-todo-chatbot-backend")[
-        "metadata"]["labels"]
+    labels = by_kind(render(release="r1"), "Deployment", "r1-todo-chatbot-backend")["metadata"][
+        "labels"
+    ]
     assert labels["app.kubernetes.io/instance"] == "r1"
     assert labels["app.kubernetes.io/managed-by"] == "Helm"
     assert labels["helm.sh/chart"] == "todo-chatbot-0.1.0"
@@ -46,15 +60,25 @@ def test_standard_labels(render):
 
 
 def test_replica_count_scales_the_backend(render):
-    deployment = by_kind(render({"backend": {"replicaCount": 3}}), "Deployment",
-                         "todo-todo-chatbot-backend")
+    deployment = by_kind(
+        render({"backend": {"replicaCount": 3}}), "Deployment", "todo-todo-chatbot-backend"
+    )
     assert deployment["spec"]["replicas"] == 3
 
 
 def test_autoscaling_adds_an_hpa_and_leaves_replicas_to_it(render):
-    manifests = render({"backend": {"autoscaling": {"enabled": True, "minReplicas": 2,
-                                                    "maxReplicas": 7,
-                                                    "targetCPUUtilizationPercentage": 60}}})
+    manifests = render(
+        {
+            "backend": {
+                "autoscaling": {
+                    "enabled": True,
+                    "minReplicas": 2,
+                    "maxReplicas": 7,
+                    "targetCPUUtilizationPercentage": 60,
+                }
+            }
+        }
+    )
     hpa = by_kind(manifests, "HorizontalPodAutoscaler")
     assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (2, 7)
     assert hpa["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"] == 60
@@ -69,9 +93,19 @@ def test_image_defaults_to_the_app_version_in_the_local_registry(render):
 
 
 def test_image_registry_tag_and_digest(render):
-    manifests = render({"frontend": {"image": {"registry": "ghcr.io", "repository": "acme/web",
-                                               "tag": "2.0", "pullPolicy": "Always"}},
-                        "backend": {"image": {"digest": "sha256:" + "b" * 64}}})
+    manifests = render(
+        {
+            "frontend": {
+                "image": {
+                    "registry": "ghcr.io",
+                    "repository": "acme/web",
+                    "tag": "2.0",
+                    "pullPolicy": "Always",
+                }
+            },
+            "backend": {"image": {"digest": "sha256:" + "b" * 64}},
+        }
+    )
     frontend = container(by_kind(manifests, "Deployment", "todo-todo-chatbot-frontend"))
     assert (frontend["image"], frontend["imagePullPolicy"]) == ("ghcr.io/acme/web:2.0", "Always")
     backend = container(by_kind(manifests, "Deployment", "todo-todo-chatbot-backend"))
@@ -79,43 +113,57 @@ def test_image_registry_tag_and_digest(render):
 
 
 def test_resources_are_configurable(render):
-    resources = {"requests": {"cpu": "250m", "memory": "300Mi"},
-                 "limits": {"cpu": "2", "memory": "600Mi"}}
+    resources = {
+        "requests": {"cpu": "250m", "memory": "300Mi"},
+        "limits": {"cpu": "2", "memory": "600Mi"},
+    }
     manifests = render({"backend": {"resources": resources}})
-    assert container(by_kind(manifests, "Deployment", "todo-todo-chatbot-backend"))[
-        "resources"] == resources
+    assert (
+        container(by_kind(manifests, "Deployment", "todo-todo-chatbot-backend"))["resources"]
+        == resources
+    )
 
 
 def test_probe_paths_and_grace_period_are_configurable(render):
-    manifests = render({"frontend": {"probes": {"livenessPath": "/live"},
-                                     "terminationGracePeriodSeconds": 45}})
+    manifests = render(
+        {"frontend": {"probes": {"livenessPath": "/live"}, "terminationGracePeriodSeconds": 45}}
+    )
     deployment = by_kind(manifests, "Deployment", "todo-todo-chatbot-frontend")
     assert container(deployment)["livenessProbe"]["httpGet"]["path"] == "/live"
     assert deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] == 45
 
 
 def test_config_goes_to_the_config_maps(render):
-    manifests = render({"config": {"logLevel": "debug"},
-                        "ai": {"model": "gpt-4.1-mini", "timeoutSeconds": 12}})
+    manifests = render(
+        {"config": {"logLevel": "debug"}, "ai": {"model": "gpt-4.1-mini", "timeoutSeconds": 12}}
+    )
     backend = by_kind(manifests, "ConfigMap", "todo-todo-chatbot-backend")["data"]
-    assert backend == {"AI_PROVIDER": "openai", "AI_MODEL": "gpt-4.1-mini",
-                       "AI_TIMEOUT_SECONDS": "12", "LOG_LEVEL": "debug"}
+    assert backend == {
+        "AI_PROVIDER": "openai",
+        "AI_MODEL": "gpt-4.1-mini",
+        "AI_TIMEOUT_SECONDS": "12",
+        "LOG_LEVEL": "debug",
+    }
     frontend = by_kind(manifests, "ConfigMap", "todo-todo-chatbot-frontend")["data"]
-    assert frontend == {"BACKEND_URL": "http://todo-todo-chatbot-backend:8000",
-                        "LOG_LEVEL": "debug"}
+    assert frontend == {
+        "BACKEND_URL": "http://todo-todo-chatbot-backend:8000",
+        "LOG_LEVEL": "debug",
+    }
 
 
 def test_public_url_follows_the_ingress_host_and_tls(render):
-    manifests = render({"ingress": {"enabled": True, "host": "todo.acme.dev",
-                                    "tls": {"enabled": True}}})
+    manifests = render(
+        {"ingress": {"enabled": True, "host": "todo.acme.dev", "tls": {"enabled": True}}}
+    )
     config = by_kind(manifests, "ConfigMap", "todo-todo-chatbot-frontend")["data"]
     assert config["PUBLIC_URL"] == "https://todo.acme.dev"
 
 
 def test_a_config_change_rolls_the_pods(render):
     before = pod_annotations(render(), "todo-todo-chatbot-backend")
-    after = pod_annotations(render({"config": {"logLevel": "warning"}}),
-                            "todo-todo-chatbot-backend")
+    after = pod_annotations(
+        render({"config": {"logLevel": "warning"}}), "todo-todo-chatbot-backend"
+    )
     assert before["checksum/config"] != after["checksum/config"]
     assert before["checksum/secret"] == after["checksum/secret"]
 
@@ -128,8 +176,9 @@ def test_a_secret_change_rolls_the_pods(render, credentials):
 
 
 def test_pod_annotations_are_merged_with_the_checksums(render):
-    annotations = pod_annotations(render({"backend": {"podAnnotations": {"team": "todo"}}}),
-                                  "todo-todo-chatbot-backend")
+    annotations = pod_annotations(
+        render({"backend": {"podAnnotations": {"team": "todo"}}}), "todo-todo-chatbot-backend"
+    )
     assert annotations["team"] == "todo" and "checksum/config" in annotations
 
 
@@ -143,7 +192,11 @@ def test_gemini_provider_gives_only_the_gemini_key(render):
     backend = by_kind(manifests, "Deployment", "todo-todo-chatbot-backend")
     assert "GEMINI_API_KEY" in env_names(backend) and "OPENAI_API_KEY" not in env_names(backend)
     assert set(by_kind(manifests, "Secret")["data"]) == {
-        "DATABASE_URL", "BETTER_AUTH_SECRET", "OPENAI_API_KEY", "GEMINI_API_KEY"}
+        "DATABASE_URL",
+        "BETTER_AUTH_SECRET",
+        "OPENAI_API_KEY",
+        "GEMINI_API_KEY",
+    }
 
 
 def test_the_frontend_never_gets_an_ai_key(render):
@@ -156,43 +209,71 @@ def test_existing_secret_replaces_the_managed_one(render):
     manifests = render({"secrets": {"existingSecret": "creds"}}, with_credentials=False)
     assert all_of(manifests, "Secret") == []
     env = container(by_kind(manifests, "Deployment", "todo-todo-chatbot-backend"))["env"]
-    assert {var["valueFrom"]["secretKeyRef"]["name"] for var in env
-            if "secretKeyRef" in var.get("valueFrom", {})} == {"creds"}
+    assert {
+        var["valueFrom"]["secretKeyRef"]["name"]
+        for var in env
+        if "secretKeyRef" in var.get("valueFrom", {})
+    } == {"creds"}
 
 
-@pytest.mark.parametrize(("values", "kind"), [
-    ({"ingress": {"enabled": True}}, "Ingress"),
-    ({"httpRoute": {"enabled": True, "parentRefs": [{"name": "gw"}]}}, "HTTPRoute"),
-    ({"backend": {"autoscaling": {"enabled": True}}}, "HorizontalPodAutoscaler"),
-])
+@pytest.mark.parametrize(
+    ("values", "kind"),
+    [
+        ({"ingress": {"enabled": True}}, "Ingress"),
+        ({"httpRoute": {"enabled": True, "parentRefs": [{"name": "gw"}]}}, "HTTPRoute"),
+        ({"backend": {"autoscaling": {"enabled": True}}}, "HorizontalPodAutoscaler"),
+    ],
+)
 def test_toggles_add_optional_objects(render, values, kind):
     assert all_of(render(), kind) == []
     assert len(all_of(render(values), kind)) == 1
 
 
-@pytest.mark.parametrize(("values", "kind"), [
-    ({"networkPolicy": {"enabled": False}}, "NetworkPolicy"),
-    ({"backend": {"podDisruptionBudget": {"enabled": False}},
-      "frontend": {"podDisruptionBudget": {"enabled": False}}}, "PodDisruptionBudget"),
-])
+@pytest.mark.parametrize(
+    ("values", "kind"),
+    [
+        ({"networkPolicy": {"enabled": False}}, "NetworkPolicy"),
+        (
+            {
+                "backend": {"podDisruptionBudget": {"enabled": False}},
+                "frontend": {"podDisruptionBudget": {"enabled": False}},
+            },
+            "PodDisruptionBudget",
+        ),
+    ],
+)
 def test_toggles_remove_default_objects(render, values, kind):
     assert all_of(render(values), kind) == []
 
 
 def test_ingress_exposes_only_the_frontend(render):
-    ingress = by_kind(render({"ingress": {"enabled": True, "className": "traefik",
-                                          "host": "todo.acme.dev", "tls": {"enabled": True}}}),
-                      "Ingress")
+    ingress = by_kind(
+        render(
+            {
+                "ingress": {
+                    "enabled": True,
+                    "className": "traefik",
+                    "host": "todo.acme.dev",
+                    "tls": {"enabled": True},
+                }
+            }
+        ),
+        "Ingress",
+    )
     assert ingress["spec"]["ingressClassName"] == "traefik"
     service = ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
     assert service == {"name": "todo-todo-chatbot-frontend", "port": {"number": 80}}
-    assert ingress["spec"]["tls"] == [{"hosts": ["todo.acme.dev"],
-                                       "secretName": "todo-todo-chatbot-tls"}]
+    assert ingress["spec"]["tls"] == [
+        {"hosts": ["todo.acme.dev"], "secretName": "todo-todo-chatbot-tls"}
+    ]
 
 
 def test_frontend_node_port(render):
-    service = by_kind(render({"frontend": {"service": {"type": "NodePort", "nodePort": 30080}}}),
-                      "Service", "todo-todo-chatbot-frontend")
+    service = by_kind(
+        render({"frontend": {"service": {"type": "NodePort", "nodePort": 30080}}}),
+        "Service",
+        "todo-todo-chatbot-frontend",
+    )
     assert service["spec"]["type"] == "NodePort"
     assert service["spec"]["ports"][0]["nodePort"] == 30080
 
@@ -203,14 +284,25 @@ def test_backend_service_stays_internal(render):
 
 
 def test_network_policy_egress_is_configurable(render):
-    manifests = render({"networkPolicy": {"egress": {"databaseCidrs": ["10.0.0.0/24"],
-                                                     "databasePort": 15432,
-                                                     "aiCidrs": ["10.0.1.5/32", "10.0.2.0/24"],
-                                                     "aiPort": 18090}}})
+    manifests = render(
+        {
+            "networkPolicy": {
+                "egress": {
+                    "databaseCidrs": ["10.0.0.0/24"],
+                    "databasePort": 15432,
+                    "aiCidrs": ["10.0.1.5/32", "10.0.2.0/24"],
+                    "aiPort": 18090,
+                }
+            }
+        }
+    )
     _, database, ai = by_kind(manifests, "NetworkPolicy", "todo-todo-chatbot-backend")["spec"][
-        "egress"]
-    assert database == {"to": [{"ipBlock": {"cidr": "10.0.0.0/24"}}],
-                        "ports": [{"port": 15432, "protocol": "TCP"}]}
+        "egress"
+    ]
+    assert database == {
+        "to": [{"ipBlock": {"cidr": "10.0.0.0/24"}}],
+        "ports": [{"port": 15432, "protocol": "TCP"}],
+    }
     assert [peer["ipBlock"]["cidr"] for peer in ai["to"]] == ["10.0.1.5/32", "10.0.2.0/24"]
 
 
@@ -219,5 +311,7 @@ def test_helm_test_pod_checks_both_services(render):
     assert pod["metadata"]["annotations"]["helm.sh/hook"] == "test"
     assert pod["metadata"]["labels"]["app.kubernetes.io/component"] == "helm-test"
     urls = pod["spec"]["containers"][0]["command"][3:]
-    assert urls == ["http://todo-todo-chatbot-frontend:80/healthz",
-                    "http://todo-todo-chatbot-backend:8000/readyz"]
+    assert urls == [
+        "http://todo-todo-chatbot-frontend:80/healthz",
+        "http://todo-todo-chatbot-backend:8000/readyz",
+    ]

@@ -1,0 +1,97 @@
+{{/* Names: every object name derives from the release, so releases coexist. */}}
+{{- define "todo-chatbot.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Object name prefix; 54 characters leave room for "-frontend". */}}
+{{- define "todo-chatbot.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 54 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 54 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 54 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "todo-chatbot.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Image reference from (list .Values.<component>.image .Chart.AppVersion). */}}
+{{- define "todo-chatbot.image" -}}
+{{- $image := index . 0 }}
+{{- $repository := $image.repository }}
+{{- if $image.registry }}{{ $repository = printf "%s/%s" $image.registry $repository }}{{ end }}
+{{- if $image.digest }}
+{{- printf "%s@%s" $repository $image.digest }}
+{{- else }}
+{{- printf "%s:%s" $repository (default (index . 1) $image.tag) }}
+{{- end }}
+{{- end }}
+
+{{- define "todo-chatbot.pullSecrets" -}}
+{{- range . }}
+- name: {{ . | quote }}
+{{- end }}
+{{- end }}
+
+{{- define "todo-chatbot.ipBlocks" -}}
+{{- range . }}
+- ipBlock:
+    cidr: {{ . | quote }}
+{{- end }}
+{{- end }}
+
+{{- define "todo-chatbot.secretName" -}}
+{{- default (include "todo-chatbot.fullname" .) .Values.secrets.existingSecret }}
+{{- end }}
+
+{{/* The URL users open: config.publicUrl, else the ingress or route host. */}}
+{{- define "todo-chatbot.publicUrl" -}}
+{{- if .Values.config.publicUrl }}
+{{- .Values.config.publicUrl }}
+{{- else if .Values.ingress.enabled }}
+{{- printf "%s://%s" (ternary "https" "http" .Values.ingress.tls.enabled) .Values.ingress.host }}
+{{- else if and .Values.httpRoute.enabled .Values.httpRoute.hostnames }}
+{{- printf "http://%s" (first .Values.httpRoute.hostnames) }}
+{{- end }}
+{{- end }}
+
+{{/*
+Checks values.schema.json cannot express. Messages name the value, never
+print a secret.
+*/}}
+{{- define "todo-chatbot.validate" -}}
+{{- $secrets := .Values.secrets }}
+{{- if not $secrets.existingSecret }}
+{{- if not $secrets.databaseUrl }}
+{{- fail "secrets.databaseUrl is required: set it, or set secrets.existingSecret to a Secret holding DATABASE_URL" }}
+{{- end }}
+{{- if not (regexMatch "^postgres(ql)?://" $secrets.databaseUrl) }}
+{{- fail "secrets.databaseUrl must be a PostgreSQL URL starting with postgresql:// (value not shown)" }}
+{{- end }}
+{{- if not $secrets.betterAuthSecret }}
+{{- fail "secrets.betterAuthSecret is required: set it, or set secrets.existingSecret to a Secret holding BETTER_AUTH_SECRET" }}
+{{- end }}
+{{- if lt (len $secrets.betterAuthSecret) 32 }}
+{{- fail (printf "secrets.betterAuthSecret must be at least 32 characters, got %d (value not shown)" (len $secrets.betterAuthSecret)) }}
+{{- end }}
+{{- $key := ternary "openaiApiKey" "geminiApiKey" (eq .Values.ai.provider "openai") }}
+{{- if not (get $secrets $key) }}
+{{- fail (printf "secrets.%s is required when ai.provider is %s (or set secrets.existingSecret)" $key .Values.ai.provider) }}
+{{- end }}
+{{- end }}
+{{- range $component := list "backend" "frontend" }}
+{{- $scaling := (get $.Values $component).autoscaling }}
+{{- if and $scaling.enabled (gt (int $scaling.minReplicas) (int $scaling.maxReplicas)) }}
+{{- fail (printf "%s.autoscaling.minReplicas (%d) must not exceed maxReplicas (%d)" $component (int $scaling.minReplicas) (int $scaling.maxReplicas)) }}
+{{- end }}
+{{- end }}
+{{- if and .Values.httpRoute.enabled (not .Values.httpRoute.parentRefs) }}
+{{- fail "httpRoute.parentRefs must name at least one Gateway when httpRoute.enabled is true" }}
+{{- end }}
+{{- end }}
