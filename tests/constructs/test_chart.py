@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 
 import yaml
-
 from support.manifests import by_kind
 from todo_chatbot import Labels
 
