@@ -45,12 +45,9 @@ class BackendResponse:
 class BackendClient:
     """The backend API at `base_url`, on behalf of one user per call."""
 
-    def __init__(
-        self, *, base_url: str, secret: str, timeout_seconds: float, chat_timeout_seconds: float
-    ) -> None:
+    def __init__(self, *, base_url: str, secret: str, timeout_seconds: float) -> None:
         """Create the shared HTTP client; close it with `aclose()`."""
         self._secret = secret
-        self._chat_timeout = chat_timeout_seconds
         self._http = httpx.AsyncClient(
             base_url=base_url,
             timeout=timeout_seconds,
@@ -64,10 +61,19 @@ class BackendClient:
         await self._http.aclose()
 
     async def call(
-        self, method: str, path: str, *, user_id: str, json: Any = None
+        self,
+        method: str,
+        path: str,
+        *,
+        user_id: str,
+        json: Any = None,
+        timeout_seconds: float | None = None,
     ) -> BackendResponse:
-        """Send one request as `user_id`; raise `BackendUnavailable` when the backend fails."""
-        timeout = self._chat_timeout if path == "/api/chat" else httpx.USE_CLIENT_DEFAULT
+        """Send one request as `user_id`; raise `BackendUnavailable` when the backend fails.
+
+        `timeout_seconds` replaces the client's default for this call.
+        """
+        timeout = httpx.USE_CLIENT_DEFAULT if timeout_seconds is None else timeout_seconds
         headers = {"Authorization": f"Bearer {backend_token(self._secret, user_id)}"}
         try:
             response = await self._http.request(

@@ -47,7 +47,6 @@ def create_app(settings: Settings) -> FastAPI:
             base_url=settings.BACKEND_URL,
             secret=settings.BETTER_AUTH_SECRET.get_secret_value(),
             timeout_seconds=settings.BACKEND_TIMEOUT_SECONDS,
-            chat_timeout_seconds=settings.CHAT_TIMEOUT_SECONDS,
         )
         # todo_common.health reads `app.state.pool` and `app.state.readiness`.
         app.state.pool = pool

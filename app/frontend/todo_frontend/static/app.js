@@ -102,10 +102,12 @@ async function run(action) {
   } catch (error) {
     showError(error instanceof ApiError ? error.message : UNREACHABLE);
     window.clearTimeout(retryTimer);
-    retryTimer = window.setTimeout(() => run(async () => {}), RETRY_MS);
+    retryTimer = window.setTimeout(refresh, RETRY_MS);
     return false;
   }
 }
+
+const refresh = () => run(async () => {});
 
 function say(kind, text) {
   const entry = document.createElement("li");
@@ -148,7 +150,7 @@ $("chat").addEventListener("submit", async (event) => {
     pending.textContent = answer.reply;
     input.value = "";
     // The assistant may have changed tasks.
-    await run(async () => {});
+    await refresh();
   } catch (error) {
     pending.className = "error";
     pending.textContent = error instanceof ApiError ? error.message : UNREACHABLE;
@@ -158,4 +160,4 @@ $("chat").addEventListener("submit", async (event) => {
   }
 });
 
-run(async () => {});
+refresh();

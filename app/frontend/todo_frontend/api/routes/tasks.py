@@ -23,10 +23,18 @@ TaskId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 
 
 async def _forward(
-    services: ServicesDep, user: CurrentUser, method: str, path: str, body: Any = None
+    services: ServicesDep,
+    user: CurrentUser,
+    method: str,
+    path: str,
+    body: Any = None,
+    *,
+    timeout_seconds: float | None = None,
 ) -> Response:
     try:
-        answer = await services.backend.call(method, path, user_id=user.id, json=body)
+        answer = await services.backend.call(
+            method, path, user_id=user.id, json=body, timeout_seconds=timeout_seconds
+        )
     except BackendUnavailable as error:
         return json_error(error.status_code, str(error))
     if answer.body is None:
@@ -65,4 +73,6 @@ async def delete_task(services: ServicesDep, user: CurrentUser, task_id: TaskId)
 async def chat(services: ServicesDep, user: CurrentUser, message: ChatMessage) -> Response:
     """Send one message to the assistant; its reply may have changed the tasks."""
     body = message.model_dump(mode="json", exclude_none=True)
-    return await _forward(services, user, "POST", "/api/chat", body)
+    # A chat turn waits for the AI provider, possibly several times (tool calls).
+    timeout = services.settings.CHAT_TIMEOUT_SECONDS
+    return await _forward(services, user, "POST", "/api/chat", body, timeout_seconds=timeout)
