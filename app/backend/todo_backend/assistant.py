@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from fastapi import HTTPException
 from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from todo_backend import crud
@@ -186,29 +187,36 @@ async def run_tool(
 
 async def chat(
     *,
-    conn: AsyncConnection,
+    pool: AsyncConnectionPool,
     client: ChatCompletionsClient,
     user_id: str,
     message: str,
     conversation_id: uuid.UUID | None,
 ) -> ChatResponse:
-    """Answer `message` in the conversation (a new one when `conversation_id` is None)."""
-    if conversation_id is None:
-        conversation_id = await crud.create_conversation(conn=conn, user_id=user_id)
-        history: list[dict[str, Any]] = []
-    elif await crud.conversation_exists(
-        conn=conn, user_id=user_id, conversation_id=conversation_id
-    ):
-        history = _from_user_turn(
-            await crud.list_messages(
-                conn=conn, user_id=user_id, conversation_id=conversation_id, limit=HISTORY_MESSAGES
-            )
-        )
-    else:
-        raise HTTPException(status_code=404, detail="conversation not found")
+    """Answer `message` in the conversation (a new one when `conversation_id` is None).
 
-    user_message = {"role": "user", "content": message}
-    await crud.add_messages(conn=conn, conversation_id=conversation_id, messages=[user_message])
+    A database connection is taken only for each database step, never held while the
+    provider thinks, so slow AI calls cannot exhaust the pool for the task API.
+    """
+    async with pool.connection() as conn:
+        if conversation_id is None:
+            conversation_id = await crud.create_conversation(conn=conn, user_id=user_id)
+            history: list[dict[str, Any]] = []
+        elif await crud.conversation_exists(
+            conn=conn, user_id=user_id, conversation_id=conversation_id
+        ):
+            history = _from_user_turn(
+                await crud.list_messages(
+                    conn=conn,
+                    user_id=user_id,
+                    conversation_id=conversation_id,
+                    limit=HISTORY_MESSAGES,
+                )
+            )
+        else:
+            raise HTTPException(status_code=404, detail="conversation not found")
+        user_message = {"role": "user", "content": message}
+        await crud.add_messages(conn=conn, conversation_id=conversation_id, messages=[user_message])
     history.append(user_message)
     actions: list[ToolAction] = []
     tools = tool_definitions()
@@ -217,33 +225,49 @@ async def chat(
             [{"role": "system", "content": SYSTEM_PROMPT}, *history], tools
         )
         if not answer["tool_calls"]:
-            reply = answer["content"] or ""
-            await crud.add_messages(
-                conn=conn,
-                conversation_id=conversation_id,
-                messages=[{"role": "assistant", "content": reply}],
+            return await _finish(
+                pool, conversation_id, reply=answer["content"] or "", actions=actions
             )
-            return ChatResponse(conversation_id=conversation_id, reply=reply, actions=actions)
         turn = [answer]
-        for call in answer["tool_calls"]:
-            name = call["function"]["name"]
-            arguments, result = await run_tool(
-                conn=conn,
-                user_id=user_id,
-                name=name,
-                raw_arguments=call["function"].get("arguments", ""),
-            )
-            logger.info("tool call", extra={"tool": name, "ok": "error" not in _as_dict(result)})
-            actions.append(ToolAction(tool=name, arguments=arguments, result=result))
-            turn.append({"role": "tool", "tool_call_id": call["id"], "content": json.dumps(result)})
-        await crud.add_messages(conn=conn, conversation_id=conversation_id, messages=turn)
+        async with pool.connection() as conn:
+            for call in answer["tool_calls"]:
+                name = call["function"]["name"]
+                arguments, result = await run_tool(
+                    conn=conn,
+                    user_id=user_id,
+                    name=name,
+                    raw_arguments=call["function"].get("arguments", ""),
+                )
+                logger.info(
+                    "tool call", extra={"tool": name, "ok": "error" not in _as_dict(result)}
+                )
+                actions.append(ToolAction(tool=name, arguments=arguments, result=result))
+                turn.append(
+                    {"role": "tool", "tool_call_id": call["id"], "content": json.dumps(result)}
+                )
+            await crud.add_messages(conn=conn, conversation_id=conversation_id, messages=turn)
         history.extend(turn)
-    reply = "Sorry, I could not finish that request. Please try again with a simpler one."
-    await crud.add_messages(
-        conn=conn,
-        conversation_id=conversation_id,
-        messages=[{"role": "assistant", "content": reply}],
+    return await _finish(
+        pool,
+        conversation_id,
+        reply="Sorry, I could not finish that request. Please try again with a simpler one.",
+        actions=actions,
     )
+
+
+async def _finish(
+    pool: AsyncConnectionPool,
+    conversation_id: uuid.UUID,
+    *,
+    reply: str,
+    actions: list[ToolAction],
+) -> ChatResponse:
+    async with pool.connection() as conn:
+        await crud.add_messages(
+            conn=conn,
+            conversation_id=conversation_id,
+            messages=[{"role": "assistant", "content": reply}],
+        )
     return ChatResponse(conversation_id=conversation_id, reply=reply, actions=actions)
 
 

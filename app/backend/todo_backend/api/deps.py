@@ -27,12 +27,19 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
-async def get_conn(request: Request) -> AsyncIterator[AsyncConnection]:
-    """A pooled connection (autocommit); 503 until the schema is ready."""
+def get_pool(request: Request) -> AsyncConnectionPool:
+    """The connection pool; 503 until the schema is ready."""
     readiness: Readiness = request.app.state.readiness
     if readiness.not_ready_reason == "starting":
         raise HTTPException(status_code=503, detail="the service is starting, try again shortly")
     pool: AsyncConnectionPool = request.app.state.pool
+    return pool
+
+
+async def get_conn(
+    pool: Annotated[AsyncConnectionPool, Depends(get_pool)],
+) -> AsyncIterator[AsyncConnection]:
+    """A pooled connection (autocommit) for the whole request."""
     async with pool.connection() as conn:
         yield conn
 
@@ -75,6 +82,7 @@ def _unauthorized(detail: str) -> HTTPException:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+PoolDep = Annotated[AsyncConnectionPool, Depends(get_pool)]
 ConnDep = Annotated[AsyncConnection, Depends(get_conn)]
 CurrentUser = Annotated[str, Depends(get_current_user)]
 AIClientDep = Annotated[ChatCompletionsClient, Depends(get_ai_client)]
