@@ -18,8 +18,11 @@ PORT = 3000
 class FrontendProps(WorkloadProps):
     """The frontend's settings on top of `WorkloadProps`."""
 
-    public_url: str = ""
-    """URL users open; https:// turns on Secure cookies. Default: none (plain http)."""
+    public_url: str = "http://localhost:8080"
+    """URL users open (cookies, origin checks); https:// turns on Secure cookies.
+
+    Default: http://localhost:8080, where `kubectl port-forward` puts it.
+    """
     log_level: str = "info"
     """Log level; default: info."""
     service_port: int | None = 80
@@ -30,7 +33,7 @@ class FrontendProps(WorkloadProps):
         super().validate()
         if self.log_level not in LOG_LEVELS:
             raise ValueError(f"'log_level' must be one of {LOG_LEVELS}, got '{self.log_level}'")
-        if self.public_url and not self.public_url.startswith(("http://", "https://")):
+        if not self.public_url.startswith(("http://", "https://")):
             raise ValueError(
                 f"'public_url' must start with http:// or https://, got '{self.public_url}'"
             )
@@ -47,9 +50,11 @@ class Frontend(Workload):
         self, scope: Construct, id: str, *, secrets: Secrets, backend: Backend, props: FrontendProps
     ) -> None:
         props.validate()
-        config = {"BACKEND_URL": backend.service_url, "LOG_LEVEL": props.log_level}
-        if props.public_url:
-            config["PUBLIC_URL"] = props.public_url
+        config = {
+            "BACKEND_URL": backend.service_url,
+            "PUBLIC_URL": props.public_url,
+            "LOG_LEVEL": props.log_level,
+        }
         secret_env = {key: secrets.env_value(key) for key in (DATABASE_URL, BETTER_AUTH_SECRET)}
         super().__init__(
             scope,

@@ -203,9 +203,7 @@ def _backend_config(objects: _Objects) -> None:
 def _frontend_config(objects: _Objects) -> None:
     data = objects.get("ConfigMap", "frontend")["data"]
     data["LOG_LEVEL"] = _value("config.logLevel")
-    data[if_key('include "todo-chatbot.publicUrl" .', "PUBLIC_URL")] = raw(
-        '{{ include "todo-chatbot.publicUrl" . | quote }}'
-    )
+    data["PUBLIC_URL"] = raw('{{ include "todo-chatbot.publicUrl" . | quote }}')
 
 
 def _frontend_service(objects: _Objects) -> None:

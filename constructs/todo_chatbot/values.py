@@ -192,8 +192,9 @@ class Config:
     logLevel: LogLevel = param("info", "Log level of both services")
     publicUrl: str = param(
         "",
-        "URL users open (https:// turns on Secure cookies); empty means "
-        "derived from the ingress or route host",
+        "URL users open (https:// turns on Secure cookies, browsers' Origin must match); "
+        "empty means the ingress or route host, else http://localhost:8080 (port-forward); "
+        "set it for NodePort or LoadBalancer access",
         pattern=r"^(https?://.+)?$",
     )
 

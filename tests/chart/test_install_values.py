@@ -147,6 +147,7 @@ def test_config_goes_to_the_config_maps(render):
     frontend = by_kind(manifests, "ConfigMap", "todo-todo-chatbot-frontend")["data"]
     assert frontend == {
         "BACKEND_URL": "http://todo-todo-chatbot-backend:8000",
+        "PUBLIC_URL": "http://localhost:8080",
         "LOG_LEVEL": "debug",
     }
 

@@ -50,3 +50,8 @@ def test_service_port_80_forwards_to_the_contract_port(chart, secrets):
 def test_fails_when_public_url_is_not_http(chart, secrets):
     with pytest.raises(ValueError, match=r"'public_url' must start with http.*got 'todo.example'"):
         synth(chart, secrets, public_url="todo.example")
+
+
+def test_public_url_defaults_to_the_port_forward_address(chart, secrets):
+    config = by_kind(synth(chart, secrets), "ConfigMap", "todo-chatbot-frontend")
+    assert config["data"]["PUBLIC_URL"] == "http://localhost:8080"

@@ -50,7 +50,10 @@
 {{- default (include "todo-chatbot.fullname" .) .Values.secrets.existingSecret }}
 {{- end }}
 
-{{/* The URL users open: config.publicUrl, else the ingress or route host. */}}
+{{/*
+The URL users open: config.publicUrl, else the ingress or route host, else
+http://localhost:8080, where `kubectl port-forward` (NOTES.txt) puts it.
+*/}}
 {{- define "todo-chatbot.publicUrl" -}}
 {{- if .Values.config.publicUrl }}
 {{- .Values.config.publicUrl }}
@@ -58,6 +61,8 @@
 {{- printf "%s://%s" (ternary "https" "http" .Values.ingress.tls.enabled) .Values.ingress.host }}
 {{- else if and .Values.httpRoute.enabled .Values.httpRoute.hostnames }}
 {{- printf "http://%s" (first .Values.httpRoute.hostnames) }}
+{{- else }}
+{{- print "http://localhost:8080" }}
 {{- end }}
 {{- end }}
 
