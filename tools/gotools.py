@@ -628,6 +628,8 @@ def build(tool: Tool) -> None:
     started = time.monotonic()
     staging = Path(tempfile.mkdtemp(prefix=f".{tool.name}-", dir=tool.folder.parent))
     try:
+        # mkdtemp makes a private folder; the binaries are for every user (and for images).
+        staging.chmod(0o755)
         tool.build(staging)
         for binary in tool.links.values():
             if not (staging / binary).is_file():

@@ -7,6 +7,7 @@ and the binaries in $CACHE/bin are only run when `make tools` / `make cluster-to
 import importlib.util
 import os
 import re
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -263,7 +264,29 @@ def test_helm_default_kube_version_follows_its_client_go(helm: str, tmp_path: Pa
     assert int(rendered.group(1)) >= int(gotools.KUBERNETES_VERSION.split(".")[1])
 
 
-def test_pause_binary_is_static() -> None:
-    # The pause binary runs alone in an image with no C library: it must name no ELF
-    # interpreter (a dynamically linked binary carries the path of ld-linux).
-    assert b"ld-linux" not in installed("pause").read_bytes()
+PT_INTERP = 3  # the ELF program header type that names the dynamic loader
+
+
+def has_elf_interpreter(binary: Path) -> bool:
+    """Tell whether a 64-bit little-endian ELF file asks for a dynamic loader (PT_INTERP)."""
+    data = binary.read_bytes()
+    assert data[:6] == b"\x7fELF\x02\x01", f"{binary} is not a 64-bit little-endian ELF file"
+    (program_headers,) = struct.unpack_from("<Q", data, 0x20)
+    entry_size, entries = struct.unpack_from("<HH", data, 0x36)
+    types = [
+        struct.unpack_from("<I", data, program_headers + index * entry_size)[0]
+        for index in range(entries)
+    ]
+    return PT_INTERP in types
+
+
+@pytest.mark.parametrize("link", ["pause", "etcd", "coredns", "metrics-server", "kube-router"])
+def test_image_binaries_are_static(link: str) -> None:
+    # These run alone in images without a C library, so they must not need a dynamic loader.
+    assert not has_elf_interpreter(installed(link).resolve())
+
+
+def test_kubelet_is_built_with_cgo() -> None:
+    # Kubernetes releases kubelet with cgo (the others are static); the check proves the
+    # ELF probe above can tell the two apart.
+    assert has_elf_interpreter(installed("kubelet").resolve())
