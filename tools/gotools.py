@@ -1,6 +1,10 @@
 """Build the project's pinned Go tools from the Go module proxy into $CACHE/bin.
 
-Usage: python3 tools/gotools.py helm|cluster|all [--force]
+Usage: python3 tools/gotools.py GROUP [--force]
+  helm            Helm 4 as `helm` and Helm 3 as `helm3` (make tools, part of make setup)
+  cluster         Kubernetes, etcd, CoreDNS, metrics-server, kube-router, pause (make cluster-tools)
+  kubernetes      only the Kubernetes commands; cluster-addons: the rest of `cluster`
+  all             helm and cluster
 
 Nothing is downloaded as a prebuilt binary (no such site is reachable): every tool is compiled
 here with the installed Go from modules served by the Go module proxy. Each tool is built into
@@ -15,6 +19,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import fcntl
+import functools
 import hashlib
 import json
 import os
@@ -79,18 +84,13 @@ def log(message: str) -> None:
     print(f"[gotools] {message}", flush=True)
 
 
-_GO_VERSION: list[str] = []
-
-
+@functools.cache
 def go_version() -> str:
     """Return `go version` of the Go that builds the tools (part of every recipe)."""
-    if not _GO_VERSION:
-        if shutil.which("go") is None:
-            sys.exit("gotools: 'go' is not on PATH; install Go 1.26 first")
-        _GO_VERSION.append(
-            subprocess.run(["go", "version"], check=True, capture_output=True, text=True).stdout
-        )
-    return _GO_VERSION[0].strip()
+    if shutil.which("go") is None:
+        sys.exit("gotools: 'go' is not on PATH; install Go 1.26 first")
+    result = subprocess.run(["go", "version"], check=True, capture_output=True, text=True)
+    return result.stdout.strip()
 
 
 def go_env(*, cgo: bool) -> dict[str, str]:
@@ -172,11 +172,9 @@ def command_name(package: str) -> str:
     return elements[-1]
 
 
-def go_install(
-    package: str, version: str, out_dir: Path, *, ldflags: Sequence[str], cgo: bool = False
-) -> None:
-    """Build `package@version` as its own module (its go.mod and go.sum, checked by sumdb)."""
-    env = go_env(cgo=cgo)
+def go_install(package: str, version: str, out_dir: Path, *, ldflags: Sequence[str]) -> None:
+    """Build `package@version` statically as its own module (its go.mod, checked by sumdb)."""
+    env = go_env(cgo=False)
     env["GOBIN"] = str(out_dir)
     run(
         [
@@ -289,7 +287,8 @@ class WrapperModule:
         language version and GODEBUG defaults they are released with.
         """
         go_mod = self.folder / "go.mod"
-        if go_mod.is_file() and go_mod.read_text().splitlines()[0] == self.header():
+        current = go_mod.is_file() and go_mod.read_text().splitlines()[0] == self.header()
+        if current and (self.folder / "go.sum").is_file():
             return
         log(f"generating {go_mod.relative_to(REPO)} for {self.module} {self.version}")
         upstream = Path(module_info(self.module, self.version)["GoMod"]).read_text()
@@ -650,7 +649,9 @@ def build(tool: Tool) -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Build the tools of the group named on the command line."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("group", choices=sorted(GROUPS), help="which tools to build")
     parser.add_argument("--force", action="store_true", help="rebuild even if up to date")
     args = parser.parse_args(argv)
