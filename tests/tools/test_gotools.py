@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -119,12 +120,12 @@ def test_fails_when_kubernetes_requires_no_staging_module() -> None:
 
 
 @pytest.mark.parametrize("wrapper", [gotools.KUBERNETES_MODULE, gotools.ETCD_MODULE])
-def test_committed_wrapper_matches_the_pin(wrapper: object) -> None:
-    go_mod = wrapper.folder / "go.mod"  # type: ignore[attr-defined]
+def test_committed_wrapper_matches_the_pin(wrapper: Any) -> None:
+    go_mod = wrapper.folder / "go.mod"
     text = go_mod.read_text()
-    assert text.splitlines()[0] == wrapper.header()  # type: ignore[attr-defined]
-    assert (wrapper.folder / "go.sum").stat().st_size > 0  # type: ignore[attr-defined]
-    for package in wrapper.tools:  # type: ignore[attr-defined]
+    assert text.splitlines()[0] == wrapper.header()
+    assert (wrapper.folder / "go.sum").stat().st_size > 0
+    for package in wrapper.tools:
         assert f"\t{package}\n" in text or f"tool {package}\n" in text
 
 
@@ -154,7 +155,7 @@ def test_kubernetes_ldflags_stamp_the_release_into_both_version_packages(
 # ---- the versioned cache, on stand-in tools ---------------------------------------------------
 
 
-def fake_tool(version: str, *, prints: str, calls: list[str] | None = None) -> object:
+def fake_tool(version: str, *, prints: str, calls: list[str] | None = None) -> Any:
     """Return a Tool whose build writes a script printing `prints` (and records the call)."""
 
     def build(out_dir: Path) -> None:
@@ -203,7 +204,7 @@ def test_changed_recipe_rebuilds(cache: Path) -> None:
     calls: list[str] = []
     tool = fake_tool("v1.2.3", prints="v1.2.3", calls=calls)
     gotools.install(tool, force=False)
-    (tool.folder / ".recipe").write_text("a recipe of another build\n")  # type: ignore[attr-defined]
+    (tool.folder / ".recipe").write_text("a recipe of another build\n")
     gotools.install(tool, force=False)
     assert calls == ["v1.2.3", "v1.2.3"]
 
@@ -237,10 +238,10 @@ BINARIES = [(tool, link) for tool in gotools.GROUPS["all"] for link in tool.link
 @pytest.mark.parametrize(
     ("tool", "link"), BINARIES, ids=[f"{tool.name}:{link}" for tool, link in BINARIES]
 )
-def test_built_binary_reports_the_pinned_version(tool: object, link: str) -> None:
+def test_built_binary_reports_the_pinned_version(tool: Any, link: str) -> None:
     path = installed(link)
     printed = gotools.check_version(tool, path)
-    assert tool.version.lstrip("v") in printed  # type: ignore[attr-defined]
+    assert tool.version.lstrip("v") in printed
 
 
 @pytest.mark.parametrize("helm", ["helm", "helm3"])
