@@ -439,6 +439,27 @@ class Image:
         return images_cache() / "stamps" / f"{self.name}.json"
 
 
+def lock_constraints() -> str:
+    """Return pip constraints pinning every package of Pipfile.lock.
+
+    requirements.txt pins only the apps' direct dependencies; constraining the rest to the
+    lock makes the images run exactly the versions the project's tests ran against, and a
+    requirement that disagrees with the lock stops the build instead of drifting.
+    """
+    lock_file = REPO / "Pipfile.lock"
+    if not lock_file.is_file():
+        return ""
+    lock = json.loads(lock_file.read_text())
+    pins = {**lock.get("develop", {}), **lock.get("default", {})}
+    lines = []
+    for name, entry in sorted(pins.items()):
+        # Editable or path entries (the project itself) carry no version.
+        if version := entry.get("version"):
+            marker = entry.get("markers")
+            lines.append(f"{name}{version}" + (f"; {marker}" if marker else ""))
+    return "\n".join(lines) + "\n"
+
+
 def build_wheels(requirements: Path) -> Path:
     """Build every wheel a requirements file needs into $CACHE/wheels/<name>-<digest>.
 
@@ -451,13 +472,17 @@ def build_wheels(requirements: Path) -> Path:
             f"the wheels are built with the host's Python, which must be 3.11 like the images' "
             f"(it is {sys.version.split()[0]})"
         )
-    key = digest([requirements.read_text(), sys.implementation.cache_tag])
+    constraints = lock_constraints()
+    key = digest([requirements.read_text(), constraints, sys.implementation.cache_tag])
     folder = cache_dir() / "wheels" / f"{requirements.parent.name}-{key}"
     if (folder / ".complete").exists():
         return folder
     started = time.monotonic()
     log(f"wheels: pip wheel -r {requirements.relative_to(REPO)} -> {folder}")
     shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    constraints_file = folder / "constraints.txt"
+    constraints_file.write_text(constraints)
     env = dict(os.environ, PIP_CACHE_DIR=str(cache_dir() / "pip"))
     env.pop("PIP_FIND_LINKS", None)
     run(
@@ -472,12 +497,17 @@ def build_wheels(requirements: Path) -> Path:
             str(folder),
             "-r",
             str(requirements),
+            "-c",
+            str(constraints_file),
         ],
         what=f"pip wheel for {requirements.parent.name}",
         env=env,
         log_file=images_cache() / "logs" / f"wheels-{requirements.parent.name}.log",
     )
     (folder / ".complete").write_text("")
+    for stale in folder.parent.glob(f"{requirements.parent.name}-*"):
+        if stale != folder:
+            shutil.rmtree(stale)
     log(f"wheels: {len(list(folder.glob('*.whl')))} wheels in {time.monotonic() - started:.0f} s")
     return folder
 
@@ -485,7 +515,8 @@ def build_wheels(requirements: Path) -> Path:
 def inputs_digest(image: Image, base_ref: str | None, wheels: Path | None) -> str:
     """Hash everything that shapes the image: a different digest means a rebuild."""
     base_id = image_id(base_ref) if base_ref else ""
-    wheel_names = sorted(p.name for p in wheels.glob("*.whl")) if wheels else []
+    # The folder's digest covers the requirements and constraints; the names, the versions.
+    wheel_names = [wheels.name, *sorted(p.name for p in wheels.glob("*.whl"))] if wheels else []
     return digest(
         [
             image.ref,
@@ -547,8 +578,11 @@ def build_image(image: Image, *, base_ref: str | None, force: bool) -> str:
     if base_ref:
         build_args["BASE_IMAGE"] = base_ref
     if wheels:
-        command += ["-v", f"{wheels}:/wheels:ro"]
-        build_args["PIP_INSTALL_OPTIONS"] = "--no-index --find-links=/wheels"
+        # The folder's name (its digest) is part of the build argument, so buildah's layer
+        # cache of the install step is reused only for the very same wheels.
+        mount = f"/wheels/{wheels.name}"
+        command += ["-v", f"{wheels}:{mount}:ro"]
+        build_args["PIP_INSTALL_OPTIONS"] = f"--no-index --find-links={mount}"
     for key, value in sorted(build_args.items()):
         command += ["--build-arg", f"{key}={value}"]
     log_file = images_cache() / "logs" / f"{image.name}.log"
