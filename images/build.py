@@ -560,6 +560,7 @@ def build_image(image: Image, *, base_ref: str | None, force: bool) -> str:
         log(f"{image.name}: {image.ref} (cached)")
         return "cached"
     started = time.monotonic()
+    previous_id = image_id(image.ref)
     log(f"{image.name}: building {image.ref}")
     command = [
         "buildah",
@@ -588,6 +589,9 @@ def build_image(image: Image, *, base_ref: str | None, force: bool) -> str:
     log_file = images_cache() / "logs" / f"{image.name}.log"
     run([*command, str(image.context)], what=f"buildah build {image.name}", log_file=log_file)
     new_id = image_id(image.ref)
+    if previous_id and previous_id != new_id:
+        # The superseded build, now untagged; its cached parent layers stay for the next build.
+        capture(["buildah", "rmi", previous_id])
     if image.export:
         export(image)
     image.stamp.parent.mkdir(parents=True, exist_ok=True)
