@@ -6,4 +6,7 @@
 - `readiness` and `runner`: readiness state and a uvicorn runner with graceful shutdown.
 - `database`: connection pool and health ping for PostgreSQL.
 - `migrations`: versioned schema migrations, safe when several replicas start at once.
+- `startup`: applies an app's migrations in the background, retrying until the database
+  answers, then marks the readiness started.
+- `health`: the `/healthz` and `/readyz` router (reads `app.state.readiness` and `.pool`).
 """
