@@ -43,6 +43,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
+from typing import NoReturn
 
 REPO = Path(__file__).resolve().parent.parent
 IMAGES_DIR = REPO / "images"
@@ -81,7 +82,7 @@ def log(message: str) -> None:
     print(f"[images] {message}", flush=True)
 
 
-def fail(message: str) -> None:
+def fail(message: str) -> NoReturn:
     """Stop the build with one clear line."""
     sys.exit(f"images: {message}")
 
@@ -91,7 +92,6 @@ def run(
     *,
     what: str,
     log_file: Path | None = None,
-    cwd: Path | None = None,
     env: dict[str, str] | None = None,
 ) -> str:
     """Run a command, print a heartbeat while it runs, and stop with its output if it fails.
@@ -104,7 +104,7 @@ def run(
         output = log_file.open("w+") if log_file else scratch
         try:
             process = subprocess.Popen(
-                command, cwd=cwd, env=env, stdout=output, stderr=subprocess.STDOUT, text=True
+                command, env=env, stdout=output, stderr=subprocess.STDOUT, text=True
             )
             done = threading.Event()
 
