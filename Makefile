@@ -127,10 +127,11 @@ down: cluster-down ## Stop the local cluster (alias of cluster-down).
 ## ---- tests ---------------------------------------------------------------
 
 .PHONY: test lint
-lint: ## ruff and mypy on the project's own code.
+lint: ## ruff and mypy (strict) on the project's own code.
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
-	$(RUN) mypy constructs/todo_chatbot main.py
+	$(RUN) mypy constructs/todo_chatbot main.py app/common/todo_common app/backend/todo_backend \
+		app/frontend/todo_frontend app/ai_standin
 
 test: setup ## Run every test (the README's test command).
 	$(MAKE) lint
