@@ -134,9 +134,22 @@ def remove_cgroups() -> None:
 
 
 def _remove_our_files(paths: Paths) -> None:
-    """Files our pods leave in shared host folders: CNI results and pod log symlinks."""
-    for result in Path("/var/lib/cni/results").glob("todo-chatbot-*"):
-        result.unlink()
+    """Files our pods leave in shared host folders: CNI results and pod log symlinks.
+
+    CNI results are named `<network>-<sandbox id>-<interface>`; the sandbox ids are the folder
+    names containerd keeps per sandbox under our state and run folders.
+    """
+    cri = "io.containerd.grpc.v1.cri"
+    sandbox_ids = {
+        folder.name
+        for root in (paths.state / "containerd" / cri, paths.run / "containerd" / cri)
+        for folder in root.glob("sandboxes/*")
+    }
+    for result in Path("/var/lib/cni/results").glob("*"):
+        if result.name.startswith("todo-chatbot-") or any(
+            f"-{sandbox}-" in result.name for sandbox in sandbox_ids
+        ):
+            result.unlink()
     pod_logs = paths.state / "pod-logs"
     for link in Path("/var/log/containers").glob("*.log"):
         if link.is_symlink() and Path(os.readlink(link)).is_relative_to(pod_logs):
