@@ -109,8 +109,6 @@ def status(paths: Paths) -> list[tuple[str, str]]:
     """Each supervised process with `running (pid N)` or `stopped`."""
     rows = []
     for name in reversed(teardown.PROCESSES):
-        if name == "kube-router":
-            continue  # runs as a DaemonSet pod, not a host process
         pid = supervisor.running_pid(paths, name)
         rows.append((name, f"running (pid {pid})" if pid else "stopped"))
     return rows

@@ -16,7 +16,7 @@ from typing import Any
 
 from . import containerd, hostnet, snapshot, usernet
 from .errors import ClusterError
-from .progress import say
+from .progress import say, step
 from .settings import Paths
 from .shell import run
 from .supervisor import stop
@@ -24,11 +24,10 @@ from .supervisor import stop
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 # The kubelet's cgroupRoot: every pod's cgroup lives below it, in every hierarchy.
 CGROUP_NAME = "todo-chatbot"
-# Supervised processes, stopped in this order (the reverse of the start order).
-PROCESSES = (
-    "kube-router",
-    "kube-proxy",
-    "kubelet",
+# The node's processes stop first, so nothing restarts the pods killed next; the control plane
+# and the host services follow (pods that still watch the apiserver would hold its shutdown).
+NODE_PROCESSES = ("kube-proxy", "kubelet")
+OTHER_PROCESSES = (
     "kube-scheduler",
     "kube-controller-manager",
     "kube-apiserver",
@@ -38,6 +37,7 @@ PROCESSES = (
     "containerd",
     "registry",
 )
+PROCESSES = NODE_PROCESSES + OTHER_PROCESSES
 
 
 def cgroup_dirs() -> list[Path]:
@@ -190,19 +190,21 @@ def down(paths: Paths) -> None:
     """Stop and remove everything; safe to repeat and safe after a crashed `up`."""
     record = snapshot.load(paths)
     for name in PROCESSES:
-        if name == "containerd":
-            delete_tasks(paths)
-            kill_containers(paths)
+        if name == OTHER_PROCESSES[0]:
+            with step("remove the containers"):
+                delete_tasks(paths)
+                kill_containers(paths)
         stop_signal = signal.SIGINT if name == "postgres" else signal.SIGTERM
         if stop(paths, name, stop_signal=stop_signal):
             say(f"stopped {name}")
     kill_containers(paths)
-    usernet.tear_down()
-    unmount_all(paths)
-    _unmount_netns_folder(record)
-    remove_cgroups()
-    hostnet.tear_down(record)
-    _remove_our_files(paths)
-    _remove_created_host_paths(record)
-    for folder in (paths.run, paths.state):
-        shutil.rmtree(folder, ignore_errors=True)
+    with step("unmount, remove cgroups, network, firewall rules and folders"):
+        usernet.tear_down()
+        unmount_all(paths)
+        _unmount_netns_folder(record)
+        remove_cgroups()
+        hostnet.tear_down(record)
+        _remove_our_files(paths)
+        _remove_created_host_paths(record)
+        for folder in (paths.run, paths.state):
+            shutil.rmtree(folder, ignore_errors=True)
