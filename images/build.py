@@ -11,7 +11,7 @@ Debian rootfs that debootstrap fetches from the machine's configured apt mirror:
 2. `base-python`: base-debian plus Debian's python3 and python3-venv (images/base-python).
 3. the app images from app/backend/Dockerfile and app/frontend/Dockerfile with that base as
    their BASE_IMAGE; their Python packages come from wheels built on the host into
-   $CACHE/wheels and mounted read-only, so pip installs them with --no-index.
+   $CACHE/wheels and mounted read-only at /mnt, so pip installs them with --no-index.
 4. the cluster's component images (images/<name>/Containerfile) around the static binaries
    that `tools/gotools.py` builds into $CACHE/bin; a missing binary is skipped unless
    --require-all-components is given.
@@ -568,6 +568,7 @@ def build_image(image: Image, *, base_ref: str | None, force: bool) -> str:
         "--pull=never",
         "--isolation=chroot",
         "--layers",
+        *(["--no-cache"] if force else []),
         # chroot isolation offers no other network; the app builds install with --no-index.
         "--network=host",
         "-f",
@@ -579,11 +580,11 @@ def build_image(image: Image, *, base_ref: str | None, force: bool) -> str:
     if base_ref:
         build_args["BASE_IMAGE"] = base_ref
     if wheels:
-        # The folder's name (its digest) is part of the build argument, so buildah's layer
-        # cache of the install step is reused only for the very same wheels.
-        mount = f"/wheels/{wheels.name}"
-        command += ["-v", f"{wheels}:{mount}:ro"]
-        build_args["PIP_INSTALL_OPTIONS"] = f"--no-index --find-links={mount}"
+        # /mnt already exists in the base: buildah would leave an empty mount point folder in
+        # every RUN layer of the image (the final stage's too) for a path it had to create.
+        command += ["-v", f"{wheels}:/mnt:ro"]
+        build_args["PIP_INSTALL_OPTIONS"] = "--no-index --find-links=/mnt"
+        build_args["PIP_WHEELS"] = wheels.name
     for key, value in sorted(build_args.items()):
         command += ["--build-arg", f"{key}={value}"]
     log_file = images_cache() / "logs" / f"{image.name}.log"
@@ -786,7 +787,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         action="store_true",
         help="debootstrap the base again (picks up new Debian updates)",
     )
-    parser.add_argument("--force", action="store_true", help="rebuild even if up to date")
+    parser.add_argument(
+        "--force", action="store_true", help="rebuild even if up to date, without layer cache"
+    )
     args = parser.parse_args(argv)
     overrides = dict(item.split("=", 1) for item in args.component_version)
 
