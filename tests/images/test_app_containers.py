@@ -101,6 +101,13 @@ def test_serves_as_uid_10001_on_a_read_only_root_and_stops_on_sigterm(
         == 200
     )
 
+    if app_image.name == "frontend":
+        # A rendered page: the templates and static files made it into the image.
+        page = wait_for_http(
+            f"http://127.0.0.1:{port}/signin", timeout=10, container=container, until=200
+        )
+        assert page == 200
+
     status = (container.proc_dir() / "status").read_text()
     uid_line = next(line for line in status.splitlines() if line.startswith("Uid:"))
     gid_line = next(line for line in status.splitlines() if line.startswith("Gid:"))
