@@ -362,6 +362,7 @@ def build_base_debian(*, refresh: bool) -> str:
         )
     finally:
         shutil.rmtree(rootfs, ignore_errors=True)
+    drop_other_tags(ref)
     log(f"base-debian: {ref} built in {time.monotonic() - started:.0f} s")
     return ref
 
@@ -403,6 +404,27 @@ def commit_rootfs(rootfs: Path, ref: str, *, labels: dict[str, str]) -> None:
     except SystemExit:
         capture(["buildah", "rm", container])
         raise
+
+
+def drop_other_tags(ref: str) -> None:
+    """Remove the other tags of a local base image's repository (earlier recipes' bases).
+
+    Images built on an old base keep its layers; only the name goes.
+    """
+    repository = ref.rsplit(":", 1)[0]
+    listed = capture(
+        [
+            "buildah",
+            "images",
+            "--format",
+            "{{.Name}}:{{.Tag}}",
+            "--filter",
+            f"reference={repository}",
+        ]
+    ).stdout.split()
+    for other in listed:
+        if other != ref:
+            capture(["buildah", "rmi", other])
 
 
 # ---- images built from a Containerfile ------------------------------------------------------
@@ -829,7 +851,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             f"{LOCAL_PREFIX}/base-python:{DEBIAN_SUITE}-"
             f"{inputs_digest(python_base, base_debian, None)}"
         )
-        build_image(python_base, base_ref=base_debian, force=args.force)
+        if build_image(python_base, base_ref=base_debian, force=args.force) == "built":
+            drop_other_tags(python_base.ref)
         version = project_version()
         for name in ("backend", "frontend"):
             image = app_image(name, version)
