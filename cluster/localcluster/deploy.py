@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 from pathlib import Path
 
 from . import ai_standin, app_secrets, postgres, settings
@@ -83,6 +84,8 @@ def push_chart(paths: Paths) -> str:
     chart = paths.repo / "dist" / "todo-chatbot"
     if not (chart / "Chart.yaml").is_file():
         raise ClusterError(f"the chart {chart} is not built: run `make chart`")
+    if not os.access(paths.bin / "helm", os.X_OK):
+        raise ClusterError(f"helm is not built in {paths.bin}: run `make tools`")
     version = chart_version(chart)
     package = paths.repo / "dist" / f"todo-chatbot-{version}.tgz"
     if not package.is_file():

@@ -13,6 +13,7 @@ import shutil
 from pathlib import Path
 
 from . import app_secrets, pki, settings, supervisor
+from .errors import ClusterError
 from .settings import Paths
 from .shell import run
 
@@ -47,8 +48,8 @@ def database_url(paths: Paths, *, host: str = str(settings.NODE_IP)) -> str:
     )
 
 
-def _as_postgres(argv: list[str | Path], *, input_text: str | None = None) -> str:
-    return run(["runuser", "-u", USER, "--", *argv], input_text=input_text).stdout
+def _as_postgres(argv: list[str | Path]) -> None:
+    run(["runuser", "-u", USER, "--", *argv])
 
 
 def _init(paths: Paths) -> None:
@@ -112,6 +113,9 @@ def start(paths: Paths) -> None:
         "shared_buffers=64MB",
         "-c",
         "max_connections=50",
+        # Never write a failing statement to the log: some carry the app's password.
+        "-c",
+        "log_min_error_statement=panic",
     ]
     # The log folder is root's; the server's output still lands there through the inherited fd.
     supervisor.start(paths, supervisor.Process("postgres", argv, user=USER))
@@ -138,25 +142,21 @@ def _ready(paths: Paths) -> bool:
     return run(argv, check=False).returncode == 0
 
 
-def _psql(paths: Paths, sql: str) -> str:
-    """Run SQL as the superuser over the socket; the SQL travels on stdin, never in argv."""
-    return _as_postgres(
-        [
-            BIN / "psql",
-            "-h",
-            _socket_dir(paths),
-            "-p",
-            str(settings.PORTS.postgres),
-            "-d",
-            "postgres",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-qtA",
-            "-f",
-            "-",
-        ],
-        input_text=sql,
-    )
+def _psql(paths: Paths, sql: str) -> None:
+    """Run SQL as the superuser over the socket; the SQL travels on stdin, never in argv.
+
+    psql echoes a failing statement in its error, and the statements here carry the app's
+    password, so a failure is reported without psql's output.
+    """
+    argv: list[str | Path] = [
+        "runuser", "-u", USER, "--", BIN / "psql", "-h", _socket_dir(paths),
+        "-p", str(settings.PORTS.postgres), "-d", "postgres", "-v", "ON_ERROR_STOP=1",
+        "-qtA", "-f", "-",
+    ]  # fmt: skip
+    if run(argv, input_text=sql, check=False).returncode != 0:
+        raise ClusterError(
+            f"could not create the app's database role and database: read {paths.log('postgres')}"
+        )
 
 
 def _ensure_database(paths: Paths) -> None:
