@@ -260,6 +260,105 @@ def test_user_namespace_sees_only_the_host_end_of_its_link(cluster: dict[str, li
     assert [r.split()[0] for r in routes] == [str(settings.USER_CIDR)]
 
 
+def test_pods_reach_the_host_services_on_the_node_ip(cluster: dict[str, list[str]]) -> None:
+    script = (
+        "import socket\n"
+        f"for port in ({settings.PORTS.postgres}, {settings.PORTS.ai_standin}):\n"
+        f"    socket.create_connection(('{settings.NODE_IP}', port), 3).close()\n"
+        "    print(port, 'open')\n"
+    )
+    logs = run_probe_pod("cluster-test-host-services", script)[1]
+    assert logs.splitlines() == [
+        f"{settings.PORTS.postgres} open",
+        f"{settings.PORTS.ai_standin} open",
+    ]
+
+
+def test_user_namespace_reaches_a_node_port_but_not_the_pods(
+    cluster: dict[str, list[str]],
+) -> None:
+    image = images.ref(paths_from_env(), "backend")
+    objects = [
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "np-web", "namespace": "default", "labels": {"app": "np-web"}},
+            "spec": {
+                "containers": [
+                    {
+                        "name": "http",
+                        "image": image,
+                        "command": ["python3", "-m", "http.server", "8080"],
+                        "readinessProbe": {"tcpSocket": {"port": 8080}, "periodSeconds": 1},
+                    }
+                ]
+            },
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "np-web", "namespace": "default"},
+            "spec": {
+                "type": "NodePort",
+                "selector": {"app": "np-web"},
+                "ports": [{"port": 80, "targetPort": 8080, "nodePort": 30081}],
+            },
+        },
+    ]
+    kubectl(
+        "apply",
+        "-f",
+        "-",
+        input_text=json.dumps({"kind": "List", "apiVersion": "v1", "items": objects}),
+    )
+    try:
+        kubectl("wait", "--for=condition=Ready", "pod/np-web", "--timeout=120s")
+        pod_ip = kubectl("get", "pod/np-web", "-o", "jsonpath={.status.podIP}")
+
+        def curl(url: str) -> str:
+            return subprocess.run(
+                [
+                    "ip",
+                    "netns",
+                    "exec",
+                    settings.USER_NETNS,
+                    "curl",
+                    "-s",
+                    "-m",
+                    "5",
+                    "-o",
+                    "/dev/null",
+                    "-w",
+                    "%{http_code}",
+                    url,
+                ],
+                capture_output=True,
+                text=True,
+                check=False,
+            ).stdout
+
+        # kube-proxy programs a new Service on its next sync, within a second or two.
+        deadline = time.monotonic() + 20
+        while curl(f"http://{settings.USER_HOST_IP}:30081/") != "200":
+            assert time.monotonic() < deadline, "the NodePort never answered"
+            time.sleep(1)
+        assert curl(f"http://{pod_ip}:8080/") == "000"
+    finally:
+        kubectl("delete", "service/np-web", "pod/np-web", "--ignore-not-found", "--wait=false")
+
+
+def test_generated_secrets_are_private_and_never_logged(cluster: dict[str, list[str]]) -> None:
+    paths = paths_from_env()
+    values = []
+    for secret in sorted(paths.secrets.iterdir()):
+        assert secret.stat().st_mode & 0o077 == 0, secret
+        values.append(secret.read_text())
+    assert values
+    for log in paths.logs.glob("*.log"):
+        text = log.read_text(errors="replace")
+        assert not any(value in text for value in values), log
+
+
 def test_down_leaves_the_host_as_it_was(cluster: dict[str, list[str]]) -> None:
     result = localcluster("down")
     assert result.returncode == 0, result.stderr
