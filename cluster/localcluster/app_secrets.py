@@ -7,7 +7,6 @@ command line (where `ps` would show them).
 from __future__ import annotations
 
 import secrets
-from pathlib import Path
 
 from .settings import Paths
 
@@ -31,8 +30,3 @@ def ensure(paths: Paths) -> None:
 def read(paths: Paths, name: str) -> str:
     """The value of one generated secret."""
     return (paths.secrets / name).read_text()
-
-
-def path(paths: Paths, name: str) -> Path:
-    """The file holding one generated secret."""
-    return paths.secrets / name

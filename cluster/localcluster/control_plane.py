@@ -27,13 +27,6 @@ def write_kubeconfigs(paths: Paths) -> None:
     pki.write_kubeconfig(paths.kubeconfig, pki=paths.pki, user="admin", server=API_URL)
 
 
-def api_context(paths: Paths) -> ssl.SSLContext:
-    """A TLS context that trusts the cluster CA and presents the admin certificate."""
-    context = ssl.create_default_context(cafile=str(paths.pki / "ca.crt"))
-    context.load_cert_chain(paths.pki / "admin.crt", paths.pki / "admin.key")
-    return context
-
-
 def start_etcd(paths: Paths) -> None:
     """Start a one-member etcd on loopback with its data under the state folder."""
     peer = f"http://127.0.0.1:{settings.PORTS.etcd_peer}"

@@ -139,9 +139,9 @@ class Paths:
         return self.logs / f"{component}.log"
 
 
-def paths_from_env(environ: dict[str, str] | None = None) -> Paths:
+def paths_from_env() -> Paths:
     """Build the Paths from $STATE, $RUN_DIR and $CACHE, with the documented defaults."""
-    env = dict(os.environ if environ is None else environ)
+    env = os.environ
     repo = Path(__file__).resolve().parents[2]
     return Paths(
         state=Path(env.get("STATE") or "/var/lib/todo-chatbot"),
