@@ -6,8 +6,7 @@ import json
 from pathlib import Path
 
 from . import settings, supervisor
-from .settings import Paths
-from .teardown import CGROUP_NAME, CGROUP_ROOT
+from .settings import CGROUP_NAME, CGROUP_ROOT, Paths
 
 START_TIMEOUT_SECONDS = 90
 

@@ -41,10 +41,11 @@ HOST_BINARIES = (
     "ipset",
     "conntrack",
     "docker-registry",
+    "skopeo",
     "openssl",
     "ip",
-    "mount",
     "umount",
+    "runuser",
 )
 CNI_BIN_DIR = Path("/usr/lib/cni")
 CNI_PLUGINS = ("bridge", "host-local", "portmap", "loopback")

@@ -42,6 +42,10 @@ USER_HOST_IP = USER_CIDR.network_address + 1
 USER_NS_IP = USER_CIDR.network_address + 2
 CLUSTER_DOMAIN = "cluster.local"
 
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+# The kubelet's cgroupRoot: every pod's cgroup lives below /todo-chatbot, in every hierarchy.
+CGROUP_NAME = "todo-chatbot"
+
 
 @dataclass(frozen=True)
 class Ports:

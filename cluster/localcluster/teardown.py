@@ -17,13 +17,10 @@ from typing import Any
 from . import containerd, hostnet, snapshot, usernet
 from .errors import ClusterError
 from .progress import say, step
-from .settings import Paths
+from .settings import CGROUP_NAME, CGROUP_ROOT, Paths
 from .shell import run
 from .supervisor import stop
 
-CGROUP_ROOT = Path("/sys/fs/cgroup")
-# The kubelet's cgroupRoot: every pod's cgroup lives below it, in every hierarchy.
-CGROUP_NAME = "todo-chatbot"
 # The node's processes stop first, so nothing restarts the pods killed next; the control plane
 # and the host services follow (pods that still watch the apiserver would hold its shutdown).
 NODE_PROCESSES = ("kube-proxy", "kubelet")
