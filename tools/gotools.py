@@ -233,7 +233,7 @@ def helm_tool(name: str, major: str, version: str, link: str) -> Tool:
         version=version,
         links={link: "helm"},
         build=build,
-        recipe=lambda: ["go install -trimpath", "ldflags: helm Makefile release flags"],
+        recipe=lambda: ["go install -trimpath", *helm_ldflags(major, version)],
         version_args=("version", "--short"),
     )
 
@@ -392,13 +392,15 @@ def kubernetes_ldflags() -> list[str]:
     """Return the version flags of Kubernetes' hack/lib/version.sh for the pinned release.
 
     Without them every component reports v0.0.0, and version checks (kubeVersion in Helm
-    charts, kubectl's skew warning) fail. The git commit is not known offline.
+    charts, kubectl's skew warning) fail.
     """
     major, minor = KUBERNETES_VERSION.lstrip("v").split(".")[:2]
     values = {
         "gitVersion": KUBERNETES_VERSION,
         "gitMajor": major,
         "gitMinor": minor,
+        # Unset, it reads "$Format:%H$" (a git-archive placeholder); the commit is unknown.
+        "gitCommit": "",
         "gitTreeState": "clean",
         "buildDate": release_date("k8s.io/kubernetes", KUBERNETES_VERSION),
     }
@@ -425,13 +427,20 @@ KUBERNETES = Tool(
     version=KUBERNETES_VERSION,
     links={command: command for command in KUBERNETES_COMMANDS},
     build=build_kubernetes,
-    recipe=lambda: [*KUBERNETES_MODULE.files(), "cgo", "ldflags: hack/lib/version.sh"],
+    recipe=lambda: [*KUBERNETES_MODULE.files(), "cgo", *kubernetes_ldflags()],
     version_args_by_binary={"kubectl": ("version", "--client")},
 )
 
 # Kubernetes' own pause binary, build/pause/linux/pause.c of k8s.io/kubernetes, at the tag of
 # build/pause/Makefile in that release (checked when it is built).
 PAUSE_VERSION = "v3.10.1"
+PAUSE_CFLAGS = [
+    "-Os",
+    "-Wall",
+    "-Werror",
+    "-static",
+    f"-DVERSION={PAUSE_VERSION}-{KUBERNETES_VERSION}",
+]
 
 
 def build_pause(out_dir: Path) -> None:
@@ -448,17 +457,7 @@ def build_pause(out_dir: Path) -> None:
             f"update PAUSE_VERSION ({PAUSE_VERSION}) in {__file__}"
         )
     run(
-        [
-            "gcc",
-            "-Os",
-            "-Wall",
-            "-Werror",
-            "-static",
-            f"-DVERSION={PAUSE_VERSION}-{KUBERNETES_VERSION}",
-            "-o",
-            str(out_dir / "pause"),
-            str(source / "linux" / "pause.c"),
-        ],
+        ["gcc", *PAUSE_CFLAGS, "-o", str(out_dir / "pause"), str(source / "linux" / "pause.c")],
         what="gcc pause.c",
     )
 
@@ -468,7 +467,7 @@ PAUSE = Tool(
     version=PAUSE_VERSION,
     links={"pause": "pause"},
     build=build_pause,
-    recipe=lambda: [KUBERNETES_VERSION, "gcc -Os -Wall -Werror -static"],
+    recipe=lambda: [KUBERNETES_VERSION, *PAUSE_CFLAGS],
     version_args=("-v",),
 )
 
@@ -519,7 +518,7 @@ def go_install_tool(
         version=version,
         links={name: binary},
         build=lambda out_dir: go_install(package, version, out_dir, ldflags=ldflags()),
-        recipe=lambda: ["go install -trimpath", "static", f"ldflags: {name} Makefile"],
+        recipe=lambda: ["go install -trimpath", "static", *ldflags()],
     )
 
 

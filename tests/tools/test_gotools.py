@@ -150,6 +150,8 @@ def test_kubernetes_ldflags_stamp_the_release_into_both_version_packages(
         assert f"-X {package}.gitMajor={major}" in flags
         assert f"-X {package}.gitMinor={minor}" in flags
         assert f"-X {package}.buildDate=2026-01-02T03:04:05Z" in flags
+        # Left unset it reads "$Format:%H$", which looks like a broken build.
+        assert f"-X {package}.gitCommit=" in flags
 
 
 # ---- the versioned cache, on stand-in tools ---------------------------------------------------
