@@ -474,8 +474,10 @@ PAUSE = Tool(
 
 # ---- etcd -------------------------------------------------------------------------------------
 
-# etcd 3.5: Debian's 3.4 lacks the watch progress requests a 1.33 apiserver sends, and 3.5 is
-# the line Kubernetes 1.33 is tested with. v3.5.35 is the newest 3.5 served.
+# etcd 3.5, the line Kubernetes 1.33 is tested with. Debian 12 ships 3.4.23, older than the
+# 3.4.31/3.5.13 fixes that the 1.33 apiserver requires before it sends watch progress requests
+# (k8s.io/apiserver pkg/storage/feature), so its consistent reads from cache would stay off.
+# v3.5.35 is the newest 3.5 served.
 ETCD_VERSION = "v3.5.35"
 
 # go.etcd.io/etcd/server/v3 is a main package too, but its go.mod replaces the other etcd
