@@ -19,7 +19,7 @@ help: ## List the targets.
 ## ---- setup -------------------------------------------------------------
 
 .PHONY: setup setup-python setup-node
-setup: setup-python setup-node tools setup-checkov setup-chromium setup-postgres setup-cluster images ## Install every tool and package the project uses.
+setup: setup-python setup-node tools cluster-tools setup-checkov setup-chromium setup-postgres setup-cluster images cluster-images ## Install every tool and package the project uses.
 
 setup-python:
 	python3 -m pip install --quiet --disable-pip-version-check -r tools/requirements-pipenv.txt
@@ -103,7 +103,7 @@ CLUSTER_PACKAGES := containerd runc containernetworking-plugins iptables ipset c
 	docker-registry skopeo postgresql-15 openssl iproute2
 LOCALCLUSTER := PYTHONPATH=$(CURDIR)/cluster python3 -m localcluster
 
-.PHONY: setup-cluster cluster-up cluster-down cluster-status up down
+.PHONY: setup-cluster cluster-up cluster-down cluster-status up up-local down
 setup-cluster:
 	@dpkg -s $(CLUSTER_PACKAGES) >/dev/null 2>&1 || { apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
@@ -118,7 +118,14 @@ cluster-down: ## Stop the local cluster and remove everything it added to the ho
 cluster-status: ## Show which local cluster processes run.
 	$(LOCALCLUSTER) status
 
-up: setup-cluster cluster-tools images cluster-images chart ## Boot the local cluster, deploy the chart, print the URL.
+# With a kube context configured (KUBECONFIG or ~/.kube/config), `make up` installs the chart
+# there (RELEASE, NAMESPACE, VALUES; see tools/kube_context.py); otherwise it boots the
+# project's local cluster and deploys on it.
+up: setup-python setup-node tools chart ## Deploy the app (kube context, else local cluster), print the URL.
+	@if python3 tools/kube_context.py configured; then python3 tools/kube_context.py deploy; \
+	else $(MAKE) --no-print-directory up-local; fi
+
+up-local: setup-cluster cluster-tools images cluster-images
 	$(LOCALCLUSTER) up
 	$(LOCALCLUSTER) deploy
 
