@@ -50,6 +50,12 @@ def with_key(expression: str) -> str:
     return WITH + expression
 
 
+def plain_scalar(value: Any) -> str:
+    """A scalar (or empty collection) as one line of YAML."""
+    text = yaml.safe_dump(value, default_flow_style=True, width=1 << 20)
+    return text.removesuffix("\n").removesuffix("\n...")
+
+
 def _scalar(value: Any) -> str:
     if isinstance(value, str):
         if value.startswith(RAW):
@@ -58,8 +64,7 @@ def _scalar(value: Any) -> str:
             if re.search(r'["\\]', ACTION.sub("", value)):
                 raise ValueError(f"cannot quote template string {value!r}")
             return f'"{value}"'
-    text = yaml.safe_dump(value, default_flow_style=True, width=1 << 20)
-    return text.removesuffix("\n").removesuffix("\n...").strip()
+    return plain_scalar(value)
 
 
 def _entries(value: dict[str, Any], indent: int) -> list[str]:

@@ -21,6 +21,8 @@ from typing import Any, Literal
 
 import yaml
 
+from .helm_yaml import plain_scalar
+
 LogLevel = Literal["debug", "info", "warning", "error"]
 AiProvider = Literal["openai", "gemini"]
 ServiceType = Literal["ClusterIP", "NodePort", "LoadBalancer"]
@@ -319,16 +321,6 @@ def value_paths(values: Values) -> list[str]:
     return [path for path, _, _, is_section in _leaves(values) if not is_section]
 
 
-def _dump_scalar(value: Any) -> str:
-    return (
-        yaml.safe_dump(value, default_flow_style=True, width=1 << 16)
-        .strip()
-        .removesuffix("\n...")
-        .removesuffix("...")
-        .strip()
-    )
-
-
 def values_yaml(values: Values) -> str:
     """values.yaml with a `## @param` line above every key (Bitnami's readme-generator style)."""
     lines = [
@@ -356,7 +348,7 @@ def values_yaml(values: Values) -> str:
                 block = yaml.safe_dump({f.name: value}, default_flow_style=False, sort_keys=False)
                 lines.extend(pad + line for line in block.rstrip().splitlines())
             else:
-                lines.append(f"{pad}{f.name}: {_dump_scalar(value)}")
+                lines.append(f"{pad}{f.name}: {plain_scalar(value)}")
 
     walk(values, "", 0)
     return "\n".join(lines).replace("\n\n\n", "\n\n") + "\n"

@@ -257,8 +257,7 @@ class Workload(Construct):
                 kplus.ServicePort(name="http", port=props.service_port or port, target_port=port)
             ],
         )
-        self.service.select_label(*next(iter(self.selector_labels.items())))
-        for key, value in list(self.selector_labels.items())[1:]:
+        for key, value in self.selector_labels.items():
             self.service.select_label(key, value)
 
         if props.autoscaling is not None:
