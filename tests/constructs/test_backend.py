@@ -1,22 +1,12 @@
 """The backend gets its config, and only the secret keys it needs."""
 
 import pytest
-from support.manifests import by_kind, container, env_names
-from todo_chatbot import Backend, BackendProps, Secrets, SecretsProps
-
-
-def synth(chart, secrets, **props):
-    Backend(
-        chart,
-        "Backend",
-        secrets=secrets,
-        props=BackendProps(image="registry.example/backend:1", **props),
-    )
-    return list(chart.to_json())
+from support.manifests import by_kind, container, env_names, synth_backend
+from todo_chatbot import Secrets, SecretsProps
 
 
 def test_gets_database_auth_and_the_openai_key_by_default(chart, secrets):
-    deployment = by_kind(synth(chart, secrets), "Deployment")
+    deployment = by_kind(synth_backend(chart, secrets), "Deployment")
     assert env_names(deployment) == {
         "DATABASE_URL",
         "BETTER_AUTH_SECRET",
@@ -27,14 +17,15 @@ def test_gets_database_auth_and_the_openai_key_by_default(chart, secrets):
 
 def test_gets_only_the_gemini_key_with_gemini(chart):
     secrets = Secrets(chart, "Secrets", props=SecretsProps(existing_secret="creds"))
-    deployment = by_kind(synth(chart, secrets, ai_provider="gemini"), "Deployment")
+    deployment = by_kind(synth_backend(chart, secrets, ai_provider="gemini"), "Deployment")
     assert "GEMINI_API_KEY" in env_names(deployment)
     assert "OPENAI_API_KEY" not in env_names(deployment)
 
 
 def test_secret_keys_come_from_secret_key_refs(chart, secrets):
     env = {
-        var["name"]: var for var in container(by_kind(synth(chart, secrets), "Deployment"))["env"]
+        var["name"]: var
+        for var in container(by_kind(synth_backend(chart, secrets), "Deployment"))["env"]
     }
     assert env["DATABASE_URL"]["valueFrom"]["secretKeyRef"] == {
         "name": "todo-chatbot",
@@ -45,7 +36,7 @@ def test_secret_keys_come_from_secret_key_refs(chart, secrets):
 
 
 def test_config_map_holds_the_non_secret_settings(chart, secrets):
-    manifests = synth(
+    manifests = synth_backend(
         chart,
         secrets,
         ai_model="gemini-2.0-flash",
@@ -66,7 +57,7 @@ def test_config_map_holds_the_non_secret_settings(chart, secrets):
 
 
 def test_listens_on_the_contract_port(chart, secrets):
-    deployment = by_kind(synth(chart, secrets), "Deployment")
+    deployment = by_kind(synth_backend(chart, secrets), "Deployment")
     assert container(deployment)["ports"] == [{"containerPort": 8000}]
 
 
@@ -80,7 +71,7 @@ def test_listens_on_the_contract_port(chart, secrets):
 )
 def test_fails_when_props_are_invalid(chart, secrets, props, message):
     with pytest.raises(ValueError, match=message):
-        synth(chart, secrets, **props)
+        synth_backend(chart, secrets, **props)
 
 
 def test_fails_when_the_secret_lacks_the_provider_key(chart):
@@ -94,4 +85,4 @@ def test_fails_when_the_secret_lacks_the_provider_key(chart):
         ),
     )
     with pytest.raises(ValueError, match="secret has no key 'GEMINI_API_KEY'"):
-        synth(chart, secrets, ai_provider="gemini")
+        synth_backend(chart, secrets, ai_provider="gemini")

@@ -1,23 +1,13 @@
 """Defaults and checks shared by both components (tested through the backend)."""
 
 import pytest
-from support.manifests import all_of, by_kind, container
-from todo_chatbot import AutoscalingProps, Backend, BackendProps, Labels
-
-
-def synth(chart, secrets, **props):
-    Backend(
-        chart,
-        "Backend",
-        secrets=secrets,
-        props=BackendProps(image="registry.example/backend:1", **props),
-    )
-    return list(chart.to_json())
+from support.manifests import all_of, by_kind, container, synth_backend
+from todo_chatbot import AutoscalingProps, Labels
 
 
 @pytest.fixture
 def manifests(chart, secrets):
-    return synth(chart, secrets)
+    return synth_backend(chart, secrets)
 
 
 @pytest.fixture
@@ -76,7 +66,7 @@ def test_liveness_restarts_a_hung_pod_within_30_seconds(manifests):
 
 
 def test_probe_paths_are_configurable(chart, secrets):
-    manifests = synth(
+    manifests = synth_backend(
         chart, secrets, liveness_path="/live", readiness_path="/ready", startup_path="/started"
     )
     main = container(by_kind(manifests, "Deployment"))
@@ -131,7 +121,7 @@ def test_standard_labels_and_selectors(manifests):
 
 
 def test_chart_label_when_given(chart, secrets):
-    manifests = synth(chart, secrets, labels=Labels(chart="todo-chatbot-1.2.3"))
+    manifests = synth_backend(chart, secrets, labels=Labels(chart="todo-chatbot-1.2.3"))
     assert (
         by_kind(manifests, "Deployment")["metadata"]["labels"]["helm.sh/chart"]
         == "todo-chatbot-1.2.3"
@@ -150,7 +140,9 @@ def test_no_autoscaler_by_default_and_fixed_replicas(manifests):
 
 
 def test_autoscaler_targets_cpu_and_owns_replicas(chart, secrets):
-    manifests = synth(chart, secrets, autoscaling=AutoscalingProps(min_replicas=2, max_replicas=4))
+    manifests = synth_backend(
+        chart, secrets, autoscaling=AutoscalingProps(min_replicas=2, max_replicas=4)
+    )
     hpa = by_kind(manifests, "HorizontalPodAutoscaler")
     assert hpa["apiVersion"] == "autoscaling/v2"
     assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (2, 4)
@@ -167,11 +159,11 @@ def test_disruption_budget_by_default(manifests):
 
 
 def test_disruption_budget_can_be_turned_off(chart, secrets):
-    assert all_of(synth(chart, secrets, max_unavailable=None), "PodDisruptionBudget") == []
+    assert all_of(synth_backend(chart, secrets, max_unavailable=None), "PodDisruptionBudget") == []
 
 
 def test_image_pull_secrets(chart, secrets):
-    manifests = synth(chart, secrets, image_pull_secrets=("regcred",))
+    manifests = synth_backend(chart, secrets, image_pull_secrets=("regcred",))
     pod = by_kind(manifests, "Deployment")["spec"]["template"]["spec"]
     assert pod["imagePullSecrets"] == [{"name": "regcred"}]
 
@@ -191,4 +183,4 @@ def test_image_pull_secrets(chart, secrets):
 )
 def test_fails_when_props_are_invalid(chart, secrets, props, message):
     with pytest.raises(ValueError, match=message):
-        synth(chart, secrets, **props)
+        synth_backend(chart, secrets, **props)

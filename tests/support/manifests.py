@@ -3,7 +3,7 @@
 from secrets import token_urlsafe
 from typing import Any
 
-from todo_chatbot import BackendProps, FrontendProps, SecretsProps, TodoChatbotProps
+from todo_chatbot import Backend, BackendProps, FrontendProps, SecretsProps, TodoChatbotProps
 
 Manifest = dict[str, Any]
 
@@ -56,3 +56,14 @@ def app_props(**overrides: Any) -> TodoChatbotProps:
         **overrides,
     }
     return TodoChatbotProps(**values)
+
+
+def synth_backend(chart: Any, secrets: Any, **props: Any) -> list[Manifest]:
+    """A Backend alone in `chart`, with `props` over a test image."""
+    Backend(
+        chart,
+        "Backend",
+        secrets=secrets,
+        props=BackendProps(image="registry.example/backend:1", **props),
+    )
+    return list(chart.to_json())
