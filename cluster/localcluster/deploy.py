@@ -28,19 +28,23 @@ HELM_TIMEOUT = "5m"
 CHART_REPOSITORY = f"{settings.REGISTRY}/todo-chatbot/charts"
 
 
-def public_url() -> str:
+def public_url(node_port: int = FRONTEND_NODE_PORT) -> str:
     """The URL the end user opens from the `todo-user` network namespace."""
-    return f"http://{settings.USER_HOST_IP}:{FRONTEND_NODE_PORT}"
+    return f"http://{settings.USER_HOST_IP}:{node_port}"
 
 
-def local_values() -> dict[str, object]:
-    """Values for the local cluster: host services on the node IP, the frontend on a NodePort."""
+def local_values(*, secret: str = SECRET, node_port: int = FRONTEND_NODE_PORT) -> dict[str, object]:
+    """Values for the local cluster: host services on the node IP, the frontend on a NodePort.
+
+    `secret` names the existing Secret with the credentials (`apply_secret`); other releases
+    on the same cluster (the e2e tests') pass their own Secret and NodePort.
+    """
     node_ip = f"{settings.NODE_IP}/32"
     return {
-        "secrets": {"existingSecret": SECRET},
+        "secrets": {"existingSecret": secret},
         "ai": {"provider": "openai", "baseUrl": f"{ai_standin.URL}/v1"},
-        "config": {"publicUrl": public_url()},
-        "frontend": {"service": {"type": "NodePort", "nodePort": FRONTEND_NODE_PORT}},
+        "config": {"publicUrl": public_url(node_port)},
+        "frontend": {"service": {"type": "NodePort", "nodePort": node_port}},
         "networkPolicy": {
             "egress": {
                 "databaseCidrs": [node_ip],
@@ -52,16 +56,21 @@ def local_values() -> dict[str, object]:
     }
 
 
-def _apply_secret(paths: Paths) -> None:
-    data = {
+def credentials(paths: Paths) -> dict[str, str]:
+    """The app's Secret keys with the generated values (never print them)."""
+    return {
         "DATABASE_URL": postgres.database_url(paths),
         "BETTER_AUTH_SECRET": app_secrets.read(paths, app_secrets.BETTER_AUTH_SECRET),
         "OPENAI_API_KEY": app_secrets.read(paths, app_secrets.AI_API_KEY),
     }
+
+
+def apply_secret(paths: Paths, *, namespace: str, name: str, data: dict[str, str]) -> None:
+    """Create or update an Opaque Secret through kubectl's stdin (never its command line)."""
     secret = {
         "apiVersion": "v1",
         "kind": "Secret",
-        "metadata": {"name": SECRET, "namespace": NAMESPACE},
+        "metadata": {"name": name, "namespace": namespace},
         "type": "Opaque",
         "data": {k: base64.b64encode(v.encode()).decode() for k, v in data.items()},
     }
@@ -102,7 +111,7 @@ def deploy(paths: Paths) -> str:
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}}
     )
     kubectl(paths, "apply", "-f", "-", input_text=manifest)
-    _apply_secret(paths)
+    apply_secret(paths, namespace=NAMESPACE, name=SECRET, data=credentials(paths))
     values = paths.config / "values-local.json"
     values.write_text(json.dumps(local_values(), indent=2) + "\n")
     result = run(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import pwd
 import shutil
+import signal
 from pathlib import Path
 
 from . import app_secrets, pki, settings, supervisor
@@ -121,6 +122,14 @@ def start(paths: Paths) -> None:
     supervisor.start(paths, supervisor.Process("postgres", argv, user=USER))
     supervisor.wait_healthy(paths, "postgres", lambda: _ready(paths), timeout_seconds=30)
     _ensure_database(paths)
+
+
+def stop(paths: Paths) -> bool:
+    """Stop the server (fast shutdown: SIGINT); True when it was running.
+
+    `start` brings it back with its data; the e2e tests use the pair for a database outage.
+    """
+    return supervisor.stop(paths, "postgres", stop_signal=signal.SIGINT)
 
 
 def _ready(paths: Paths) -> bool:
