@@ -1,0 +1,163 @@
+"""Fixtures of the end-to-end suite: the live cluster, the user, releases, measured figures.
+
+The cluster is booted with `python -m localcluster up` (the command behind `make cluster-up`)
+only when it is not running, and taken down at the end only in that case, so the suite can
+run next to `make up` and other users of the cluster. Every scenario installs its own
+release in its own namespace; the chart is pushed to the local registry and installed from
+`oci://`, as `make up` does.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+# The local cluster's runtime package (cluster/localcluster) is run with PYTHONPATH=cluster.
+sys.path.insert(0, str(REPO / "cluster"))
+
+from e2e_cluster import NAMESPACE_LABEL, Release, admin_database_url, kubectl, paths  # noqa: E402
+from e2e_user import UserAgent  # noqa: E402
+from localcluster import deploy, images, supervisor  # noqa: E402
+from psycopg import connect  # noqa: E402
+
+FIGURES = REPO / "reports" / "e2e-figures.json"
+# One per session: namespaces and schemas of this run never meet those of an earlier one.
+RUN_ID = secrets.token_hex(2)
+
+ReleaseFactory = Callable[..., Release]
+
+
+def _localcluster(command: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "localcluster", command],
+        env={**os.environ, "PYTHONPATH": str(REPO / "cluster")},
+        capture_output=True,
+        text=True,
+        timeout=1100,
+        check=False,
+    )
+
+
+def _remove_leftovers() -> None:
+    """Namespaces and schemas a crashed earlier run left behind."""
+    kubectl("delete", "namespace", "-l", f"{NAMESPACE_LABEL}=true", "--wait=true", timeout=180)
+    with connect(admin_database_url(), autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'e2e\\_%'"
+        ).fetchall()
+        for (name,) in rows:
+            conn.execute(f'DROP SCHEMA "{name}" CASCADE')
+
+
+@pytest.fixture(scope="session")
+def cluster() -> Iterator[None]:
+    """The running local cluster with the current images pushed; booted here if it was not."""
+    if os.geteuid() != 0:
+        pytest.fail("the end-to-end suite needs root (the local cluster): run it as root")
+    booted = supervisor.running_pid(paths(), "kube-apiserver") is None
+    if booted:
+        result = _localcluster("up")
+        if result.returncode != 0:
+            _localcluster("down")
+            pytest.fail(f"cluster up failed: {result.stderr.strip().splitlines()[-1]}")
+    images.push_all(paths())
+    _remove_leftovers()
+    yield
+    if booted:
+        _localcluster("down")
+
+
+@pytest.fixture(scope="session")
+def chart(cluster: None) -> tuple[str, str]:
+    """The chart pushed to the local registry: (oci reference, version)."""
+    folder = REPO / "dist" / "todo-chatbot"
+    version = deploy.chart_version(folder)
+    if not (REPO / "dist" / f"todo-chatbot-{version}.tgz").is_file():
+        # A fresh clone has the chart folder but not its package (`make chart` makes both).
+        subprocess.run(
+            [
+                str(paths().bin / "helm"),
+                "package",
+                str(folder),
+                "--destination",
+                str(folder.parent),
+            ],
+            check=True,
+            capture_output=True,
+        )
+    return deploy.push_chart(paths()), version
+
+
+@pytest.fixture(scope="session")
+def figures() -> Iterator[dict[str, Any]]:
+    """Measured figures; printed and written to reports/e2e-figures.json at the end."""
+    measured: dict[str, Any] = {}
+    yield measured
+    if measured:
+        FIGURES.parent.mkdir(exist_ok=True)
+        previous = json.loads(FIGURES.read_text()) if FIGURES.is_file() else {}
+        FIGURES.write_text(json.dumps({**previous, **measured}, indent=2) + "\n")
+        print(f"\ne2e figures ({FIGURES}): {json.dumps(measured)}", file=sys.stderr)
+
+
+@pytest.fixture(scope="session")
+def user_agent(cluster: None) -> Iterator[UserAgent]:
+    """The end user's HTTP client, in their network namespace."""
+    agent = UserAgent()
+    yield agent
+    agent.close()
+
+
+@pytest.fixture(scope="session")
+def new_release(chart: tuple[str, str]) -> Iterator[ReleaseFactory]:
+    """Make releases (namespace, schema, Secret) that are removed at the end of the session.
+
+    `new_release("health", 30103, values={...}, chart_managed=False)`: the caller installs it.
+    """
+    made: list[Release] = []
+
+    def make(purpose: str, node_port: int, **kwargs: Any) -> Release:
+        release = Release(
+            namespace=f"e2e-{purpose}-{RUN_ID}",
+            node_port=node_port,
+            chart_ref=chart[0],
+            chart_version=chart[1],
+            **kwargs,
+        )
+        release.create_namespace()
+        made.append(release)
+        return release
+
+    yield make
+    for release in made:
+        release.uninstall()
+    deadline = time.monotonic() + 120
+    while kubectl("get", "namespace", "-l", f"{NAMESPACE_LABEL}=true", "-o", "name").strip():
+        if time.monotonic() > deadline:
+            break
+        time.sleep(2)
+
+
+@pytest.fixture(scope="session")
+def app(new_release: ReleaseFactory, figures: dict[str, Any]) -> Release:
+    """The release the read-only scenarios share, installed from nothing (deploy time measured).
+
+    It is exposed by a NodePort and also has an Ingress object, which nothing serves: the local
+    cluster has no ingress controller, so this is the "ingress lost" case and users reach the
+    app by the documented fallbacks (NodePort, `kubectl port-forward`).
+    """
+    release = new_release(
+        "app", 30101, values={"ingress": {"enabled": True, "host": "todo.e2e.example"}}
+    )
+    figures["deploy_seconds"] = round(release.install(), 1)
+    return release

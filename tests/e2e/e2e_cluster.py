@@ -1,0 +1,362 @@
+"""The operator's side: kubectl, Helm, and one release of the chart per test scenario.
+
+Every release lives in its own namespace with its own database schema, its own
+BETTER_AUTH_SECRET and NodePort, so scenarios never see each other's data or pods, nor the
+`make up` release. Values are modelled on the local cluster's own (localcluster.deploy):
+the host's PostgreSQL and AI stand-in on the node IP, egress allowed to exactly those.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import copy
+import json
+import os
+import secrets
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from localcluster import app_secrets, deploy, postgres
+from localcluster.settings import Paths, paths_from_env
+from support.secret import Secret
+
+CHART = "todo-chatbot"
+RELEASE = "e2e"
+FULLNAME = f"{RELEASE}-{CHART}"
+BACKEND = f"{FULLNAME}-backend"
+FRONTEND = f"{FULLNAME}-frontend"
+# Marks the namespaces of this suite, so a later run removes what a crashed one left.
+NAMESPACE_LABEL = "todo-chatbot-e2e"
+# Fail fast: a healthy release is Ready in well under a minute here.
+HELM_TIMEOUT = "120s"
+# Labels the backend's NetworkPolicy admits besides the frontend (the `helm test` pod).
+HELM_TEST_LABELS = {
+    "app.kubernetes.io/name": CHART,
+    "app.kubernetes.io/instance": RELEASE,
+    "app.kubernetes.io/component": "helm-test",
+}
+
+
+def paths() -> Paths:
+    """The local cluster's folders and files."""
+    return paths_from_env()
+
+
+def kubectl(
+    *args: str, input_text: str | None = None, check: bool = True, timeout: float = 120
+) -> str:
+    """Run kubectl against the local cluster; return stdout (stderr in the failure)."""
+    result = subprocess.run(
+        [str(paths().bin / "kubectl"), f"--kubeconfig={paths().kubeconfig}", *args],
+        input=input_text,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"kubectl {' '.join(args[:4])}: {result.stderr.strip()[-800:]}")
+    return result.stdout
+
+
+def kubectl_json(*args: str) -> Any:
+    """kubectl ... -o json, parsed."""
+    return json.loads(kubectl(*args, "-o", "json"))
+
+
+def helm(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """Run Helm 4 against the local cluster; the caller checks the outcome."""
+    return subprocess.run(
+        [str(paths().bin / "helm"), f"--kubeconfig={paths().kubeconfig}", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """`base` with `extra` merged in, key by key (nested dicts merged, the rest replaced)."""
+    merged = copy.deepcopy(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def admin_database_url() -> Secret:
+    """The app role's URL from the host (loopback), for checks and clean-up."""
+    return Secret(postgres.database_url(paths(), host="127.0.0.1"))
+
+
+@dataclass
+class Schema:
+    """A fresh PostgreSQL schema on the host's server: one release's empty database."""
+
+    name: str
+
+    def app_url(self) -> Secret:
+        """The DATABASE_URL pods use: the node IP, TLS, and this schema as the search path."""
+        return Secret(f"{postgres.database_url(paths())}&options=-csearch_path%3D{self.name}")
+
+    def create(self) -> None:
+        """Create the (empty) schema."""
+        with psycopg.connect(admin_database_url(), autocommit=True) as conn:
+            conn.execute(f'CREATE SCHEMA "{self.name}"')
+
+    def drop(self) -> None:
+        """Drop the schema with everything the release stored."""
+        with psycopg.connect(admin_database_url(), autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{self.name}" CASCADE')
+
+    def query(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+        """Run one query in the schema and return its rows."""
+        with psycopg.connect(admin_database_url(), autocommit=True) as conn:
+            conn.execute(f'SET search_path TO "{self.name}"')
+            return conn.execute(sql.encode(), params).fetchall()
+
+
+@dataclass
+class Release:
+    """The chart installed as release `e2e` in namespace `namespace`, with its own secrets.
+
+    `chart_managed` puts the credentials in the values (the chart creates the Secret);
+    otherwise they go into an existing Secret created first, as `make up` does.
+    """
+
+    namespace: str
+    node_port: int
+    chart_ref: str
+    chart_version: str
+    chart_managed: bool = False
+    values: dict[str, Any] = field(default_factory=dict)
+    schema: Schema = field(init=False)
+    credentials: dict[str, Secret] = field(init=False, repr=False)
+    history: list[dict[str, Any]] = field(default_factory=list, repr=False)
+
+    def __post_init__(self) -> None:
+        """Pick this release's schema and secrets (generated now, never printed)."""
+        self.schema = Schema(self.namespace.replace("-", "_"))
+        self.credentials = {
+            "DATABASE_URL": self.schema.app_url(),
+            "BETTER_AUTH_SECRET": Secret(secrets.token_urlsafe(48)),
+            "OPENAI_API_KEY": Secret(deploy.credentials(paths())["OPENAI_API_KEY"]),
+        }
+
+    @property
+    def url(self) -> str:
+        """The frontend's URL from the user's namespace (the NodePort)."""
+        return deploy.public_url(self.node_port)
+
+    @property
+    def secret_name(self) -> str:
+        """The existing Secret the release reads (when not chart-managed)."""
+        return f"{RELEASE}-credentials"
+
+    def secret_values(self) -> list[str]:
+        """Every secret value of the release, including the database password alone."""
+        values = [str(v) for v in self.credentials.values()]
+        return [*values, app_secrets.read(paths(), app_secrets.DATABASE_PASSWORD)]
+
+    def full_values(self, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The values of an install or upgrade: local defaults, this release's, then `extra`."""
+        values = deploy.local_values(secret=self.secret_name, node_port=self.node_port)
+        if self.chart_managed:
+            values["secrets"] = {
+                "databaseUrl": str(self.credentials["DATABASE_URL"]),
+                "betterAuthSecret": str(self.credentials["BETTER_AUTH_SECRET"]),
+                "openaiApiKey": str(self.credentials["OPENAI_API_KEY"]),
+            }
+        return deep_merge(deep_merge(values, self.values), extra or {})
+
+    def create_namespace(self) -> None:
+        """The namespace, the empty schema and (unless chart-managed) the credentials Secret."""
+        namespace = {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {"name": self.namespace, "labels": {NAMESPACE_LABEL: "true"}},
+        }
+        kubectl("create", "-f", "-", input_text=json.dumps(namespace))
+        self.schema.create()
+        if not self.chart_managed:
+            deploy.apply_secret(
+                paths(),
+                namespace=self.namespace,
+                name=self.secret_name,
+                data={k: str(v) for k, v in self.credentials.items()},
+            )
+
+    def helm(
+        self, command: str, *, extra: dict[str, Any] | None = None, args: tuple[str, ...] = ()
+    ) -> subprocess.CompletedProcess[str]:
+        """`helm install|upgrade` with the values in a private file (they may hold secrets)."""
+        values = self.full_values(extra)
+        with _private_file(json.dumps(values)) as values_file:
+            result = helm(
+                command,
+                RELEASE,
+                self.chart_ref,
+                "--version",
+                self.chart_version,
+                "--plain-http",
+                "--namespace",
+                self.namespace,
+                "--values",
+                str(values_file),
+                *args,
+            )
+        self.history.append({"command": command, "output": result.stdout + result.stderr})
+        return result
+
+    def install(self, *, wait: bool = True, timeout: str = HELM_TIMEOUT) -> float:
+        """Install and wait for every pod Ready; return the seconds it took."""
+        began = time.monotonic()
+        result = self.helm("install", args=self._wait_args(wait, timeout))
+        elapsed = time.monotonic() - began
+        assert result.returncode == 0, self.explain(result)
+        return elapsed
+
+    def upgrade(self, extra: dict[str, Any] | None = None, *, timeout: str = HELM_TIMEOUT) -> float:
+        """Upgrade with `extra` values (on top of the release's own) and wait; return seconds."""
+        if extra:
+            self.values = deep_merge(self.values, extra)
+        began = time.monotonic()
+        result = self.helm("upgrade", args=self._wait_args(True, timeout))
+        elapsed = time.monotonic() - began
+        assert result.returncode == 0, self.explain(result)
+        return elapsed
+
+    @staticmethod
+    def _wait_args(wait: bool, timeout: str) -> tuple[str, ...]:
+        return ("--wait", f"--timeout={timeout}") if wait else ()
+
+    def explain(self, result: subprocess.CompletedProcess[str]) -> str:
+        """Helm's last lines plus the pods' states and the namespace's warnings."""
+        lines = (result.stderr or result.stdout).strip().splitlines()[-3:]
+        pods = kubectl("-n", self.namespace, "get", "pods", "-o", "wide", check=False)
+        events = kubectl(
+            "-n", self.namespace, "get", "events", "--field-selector=type=Warning", check=False
+        )
+        return "\n".join([*lines, pods, events[-2000:]])
+
+    def uninstall(self) -> None:
+        """Remove the release, its namespace and its schema (without waiting for the pods)."""
+        helm("uninstall", RELEASE, "--namespace", self.namespace, "--wait=false", timeout=120)
+        kubectl("delete", "namespace", self.namespace, "--wait=false", "--ignore-not-found")
+        with contextlib.suppress(psycopg.Error):
+            self.schema.drop()
+
+    def pods(self, component: str) -> list[dict[str, Any]]:
+        """The component's pods that are not being deleted, oldest first."""
+        items = kubectl_json(
+            "-n", self.namespace, "get", "pods", "-l", f"app.kubernetes.io/component={component}"
+        )["items"]
+        live = [p for p in items if not p["metadata"].get("deletionTimestamp")]
+        return sorted(live, key=lambda p: p["metadata"]["creationTimestamp"])
+
+    def ready_pods(self, component: str) -> list[str]:
+        """Names of the component's Ready pods."""
+        return [p["metadata"]["name"] for p in self.pods(component) if is_ready(p)]
+
+    def wait_ready(self, component: str, count: int, *, timeout: float = 120) -> float:
+        """Wait until exactly `count` pods of the component exist and are Ready; return seconds."""
+        began = time.monotonic()
+        while True:
+            pods = self.pods(component)
+            if len(pods) == count and all(is_ready(p) for p in pods):
+                return time.monotonic() - began
+            assert time.monotonic() - began < timeout, (
+                f"{component}: {len(pods)} pods, Ready: {[is_ready(p) for p in pods]} "
+                f"after {timeout:.0f}s\n" + kubectl("-n", self.namespace, "get", "events")[-2000:]
+            )
+            time.sleep(0.5)
+
+    def exec_python(self, pod: str, code: str, *, timeout: float = 60) -> str:
+        """Run Python code in a pod of the release (both images have Python); return stdout."""
+        return kubectl(
+            "-n", self.namespace, "exec", pod, "--", "python3", "-c", code, timeout=timeout
+        )
+
+    def get_in_pod(
+        self, pod: str, url: str, headers: dict[str, str] | None = None
+    ) -> tuple[int, str]:
+        """GET `url` from inside `pod`; return (status, body), status 0 when unreachable."""
+        code = (
+            "import json, sys, urllib.request, urllib.error\n"
+            f"request = urllib.request.Request({url!r}, headers={headers or {}!r})\n"
+            "try:\n"
+            "    with urllib.request.urlopen(request, timeout=4) as r:\n"
+            "        print(json.dumps([r.status, r.read().decode()]))\n"
+            "except urllib.error.HTTPError as e:\n"
+            "    print(json.dumps([e.code, e.read().decode()]))\n"
+            "except OSError as e:\n"
+            "    print(json.dumps([0, type(e).__name__]))\n"
+        )
+        status, body = json.loads(self.exec_python(pod, code))
+        return int(status), str(body)
+
+    def restarts(self) -> dict[str, int]:
+        """Container restarts of every pod of the release, by pod name."""
+        items = kubectl_json("-n", self.namespace, "get", "pods")["items"]
+        return {
+            p["metadata"]["name"]: sum(
+                c["restartCount"] for c in p["status"].get("containerStatuses", [])
+            )
+            for p in items
+        }
+
+
+def is_ready(pod: dict[str, Any]) -> bool:
+    """Whether the pod's Ready condition is True."""
+    conditions = pod["status"].get("conditions", [])
+    return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+
+
+def host_pid(pod: dict[str, Any]) -> int:
+    """The host pid of the pod's (only) container's main process, from containerd."""
+    container_id = pod["status"]["containerStatuses"][0]["containerID"].split("://", 1)[1]
+    tasks = subprocess.run(
+        [
+            "ctr",
+            "--address",
+            str(paths().containerd_socket),
+            "--namespace",
+            "k8s.io",
+            "task",
+            "ls",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    for line in tasks:
+        fields = line.split()
+        if fields and fields[0] == container_id:
+            return int(fields[1])
+    raise AssertionError(f"no containerd task for {pod['metadata']['name']}")
+
+
+def decode_secret_data(manifest: dict[str, Any]) -> dict[str, str]:
+    """The decoded `data` of a Secret object."""
+    return {k: base64.b64decode(v).decode() for k, v in manifest.get("data", {}).items()}
+
+
+@contextlib.contextmanager
+def _private_file(text: str) -> Iterator[Path]:
+    """A temporary file only root can read, removed afterwards."""
+    descriptor, name = tempfile.mkstemp(prefix="e2e-values-", suffix=".json")
+    try:
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(text)
+        yield Path(name)
+    finally:
+        Path(name).unlink(missing_ok=True)
