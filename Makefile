@@ -140,6 +140,18 @@ lint: ## ruff and mypy (strict) on the project's own code.
 	$(RUN) mypy constructs/todo_chatbot main.py app/common/todo_common app/backend/todo_backend \
 		app/frontend/todo_frontend app/ai_standin images/build.py cluster/localcluster
 
+## ---- benchmark -----------------------------------------------------------
+
+# Both boot the cluster and deploy first (`up` is quick when all is running), then measure on
+# their own release in namespace `bench` (removed at the end). docs/benchmarks.md explains.
+BENCH := PYTHONPATH=$(CURDIR):$(CURDIR)/cluster $(RUN) python -m bench
+.PHONY: bench bench-short
+bench: up setup-python setup-chromium ## Measure every SLO figure (~25 min); writes docs/benchmarks.*.
+	$(BENCH) run
+
+bench-short: up setup-python setup-chromium ## A few seconds per scenario; fails on any SC-007 error.
+	$(BENCH) short
+
 test: setup ## Run every test (the README's test command).
 	$(MAKE) lint
 	$(RUN) pytest

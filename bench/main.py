@@ -1,0 +1,135 @@
+"""The command line of the benchmark: `run` (make bench), `short` (make bench-short).
+
+`run` and `short` work on the host against the running local cluster (`make up`); `load` and
+`pageload` are what they start inside the user's network namespace.
+"""
+
+from __future__ import annotations
+
+import datetime
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from localcluster.settings import paths_from_env
+
+from bench import host, load, pageload, release, report, scenarios
+from bench.kube import Kube
+
+REPO = Path(__file__).resolve().parents[1]
+# The benchmark's release; its NodePort is far from the local cluster's (30080) and the e2e
+# suite's, so all of them can run on the same cluster.
+RELEASE = release.Release(name="bench", namespace="bench", node_port=30480)
+
+
+def _idle_usage(bench: scenarios.Bench, seconds: float = 30) -> dict[str, Any]:
+    """Pod usage after `seconds` without load (metrics-server needs a scrape of new pods)."""
+    time.sleep(seconds)
+    pods = {p.name for p in bench.kube.pods(bench.release.namespace)}
+    bench.kube.wait(
+        "metrics of every pod",
+        lambda: pods <= set(bench.kube.pod_metrics(bench.release.namespace)),
+        timeout=120,
+    )
+    return scenarios.pod_usage(bench)
+
+
+def measure(bench: scenarios.Bench, *, short: bool) -> dict[str, Any]:
+    """Run every scenario in order; each leaves the release in the state the next expects."""
+    results: dict[str, Any] = {"mode": "short" if short else "full"}
+    if not short:
+        bench.log("chart build: make synth, make chart")
+        results["chart_build_seconds"] = host.chart_build_seconds()
+    results["image_sizes_mib"] = host.image_sizes(bench.paths)
+    results["sc001"] = scenarios.cold_deploy(bench)
+    results["sc005"] = scenarios.page_load(bench, loads=5 if short else 40)
+    results["sc003"] = {"crash": scenarios.backend_killed(bench, how="crash")}
+    if not short:
+        results["sc003"]["hang"] = scenarios.backend_killed(bench, how="hang")
+    results["sc004"] = scenarios.scale_up(bench)
+    results["sc007"] = scenarios.zero_downtime(bench, users=5 if short else 10)
+    bench.log("back to the chart's defaults (1 replica each) for SC-008")
+    release.helm_upgrade(bench.paths, bench.release, bench.chart_ref)
+    bench.wait_settled({"backend": 1, "frontend": 1})
+    results["pods_at_rest"] = _idle_usage(bench, 5 if short else 30)
+    results["cluster_memory_at_rest_mib"] = host.cluster_memory(bench.paths)
+    if short:
+        results["sc008"] = scenarios.concurrent_users(
+            bench, levels=[20], hold=10, think="1,3", give_up_p95=5
+        )
+    else:
+        results["sc008"] = scenarios.concurrent_users(
+            bench, levels=[100, 200, 300, 500, 1000], hold=60, think="1,3", give_up_p95=5
+        )
+        results["sign_in_burst"] = scenarios.sign_in_burst(bench, [1, 2, 3, 4, 8])
+    results["host_services_stayed_up"] = scenarios.host_services_running(bench.paths)
+    return results
+
+
+def run(*, short: bool) -> int:
+    """Measure, print the table, save JSON (and, for the full run, the docs); exit status."""
+    paths = paths_from_env()
+    began = time.monotonic()
+    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%d-%H%M%S")
+    workdir = REPO / "reports" / f"bench-{stamp}"
+    workdir.mkdir(parents=True, exist_ok=True)
+    kube = Kube(paths)
+    bench = scenarios.Bench(
+        paths=paths,
+        kube=kube,
+        release=RELEASE,
+        chart_ref=release.prepare(paths, RELEASE),
+        workdir=workdir,
+        run_id=f"bench{stamp}",
+    )
+    if not scenarios.host_services_running(paths):
+        print("error: PostgreSQL or the AI stand-in is not running: run `make up`", file=sys.stderr)
+        return 1
+    machine = host.machine(paths)
+    try:
+        results = measure(bench, short=short)
+    finally:
+        release.uninstall(paths, RELEASE)
+        kube.close()
+    results["runtime_seconds"] = round(time.monotonic() - began)
+    rows = report.figures(results)
+    document = {
+        "command": "make bench-short" if short else "make bench",
+        "machine": machine,
+        "figures": report.figures_json(rows),
+        "results": results,
+    }
+    print()
+    print(report.table(rows))
+    print(f"\nbench: {results['runtime_seconds']} s; raw results in {workdir}")
+    host.save_json(REPO / "reports" / f"bench-{stamp}.json", document)
+    if not short:
+        host.save_json(REPO / "docs" / "benchmarks.json", document)
+        title = (
+            f"todo-chatbot SLO benchmark, {machine['date']}, {machine['cores']} cores, "
+            f"{machine['memory_gib']} GiB"
+        )
+        report.plot(rows, results["sc007"]["requests"], REPO / "docs" / "benchmarks.png", title)
+    failed = results["sc007"]["failed"]
+    if failed:
+        print(f"bench: FAILED: {failed} failed requests in the SC-007 scenarios (must be 0)")
+        return 1
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    """Dispatch to a subcommand."""
+    command, rest = (argv[0], argv[1:]) if argv else ("", [])
+    if command == "run":
+        return run(short=False)
+    if command == "short":
+        return run(short=True)
+    if command == "load":
+        load.main(rest)
+        return 0
+    if command == "pageload":
+        pageload.main(rest)
+        return 0
+    print("usage: python -m bench run|short|load|pageload", file=sys.stderr)
+    return 2

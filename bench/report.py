@@ -1,0 +1,205 @@
+"""The benchmark's outputs: the figures table (stdout and Markdown), the JSON and the plot."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+# Latency bar of "without degradation" (spec, 100 users) and of the stretch (1,000 users).
+TASK_P95_LIMIT_MS = 250.0
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One measured figure with its targets; `lower_is_better` says which way targets point."""
+
+    name: str
+    value: float | None
+    unit: str
+    spec: float
+    stretch: float
+    lower_is_better: bool = True
+    note: str = ""
+
+    def meets(self, target: float) -> bool | None:
+        """Whether the value meets `target`; None when the figure could not be measured."""
+        if self.value is None:
+            return None
+        return self.value <= target if self.lower_is_better else self.value >= target
+
+    @property
+    def spec_met(self) -> bool | None:
+        """Whether the spec target is met."""
+        return self.meets(self.spec)
+
+    @property
+    def stretch_met(self) -> bool | None:
+        """Whether the stretch target is met."""
+        return self.meets(self.stretch)
+
+
+def level_ok(level: dict[str, Any]) -> bool:
+    """A load level without degradation: no failed request, task-call p95 under the bar."""
+    tasks = level["task_calls"]
+    all_errors = level["by_kind"]["all"]["errors"]
+    p95 = tasks["p95_ms"]
+    return all_errors == 0 and p95 is not None and p95 < TASK_P95_LIMIT_MS
+
+
+def figures(results: dict[str, Any]) -> list[Figure]:
+    """The figures of issue 6 from a run's results."""
+    sc007 = results["sc007"]
+    sc008 = results["sc008"]
+    levels = sc008["levels"]
+    spec_level = next((lv for lv in levels if lv["users"] == 100), None)
+    good = [lv["users"] for lv in levels if level_ok(lv)]
+    restarted = sum(sc008["restarts"].values())
+    helm_wait = results["sc001"]["helm_install_wait_seconds"]
+    rows = [
+        Figure(
+            "SC-001 cold deploy: helm install to all Ready",
+            results["sc001"]["all_ready_seconds"],
+            "s",
+            300,
+            30,
+            note=f"helm install --wait returned after {helm_wait} s",
+        ),
+        Figure(
+            "SC-003 backend crash (SIGKILL): Ready again",
+            results["sc003"]["crash"]["ready_again_seconds"],
+            "s",
+            30,
+            10,
+            note=f"exit seen after {results['sc003']['crash']['detected_seconds']} s",
+        ),
+    ]
+    if "hang" in results["sc003"]:
+        hang = results["sc003"]["hang"]
+        rows.append(
+            Figure(
+                "SC-003 backend hang (SIGSTOP): Ready again",
+                hang["ready_again_seconds"],
+                "s",
+                30,
+                10,
+                note=f"liveness probe failure seen after {hang['detected_seconds']} s",
+            )
+        )
+    rows += [
+        Figure(
+            "SC-004 backend 1 -> 2: second replica serving",
+            results["sc004"]["serving_seconds"],
+            "s",
+            120,
+            15,
+            note=f"Ready after {results['sc004']['ready_seconds']} s",
+        ),
+        Figure(
+            "SC-005 task page load, headless Chromium, p95",
+            results["sc005"]["p95_seconds"],
+            "s",
+            3,
+            0.3,
+            note=f"p50 {results['sc005']['p50_seconds']} s over {results['sc005']['loads']} loads",
+        ),
+        Figure(
+            "SC-007 failed requests (upgrade, deletions, scale 2 -> 1)",
+            sc007["failed"],
+            "requests",
+            0,
+            0,
+            note=f"of {sc007['requests']} requests (stretch: 0 over >= 10,000)",
+        ),
+        Figure(
+            "SC-008 task-call p95 at 100 users",
+            spec_level["task_calls"]["p95_ms"] if spec_level else None,
+            "ms",
+            TASK_P95_LIMIT_MS,
+            TASK_P95_LIMIT_MS,
+            note=(
+                f"{spec_level['by_kind']['all']['errors']} failed of "
+                f"{spec_level['by_kind']['all']['count']}"
+                if spec_level
+                else "level not reached"
+            ),
+        ),
+        Figure(
+            "SC-008 most users with p95 < 250 ms and 0 errors",
+            float(max(good, default=0)),
+            "users",
+            100,
+            1000,
+            lower_is_better=False,
+            note=(sc008["stopped_because"] or "all levels held")
+            + (f"; {restarted} pod restarts" if restarted else ""),
+        ),
+    ]
+    return rows
+
+
+def _mark(met: bool | None) -> str:
+    return "n/a" if met is None else "yes" if met else "NO"
+
+
+def _value(figure: Figure) -> str:
+    if figure.value is None:
+        return "n/a"
+    value = f"{figure.value:g}" if figure.unit != "s" else f"{figure.value:.2f}"
+    return f"{value} {figure.unit}"
+
+
+def table(rows: list[Figure]) -> str:
+    """The figures as a Markdown table (readable on a terminal too)."""
+    lines = [
+        "| Figure | Measured | Spec | Met | Stretch | Met | Note |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for f in rows:
+        sign = "<=" if f.lower_is_better else ">="
+        lines.append(
+            f"| {f.name} | {_value(f)} | {sign} {f.spec:g} | {_mark(f.spec_met)} "
+            f"| {sign} {f.stretch:g} | {_mark(f.stretch_met)} | {f.note} |"
+        )
+    return "\n".join(lines)
+
+
+def figures_json(rows: list[Figure]) -> list[dict[str, Any]]:
+    """The figures as JSON-ready dicts, with whether each target is met."""
+    return [{**asdict(f), "spec_met": f.spec_met, "stretch_met": f.stretch_met} for f in rows]
+
+
+def plot(rows: list[Figure], sc007_requests: int, path: Path, title: str) -> None:
+    """One panel per figure: the measured bar against the spec (red) and stretch (green) lines."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    fig, axes = pyplot.subplots(len(rows), 1, figsize=(9, 1.25 * len(rows) + 0.8))
+    for ax, f in zip(axes, rows, strict=True):
+        if f.unit == "requests":
+            # Zero cannot sit on a log axis: draw the requests counted, against 10,000.
+            value, spec, stretch, unit = float(sc007_requests), None, 10_000.0, "requests, 0 failed"
+            if f.value:
+                unit = f"requests, {f.value:g} FAILED"
+            good = not f.value
+        else:
+            value, unit = f.value or 0.0, f.unit
+            spec, stretch = f.spec, f.stretch
+            good = bool(f.spec_met)
+        ax.barh([0], [max(value, 1e-3)], color="#4c72b0" if good else "#c44e52", height=0.5)
+        if spec is not None:
+            ax.axvline(spec, color="#c44e52", linestyle="--", label="spec")
+        ax.axvline(stretch, color="#55a868", linestyle=":", linewidth=2, label="stretch")
+        ax.set_xscale("log")
+        marks = [value, stretch] + ([spec] if spec is not None else [])
+        ax.set_xlim(max(min(marks) / 3, 1e-3), max(marks) * 3)
+        ax.set_yticks([])
+        ax.set_title(f"{f.name}: {value:g} {unit}", fontsize=9, loc="left")
+        ax.tick_params(labelsize=8)
+    axes[0].legend(loc="upper right", fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    pyplot.close(fig)
