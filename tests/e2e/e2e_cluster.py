@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from localcluster import app_secrets, deploy, postgres
+from localcluster import app_secrets, deploy, images, postgres
 from localcluster.settings import Paths, paths_from_env
 from support.secret import Secret
 
@@ -286,23 +286,63 @@ class Release:
             "-n", self.namespace, "exec", pod, "--", "python3", "-c", code, timeout=timeout
         )
 
-    def get_in_pod(
-        self, pod: str, url: str, headers: dict[str, str] | None = None
-    ) -> tuple[int, str]:
-        """GET `url` from inside `pod`; return (status, body), status 0 when unreachable."""
+    def http_in_pod(self, pod: str, requests: list[dict[str, Any]]) -> list[tuple[int, str]]:
+        """Send HTTP requests from inside `pod`; return (status, body) each, 0 if unreachable.
+
+        A request is `{"url", "method"?, "headers"?, "body"?}`; they travel on stdin, so
+        tokens never show on a command line.
+        """
         code = (
             "import json, sys, urllib.request, urllib.error\n"
-            f"request = urllib.request.Request({url!r}, headers={headers or {}!r})\n"
-            "try:\n"
-            "    with urllib.request.urlopen(request, timeout=4) as r:\n"
-            "        print(json.dumps([r.status, r.read().decode()]))\n"
-            "except urllib.error.HTTPError as e:\n"
-            "    print(json.dumps([e.code, e.read().decode()]))\n"
-            "except OSError as e:\n"
-            "    print(json.dumps([0, type(e).__name__]))\n"
+            "out = []\n"
+            "for r in json.load(sys.stdin):\n"
+            "    body = r.get('body')\n"
+            "    request = urllib.request.Request(r['url'], method=r.get('method', 'GET'),\n"
+            "        headers=r.get('headers', {}), data=body.encode() if body else None)\n"
+            "    try:\n"
+            "        with urllib.request.urlopen(request, timeout=4) as answer:\n"
+            "            out.append([answer.status, answer.read().decode()])\n"
+            "    except urllib.error.HTTPError as error:\n"
+            "        out.append([error.code, error.read().decode()])\n"
+            "    except OSError as error:\n"
+            "        out.append([0, type(error).__name__])\n"
+            "print(json.dumps(out))\n"
         )
-        status, body = json.loads(self.exec_python(pod, code))
-        return int(status), str(body)
+        stdout = kubectl(
+            "-n", self.namespace, "exec", "-i", pod, "--", "python3", "-c", code,
+            input_text=json.dumps(requests),
+        )  # fmt: skip
+        return [(int(status), str(body)) for status, body in json.loads(stdout)]
+
+    def run_pod(
+        self, name: str, script: str, *, labels: dict[str, str] | None = None, timeout: int = 120
+    ) -> str:
+        """Run a one-off Python pod (the backend image) in the namespace; return its output."""
+        pod = {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": name, "namespace": self.namespace, "labels": labels or {}},
+            "spec": {
+                "restartPolicy": "Never",
+                "automountServiceAccountToken": False,
+                "containers": [
+                    {
+                        "name": "probe",
+                        "image": images.ref(paths(), "backend"),
+                        "command": ["python3", "-c", script],
+                    }
+                ],
+            },
+        }
+        kubectl("apply", "-f", "-", input_text=json.dumps(pod))
+        try:
+            kubectl(
+                "-n", self.namespace, "wait", f"pod/{name}", f"--timeout={timeout}s",
+                "--for=jsonpath={.status.phase}=Succeeded",
+            )  # fmt: skip
+            return kubectl("-n", self.namespace, "logs", f"pod/{name}")
+        finally:
+            kubectl("-n", self.namespace, "delete", f"pod/{name}", "--wait=false")
 
     def restarts(self) -> dict[str, int]:
         """Container restarts of every pod of the release, by pod name."""
