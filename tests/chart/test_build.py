@@ -2,6 +2,7 @@
 
 import filecmp
 import hashlib
+import os
 import subprocess
 from pathlib import Path
 
@@ -55,3 +56,23 @@ def test_package_is_reproducible_and_versioned(chart_dir, tmp_path):
         package = tmp_path / attempt / f"todo-chatbot-{version}.tgz"
         digests.append(hashlib.sha256(package.read_bytes()).hexdigest())
     assert digests[0] == digests[1]
+
+
+def test_cdk8s_synth_runs_main_py_through_pipenv(tmp_path, chart_dir):
+    env = {**os.environ, "PIPENV_VERBOSITY": "-1"}
+    result = subprocess.run(
+        [
+            str(ROOT / "node_modules" / ".bin" / "cdk8s"),
+            "synth",
+            "--no-check-upgrade",
+            "--output",
+            str(tmp_path),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    synthesized = (tmp_path / "todo-chatbot.k8s.yaml").read_text()
+    assert synthesized == (chart_dir.parent / "todo-chatbot.k8s.yaml").read_text()
