@@ -19,6 +19,8 @@ from .labels import Labels
 
 APP_USER = 10001
 """Numeric user and group of the images (docs/contract.md)."""
+LIVENESS_KILL_GRACE_SECONDS = 2
+"""Grace of a container the liveness probe kills (the kubelet's minimum); SIGKILL follows."""
 SERVICE_TYPES = {
     "ClusterIP": kplus.ServiceType.CLUSTER_IP,
     "NodePort": kplus.ServiceType.NODE_PORT,
@@ -238,6 +240,15 @@ class Workload(Construct):
                         "labelSelector": {"matchLabels": self.selector_labels},
                     }
                 ],
+            )
+        )
+        # Escape hatch: cdk8s-plus has no probe-level grace period. A pod the liveness probe
+        # kills is hung, so it cannot drain (a stopped process never handles SIGTERM): waiting
+        # the pod's termination grace would only delay the restart by up to 30 s.
+        deployment.add_json_patch(
+            JsonPatch.add(
+                "/spec/template/spec/containers/0/livenessProbe/terminationGracePeriodSeconds",
+                LIVENESS_KILL_GRACE_SECONDS,
             )
         )
         if props.image_pull_secrets:
