@@ -8,6 +8,7 @@ certificate of the local cluster.
 
 from __future__ import annotations
 
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -55,11 +56,11 @@ class Kube:
 
     def __init__(self, paths: Paths) -> None:
         """Open one keep-alive connection to the apiserver with the admin certificate."""
-        pki = paths.pki
+        tls = ssl.create_default_context(cafile=paths.pki / "ca.crt")
+        tls.load_cert_chain(paths.pki / "admin.crt", paths.pki / "admin.key")
         self._http = httpx.Client(
             base_url=f"https://{settings.NODE_IP}:{settings.PORTS.apiserver}",
-            verify=str(pki / "ca.crt"),
-            cert=(str(pki / "admin.crt"), str(pki / "admin.key")),
+            verify=tls,
             timeout=30,
             trust_env=False,
         )

@@ -48,7 +48,9 @@ def measure(bench: scenarios.Bench, *, short: bool) -> dict[str, Any]:
     if not short:
         results["sc003"]["hang"] = scenarios.backend_killed(bench, how="hang")
     results["sc004"] = scenarios.scale_up(bench)
-    results["sc007"] = scenarios.zero_downtime(bench, users=5 if short else 10)
+    results["sc007"] = scenarios.zero_downtime(
+        bench, users=5 if short else 15, lead_seconds=0 if short else 15
+    )
     bench.log("back to the chart's defaults (1 replica each) for SC-008")
     release.helm_upgrade(bench.paths, bench.release, bench.chart_ref)
     bench.wait_settled({"backend": 1, "frontend": 1})

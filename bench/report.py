@@ -8,6 +8,8 @@ from typing import Any
 
 # Latency bar of "without degradation" (spec, 100 users) and of the stretch (1,000 users).
 TASK_P95_LIMIT_MS = 250.0
+# SC-007's stretch: zero failed requests over at least this many.
+STRETCH_REQUESTS = 10_000
 
 
 @dataclass(frozen=True)
@@ -21,6 +23,8 @@ class Figure:
     stretch: float
     lower_is_better: bool = True
     note: str = ""
+    # Set when the stretch target is more than a bound on the value (SC-007's request count).
+    stretch_override: bool | None = None
 
     def meets(self, target: float) -> bool | None:
         """Whether the value meets `target`; None when the figure could not be measured."""
@@ -36,6 +40,8 @@ class Figure:
     @property
     def stretch_met(self) -> bool | None:
         """Whether the stretch target is met."""
+        if self.stretch_override is not None:
+            return self.stretch_override and bool(self.meets(self.stretch))
         return self.meets(self.stretch)
 
 
@@ -106,10 +112,11 @@ def figures(results: dict[str, Any]) -> list[Figure]:
         Figure(
             "SC-007 failed requests (upgrade, deletions, scale 2 -> 1)",
             sc007["failed"],
-            "requests",
+            "failed",
             0,
             0,
             note=f"of {sc007['requests']} requests (stretch: 0 over >= 10,000)",
+            stretch_override=sc007["requests"] >= STRETCH_REQUESTS,
         ),
         Figure(
             "SC-008 task-call p95 at 100 users",
@@ -178,15 +185,14 @@ def plot(rows: list[Figure], sc007_requests: int, path: Path, title: str) -> Non
 
     fig, axes = pyplot.subplots(len(rows), 1, figsize=(9, 1.25 * len(rows) + 0.8))
     for ax, f in zip(axes, rows, strict=True):
-        if f.unit == "requests":
+        spec: float | None = f.spec
+        if f.unit == "failed":
             # Zero cannot sit on a log axis: draw the requests counted, against 10,000.
-            value, spec, stretch, unit = float(sc007_requests), None, 10_000.0, "requests, 0 failed"
-            if f.value:
-                unit = f"requests, {f.value:g} FAILED"
+            value, spec, stretch = float(sc007_requests), None, float(STRETCH_REQUESTS)
+            unit = f"requests, {f.value:g} failed" if f.value else "requests, 0 failed"
             good = not f.value
         else:
-            value, unit = f.value or 0.0, f.unit
-            spec, stretch = f.spec, f.stretch
+            value, unit, stretch = f.value or 0.0, f.unit, f.stretch
             good = bool(f.spec_met)
         ax.barh([0], [max(value, 1e-3)], color="#4c72b0" if good else "#c44e52", height=0.5)
         if spec is not None:

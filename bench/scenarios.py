@@ -276,10 +276,17 @@ def page_load(bench: Bench, *, loads: int) -> dict[str, Any]:
 
 
 def _disrupted(
-    bench: Bench, name: str, *, users: int, settle: dict[str, int], action: Any
+    bench: Bench,
+    name: str,
+    *,
+    users: int,
+    lead_seconds: float,
+    settle: dict[str, int],
+    action: Any,
 ) -> dict[str, Any]:
-    """Run `action` under load, wait until the release settles, count every failed request."""
+    """Load for `lead_seconds`, run `action`, wait until the release settles; count failures."""
     with background_load(bench, name, users=users) as load:
+        time.sleep(lead_seconds)
         began = time.time()
         action()
         bench.wait_settled(settle)
@@ -298,7 +305,7 @@ def _disrupted(
     }
 
 
-def zero_downtime(bench: Bench, *, users: int) -> dict[str, Any]:
+def zero_downtime(bench: Bench, *, users: int, lead_seconds: float) -> dict[str, Any]:
     """SC-007: failed requests during a config-change upgrade, pod deletions and scale 2 -> 1."""
     rel = bench.release
     ha = {"backend": {"replicaCount": 2}, "frontend": {"replicaCount": 2}}
@@ -314,7 +321,7 @@ def zero_downtime(bench: Bench, *, users: int) -> dict[str, Any]:
         release.helm_upgrade(bench.paths, rel, bench.chart_ref, changed)
 
     results["helm upgrade (config change)"] = _disrupted(
-        bench, "sc007-upgrade", users=users, settle=both, action=upgrade
+        bench, "sc007-upgrade", users=users, lead_seconds=lead_seconds, settle=both, action=upgrade
     )
     for component in ("backend", "frontend"):
 
@@ -324,7 +331,12 @@ def zero_downtime(bench: Bench, *, users: int) -> dict[str, Any]:
             bench.kube.delete_pod(rel.namespace, victim.name)
 
         results[f"{component} pod deleted"] = _disrupted(
-            bench, f"sc007-delete-{component}", users=users, settle=both, action=delete
+            bench,
+            f"sc007-delete-{component}",
+            users=users,
+            lead_seconds=lead_seconds,
+            settle=both,
+            action=delete,
         )
 
     def scale_down() -> None:
@@ -335,6 +347,7 @@ def zero_downtime(bench: Bench, *, users: int) -> dict[str, Any]:
         bench,
         "sc007-scale-down",
         users=users,
+        lead_seconds=lead_seconds,
         settle={"backend": 1, "frontend": 2},
         action=scale_down,
     )
