@@ -171,6 +171,9 @@ def _workload(objects: _Objects, component: str) -> None:
     autoscaler["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"] = _number(
         f"{scaling}.targetCPUUtilizationPercentage"
     )
+    autoscaler["spec"]["behavior"]["scaleDown"]["stabilizationWindowSeconds"] = _number(
+        f"{scaling}.scaleDownStabilizationSeconds"
+    )
 
     budget = objects.get("PodDisruptionBudget", component)
     objects.only_if(budget, f".Values.{component}.podDisruptionBudget.enabled")

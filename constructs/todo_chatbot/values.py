@@ -78,6 +78,12 @@ class Autoscaling:
         minimum=1,
         maximum=100,
     )
+    scaleDownStabilizationSeconds: int = param(
+        300,
+        "Seconds the load must stay low before the autoscaler removes replicas",
+        minimum=0,
+        maximum=3600,
+    )
 
 
 @dataclass

@@ -43,6 +43,8 @@ class AutoscalingProps:
     """Most replicas; default: 5."""
     target_cpu_percent: int = 70
     """Average CPU utilisation (percent of requests) to aim for; default: 70."""
+    scale_down_stabilization_seconds: int = 300
+    """How long the load must stay low before replicas are removed; default: 300 s."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -127,6 +129,11 @@ class WorkloadProps:
             raise ValueError(
                 f"autoscaling needs 1 <= min_replicas <= max_replicas, got "
                 f"{scaling.min_replicas}..{scaling.max_replicas}"
+            )
+        if scaling is not None and not 0 <= scaling.scale_down_stabilization_seconds <= 3600:
+            raise ValueError(
+                f"'scale_down_stabilization_seconds' must be 0..3600, got "
+                f"{scaling.scale_down_stabilization_seconds}"
             )
 
 
@@ -284,6 +291,11 @@ class Workload(Construct):
                         kplus.MetricTarget.average_utilization(props.autoscaling.target_cpu_percent)
                     )
                 ],
+                scale_down=kplus.ScalingRules(
+                    stabilization_window=Duration.seconds(
+                        props.autoscaling.scale_down_stabilization_seconds
+                    )
+                ),
             )
         if props.max_unavailable is not None:
             # Escape hatch: cdk8s-plus has no PodDisruptionBudget class.

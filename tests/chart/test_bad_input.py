@@ -54,6 +54,7 @@ def test_fails_when_the_auth_secret_is_short_without_printing_it(render, credent
         ({"ai": {"provider": "anthropic"}}, "provider"),
         ({"config": {"logLevel": "loud"}}, "logLevel"),
         ({"backend": {"autoscaling": {"maxReplicas": 0}}}, "maxReplicas"),
+        ({"backend": {"autoscaling": {"scaleDownStabilizationSeconds": -1}}}, "scaleDown"),
         ({"ingress": {"host": "Not A Host"}}, "host"),
     ],
 )

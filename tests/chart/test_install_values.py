@@ -83,6 +83,13 @@ def test_autoscaling_adds_an_hpa_and_leaves_replicas_to_it(render):
     assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (2, 7)
     assert hpa["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"] == 60
     assert "replicas" not in by_kind(manifests, "Deployment", "todo-todo-chatbot-backend")["spec"]
+    assert hpa["spec"]["behavior"]["scaleDown"]["stabilizationWindowSeconds"] == 300
+
+
+def test_autoscaling_scale_down_stabilization_is_configurable(render):
+    scaling = {"enabled": True, "scaleDownStabilizationSeconds": 30}
+    hpa = by_kind(render({"backend": {"autoscaling": scaling}}), "HorizontalPodAutoscaler")
+    assert hpa["spec"]["behavior"]["scaleDown"]["stabilizationWindowSeconds"] == 30
 
 
 def test_image_defaults_to_the_app_version_in_the_local_registry(render):

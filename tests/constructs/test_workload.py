@@ -154,6 +154,13 @@ def test_autoscaler_targets_cpu_and_owns_replicas(chart, secrets):
     target = hpa["spec"]["metrics"][0]["resource"]
     assert target["name"] == "cpu" and target["target"]["averageUtilization"] == 70
     assert "replicas" not in by_kind(manifests, "Deployment")["spec"]
+    assert hpa["spec"]["behavior"]["scaleDown"]["stabilizationWindowSeconds"] == 300
+
+
+def test_autoscaler_scale_down_stabilization(chart, secrets):
+    scaling = AutoscalingProps(scale_down_stabilization_seconds=30)
+    hpa = by_kind(synth_backend(chart, secrets, autoscaling=scaling), "HorizontalPodAutoscaler")
+    assert hpa["spec"]["behavior"]["scaleDown"]["stabilizationWindowSeconds"] == 30
 
 
 def test_disruption_budget_by_default(manifests):
@@ -183,6 +190,10 @@ def test_image_pull_secrets(chart, secrets):
         ({"memory_request_mebibytes": 512}, r"'memory_request_mebibytes' \(512\) exceeds"),
         ({"pre_stop_sleep_seconds": 30}, r"'pre_stop_sleep_seconds' \(30\) must be below"),
         ({"autoscaling": AutoscalingProps(min_replicas=3, max_replicas=2)}, "got 3..2"),
+        (
+            {"autoscaling": AutoscalingProps(scale_down_stabilization_seconds=-5)},
+            "'scale_down_stabilization_seconds' must be 0..3600, got -5",
+        ),
     ],
 )
 def test_fails_when_props_are_invalid(chart, secrets, props, message):
