@@ -2,8 +2,10 @@
 
 Usage: python3 tools/gotools.py GROUP [--force]
   helm            Helm 4 as `helm` and Helm 3 as `helm3` (make tools, part of make setup)
-  cluster         Kubernetes, etcd, CoreDNS, metrics-server, kube-router, pause (make cluster-tools)
+  cluster         Kubernetes, etcd, CoreDNS, metrics-server, kube-router, Traefik, pause
+                  (make cluster-tools)
   kubernetes      only the Kubernetes commands; cluster-addons: the rest of `cluster`
+  traefik         only Traefik, the local cluster's ingress controller
   all             helm and cluster
 
 Nothing is downloaded as a prebuilt binary (no such site is reachable): every tool is compiled
@@ -252,6 +254,33 @@ def no_replaces(upstream_go_mod: str) -> dict[str, str]:
     return {}
 
 
+def no_excludes(upstream_go_mod: str) -> list[str]:
+    """Exclude nothing: every version the module graph selects may be used."""
+    return []
+
+
+def go_mod_directives(go_mod: str, verb: str) -> list[str]:
+    """Return the bodies of every `verb` directive of a go.mod, one-line and block forms alike.
+
+    `replace a => b v1` and a `replace (` block line `a => b v1` both give `a => b v1`;
+    comments are dropped.
+    """
+    bodies: list[str] = []
+    in_block = False
+    for raw in go_mod.splitlines():
+        line = raw.split("//", 1)[0].strip()
+        if in_block:
+            if line == ")":
+                in_block = False
+            elif line:
+                bodies.append(line)
+        elif line == f"{verb} (":
+            in_block = True
+        elif line.startswith(f"{verb} "):
+            bodies.append(line[len(verb) + 1 :].strip())
+    return bodies
+
+
 @dataclass(frozen=True)
 class WrapperModule:
     """A small module in tools/go/<name> that requires one upstream module and builds its tools.
@@ -259,7 +288,9 @@ class WrapperModule:
     It exists for modules that `go install pkg@version` refuses (their go.mod has replace
     directives). go.mod and go.sum are committed, so a build needs only the module proxy; the
     first line of go.mod records the pin it was generated for, and a changed pin regenerates it.
-    `replaces` derives replace directives (module -> version) from the upstream go.mod.
+    `replaces` derives replace directives (module -> `module version` that replaces it) and
+    `excludes` exclude directives from the upstream go.mod, since Go honours both only in the
+    main module, which here is the wrapper.
     """
 
     name: str
@@ -267,6 +298,7 @@ class WrapperModule:
     version: str
     tools: Sequence[str]
     replaces: Callable[[str], dict[str, str]] = no_replaces
+    excludes: Callable[[str], list[str]] = no_excludes
 
     @property
     def folder(self) -> Path:
@@ -299,7 +331,10 @@ class WrapperModule:
         lines += ["", f"require {self.module} {self.version}", ""]
         replaces = self.replaces(upstream)
         if replaces:
-            lines += ["replace (", *[f"\t{m} => {m} {v}" for m, v in replaces.items()], ")", ""]
+            lines += ["replace (", *[f"\t{m} => {t}" for m, t in replaces.items()], ")", ""]
+        excludes = self.excludes(upstream)
+        if excludes:
+            lines += ["exclude (", *[f"\t{body}" for body in excludes], ")", ""]
         lines += ["tool (", *[f"\t{package}" for package in self.tools], ")"]
         self.folder.mkdir(parents=True, exist_ok=True)
         go_mod.write_text("\n".join(lines) + "\n")
@@ -373,7 +408,7 @@ def kubernetes_staging_replaces(upstream_go_mod: str) -> dict[str, str]:
     for line in upstream_go_mod.splitlines():
         words = line.split()
         if len(words) == 2 and words[0].startswith("k8s.io/") and words[1] == "v0.0.0":
-            replaces[words[0]] = staging_version
+            replaces[words[0]] = f"{words[0]} {staging_version}"
     if not replaces:
         raise ValueError(f"k8s.io/kubernetes {KUBERNETES_VERSION} requires no staging module")
     return replaces
@@ -553,11 +588,94 @@ KUBE_ROUTER = go_install_tool(
     ],
 )
 
+
+# ---- traefik ----------------------------------------------------------------------------------
+
+# Traefik v3.6.12, the newest v3 release whose whole module graph the Go module proxy serves.
+# The v3.7 releases it lists (v3.7.11 to v3.7.13) cannot be built from it: they need a fork of
+# go-http-auth at a version it refuses and 14 DNS provider SDKs of lego v5 that it does not
+# serve at all, and their go.mod replaces an unpublished nested module by a local folder.
+# v3.6 implements Gateway API v1.4 (GatewayClass, Gateway, HTTPRoute v1, which the v1.6.1 CRDs
+# of the cluster serve unchanged).
+TRAEFIK_VERSION = "v3.6.12"
+TRAEFIK_MODULE_PATH = "github.com/traefik/traefik/v3"
+
+
+def upstream_replaces(upstream_go_mod: str) -> dict[str, str]:
+    """Repeat the upstream module's replace directives, which all name a published module.
+
+    Traefik builds against its own forks (containous/go-http-auth, containous/mux, ...); left
+    out, the build would compile against the originals it does not use. A replace by a local
+    folder cannot be repeated: that folder is not in the module download.
+    """
+    replaces = {}
+    for body in go_mod_directives(upstream_go_mod, "replace"):
+        module, target = (side.strip() for side in body.split("=>"))
+        if target.startswith(("./", "../", "/")):
+            raise ValueError(f"upstream replaces {module} by the local folder {target}")
+        replaces[module] = target
+    return replaces
+
+
+def upstream_excludes(upstream_go_mod: str) -> list[str]:
+    """Repeat the upstream module's exclude directives (Traefik: a broken tencentcloud SDK)."""
+    return go_mod_directives(upstream_go_mod, "exclude")
+
+
+TRAEFIK_MODULE = WrapperModule(
+    name="traefik",
+    module=TRAEFIK_MODULE_PATH,
+    version=TRAEFIK_VERSION,
+    tools=[f"{TRAEFIK_MODULE_PATH}/cmd/traefik"],
+    replaces=upstream_replaces,
+    excludes=upstream_excludes,
+)
+
+
+def traefik_codename() -> str:
+    """Return the release codename, read from the release workflow of the pinned version."""
+    source = Path(module_info(TRAEFIK_MODULE_PATH, TRAEFIK_VERSION)["Dir"])
+    workflow = (source / ".github" / "workflows" / "release.yaml").read_text()
+    found = re.search(r"^\s+CODENAME:\s*(\S+)\s*$", workflow, flags=re.MULTILINE)
+    if found is None:
+        raise ValueError(f"traefik {TRAEFIK_VERSION}: no CODENAME in its release workflow")
+    return found.group(1)
+
+
+def traefik_ldflags() -> list[str]:
+    """Return the -X flags of Traefik's release build (.goreleaser.yml.tmpl).
+
+    goreleaser sets the version without its `v` and the codename from the release workflow;
+    the build date is the tag's time, so the build is reproducible.
+    """
+    package = f"{TRAEFIK_MODULE_PATH}/pkg/version"
+    return [
+        f"-X {package}.Version={TRAEFIK_VERSION.lstrip('v')}",
+        f"-X {package}.Codename={traefik_codename()}",
+        f"-X {package}.BuildDate={release_date(TRAEFIK_MODULE_PATH, TRAEFIK_VERSION)}",
+    ]
+
+
+# Traefik runs alone in its image, so it is static like its release (CGO_ENABLED=0). The web
+# UI's assets are built by npm in Traefik's release and are not in the module: the dashboard
+# stays off in the cluster, which needs only the proxy.
+TRAEFIK = Tool(
+    name="traefik",
+    version=TRAEFIK_VERSION,
+    links={"traefik": "traefik"},
+    build=lambda out_dir: TRAEFIK_MODULE.build(
+        out_dir / "traefik", ldflags=traefik_ldflags(), cgo=False
+    ),
+    recipe=lambda: [*TRAEFIK_MODULE.files(), "static", *traefik_ldflags()],
+    version_args=("version",),
+)
+
 GROUPS: dict[str, list[Tool]] = {
     "helm": HELM_TOOLS,
     "kubernetes": [KUBERNETES],
-    "cluster": [KUBERNETES, ETCD, COREDNS, METRICS_SERVER, KUBE_ROUTER, PAUSE],
-    "cluster-addons": [ETCD, COREDNS, METRICS_SERVER, KUBE_ROUTER, PAUSE],
+    "traefik": [TRAEFIK],
+    "cluster": [KUBERNETES, ETCD, COREDNS, METRICS_SERVER, KUBE_ROUTER, TRAEFIK, PAUSE],
+    "cluster-addons": [ETCD, COREDNS, METRICS_SERVER, KUBE_ROUTER, TRAEFIK, PAUSE],
 }
 GROUPS["all"] = [*HELM_TOOLS, *GROUPS["cluster"]]
 

@@ -39,6 +39,7 @@ PINS = {
     "COREDNS_VERSION": gotools.COREDNS_VERSION,
     "METRICS_SERVER_VERSION": gotools.METRICS_SERVER_VERSION,
     "KUBE_ROUTER_VERSION": gotools.KUBE_ROUTER_VERSION,
+    "TRAEFIK_VERSION": gotools.TRAEFIK_VERSION,
     "PAUSE_VERSION": gotools.PAUSE_VERSION,
 }
 
@@ -71,7 +72,9 @@ def test_every_tool_folder_is_keyed_by_its_version() -> None:
 def test_each_command_is_installed_by_exactly_one_tool() -> None:
     links = [name for tool in gotools.GROUPS["all"] for name in tool.links]
     assert sorted(links) == sorted(set(links))
-    assert {"helm", "helm3", "kubectl", "kubelet", "etcd", "coredns", "pause"} <= set(links)
+    assert {"helm", "helm3", "kubectl", "kubelet", "etcd", "coredns", "traefik", "pause"} <= set(
+        links
+    )
 
 
 @pytest.mark.parametrize(
@@ -111,7 +114,10 @@ def test_staging_modules_are_replaced_by_their_release() -> None:
     staging = "v0." + gotools.KUBERNETES_VERSION.split(".", 1)[1]
     replaces = gotools.kubernetes_staging_replaces(UPSTREAM_GO_MOD)
     # k8s.io/utils is a real pseudo-version, not a staging module: it must stay as it is.
-    assert replaces == {"k8s.io/api": staging, "k8s.io/client-go": staging}
+    assert replaces == {
+        "k8s.io/api": f"k8s.io/api {staging}",
+        "k8s.io/client-go": f"k8s.io/client-go {staging}",
+    }
 
 
 def test_fails_when_kubernetes_requires_no_staging_module() -> None:
@@ -119,7 +125,9 @@ def test_fails_when_kubernetes_requires_no_staging_module() -> None:
         gotools.kubernetes_staging_replaces("module k8s.io/kubernetes\n\ngo 1.24.0\n")
 
 
-@pytest.mark.parametrize("wrapper", [gotools.KUBERNETES_MODULE, gotools.ETCD_MODULE])
+@pytest.mark.parametrize(
+    "wrapper", [gotools.KUBERNETES_MODULE, gotools.ETCD_MODULE, gotools.TRAEFIK_MODULE]
+)
 def test_committed_wrapper_matches_the_pin(wrapper: Any) -> None:
     go_mod = wrapper.folder / "go.mod"
     text = go_mod.read_text()
@@ -152,6 +160,105 @@ def test_kubernetes_ldflags_stamp_the_release_into_both_version_packages(
         assert f"-X {package}.buildDate=2026-01-02T03:04:05Z" in flags
         # Left unset it reads "$Format:%H$", which looks like a broken build.
         assert f"-X {package}.gitCommit=" in flags
+
+
+# ---- traefik wrapper module ------------------------------------------------------------------
+
+TRAEFIK_GO_MOD = """module github.com/traefik/traefik/v3
+
+go 1.25.0
+
+require (
+\tgithub.com/abbot/go-http-auth v0.0.0-00010101000000-000000000000 // No tag on the repo.
+\tgithub.com/gorilla/mux v1.8.1 // indirect
+)
+
+replace github.com/mailgun/minheap => github.com/containous/minheap v0.0.0-2019
+
+// Containous forks
+replace (
+\tgithub.com/abbot/go-http-auth => github.com/containous/go-http-auth v0.4.1-0.2020 // fork
+\tgithub.com/gorilla/mux => github.com/containous/mux v0.0.0-20250523120546-41b6ec3aed59
+)
+
+exclude github.com/tencentcloud/tencentcloud-sdk-go v3.0.83+incompatible
+"""
+
+
+def test_go_mod_directives_reads_one_line_and_block_forms_without_comments() -> None:
+    assert gotools.go_mod_directives(TRAEFIK_GO_MOD, "replace") == [
+        "github.com/mailgun/minheap => github.com/containous/minheap v0.0.0-2019",
+        "github.com/abbot/go-http-auth => github.com/containous/go-http-auth v0.4.1-0.2020",
+        "github.com/gorilla/mux => github.com/containous/mux v0.0.0-20250523120546-41b6ec3aed59",
+    ]
+    assert gotools.go_mod_directives(TRAEFIK_GO_MOD, "exclude") == [
+        "github.com/tencentcloud/tencentcloud-sdk-go v3.0.83+incompatible"
+    ]
+
+
+def test_upstream_replaces_keep_every_fork() -> None:
+    replaces = gotools.upstream_replaces(TRAEFIK_GO_MOD)
+    assert replaces["github.com/abbot/go-http-auth"] == (
+        "github.com/containous/go-http-auth v0.4.1-0.2020"
+    )
+    assert set(replaces) == {
+        "github.com/mailgun/minheap",
+        "github.com/abbot/go-http-auth",
+        "github.com/gorilla/mux",
+    }
+
+
+def test_fails_when_upstream_replaces_a_module_by_a_local_folder() -> None:
+    go_mod = TRAEFIK_GO_MOD + "replace example.com/ext => ./pkg/ext\n"
+    with pytest.raises(ValueError, match=r"example\.com/ext by the local folder \./pkg/ext"):
+        gotools.upstream_replaces(go_mod)
+
+
+def test_committed_traefik_wrapper_repeats_the_forks_and_the_exclude() -> None:
+    text = (gotools.TRAEFIK_MODULE.folder / "go.mod").read_text()
+    assert f"\tgithub.com/traefik/traefik/v3 {gotools.TRAEFIK_VERSION} " in text
+    assert re.search(
+        r"github\.com/abbot/go-http-auth => github\.com/containous/go-http-auth ", text
+    )
+    assert re.search(r"github\.com/gorilla/mux => github\.com/containous/mux ", text)
+    assert "exclude github.com/tencentcloud/tencentcloud-sdk-go v3.0.83+incompatible" in text
+
+
+def test_traefik_is_a_v3_release() -> None:
+    assert gotools.TRAEFIK_VERSION.startswith("v3.")
+
+
+def test_traefik_ldflags_are_those_of_its_release_build(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(gotools, "release_date", lambda module, version: "2026-01-02T03:04:05Z")
+    monkeypatch.setattr(gotools, "traefik_codename", lambda: "ramequin")
+    package = "github.com/traefik/traefik/v3/pkg/version"
+    # goreleaser's {{.Version}} has no leading v: `traefik version` prints 3.x.y.
+    assert gotools.traefik_ldflags() == [
+        f"-X {package}.Version={gotools.TRAEFIK_VERSION.removeprefix('v')}",
+        f"-X {package}.Codename=ramequin",
+        f"-X {package}.BuildDate=2026-01-02T03:04:05Z",
+    ]
+
+
+def test_traefik_codename_comes_from_the_release_workflow(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    workflow = tmp_path / ".github" / "workflows" / "release.yaml"
+    workflow.parent.mkdir(parents=True)
+    workflow.write_text("env:\n  CGO_ENABLED: 0\n  CODENAME: ramequin\n\njobs: {}\n")
+    monkeypatch.setattr(gotools, "module_info", lambda module, version: {"Dir": str(tmp_path)})
+    assert gotools.traefik_codename() == "ramequin"
+
+
+def test_fails_when_the_release_workflow_names_no_codename(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    workflow = tmp_path / ".github" / "workflows" / "release.yaml"
+    workflow.parent.mkdir(parents=True)
+    workflow.write_text("env:\n  CGO_ENABLED: 0\n")
+    monkeypatch.setattr(gotools, "module_info", lambda module, version: {"Dir": str(tmp_path)})
+    with pytest.raises(ValueError, match="no CODENAME"):
+        gotools.traefik_codename()
 
 
 # ---- the versioned cache, on stand-in tools ---------------------------------------------------
@@ -283,7 +390,9 @@ def has_elf_interpreter(binary: Path) -> bool:
     return PT_INTERP in types
 
 
-@pytest.mark.parametrize("link", ["pause", "etcd", "coredns", "metrics-server", "kube-router"])
+@pytest.mark.parametrize(
+    "link", ["pause", "etcd", "coredns", "metrics-server", "kube-router", "traefik"]
+)
 def test_image_binaries_are_static(link: str) -> None:
     # These run alone in images without a C library, so they must not need a dynamic loader.
     assert not has_elf_interpreter(installed(link).resolve())
