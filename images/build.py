@@ -691,6 +691,7 @@ COMPONENTS = [
     Component("coredns", "COREDNS_VERSION", on_debian=True),
     Component("metrics-server", "METRICS_SERVER_VERSION", on_debian=True),
     Component("kube-router", "KUBE_ROUTER_VERSION", on_debian=True),
+    Component("traefik", "TRAEFIK_VERSION", on_debian=True),
 ]
 
 

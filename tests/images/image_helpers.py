@@ -29,7 +29,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 APPS = ("backend", "frontend")
-COMPONENTS = ("pause", "coredns", "metrics-server", "kube-router")
+COMPONENTS = ("pause", "coredns", "metrics-server", "kube-router", "traefik")
 
 
 def cache_dir() -> Path:

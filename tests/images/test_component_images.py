@@ -23,6 +23,7 @@ EXPECTED = {
     "coredns": ("65532:65532", ["/coredns"], "-version", "COREDNS_VERSION"),
     "metrics-server": ("65534:65534", ["/metrics-server"], "--version", "METRICS_SERVER_VERSION"),
     "kube-router": ("", ["/usr/local/bin/kube-router"], "--version", "KUBE_ROUTER_VERSION"),
+    "traefik": ("65532:65532", ["/traefik"], "version", "TRAEFIK_VERSION"),
 }
 
 
@@ -83,6 +84,7 @@ def test_binary_runs_in_the_image_on_a_read_only_root(
         ("pause", set()),
         ("coredns", {"etc/ssl/certs/ca-certificates.crt"}),
         ("metrics-server", {"etc/ssl/certs/ca-certificates.crt"}),
+        ("traefik", {"etc/ssl/certs/ca-certificates.crt"}),
     ],
 )
 def test_static_images_hold_only_the_binary_and_ca_bundle(
