@@ -240,6 +240,10 @@ def details(document: dict[str, Any]) -> str:
                 "commit": machine["commit"],
                 **machine["versions"],
                 "runtime of the command": f"{results['runtime_seconds']} s",
+                "other namespaces running pods during the run": ", ".join(
+                    results.get("other_workloads", [])
+                )
+                or "none",
             },
         )
     ]

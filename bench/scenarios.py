@@ -538,6 +538,13 @@ def pod_usage(bench: Bench) -> dict[str, dict[str, float]]:
     }
 
 
+def other_workloads(bench: Bench) -> list[str]:
+    """Namespaces with running pods besides ours and the cluster's own (they share the CPU)."""
+    items = bench.kube.get("/api/v1/pods", fieldSelector="status.phase=Running")["items"]
+    namespaces = {item["metadata"]["namespace"] for item in items}
+    return sorted(namespaces - {bench.release.namespace, "kube-system"})
+
+
 def host_services_running(paths: Paths) -> bool:
     """True when PostgreSQL and the AI stand-in run (the e2e suite may stop them for a while)."""
     return all(supervisor.running_pid(paths, name) for name in ("postgres", "ai-standin"))
