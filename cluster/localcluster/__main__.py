@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import lifecycle, preflight, settings
+from . import deploy, lifecycle, preflight, settings
 from .errors import ClusterError
 from .settings import paths_from_env
 
@@ -26,6 +26,8 @@ def main(argv: list[str] | None = None) -> int:
             url = lifecycle.deploy_app(paths)
             print(f"todo-chatbot is ready: open {url} from the user's namespace, e.g.")
             print(f"  ip netns exec {settings.USER_NETNS} curl {url}/")
+            print("or through the ingress controller (Traefik):")
+            print(f"  {deploy.ingress_command()}")
         elif args.command == "down":
             lifecycle.cluster_down(paths)
         elif args.command == "preflight":

@@ -13,7 +13,7 @@ import json
 import os
 from pathlib import Path
 
-from . import ai_standin, app_secrets, postgres, settings
+from . import ai_standin, app_secrets, postgres, settings, traefik
 from .errors import ClusterError
 from .kubectl import kubectl
 from .settings import Paths
@@ -22,8 +22,12 @@ from .shell import run
 RELEASE = "todo-chatbot"
 NAMESPACE = "todo-chatbot"
 SECRET = "todo-chatbot-local"
-# The frontend's NodePort, served on the host end of the user's veth.
+# The frontend's NodePort, served on the host end of the user's veth: the primary URL, and the
+# fallback when the ingress controller is down.
 FRONTEND_NODE_PORT = 30080
+# The host of the release's Ingress, served by Traefik (traefik.NODE_PORT). Nothing resolves it
+# here: the user sends it as the Host header.
+INGRESS_HOST = "todo.localtest.me"
 HELM_TIMEOUT = "5m"
 CHART_REPOSITORY = f"{settings.REGISTRY}/todo-chatbot/charts"
 
@@ -33,14 +37,23 @@ def public_url(node_port: int = FRONTEND_NODE_PORT) -> str:
     return f"http://{settings.USER_HOST_IP}:{node_port}"
 
 
-def local_values(*, secret: str = SECRET, node_port: int = FRONTEND_NODE_PORT) -> dict[str, object]:
+def ingress_command(host: str = INGRESS_HOST) -> str:
+    """The command that opens the app through Traefik from the user's namespace."""
+    return f"ip netns exec {settings.USER_NETNS} curl -H 'Host: {host}' {traefik.ingress_url()}/"
+
+
+def local_values(
+    *, secret: str = SECRET, node_port: int = FRONTEND_NODE_PORT, ingress_host: str | None = None
+) -> dict[str, object]:
     """Values for the local cluster: host services on the node IP, the frontend on a NodePort.
 
     `secret` names the existing Secret with the credentials (`apply_secret`); other releases
-    on the same cluster (the e2e tests') pass their own Secret and NodePort.
+    on the same cluster (the e2e tests') pass their own Secret and NodePort. `ingress_host`
+    adds an Ingress of class `traefik` for that host; without it the release has none (two
+    releases must not claim one host). The public URL stays the NodePort's either way.
     """
     node_ip = f"{settings.NODE_IP}/32"
-    return {
+    values: dict[str, object] = {
         "secrets": {"existingSecret": secret},
         "ai": {"provider": "openai", "baseUrl": f"{ai_standin.URL}/v1"},
         "config": {"publicUrl": public_url(node_port)},
@@ -54,6 +67,13 @@ def local_values(*, secret: str = SECRET, node_port: int = FRONTEND_NODE_PORT) -
             }
         },
     }
+    if ingress_host is not None:
+        values["ingress"] = {
+            "enabled": True,
+            "className": traefik.INGRESS_CLASS,
+            "host": ingress_host,
+        }
+    return values
 
 
 def credentials(paths: Paths) -> dict[str, str]:
@@ -113,7 +133,7 @@ def deploy(paths: Paths) -> str:
     kubectl(paths, "apply", "-f", "-", input_text=manifest)
     apply_secret(paths, namespace=NAMESPACE, name=SECRET, data=credentials(paths))
     values = paths.config / "values-local.json"
-    values.write_text(json.dumps(local_values(), indent=2) + "\n")
+    values.write_text(json.dumps(local_values(ingress_host=INGRESS_HOST), indent=2) + "\n")
     result = run(
         [
             paths.bin / "helm",

@@ -17,7 +17,7 @@ from .settings import Paths
 from .shell import run
 
 # Component images the cluster itself runs, by their images/build.py names.
-CLUSTER_IMAGES = ("pause", "coredns", "metrics-server", "kube-router")
+CLUSTER_IMAGES = ("pause", "coredns", "metrics-server", "kube-router", "traefik")
 
 
 def manifest_path(paths: Paths) -> Path:

@@ -23,6 +23,7 @@ from . import (
     snapshot,
     supervisor,
     teardown,
+    traefik,
     usernet,
 )
 from .progress import say, step
@@ -88,6 +89,8 @@ def cluster_up(paths: Paths) -> None:
         addons.wait_node_ready(paths)
     with step("add-ons (kube-router, CoreDNS, metrics-server)"):
         addons.apply_all(paths)
+    with step("ingress controller (Traefik: Ingress and Gateway API)"):
+        traefik.apply(paths)
     say(f"cluster up in {time.monotonic() - began:.0f}s; kubeconfig: {paths.kubeconfig}")
 
 

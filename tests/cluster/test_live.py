@@ -301,7 +301,7 @@ def test_user_namespace_reaches_a_node_port_but_not_the_pods(
             "spec": {
                 "type": "NodePort",
                 "selector": {"app": "np-web"},
-                "ports": [{"port": 80, "targetPort": 8080, "nodePort": 30081}],
+                "ports": [{"port": 80, "targetPort": 8080, "nodePort": 30082}],
             },
         },
     ]
@@ -339,7 +339,7 @@ def test_user_namespace_reaches_a_node_port_but_not_the_pods(
 
         # kube-proxy programs a new Service on its next sync, within a second or two.
         deadline = time.monotonic() + 20
-        while curl(f"http://{settings.USER_HOST_IP}:30081/") != "200":
+        while curl(f"http://{settings.USER_HOST_IP}:30082/") != "200":
             assert time.monotonic() < deadline, "the NodePort never answered"
             time.sleep(1)
         assert curl(f"http://{pod_ip}:8080/") == "000"

@@ -1,0 +1,329 @@
+"""Traefik, the cluster's ingress controller: Ingress (class `traefik`) and Gateway API routes.
+
+Traefik runs in its own namespace with the kubernetesIngress and kubernetesGateway providers.
+Its web entrypoint listens on an unprivileged port and is published as a NodePort, which the
+end user reaches on the host end of their veth like the frontend's NodePort (kube-proxy's
+nodePortAddresses already cover it, so the host firewall needs nothing more).
+
+The Gateway API CRDs are the standard channel of ../shared/crds/gateway-api-v1.6.1
+(GatewayClass, Gateway, HTTPRoute, ReferenceGrant). Traefik also watches GRPCRoutes and
+BackendTLSPolicies and waits forever for their caches without their CRDs; those two come from
+the standard channel of the Gateway API module that Traefik is built against (in the Go module
+cache after `make cluster-tools`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from . import images, settings
+from .errors import ClusterError
+from .kubectl import kubectl
+from .progress import say
+from .settings import Paths
+
+NAMESPACE = "traefik"
+NAME = "traefik"
+INGRESS_CLASS = "traefik"
+GATEWAY_CLASS = "traefik"
+GATEWAY = "public"
+INGRESS_CONTROLLER = "traefik.io/ingress-controller"
+GATEWAY_CONTROLLER = "traefik.io/gateway-controller"
+# Unprivileged ports, so Traefik needs no capability at all.
+WEB_PORT = 8000
+PING_PORT = 8080
+# Next to the frontend's 30080; the user opens http://10.250.0.1:30081 with a Host header.
+NODE_PORT = 30081
+# The uid of the image (images/traefik/Containerfile).
+USER_ID = 65532
+ROLLOUT_TIMEOUT_SECONDS = 180
+GATEWAY_TIMEOUT_SECONDS = 60
+
+SHARED_CRDS = "gateway-api-v1.6.1"
+SHARED_CRD_KINDS = ("gatewayclasses", "gateways", "httproutes", "referencegrants")
+MODULE_CRD_KINDS = ("grpcroutes", "backendtlspolicies")
+GATEWAY_API_MODULE = "sigs.k8s.io/gateway-api"
+LABELS = {"app.kubernetes.io/name": NAME, "app.kubernetes.io/part-of": "todo-chatbot-cluster"}
+
+
+def ingress_url(node_port: int = NODE_PORT) -> str:
+    """The URL of Traefik's web entrypoint as the end user reaches it."""
+    return f"http://{settings.USER_HOST_IP}:{node_port}"
+
+
+def args(*, status_ip: str) -> list[str]:
+    """Traefik's static configuration as command-line flags.
+
+    The cluster is offline: no version check and no usage report. Ingress and Gateway status
+    name `status_ip`, where the user reaches the NodePort.
+    """
+    return [
+        "--global.checkNewVersion=false",
+        "--global.sendAnonymousUsage=false",
+        f"--entryPoints.web.address=:{WEB_PORT}",
+        f"--entryPoints.traefik.address=:{PING_PORT}",
+        "--ping=true",
+        "--ping.entryPoint=traefik",
+        "--providers.kubernetesIngress=true",
+        f"--providers.kubernetesIngress.ingressEndpoint.ip={status_ip}",
+        "--providers.kubernetesGateway=true",
+        f"--providers.kubernetesGateway.statusAddress.ip={status_ip}",
+        "--log.level=INFO",
+        "--log.noColor=true",
+    ]
+
+
+def cluster_role() -> dict[str, object]:
+    """What the two providers read (and the status they write), as Traefik's docs list it."""
+    gateway_kinds = [
+        "gatewayclasses",
+        "gateways",
+        "httproutes",
+        "grpcroutes",
+        "tcproutes",
+        "tlsroutes",
+        "referencegrants",
+        "backendtlspolicies",
+    ]
+    read = ["get", "list", "watch"]
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRole",
+        "metadata": {"name": NAME, "labels": LABELS},
+        "rules": [
+            {"apiGroups": [""], "resources": ["namespaces", "nodes"], "verbs": read},
+            {"apiGroups": [""], "resources": ["services", "secrets", "configmaps"], "verbs": read},
+            {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": read},
+            {
+                "apiGroups": ["networking.k8s.io"],
+                "resources": ["ingresses", "ingressclasses"],
+                "verbs": read,
+            },
+            {
+                "apiGroups": ["networking.k8s.io"],
+                "resources": ["ingresses/status"],
+                "verbs": ["update"],
+            },
+            {"apiGroups": ["gateway.networking.k8s.io"], "resources": gateway_kinds, "verbs": read},
+            {
+                "apiGroups": ["gateway.networking.k8s.io"],
+                "resources": [f"{kind}/status" for kind in gateway_kinds],
+                "verbs": ["update"],
+            },
+        ],
+    }
+
+
+def deployment(image: str) -> dict[str, object]:
+    """One Traefik replica under the restricted Pod Security profile, ready when /ping answers."""
+    probe: dict[str, object] = {"httpGet": {"path": "/ping", "port": "ping"}, "periodSeconds": 5}
+    liveness: dict[str, object] = {**probe, "failureThreshold": 6}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": NAME, "namespace": NAMESPACE, "labels": LABELS},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": {"app.kubernetes.io/name": NAME}},
+            "strategy": {"rollingUpdate": {"maxUnavailable": 0}},
+            "template": {
+                "metadata": {"labels": LABELS},
+                "spec": {
+                    "serviceAccountName": NAME,
+                    "securityContext": {
+                        "runAsNonRoot": True,
+                        "runAsUser": USER_ID,
+                        "runAsGroup": USER_ID,
+                        "seccompProfile": {"type": "RuntimeDefault"},
+                    },
+                    "containers": [
+                        {
+                            "name": NAME,
+                            "image": image,
+                            "args": args(status_ip=str(settings.USER_HOST_IP)),
+                            "ports": [
+                                {"name": "web", "containerPort": WEB_PORT, "protocol": "TCP"},
+                                {"name": "ping", "containerPort": PING_PORT, "protocol": "TCP"},
+                            ],
+                            "readinessProbe": probe,
+                            "livenessProbe": liveness,
+                            "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}},
+                            "securityContext": {
+                                "allowPrivilegeEscalation": False,
+                                "readOnlyRootFilesystem": True,
+                                "capabilities": {"drop": ["ALL"]},
+                            },
+                        }
+                    ],
+                },
+            },
+        },
+    }
+
+
+def manifests(image: str) -> list[dict[str, object]]:
+    """Every object of the add-on except the CRDs, in the order they can be applied."""
+    meta = {"namespace": NAMESPACE, "labels": LABELS}
+    return [
+        {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {
+                "name": NAMESPACE,
+                "labels": {**LABELS, "pod-security.kubernetes.io/enforce": "restricted"},
+            },
+        },
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": NAME, **meta}},
+        cluster_role(),
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRoleBinding",
+            "metadata": {"name": NAME, "labels": LABELS},
+            "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "ClusterRole",
+                "name": NAME,
+            },
+            "subjects": [{"kind": "ServiceAccount", "name": NAME, "namespace": NAMESPACE}],
+        },
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "IngressClass",
+            "metadata": {
+                "name": INGRESS_CLASS,
+                "labels": LABELS,
+                "annotations": {"ingressclass.kubernetes.io/is-default-class": "true"},
+            },
+            "spec": {"controller": INGRESS_CONTROLLER},
+        },
+        deployment(image),
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": NAME, **meta},
+            "spec": {
+                "type": "NodePort",
+                "selector": {"app.kubernetes.io/name": NAME},
+                "ports": [
+                    {
+                        "name": "web",
+                        "port": 80,
+                        "targetPort": "web",
+                        "nodePort": NODE_PORT,
+                        "protocol": "TCP",
+                    }
+                ],
+            },
+        },
+        {
+            "apiVersion": "gateway.networking.k8s.io/v1",
+            "kind": "GatewayClass",
+            "metadata": {"name": GATEWAY_CLASS, "labels": LABELS},
+            "spec": {"controllerName": GATEWAY_CONTROLLER},
+        },
+        {
+            "apiVersion": "gateway.networking.k8s.io/v1",
+            "kind": "Gateway",
+            "metadata": {"name": GATEWAY, **meta},
+            "spec": {
+                "gatewayClassName": GATEWAY_CLASS,
+                # Traefik binds a listener to the entrypoint with the same port.
+                "listeners": [
+                    {
+                        "name": "web",
+                        "protocol": "HTTP",
+                        "port": WEB_PORT,
+                        "allowedRoutes": {"namespaces": {"from": "All"}},
+                    }
+                ],
+            },
+        },
+    ]
+
+
+def gateway_api_module_version(wrapper_go_mod: Path) -> str:
+    """The Gateway API module version that Traefik's wrapper module (tools/go/traefik) selects."""
+    found = re.search(
+        rf"^\s*{re.escape(GATEWAY_API_MODULE)} (v\S+)", wrapper_go_mod.read_text(), re.MULTILINE
+    )
+    if found is None:
+        raise ClusterError(f"{wrapper_go_mod} does not require {GATEWAY_API_MODULE}")
+    return found.group(1)
+
+
+def crd_files(paths: Paths) -> list[Path]:
+    """The CRD files to apply: the shared standard channel, then the two Traefik also watches."""
+    shared = paths.repo.parent / "shared" / "crds" / SHARED_CRDS
+    version = gateway_api_module_version(paths.repo / "tools" / "go" / "traefik" / "go.mod")
+    module = paths.cache / "go" / "mod" / f"{GATEWAY_API_MODULE}@{version}"
+    files = [shared / f"gateway.networking.k8s.io_{kind}.yaml" for kind in SHARED_CRD_KINDS]
+    files += [
+        module / "config" / "crd" / "standard" / f"gateway.networking.k8s.io_{kind}.yaml"
+        for kind in MODULE_CRD_KINDS
+    ]
+    for path in files:
+        if not path.is_file():
+            where = (
+                "../shared is missing"
+                if path.is_relative_to(shared)
+                else "run `make cluster-tools`"
+            )
+            raise ClusterError(f"Gateway API CRD {path} not found: {where}")
+    return files
+
+
+def apply(paths: Paths) -> None:
+    """Install or update the CRDs and Traefik, then wait for Traefik and the Gateway."""
+    image = images.ref(paths, NAME)
+    # Server-side apply: the HTTPRoute CRD is larger than the annotation client-side apply keeps.
+    server_side = ["--server-side", "--force-conflicts", "--field-manager=localcluster"]
+    crds = crd_files(paths)
+    for path in crds:
+        kubectl(paths, "apply", *server_side, "-f", str(path))
+    # The files are named <group>_<plural>.yaml; the CRDs <plural>.<group>.
+    names = ["crd/{1}.{0}".format(*path.name.removesuffix(".yaml").split("_", 1)) for path in crds]
+    kubectl(paths, "wait", "--for=condition=Established", "--timeout=60s", *names, timeout=90)
+    target = paths.config / "addons" / "traefik.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": manifests(image)}))
+    kubectl(paths, "apply", *server_side, "-f", str(target))
+    wait_ready(paths)
+
+
+def wait_ready(paths: Paths) -> None:
+    """Wait for Traefik's rollout, then for the Gateway to be programmed by it."""
+    say(f"waiting for deployment/{NAME} in {NAMESPACE}")
+    result = kubectl(
+        paths,
+        "-n",
+        NAMESPACE,
+        "rollout",
+        "status",
+        f"deployment/{NAME}",
+        f"--timeout={ROLLOUT_TIMEOUT_SECONDS}s",
+        check=False,
+        timeout=ROLLOUT_TIMEOUT_SECONDS + 10,
+    )
+    if result.returncode != 0:
+        raise ClusterError(
+            f"deployment/{NAME} not ready after {ROLLOUT_TIMEOUT_SECONDS}s: run "
+            f"`kubectl --kubeconfig {paths.kubeconfig} -n {NAMESPACE} logs deployment/{NAME}`"
+        )
+    result = kubectl(
+        paths,
+        "-n",
+        NAMESPACE,
+        "wait",
+        "--for=condition=Programmed",
+        f"gateway/{GATEWAY}",
+        f"--timeout={GATEWAY_TIMEOUT_SECONDS}s",
+        check=False,
+        timeout=GATEWAY_TIMEOUT_SECONDS + 10,
+    )
+    if result.returncode != 0:
+        raise ClusterError(
+            f"gateway/{GATEWAY} not programmed after {GATEWAY_TIMEOUT_SECONDS}s: run "
+            f"`kubectl --kubeconfig {paths.kubeconfig} -n {NAMESPACE} describe gateway/{GATEWAY}`"
+        )

@@ -1,0 +1,293 @@
+"""Traefik on the running local cluster, seen from the end user's network namespace.
+
+A small echo server (the backend image's Python) in a namespace of its own is published by an
+Ingress and by an HTTPRoute on the `public` Gateway; the user reaches both through Traefik's
+NodePort with the right Host header. Skipped when no local cluster runs (`make up` boots one);
+unlike test_live.py these tests share the running cluster, so they only add (and remove) their
+own namespace, and put Traefik back as they found it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+from localcluster import deploy, images, settings, supervisor, traefik
+from localcluster.settings import paths_from_env
+
+pytestmark = [pytest.mark.cluster, pytest.mark.timeout(600)]
+
+NAMESPACE = "traefik-test"
+INGRESS_HOST = "echo-ingress.traefik-test.local"
+ROUTE_HOST = "echo-route.traefik-test.local"
+# Answers every GET with the Host header and path it was sent, so a test sees which route led
+# there and that Traefik passed both on unchanged.
+ECHO_SERVER = """\
+import http.server
+import signal
+import sys
+
+# As PID 1 it gets no default SIGTERM handler; without one, deleting the pod takes 30 s.
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+
+class Echo(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = f"echo {self.headers['Host']} {self.path}".encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+http.server.ThreadingHTTPServer(("", 8080), Echo).serve_forever()
+"""
+
+
+def kubectl(*args: str, check: bool = True, input_text: str | None = None) -> str:
+    """Run the cluster's kubectl with the admin kubeconfig; fail the test with its message."""
+    paths = paths_from_env()
+    result = subprocess.run(
+        [str(paths.bin / "kubectl"), f"--kubeconfig={paths.kubeconfig}", *args],
+        capture_output=True,
+        text=True,
+        input=input_text,
+        timeout=300,
+        check=False,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"kubectl {' '.join(args)}: {result.stderr.strip()}")
+    return result.stdout
+
+
+def user_get(url: str, *, host: str | None = None) -> tuple[str, str]:
+    """GET a URL from the user's namespace; return (HTTP status, body), status 000 if refused."""
+    headers = ["-H", f"Host: {host}"] if host else []
+    command = ["ip", "netns", "exec", settings.USER_NETNS, "curl", "-s", "-m", "5"]
+    result = subprocess.run(
+        [*command, *headers, "-w", "\n%{http_code}", url],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    body, _, status = result.stdout.rpartition("\n")
+    return status, body
+
+
+def eventually(what: str, check: Callable[[], bool], *, timeout_seconds: float = 60) -> None:
+    """Retry `check()` until it is true: Traefik and kube-proxy apply changes within seconds."""
+    deadline = time.monotonic() + timeout_seconds
+    while not check():
+        assert time.monotonic() < deadline, f"{what} within {timeout_seconds:.0f}s"
+        time.sleep(1)
+
+
+def echo_objects() -> list[dict[str, object]]:
+    """The echo Pod and Service, an Ingress and an HTTPRoute that publish them."""
+    labels = {"app": "echo"}
+    backend = {"service": {"name": "echo", "port": {"number": 80}}}
+    return [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}},
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "echo", "namespace": NAMESPACE, "labels": labels},
+            "spec": {
+                "securityContext": {
+                    "runAsNonRoot": True,
+                    "seccompProfile": {"type": "RuntimeDefault"},
+                },
+                "containers": [
+                    {
+                        "name": "echo",
+                        "image": images.ref(paths_from_env(), "backend"),
+                        "command": ["python3", "-c", ECHO_SERVER],
+                        "ports": [{"containerPort": 8080}],
+                        "readinessProbe": {"tcpSocket": {"port": 8080}, "periodSeconds": 1},
+                        "securityContext": {
+                            "allowPrivilegeEscalation": False,
+                            "readOnlyRootFilesystem": True,
+                            "capabilities": {"drop": ["ALL"]},
+                        },
+                    }
+                ],
+            },
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "echo", "namespace": NAMESPACE},
+            "spec": {"selector": labels, "ports": [{"port": 80, "targetPort": 8080}]},
+        },
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "Ingress",
+            "metadata": {"name": "echo", "namespace": NAMESPACE},
+            # No ingressClassName: the default class (traefik) is filled in on creation.
+            "spec": {
+                "rules": [
+                    {
+                        "host": INGRESS_HOST,
+                        "http": {
+                            "paths": [{"path": "/", "pathType": "Prefix", "backend": backend}]
+                        },
+                    }
+                ]
+            },
+        },
+        {
+            "apiVersion": "gateway.networking.k8s.io/v1",
+            "kind": "HTTPRoute",
+            "metadata": {"name": "echo", "namespace": NAMESPACE},
+            "spec": {
+                "parentRefs": [{"name": traefik.GATEWAY, "namespace": traefik.NAMESPACE}],
+                "hostnames": [ROUTE_HOST],
+                "rules": [{"backendRefs": [{"name": "echo", "port": 80}]}],
+            },
+        },
+    ]
+
+
+@pytest.fixture(scope="module")
+def echo() -> Iterator[None]:
+    """Publish the echo server through Traefik for the module; remove its namespace after."""
+    paths = paths_from_env()
+    if os.geteuid() != 0:
+        pytest.skip("the local cluster needs root")
+    if supervisor.running_pid(paths, "kube-apiserver") is None:
+        pytest.skip("no local cluster runs: `make up` boots one")
+    if not kubectl("-n", traefik.NAMESPACE, "get", "deployment", traefik.NAME, check=False):
+        pytest.skip("Traefik is not deployed on the running cluster: run `make up`")
+    # A namespace still terminating from an earlier run would swallow the new objects.
+    kubectl("delete", "namespace", NAMESPACE, "--ignore-not-found", "--timeout=120s")
+    items = echo_objects()
+    kubectl("apply", "-f", "-", input_text=json.dumps(items[0]))
+    listing = {"apiVersion": "v1", "kind": "List", "items": items[1:]}
+    kubectl("apply", "-f", "-", input_text=json.dumps(listing))
+    try:
+        kubectl("-n", NAMESPACE, "wait", "--for=condition=Ready", "pod/echo", "--timeout=120s")
+        yield
+    finally:
+        kubectl("delete", "namespace", NAMESPACE, "--ignore-not-found", "--wait=false")
+
+
+def test_ingress_answers_for_its_host(echo: None) -> None:
+    url = f"{traefik.ingress_url()}/hello?from=ingress"
+    eventually("the Ingress answers", lambda: user_get(url, host=INGRESS_HOST)[0] == "200")
+    assert user_get(url, host=INGRESS_HOST) == ("200", f"echo {INGRESS_HOST} /hello?from=ingress")
+
+
+def test_ingress_got_the_default_class_and_the_users_address(echo: None) -> None:
+    ingress = json.loads(kubectl("-n", NAMESPACE, "get", "ingress/echo", "-o", "json"))
+    assert ingress["spec"]["ingressClassName"] == traefik.INGRESS_CLASS
+
+    def load_balancer() -> object:
+        ingress = json.loads(kubectl("-n", NAMESPACE, "get", "ingress/echo", "-o", "json"))
+        return ingress["status"].get("loadBalancer")
+
+    eventually(
+        "Traefik publishes the Ingress status",
+        lambda: load_balancer() == {"ingress": [{"ip": str(settings.USER_HOST_IP)}]},
+    )
+
+
+def test_unknown_host_gets_404(echo: None) -> None:
+    eventually(
+        "the Ingress answers",
+        lambda: user_get(traefik.ingress_url(), host=INGRESS_HOST)[0] == "200",
+    )
+    status, _ = user_get(f"{traefik.ingress_url()}/hello", host="nobody.traefik-test.local")
+    assert status == "404"
+    # Without a Host header curl sends the address, which no route names either.
+    assert user_get(f"{traefik.ingress_url()}/hello")[0] == "404"
+
+
+def test_http_route_on_the_public_gateway_answers(echo: None) -> None:
+    url = f"{traefik.ingress_url()}/via-gateway"
+    eventually("the HTTPRoute answers", lambda: user_get(url, host=ROUTE_HOST)[0] == "200")
+    assert user_get(url, host=ROUTE_HOST) == ("200", f"echo {ROUTE_HOST} /via-gateway")
+    status = json.loads(kubectl("-n", NAMESPACE, "get", "httproute/echo", "-o", "json"))["status"]
+    (parent,) = status["parents"]
+    assert parent["parentRef"]["name"] == traefik.GATEWAY
+    accepted = {c["type"]: c["status"] for c in parent["conditions"]}
+    assert accepted["Accepted"] == "True"
+    assert accepted["ResolvedRefs"] == "True"
+
+
+def test_gateway_is_programmed_with_the_users_address() -> None:
+    if supervisor.running_pid(paths_from_env(), "kube-apiserver") is None:
+        pytest.skip("no local cluster runs: `make up` boots one")
+    gateway = json.loads(
+        kubectl("-n", traefik.NAMESPACE, "get", f"gateway/{traefik.GATEWAY}", "-o", "json")
+    )
+    conditions = {c["type"]: c["status"] for c in gateway["status"]["conditions"]}
+    assert conditions["Programmed"] == "True"
+    assert gateway["status"]["addresses"][0]["value"] == str(settings.USER_HOST_IP)
+
+
+def test_traefik_pod_is_admitted_under_the_restricted_profile() -> None:
+    if supervisor.running_pid(paths_from_env(), "kube-apiserver") is None:
+        pytest.skip("no local cluster runs: `make up` boots one")
+    namespace = json.loads(kubectl("get", "namespace", traefik.NAMESPACE, "-o", "json"))
+    assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+    pods = json.loads(
+        kubectl(
+            "-n",
+            traefik.NAMESPACE,
+            "get",
+            "pods",
+            "-l",
+            "app.kubernetes.io/name=traefik",
+            "-o",
+            "json",
+        )
+    )["items"]
+    assert pods and all(pod["status"]["phase"] == "Running" for pod in pods)
+
+
+def test_the_apps_ingress_serves_the_frontend() -> None:
+    if supervisor.running_pid(paths_from_env(), "kube-apiserver") is None:
+        pytest.skip("no local cluster runs: `make up` boots one")
+    ingress = kubectl("-n", deploy.NAMESPACE, "get", "ingress", "-o", "name", check=False)
+    if not ingress.strip():
+        pytest.skip("the app's release has no Ingress: run `make up`")
+    healthz = f"{traefik.ingress_url()}/healthz"
+    assert user_get(healthz, host=deploy.INGRESS_HOST) == ("200", '{"status":"ok"}')
+
+
+def test_with_traefik_down_the_ingress_fails_and_the_node_port_still_serves(echo: None) -> None:
+    # The frontend's liveness path: 200 without a session (its pages redirect to the login).
+    frontend = f"{deploy.public_url()}/healthz"
+    if user_get(frontend)[0] != "200":
+        pytest.skip(f"the app does not answer at {frontend}: run `make up`")
+    url = f"{traefik.ingress_url()}/down"
+    eventually("the Ingress answers", lambda: user_get(url, host=INGRESS_HOST)[0] == "200")
+    scale = ["-n", traefik.NAMESPACE, "scale", f"deployment/{traefik.NAME}"]
+    try:
+        kubectl(*scale, "--replicas=0")
+        kubectl(
+            "-n",
+            traefik.NAMESPACE,
+            "wait",
+            "--for=delete",
+            "pod",
+            "-l",
+            "app.kubernetes.io/name=traefik",
+            "--timeout=60s",
+        )
+        # No endpoint: kube-proxy rejects the NodePort, so curl gets no HTTP status at all.
+        eventually("the Ingress stops", lambda: user_get(url, host=INGRESS_HOST)[0] == "000")
+        assert user_get(frontend)[0] == "200"
+    finally:
+        kubectl(*scale, "--replicas=1")
+        kubectl(
+            "-n",
+            traefik.NAMESPACE,
+            "rollout",
+            "status",
+            f"deployment/{traefik.NAME}",
+            "--timeout=120s",
+        )
+    eventually("the Ingress answers again", lambda: user_get(url, host=INGRESS_HOST)[0] == "200")
