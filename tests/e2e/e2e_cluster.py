@@ -225,12 +225,23 @@ class Release:
         assert result.returncode == 0, self.explain(result)
         return elapsed
 
-    def upgrade(self, extra: dict[str, Any] | None = None, *, timeout: str = HELM_TIMEOUT) -> float:
-        """Upgrade with `extra` values (on top of the release's own) and wait; return seconds."""
+    def upgrade(
+        self,
+        extra: dict[str, Any] | None = None,
+        *,
+        timeout: str = HELM_TIMEOUT,
+        force_conflicts: bool = False,
+    ) -> float:
+        """Upgrade with `extra` values (on top of the release's own) and wait; return seconds.
+
+        Helm 4 applies server-side: after a `kubectl scale`, `force_conflicts` is how Helm
+        takes `.spec.replicas` back (without it the upgrade fails on the conflict).
+        """
         if extra:
             self.values = deep_merge(self.values, extra)
         began = time.monotonic()
-        result = self.helm("upgrade", args=self._wait_args(True, timeout))
+        force = ("--force-conflicts",) if force_conflicts else ()
+        result = self.helm("upgrade", args=(*self._wait_args(True, timeout), *force))
         elapsed = time.monotonic() - began
         assert result.returncode == 0, self.explain(result)
         return elapsed
