@@ -2,8 +2,9 @@
 
 The app's credentials go into a Secret created from the files in $STATE/secrets (through
 kubectl's stdin, never a command line) and the chart points at it with `secrets.existingSecret`;
-the non-secret values (where PostgreSQL and the AI stand-in live, the NodePort the user opens)
-go in a values file. The chart engineer owns the chart; this is the local cluster's release.
+the non-secret values (where PostgreSQL and the AI stand-in live, the NodePort the user opens,
+the Ingress host that Traefik serves) go in a values file. The chart engineer owns the chart;
+this is the local cluster's release.
 """
 
 from __future__ import annotations
