@@ -1,10 +1,13 @@
-"""Traefik on the running local cluster, seen from the end user's network namespace.
+"""Traefik on the local cluster, seen from the end user's network namespace.
 
 A small echo server (the backend image's Python) in a namespace of its own is published by an
-Ingress and by an HTTPRoute on the `public` Gateway; the user reaches both through Traefik's
-NodePort with the right Host header. Skipped when no local cluster runs (`make up` boots one);
-unlike test_live.py these tests share the running cluster, so they only add (and remove) their
-own namespace, and put Traefik back as they found it.
+Ingress, by an HTTPRoute on the `public` Gateway and by a NodePort of its own (the fallback);
+the user reaches the first two through Traefik's NodePort with the right Host header.
+
+A running cluster is shared (others may be using it): the tests only add and remove their own
+namespace, and put Traefik back as they found it. Without one, the module boots the cluster
+with `python -m localcluster up` and takes it down after, like the e2e suite; it is skipped
+only when the cluster cannot be built here yet (not root, binaries or images not built).
 """
 
 from __future__ import annotations
@@ -12,18 +15,26 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
-from localcluster import deploy, images, settings, supervisor, traefik
+from localcluster import deploy, images, preflight, settings, supervisor, traefik
 from localcluster.settings import paths_from_env
 
-pytestmark = [pytest.mark.cluster, pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.cluster, pytest.mark.timeout(1200)]
+
+REPO = Path(__file__).resolve().parents[2]
 
 NAMESPACE = "traefik-test"
 INGRESS_HOST = "echo-ingress.traefik-test.local"
 ROUTE_HOST = "echo-route.traefik-test.local"
+# The echo Service's own NodePort: the fallback that must keep answering while Traefik is down.
+# Clear of the app's (30080), Traefik's (30081), test_live.py's (30082), the e2e (301xx) and
+# benchmark (30480) releases'.
+ECHO_NODE_PORT = 30083
 # Answers every GET with the Host header and path it was sent, so a test sees which route led
 # there and that Traefik passed both on unchanged.
 ECHO_SERVER = """\
@@ -119,7 +130,11 @@ def echo_objects() -> list[dict[str, object]]:
             "apiVersion": "v1",
             "kind": "Service",
             "metadata": {"name": "echo", "namespace": NAMESPACE},
-            "spec": {"selector": labels, "ports": [{"port": 80, "targetPort": 8080}]},
+            "spec": {
+                "type": "NodePort",
+                "selector": labels,
+                "ports": [{"port": 80, "targetPort": 8080, "nodePort": ECHO_NODE_PORT}],
+            },
         },
         {
             "apiVersion": "networking.k8s.io/v1",
@@ -150,16 +165,50 @@ def echo_objects() -> list[dict[str, object]]:
     ]
 
 
+def localcluster(command: str) -> subprocess.CompletedProcess[str]:
+    """Run `python -m localcluster <command>` as `make cluster-up` / `make cluster-down` do."""
+    return subprocess.run(
+        [sys.executable, "-m", "localcluster", command],
+        env={**os.environ, "PYTHONPATH": str(REPO / "cluster")},
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+
+
 @pytest.fixture(scope="module")
-def echo() -> Iterator[None]:
-    """Publish the echo server through Traefik for the module; remove its namespace after."""
+def cluster() -> Iterator[None]:
+    """The running local cluster; booted here (and taken down after) when none runs."""
     paths = paths_from_env()
     if os.geteuid() != 0:
         pytest.skip("the local cluster needs root")
-    if supervisor.running_pid(paths, "kube-apiserver") is None:
-        pytest.skip("no local cluster runs: `make up` boots one")
-    if not kubectl("-n", traefik.NAMESPACE, "get", "deployment", traefik.NAME, check=False):
-        pytest.skip("Traefik is not deployed on the running cluster: run `make up`")
+    booted = supervisor.running_pid(paths, "kube-apiserver") is None
+    if booted:
+        missing = preflight.check_binaries(
+            bin_dir=paths.bin, built=preflight.BUILT_BINARIES, host=[]
+        )
+        if missing:
+            pytest.skip(missing)
+        absent = [name for name in images.CLUSTER_IMAGES if name not in images.built(paths)]
+        if absent:
+            pytest.skip(
+                f"cluster images not built ({', '.join(absent)}): run `make cluster-images`"
+            )
+        result = localcluster("up")
+        if result.returncode != 0:
+            localcluster("down")
+            pytest.fail(f"cluster up failed: {result.stderr.strip().splitlines()[-1]}")
+    elif not kubectl("-n", traefik.NAMESPACE, "get", "deployment", traefik.NAME, check=False):
+        pytest.skip("the running cluster has no Traefik yet: run `make up`")
+    yield
+    if booted:
+        localcluster("down")
+
+
+@pytest.fixture(scope="module")
+def echo(cluster: None) -> Iterator[None]:
+    """Publish the echo server through Traefik for the module; remove its namespace after."""
     # A namespace still terminating from an earlier run would swallow the new objects.
     kubectl("delete", "namespace", NAMESPACE, "--ignore-not-found", "--timeout=120s")
     items = echo_objects()
@@ -216,9 +265,7 @@ def test_http_route_on_the_public_gateway_answers(echo: None) -> None:
     assert accepted["ResolvedRefs"] == "True"
 
 
-def test_gateway_is_programmed_with_the_users_address() -> None:
-    if supervisor.running_pid(paths_from_env(), "kube-apiserver") is None:
-        pytest.skip("no local cluster runs: `make up` boots one")
+def test_gateway_is_programmed_with_the_users_address(cluster: None) -> None:
     gateway = json.loads(
         kubectl("-n", traefik.NAMESPACE, "get", f"gateway/{traefik.GATEWAY}", "-o", "json")
     )
@@ -227,9 +274,7 @@ def test_gateway_is_programmed_with_the_users_address() -> None:
     assert gateway["status"]["addresses"][0]["value"] == str(settings.USER_HOST_IP)
 
 
-def test_traefik_pod_is_admitted_under_the_restricted_profile() -> None:
-    if supervisor.running_pid(paths_from_env(), "kube-apiserver") is None:
-        pytest.skip("no local cluster runs: `make up` boots one")
+def test_traefik_pod_is_admitted_under_the_restricted_profile(cluster: None) -> None:
     namespace = json.loads(kubectl("get", "namespace", traefik.NAMESPACE, "-o", "json"))
     assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
     pods = json.loads(
@@ -247,9 +292,7 @@ def test_traefik_pod_is_admitted_under_the_restricted_profile() -> None:
     assert pods and all(pod["status"]["phase"] == "Running" for pod in pods)
 
 
-def test_the_apps_ingress_serves_the_frontend() -> None:
-    if supervisor.running_pid(paths_from_env(), "kube-apiserver") is None:
-        pytest.skip("no local cluster runs: `make up` boots one")
+def test_the_apps_ingress_serves_the_frontend(cluster: None) -> None:
     ingress = kubectl("-n", deploy.NAMESPACE, "get", "ingress", "-o", "name", check=False)
     if not ingress.strip():
         pytest.skip("the app's release has no Ingress: run `make up`")
@@ -258,12 +301,13 @@ def test_the_apps_ingress_serves_the_frontend() -> None:
 
 
 def test_with_traefik_down_the_ingress_fails_and_the_node_port_still_serves(echo: None) -> None:
-    # The frontend's liveness path: 200 without a session (its pages redirect to the login).
-    frontend = f"{deploy.public_url()}/healthz"
-    if user_get(frontend)[0] != "200":
-        pytest.skip(f"the app does not answer at {frontend}: run `make up`")
     url = f"{traefik.ingress_url()}/down"
+    fallback = f"{deploy.public_url(ECHO_NODE_PORT)}/down"
+    # The app's own NodePort too, when `make up` deployed it (its liveness path answers 200).
+    app = f"{deploy.public_url()}/healthz"
+    fallbacks = [fallback, app] if user_get(app)[0] == "200" else [fallback]
     eventually("the Ingress answers", lambda: user_get(url, host=INGRESS_HOST)[0] == "200")
+    eventually("the echo NodePort answers", lambda: user_get(fallback)[0] == "200")
     scale = ["-n", traefik.NAMESPACE, "scale", f"deployment/{traefik.NAME}"]
     try:
         kubectl(*scale, "--replicas=0")
@@ -279,7 +323,7 @@ def test_with_traefik_down_the_ingress_fails_and_the_node_port_still_serves(echo
         )
         # No endpoint: kube-proxy rejects the NodePort, so curl gets no HTTP status at all.
         eventually("the Ingress stops", lambda: user_get(url, host=INGRESS_HOST)[0] == "000")
-        assert user_get(frontend)[0] == "200"
+        assert [user_get(address)[0] for address in fallbacks] == ["200"] * len(fallbacks)
     finally:
         kubectl(*scale, "--replicas=1")
         kubectl(
