@@ -137,15 +137,16 @@ class AppUser:
 
     def sign_up(self) -> AppUser:
         """Create the account through the sign-up form; fail unless it starts a session."""
-        reply = self._form("/signup")
+        reply = self.submit_form("/signup")
         assert reply.status == 303, (reply.status, reply.error, reply.text[:300])
         return self
 
     def sign_in(self) -> Reply:
         """Post the sign-in form; 303 means signed in."""
-        return self._form("/signin")
+        return self.submit_form("/signin")
 
-    def _form(self, path: str) -> Reply:
+    def submit_form(self, path: str) -> Reply:
+        """Post the email and password form to `path`; keep the session cookie it sets."""
         body = urlencode({"email": self.email, "password": self.password})
         reply = self.call(
             "POST",
