@@ -114,7 +114,11 @@ def kube_proxy_config(paths: Paths) -> dict[str, object]:
 def start_kube_proxy(paths: Paths) -> None:
     """Start kube-proxy and wait until it answers on its health port."""
     config = paths.config / "kube-proxy.json"
-    config.write_text(json.dumps(kube_proxy_config(paths), indent=2) + "\n")
+    text = json.dumps(kube_proxy_config(paths), indent=2) + "\n"
+    # A running kube-proxy exits as soon as its config file is written, even with the same
+    # content: a rerun of `up` on a running cluster must leave the file alone.
+    if not config.is_file() or config.read_text() != text:
+        config.write_text(text)
     supervisor.start(
         paths, supervisor.Process("kube-proxy", [paths.bin / "kube-proxy", f"--config={config}"])
     )
