@@ -656,6 +656,31 @@ def traefik_ldflags() -> list[str]:
     ]
 
 
+# Traefik's Gateway API provider watches GRPCRoutes and BackendTLSPolicies besides the kinds of
+# ../shared/crds, and waits for their caches forever when their CRDs are missing. Their CRDs
+# are installed next to the binary, from the Gateway API module Traefik is built against.
+GATEWAY_API_MODULE = "sigs.k8s.io/gateway-api"
+TRAEFIK_EXTRA_CRDS = ("grpcroutes", "backendtlspolicies")
+TRAEFIK_CRD_FOLDER = "gateway-api-crds"
+
+
+def copy_traefik_crds(out_dir: Path) -> None:
+    """Copy the standard-channel CRDs of TRAEFIK_EXTRA_CRDS into `out_dir`/gateway-api-crds."""
+    version = required_version(TRAEFIK_MODULE.folder / "go.mod", GATEWAY_API_MODULE)
+    standard = Path(module_info(GATEWAY_API_MODULE, version)["Dir"]) / "config" / "crd" / "standard"
+    target = out_dir / TRAEFIK_CRD_FOLDER
+    target.mkdir()
+    for kind in TRAEFIK_EXTRA_CRDS:
+        name = f"gateway.networking.k8s.io_{kind}.yaml"
+        shutil.copyfile(standard / name, target / name)
+
+
+def build_traefik(out_dir: Path) -> None:
+    """Build Traefik statically, then lay its extra Gateway API CRDs beside it."""
+    TRAEFIK_MODULE.build(out_dir / "traefik", ldflags=traefik_ldflags(), cgo=False)
+    copy_traefik_crds(out_dir)
+
+
 # Traefik runs alone in its image, so it is static like its release (CGO_ENABLED=0). The web
 # UI's assets are built by npm in Traefik's release and are not in the module: the dashboard
 # stays off in the cluster, which needs only the proxy.
@@ -663,10 +688,13 @@ TRAEFIK = Tool(
     name="traefik",
     version=TRAEFIK_VERSION,
     links={"traefik": "traefik"},
-    build=lambda out_dir: TRAEFIK_MODULE.build(
-        out_dir / "traefik", ldflags=traefik_ldflags(), cgo=False
-    ),
-    recipe=lambda: [*TRAEFIK_MODULE.files(), "static", *traefik_ldflags()],
+    build=build_traefik,
+    recipe=lambda: [
+        *TRAEFIK_MODULE.files(),
+        "static",
+        *traefik_ldflags(),
+        f"{TRAEFIK_CRD_FOLDER}: {' '.join(TRAEFIK_EXTRA_CRDS)}",
+    ],
     version_args=("version",),
 )
 

@@ -7,15 +7,14 @@ nodePortAddresses already cover it, so the host firewall needs nothing more).
 
 The Gateway API CRDs are the standard channel of ../shared/crds/gateway-api-v1.6.1
 (GatewayClass, Gateway, HTTPRoute, ReferenceGrant). Traefik also watches GRPCRoutes and
-BackendTLSPolicies and waits forever for their caches without their CRDs; those two come from
-the standard channel of the Gateway API module that Traefik is built against (in the Go module
-cache after `make cluster-tools`).
+BackendTLSPolicies and waits forever for their caches without their CRDs; tools/gotools.py
+installs those two next to the traefik binary, from the Gateway API module Traefik is built
+against.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 from . import images, settings
@@ -43,8 +42,9 @@ GATEWAY_TIMEOUT_SECONDS = 60
 
 SHARED_CRDS = "gateway-api-v1.6.1"
 SHARED_CRD_KINDS = ("gatewayclasses", "gateways", "httproutes", "referencegrants")
-MODULE_CRD_KINDS = ("grpcroutes", "backendtlspolicies")
-GATEWAY_API_MODULE = "sigs.k8s.io/gateway-api"
+# tools/gotools.py (TRAEFIK_EXTRA_CRDS) puts these in this folder beside the binary.
+BUILT_CRD_KINDS = ("grpcroutes", "backendtlspolicies")
+BUILT_CRD_FOLDER = "gateway-api-crds"
 LABELS = {"app.kubernetes.io/name": NAME, "app.kubernetes.io/part-of": "todo-chatbot-cluster"}
 
 
@@ -243,26 +243,12 @@ def manifests(image: str) -> list[dict[str, object]]:
     ]
 
 
-def gateway_api_module_version(wrapper_go_mod: Path) -> str:
-    """The Gateway API module version that Traefik's wrapper module (tools/go/traefik) selects."""
-    found = re.search(
-        rf"^\s*{re.escape(GATEWAY_API_MODULE)} (v\S+)", wrapper_go_mod.read_text(), re.MULTILINE
-    )
-    if found is None:
-        raise ClusterError(f"{wrapper_go_mod} does not require {GATEWAY_API_MODULE}")
-    return found.group(1)
-
-
 def crd_files(paths: Paths) -> list[Path]:
     """The CRD files to apply: the shared standard channel, then the two Traefik also watches."""
     shared = paths.repo.parent / "shared" / "crds" / SHARED_CRDS
-    version = gateway_api_module_version(paths.repo / "tools" / "go" / "traefik" / "go.mod")
-    module = paths.cache / "go" / "mod" / f"{GATEWAY_API_MODULE}@{version}"
+    built = (paths.bin / NAME).resolve().parent / BUILT_CRD_FOLDER
     files = [shared / f"gateway.networking.k8s.io_{kind}.yaml" for kind in SHARED_CRD_KINDS]
-    files += [
-        module / "config" / "crd" / "standard" / f"gateway.networking.k8s.io_{kind}.yaml"
-        for kind in MODULE_CRD_KINDS
-    ]
+    files += [built / f"gateway.networking.k8s.io_{kind}.yaml" for kind in BUILT_CRD_KINDS]
     for path in files:
         if not path.is_file():
             where = (

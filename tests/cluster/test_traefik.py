@@ -119,18 +119,36 @@ def test_cluster_role_reads_ingresses_and_gateway_routes_and_writes_their_status
     }
 
 
-def test_gateway_api_module_version_comes_from_the_traefik_wrapper(tmp_path: Path) -> None:
-    go_mod = tmp_path / "go.mod"
-    go_mod.write_text("require (\n\tsigs.k8s.io/gateway-api v1.4.0 // indirect\n)\n")
-    assert traefik.gateway_api_module_version(go_mod) == "v1.4.0"
+def test_crds_come_from_shared_and_from_beside_the_traefik_binary(tmp_path: Path) -> None:
+    repo = Path(__file__).resolve().parents[2]
+    shared = repo.parent / "shared" / "crds" / traefik.SHARED_CRDS
+    if not shared.is_dir():
+        pytest.skip("../shared/crds is not beside the repository")
+    cache = tmp_path / "cache"
+    folder = cache / "tools" / "traefik-v0.0.0"
+    (folder / traefik.BUILT_CRD_FOLDER).mkdir(parents=True)
+    (folder / "traefik").write_text("")
+    for kind in traefik.BUILT_CRD_KINDS:
+        (folder / traefik.BUILT_CRD_FOLDER / f"gateway.networking.k8s.io_{kind}.yaml").write_text(
+            ""
+        )
+    (cache / "bin").mkdir()
+    (cache / "bin" / "traefik").symlink_to("../tools/traefik-v0.0.0/traefik")
+    paths = Paths(state=tmp_path, run=tmp_path, cache=cache, repo=repo)
+    files = traefik.crd_files(paths)
+    assert [path.parent for path in files] == [shared] * 4 + [folder / traefik.BUILT_CRD_FOLDER] * 2
+    kinds = {path.name.removesuffix(".yaml").split("_")[1] for path in files}
+    assert kinds == {
+        "gatewayclasses",
+        "gateways",
+        "httproutes",
+        "referencegrants",
+        "grpcroutes",
+        "backendtlspolicies",
+    }
 
 
-def test_committed_traefik_wrapper_names_a_gateway_api_version() -> None:
-    go_mod = Path(__file__).resolve().parents[2] / "tools" / "go" / "traefik" / "go.mod"
-    assert traefik.gateway_api_module_version(go_mod).startswith("v1.")
-
-
-def test_fails_when_the_gateway_api_crds_are_not_downloaded(tmp_path: Path) -> None:
+def test_fails_when_traefik_and_its_crds_are_not_built(tmp_path: Path) -> None:
     repo = Path(__file__).resolve().parents[2]
     paths = Paths(state=tmp_path, run=tmp_path, cache=tmp_path / "cache", repo=repo)
     if not (repo.parent / "shared" / "crds" / traefik.SHARED_CRDS).is_dir():

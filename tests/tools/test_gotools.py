@@ -261,6 +261,35 @@ def test_fails_when_the_release_workflow_names_no_codename(
         gotools.traefik_codename()
 
 
+def test_traefik_crds_come_from_the_gateway_api_module_of_its_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    module = tmp_path / "module"
+    standard = module / "config" / "crd" / "standard"
+    standard.mkdir(parents=True)
+    for kind in ("grpcroutes", "backendtlspolicies", "httproutes"):
+        (standard / f"gateway.networking.k8s.io_{kind}.yaml").write_text(f"kind: {kind}\n")
+    asked: list[tuple[str, str]] = []
+
+    def module_info(path: str, version: str) -> dict[str, str]:
+        asked.append((path, version))
+        return {"Dir": str(module)}
+
+    monkeypatch.setattr(gotools, "module_info", module_info)
+    out = tmp_path / "out"
+    out.mkdir()
+    gotools.copy_traefik_crds(out)
+    wrapper = gotools.TRAEFIK_MODULE.folder / "go.mod"
+    assert asked == [
+        ("sigs.k8s.io/gateway-api", gotools.required_version(wrapper, "sigs.k8s.io/gateway-api"))
+    ]
+    copied = sorted(path.name for path in (out / "gateway-api-crds").iterdir())
+    assert copied == [
+        "gateway.networking.k8s.io_backendtlspolicies.yaml",
+        "gateway.networking.k8s.io_grpcroutes.yaml",
+    ]
+
+
 # ---- the versioned cache, on stand-in tools ---------------------------------------------------
 
 
@@ -396,6 +425,14 @@ def has_elf_interpreter(binary: Path) -> bool:
 def test_image_binaries_are_static(link: str) -> None:
     # These run alone in images without a C library, so they must not need a dynamic loader.
     assert not has_elf_interpreter(installed(link).resolve())
+
+
+def test_built_traefik_carries_the_crds_it_watches() -> None:
+    folder = installed("traefik").resolve().parent / "gateway-api-crds"
+    for kind in gotools.TRAEFIK_EXTRA_CRDS:
+        text = (folder / f"gateway.networking.k8s.io_{kind}.yaml").read_text()
+        assert "kind: CustomResourceDefinition" in text
+        assert f"name: {kind}.gateway.networking.k8s.io" in text
 
 
 def test_kubelet_is_built_with_cgo() -> None:
