@@ -7,7 +7,8 @@ actions, lists its tasks, adds one, completes one, reloads the page or asks the 
 so a scenario can count each failed request and place it against what the cluster was doing.
 
 The load grows in levels (`--levels 100,250`): users are added at `--spawn-rate` per second,
-then the level is held for `--hold` seconds; the figures of a level come from its hold only.
+once all of them have signed in, the level is held for `--hold` seconds; the figures of a
+level come from its hold only.
 A level whose hold has errors above 1 % or a task-call p95 above `--give-up-p95` seconds
 ends the climb: the machine is saturated and the next level could only be worse.
 
@@ -81,6 +82,7 @@ class Run:
     samples: list[Sample] = field(default_factory=list)
     levels: list[Level] = field(default_factory=list)
     stopped_because: str = ""
+    signed_in: int = 0
     stop: asyncio.Event = field(default_factory=asyncio.Event)
 
     def record(self, name: str, start: float, seconds: float, outcome: str) -> None:
@@ -178,6 +180,7 @@ class VirtualUser:
             while not self.run.stop.is_set():
                 try:
                     await self.sign_in()
+                    self.run.signed_in += 1
                     break
                 except httpx.HTTPError:
                     await self._pause(1.0, 2.0)
@@ -227,6 +230,10 @@ async def climb(
             tasks.append(asyncio.create_task(user.live()))
             await _sleep_unless_stopped(run, 1 / spawn_rate)
         level.spawned = len(tasks)
+        # The hold starts once every user of the level is in: the figures of a level are
+        # about its users' tasks and chats, not about the sign-ins of the ramp.
+        while run.signed_in < len(tasks) and not run.stop.is_set():
+            await _sleep_unless_stopped(run, 0.2)
         level.hold_start = time.time()
         if ready_file is not None:
             ready_file.touch()

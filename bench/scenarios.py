@@ -186,8 +186,6 @@ def background_load(
     result = LoadResult()
     try:
         bench.kube.wait(f"{name}: users signed in", ready.exists, timeout=120)
-        # The last users spawned are still signing in when the level starts.
-        time.sleep(3)
         yield result
     finally:
         process.send_signal(signal.SIGTERM)
