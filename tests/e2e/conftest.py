@@ -9,6 +9,7 @@ release in its own namespace; the chart is pushed to the local registry and inst
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import secrets
@@ -25,7 +26,14 @@ REPO = Path(__file__).resolve().parents[2]
 # The local cluster's runtime package (cluster/localcluster) is run with PYTHONPATH=cluster.
 sys.path.insert(0, str(REPO / "cluster"))
 
-from e2e_cluster import NAMESPACE_LABEL, Release, admin_database_url, kubectl, paths  # noqa: E402
+from e2e_cluster import (  # noqa: E402
+    NAMESPACE_LABEL,
+    Release,
+    admin_database_url,
+    kubectl,
+    kubectl_json,
+    paths,
+)
 from e2e_user import UserAgent  # noqa: E402
 from localcluster import deploy, images, supervisor  # noqa: E402
 from psycopg import connect  # noqa: E402
@@ -33,6 +41,8 @@ from psycopg import connect  # noqa: E402
 FIGURES = REPO / "reports" / "e2e-figures.json"
 # One per session: namespaces and schemas of this run never meet those of an earlier one.
 RUN_ID = secrets.token_hex(2)
+# The whole suite takes well under this; older e2e namespaces belong to a crashed run.
+LEFTOVER_AGE_SECONDS = 3600
 
 ReleaseFactory = Callable[..., Release]
 
@@ -49,14 +59,34 @@ def _localcluster(command: str) -> subprocess.CompletedProcess[str]:
 
 
 def _remove_leftovers() -> None:
-    """Namespaces and schemas a crashed earlier run left behind."""
-    kubectl("delete", "namespace", "-l", f"{NAMESPACE_LABEL}=true", "--wait=true", timeout=180)
+    """Namespaces and schemas a crashed earlier run left behind.
+
+    Only namespaces older than a whole run can take, so a run going on next to this one
+    (another engineer's) keeps its releases; schemas go with their namespace.
+    """
+    namespaces = kubectl_json("get", "namespaces", "-l", f"{NAMESPACE_LABEL}=true")["items"]
+    now = time.time()
+    stale = [
+        n["metadata"]["name"]
+        for n in namespaces
+        if now - _timestamp(n["metadata"]["creationTimestamp"]) > LEFTOVER_AGE_SECONDS
+    ]
+    if stale:
+        kubectl("delete", "namespace", *stale, "--wait=true", timeout=180)
+    alive = {n["metadata"]["name"].replace("-", "_") for n in namespaces} - {
+        name.replace("-", "_") for name in stale
+    }
     with connect(admin_database_url(), autocommit=True) as conn:
         rows = conn.execute(
             "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'e2e\\_%'"
         ).fetchall()
         for (name,) in rows:
-            conn.execute(f'DROP SCHEMA "{name}" CASCADE')
+            if name not in alive:
+                conn.execute(f'DROP SCHEMA "{name}" CASCADE')
+
+
+def _timestamp(text: str) -> float:
+    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
 @pytest.fixture(scope="session")

@@ -188,12 +188,17 @@ class Release:
         kubectl("create", "-f", "-", input_text=json.dumps(namespace))
         self.schema.create()
         if not self.chart_managed:
-            deploy.apply_secret(
-                paths(),
-                namespace=self.namespace,
-                name=self.secret_name,
-                data={k: str(v) for k, v in self.credentials.items()},
-            )
+            self.create_secret()
+
+    def create_secret(self) -> None:
+        """(Re)create the existing Secret with exactly the keys of `credentials`."""
+        kubectl("-n", self.namespace, "delete", "secret", self.secret_name, "--ignore-not-found")
+        deploy.apply_secret(
+            paths(),
+            namespace=self.namespace,
+            name=self.secret_name,
+            data={k: str(v) for k, v in self.credentials.items()},
+        )
 
     def helm(
         self, command: str, *, extra: dict[str, Any] | None = None, args: tuple[str, ...] = ()
