@@ -224,6 +224,12 @@ def _usage(pods: dict[str, dict[str, float]]) -> dict[str, str]:
     }
 
 
+def _others(results: dict[str, Any]) -> str:
+    if "other_workloads" not in results:
+        return "not recorded"
+    return ", ".join(results["other_workloads"]) or "none"
+
+
 def details(document: dict[str, Any]) -> str:
     """The figures behind the table, as Markdown sections."""
     results = document["results"]
@@ -240,10 +246,7 @@ def details(document: dict[str, Any]) -> str:
                 "commit": machine["commit"],
                 **machine["versions"],
                 "runtime of the command": f"{results['runtime_seconds']} s",
-                "other namespaces running pods during the run": ", ".join(
-                    results.get("other_workloads", [])
-                )
-                or "none",
+                "other namespaces running pods during the run": _others(results),
             },
         )
     ]
