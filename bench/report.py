@@ -266,6 +266,11 @@ def details(document: dict[str, Any]) -> str:
     rows = {
         name: f"{r['failed']} failed of {r['requests']} ({r['disruption_seconds']} s until "
         f"settled, p95 {r['p95_ms']} ms){'; ' + str(r['errors_by_kind']) if r['failed'] else ''}"
+        + (
+            "; PostgreSQL or the AI stand-in was restarted meanwhile (not by the benchmark)"
+            if r.get("host_services_restarted")
+            else ""
+        )
         for name, r in results["sc007"]["scenarios"].items()
     }
     parts.append(_kv_table("SC-007 under continuous load", ("Disruption", "Requests"), rows))

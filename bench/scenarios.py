@@ -282,7 +282,13 @@ def _disrupted(
     settle: dict[str, int],
     action: Any,
 ) -> dict[str, Any]:
-    """Load for `lead_seconds`, run `action`, wait until the release settles; count failures."""
+    """Load for `lead_seconds`, run `action`, wait until the release settles; count failures.
+
+    The host's PostgreSQL and AI stand-in are shared with the e2e suite, which stops them to
+    test outages; a scenario during which either was restarted is flagged, since its
+    failures then say nothing about the chart.
+    """
+    services_before = host_service_pids(bench.paths)
     with background_load(bench, name, users=users) as load:
         time.sleep(lead_seconds)
         began = time.time()
@@ -300,6 +306,7 @@ def _disrupted(
         "errors_by_kind": summary.errors_by_kind,
         "disruption_seconds": round(ended - began, 1),
         "p95_ms": summary.p95_ms,
+        "host_services_restarted": host_service_pids(bench.paths) != services_before,
     }
 
 
@@ -543,6 +550,11 @@ def other_workloads(bench: Bench) -> list[str]:
     return sorted(namespaces - {bench.release.namespace, "kube-system"})
 
 
+def host_service_pids(paths: Paths) -> dict[str, int | None]:
+    """The pids of PostgreSQL and the AI stand-in (None: stopped); a restart changes them."""
+    return {name: supervisor.running_pid(paths, name) for name in ("postgres", "ai-standin")}
+
+
 def host_services_running(paths: Paths) -> bool:
     """True when PostgreSQL and the AI stand-in run (the e2e suite may stop them for a while)."""
-    return all(supervisor.running_pid(paths, name) for name in ("postgres", "ai-standin"))
+    return all(host_service_pids(paths).values())
