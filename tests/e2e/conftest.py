@@ -149,26 +149,10 @@ def user_agent(cluster: None) -> Iterator[UserAgent]:
 
 
 @pytest.fixture(scope="session")
-def new_release(chart: tuple[str, str]) -> Iterator[ReleaseFactory]:
-    """Make releases (namespace, schema, Secret) that are removed at the end of the session.
-
-    `new_release("health", 30103, values={...}, chart_managed=False)`: the caller installs it.
-    """
+def releases(chart: tuple[str, str]) -> Iterator[list[Release]]:
+    """Every release of the session; whatever is left is removed at the end."""
     made: list[Release] = []
-
-    def make(purpose: str, node_port: int, **kwargs: Any) -> Release:
-        release = Release(
-            namespace=f"e2e-{purpose}-{RUN_ID}",
-            node_port=node_port,
-            chart_ref=chart[0],
-            chart_version=chart[1],
-            **kwargs,
-        )
-        release.create_namespace()
-        made.append(release)
-        return release
-
-    yield make
+    yield made
     for release in made:
         release.uninstall()
     deadline = time.monotonic() + 120
@@ -178,15 +162,53 @@ def new_release(chart: tuple[str, str]) -> Iterator[ReleaseFactory]:
         time.sleep(2)
 
 
+def _factory(chart: tuple[str, str], *registries: list[Release]) -> ReleaseFactory:
+    """A function making releases, each recorded in `registries` for the clean-up."""
+
+    def make(purpose: str, node_port: int, **kwargs: Any) -> Release:
+        release = Release(
+            namespace=f"e2e-{purpose}-{RUN_ID}",
+            node_port=node_port,
+            chart_ref=chart[0],
+            chart_version=chart[1],
+            **kwargs,
+        )
+        for registry in registries:
+            registry.append(release)
+        release.create_namespace()
+        return release
+
+    return make
+
+
+@pytest.fixture(scope="module")
+def new_release(chart: tuple[str, str], releases: list[Release]) -> Iterator[ReleaseFactory]:
+    """Make releases (namespace, schema, Secret) that are removed when the module ends.
+
+    `new_release("health", 30103, values={...}, chart_managed=False)`: the caller installs it.
+    Removing them early keeps the pods (and their database connections: the host's
+    PostgreSQL allows 50) of finished modules from adding up.
+    """
+    made: list[Release] = []
+    yield _factory(chart, made, releases)
+    for release in made:
+        release.uninstall()
+        releases.remove(release)
+
+
 @pytest.fixture(scope="session")
-def app(new_release: ReleaseFactory, user_agent: UserAgent, figures: dict[str, Any]) -> Release:
+def app(
+    chart: tuple[str, str],
+    releases: list[Release],
+    user_agent: UserAgent,
+    figures: dict[str, Any],
+) -> Release:
     """The release the read-only scenarios share, installed from nothing (deploy time measured).
 
-    It is exposed by a NodePort and also has an Ingress object, which nothing serves: the local
-    cluster has no ingress controller, so this is the "ingress lost" case and users reach the
-    app by the documented fallbacks (NodePort, `kubectl port-forward`).
+    It is exposed by a NodePort and also has an Ingress (of the cluster's default class) for
+    the ingress-loss scenario; its own host, so no other release's Ingress collides with it.
     """
-    release = new_release(
+    release = _factory(chart, releases)(
         "app", 30101, values={"ingress": {"enabled": True, "host": "todo.e2e.example"}}
     )
     began = time.monotonic()

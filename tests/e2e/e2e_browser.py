@@ -144,7 +144,13 @@ def main() -> None:
         page = context.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda error: errors.append(str(error)))
-        result = scenario(page, url)
+        try:
+            result = scenario(page, url)
+        except AssertionError:
+            alert = page.locator("[role=alert]")
+            shown = alert.all_inner_texts() if alert.count() else []
+            print(f"page {page.url}, alerts {shown}", file=sys.stderr)
+            raise
         browser.close()
     result["javascript_errors"] = errors
     print(json.dumps({"result": result}), flush=True)

@@ -116,7 +116,9 @@ def test_scaling_from_two_to_one_under_traffic_loses_no_request(
     with Load(user, create_every=5) as load:
         time.sleep(SETTLE_SECONDS)
         if how == "helm upgrade":
-            scaled.upgrade({"backend": {"replicaCount": 1}})
+            # Earlier tests scaled with kubectl too: Helm 4 applies server-side and must
+            # force its way back to owning `.spec.replicas`.
+            scaled.upgrade({"backend": {"replicaCount": 1}}, force_conflicts=True)
         else:
             kubectl("-n", scaled.namespace, "scale", f"deployment/{BACKEND}", "--replicas=1")
         scaled.wait_ready("backend", 1, timeout=60)
