@@ -13,6 +13,7 @@ import base64
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 from . import ai_standin, app_secrets, postgres, settings, traefik
 from .errors import ClusterError
@@ -98,6 +99,91 @@ def apply_secret(paths: Paths, *, namespace: str, name: str, data: dict[str, str
     kubectl(paths, "apply", "-f", "-", input_text=json.dumps(secret))
 
 
+# Kubernetes quantity suffixes (apimachinery resource.Quantity), as multipliers.
+_QUANTITY_SUFFIXES = {
+    "m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12,
+    "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40,
+}  # fmt: skip
+
+
+def quantity(text: str) -> float:
+    """A Kubernetes quantity ("100m", "128Mi", "2") as a plain number (cores or bytes)."""
+    for suffix in sorted(_QUANTITY_SUFFIXES, key=len, reverse=True):
+        if text.endswith(suffix):
+            return float(text[: -len(suffix)]) * _QUANTITY_SUFFIXES[suffix]
+    return float(text)
+
+
+def pod_requests(objects: list[dict[str, Any]]) -> dict[str, float]:
+    """CPU (cores) and memory (bytes) requested by the pods of these Deployments and Pods."""
+    total = {"cpu": 0.0, "memory": 0.0}
+    for obj in objects:
+        if obj.get("kind") == "Deployment":
+            spec, count = obj["spec"]["template"]["spec"], obj["spec"].get("replicas", 1)
+        elif obj.get("kind") == "Pod" and obj.get("status", {}).get("phase") not in (
+            "Succeeded",
+            "Failed",
+        ):
+            spec, count = obj["spec"], 1
+        else:
+            continue
+        for container in spec.get("containers", []):
+            requests = container.get("resources", {}).get("requests", {})
+            for resource in total:
+                total[resource] += count * quantity(requests.get(resource, "0"))
+    return total
+
+
+def check_requests_fit(
+    wanted: dict[str, float], allocatable: dict[str, float], used: dict[str, float]
+) -> str | None:
+    """Why the release's requests cannot be scheduled on the node, or None when they fit."""
+    for resource, unit, scale in (("cpu", "CPU", 1.0), ("memory", "MiB", 2.0**20)):
+        free = allocatable[resource] - used[resource]
+        if wanted[resource] > free:
+            return (
+                f"the release requests {wanted[resource] / scale:g} {unit} but the node has "
+                f"{free / scale:g} {unit} left of {allocatable[resource] / scale:g} allocatable: "
+                f"lower backend.resources.requests / frontend.resources.requests (or replicas) "
+                f"or free the node"
+            )
+    return None
+
+
+def _preflight_resources(paths: Paths, chart_ref: str, version: str, values: Path) -> None:
+    """Refuse a release whose pods could never be scheduled, before Helm waits minutes on it."""
+    rendered = run(
+        [
+            paths.bin / "helm", "template", RELEASE, chart_ref, "--version", version,
+            "--plain-http", "--namespace", NAMESPACE, "--values", values, "--skip-tests",
+        ],
+        timeout=120,
+    ).stdout  # fmt: skip
+    converted = kubectl(
+        paths, "create", "--dry-run=client", "-o", "json", "-f", "-", input_text=rendered
+    ).stdout
+    release = _json_objects(converted)
+    pods = json.loads(kubectl(paths, "get", "pods", "--all-namespaces", "-o", "json").stdout)
+    # This release's own pods are replaced by the new ones, so they do not count as used.
+    others = [p for p in pods["items"] if p["metadata"]["namespace"] != NAMESPACE]
+    node = json.loads(kubectl(paths, "get", "nodes", "-o", "json").stdout)["items"][0]
+    allocatable = {r: quantity(node["status"]["allocatable"][r]) for r in ("cpu", "memory")}
+    problem = check_requests_fit(pod_requests(release), allocatable, pod_requests(others))
+    if problem:
+        raise ClusterError(problem)
+
+
+def _json_objects(text: str) -> list[dict[str, Any]]:
+    """The JSON objects kubectl prints one after the other (one per manifest)."""
+    decoder = json.JSONDecoder()
+    objects, position = [], 0
+    while text[position:].strip():
+        position += len(text[position:]) - len(text[position:].lstrip())
+        obj, position = decoder.raw_decode(text, position)
+        objects.append(obj)
+    return objects
+
+
 def chart_version(chart: Path) -> str:
     """The `version:` of a chart's Chart.yaml."""
     for line in (chart / "Chart.yaml").read_text().splitlines():
@@ -135,6 +221,7 @@ def deploy(paths: Paths) -> str:
     apply_secret(paths, namespace=NAMESPACE, name=SECRET, data=credentials(paths))
     values = paths.config / "values-local.json"
     values.write_text(json.dumps(local_values(ingress_host=INGRESS_HOST), indent=2) + "\n")
+    _preflight_resources(paths, chart_ref, version, values)
     result = run(
         [
             paths.bin / "helm",
