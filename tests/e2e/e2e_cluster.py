@@ -8,7 +8,6 @@ the host's PostgreSQL and AI stand-in on the node IP, egress allowed to exactly 
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import copy
 import json
@@ -36,12 +35,6 @@ FRONTEND = f"{FULLNAME}-frontend"
 NAMESPACE_LABEL = "todo-chatbot-e2e"
 # Fail fast: a healthy release is Ready in well under a minute here.
 HELM_TIMEOUT = "120s"
-# Labels the backend's NetworkPolicy admits besides the frontend (the `helm test` pod).
-HELM_TEST_LABELS = {
-    "app.kubernetes.io/name": CHART,
-    "app.kubernetes.io/instance": RELEASE,
-    "app.kubernetes.io/component": "helm-test",
-}
 
 
 def paths() -> Paths:
@@ -399,11 +392,6 @@ def host_pid(pod: dict[str, Any]) -> int:
         if fields and fields[0] == container_id:
             return int(fields[1])
     raise AssertionError(f"no containerd task for {pod['metadata']['name']}")
-
-
-def decode_secret_data(manifest: dict[str, Any]) -> dict[str, str]:
-    """The decoded `data` of a Secret object."""
-    return {k: base64.b64decode(v).decode() for k, v in manifest.get("data", {}).items()}
 
 
 @contextlib.contextmanager

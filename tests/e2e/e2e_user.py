@@ -34,7 +34,8 @@ class Reply:
     """One HTTP answer seen by the user, or the connection error instead."""
 
     status: int | None
-    headers: dict[str, str]
+    # Not shown in failures: a Set-Cookie header carries a live session.
+    headers: dict[str, str] = field(repr=False)
     text: str
     error: str | None = None
 
@@ -105,6 +106,8 @@ class AppUser:
     email: str = field(default_factory=new_email)
     # Generated at runtime, never printed (a failing assert shows only the email).
     password: str = field(default_factory=lambda: secrets.token_urlsafe(16), repr=False)
+    # The session cookie of the last sign-in, for the load generator (never printed).
+    cookies: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def session(self) -> str:
@@ -131,9 +134,6 @@ class AppUser:
             content=content,
             timeout=timeout,
         )
-
-    # The session cookie of the last sign-in, for the load generator (never printed).
-    cookies: dict[str, str] = field(default_factory=dict, repr=False)
 
     def sign_up(self) -> AppUser:
         """Create the account through the sign-up form; fail unless it starts a session."""
