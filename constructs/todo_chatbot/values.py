@@ -156,7 +156,10 @@ class Frontend(Component):
     image: Image = section(lambda: Image(repository="todo-chatbot/frontend"), "Container image")
     resources: Resources = section(
         lambda: Resources(
-            requests={"cpu": "50m", "memory": "96Mi"}, limits={"cpu": "500m", "memory": "192Mi"}
+            # Room for two argon2id hashes at once (64 MiB each) on top of ~50 MiB at rest;
+            # the frontend queues further sign-ins rather than grow.
+            requests={"cpu": "50m", "memory": "128Mi"},
+            limits={"cpu": "500m", "memory": "256Mi"},
         ),
         "Container resources",
     )

@@ -1,6 +1,8 @@
 """Passwords, session cookies and the backend JWT (todo_frontend.core.security)."""
 
 import secrets
+import threading
+import time
 from collections.abc import Callable
 
 import jwt
@@ -61,3 +63,29 @@ def test_backend_token_is_short_lived_hs256_for_the_user(secret: str) -> None:
     claims = jwt.decode(token, secret, algorithms=["HS256"], options={"require": ["exp", "sub"]})
     assert claims["sub"] == "user-1"
     assert 0 < claims["exp"] - claims["iat"] <= 300
+
+
+def test_password_hashing_is_bounded_in_parallel(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A burst of sign-ins queues for the hasher instead of taking 64 MiB each at once."""
+    running = 0
+    most = 0
+    lock = threading.Lock()
+
+    class SlowHasher:
+        def hash(self, password: str) -> str:
+            nonlocal running, most
+            with lock:
+                running += 1
+                most = max(most, running)
+            time.sleep(0.05)
+            with lock:
+                running -= 1
+            return "hashed"
+
+    monkeypatch.setattr(security, "_hasher", SlowHasher())
+    threads = [threading.Thread(target=security.hash_password, args=("pw",)) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert most == security.HASHING_CONCURRENCY

@@ -10,6 +10,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+import threading
 import time
 from dataclasses import dataclass
 
@@ -20,6 +21,11 @@ from argon2.exceptions import InvalidHashError, VerificationError
 BACKEND_TOKEN_SECONDS = 300
 
 _hasher = PasswordHasher()
+# Each argon2id hash takes 64 MiB for its duration. Sign-ins run in a thread pool of 40, so
+# a burst of them would take the pod past its memory limit (OOM-killed with three at once
+# at 192 Mi); beyond this many at a time they queue instead.
+HASHING_CONCURRENCY = 2
+_hashing = threading.BoundedSemaphore(HASHING_CONCURRENCY)
 # Verifying against this hash when the email is unknown makes a failed sign-in take the
 # same time whether or not the account exists.
 _UNKNOWN_USER_HASH = _hasher.hash(secrets.token_urlsafe(16))
@@ -27,13 +33,15 @@ _UNKNOWN_USER_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 def hash_password(password: str) -> str:
     """Return the argon2id hash of `password`."""
-    return _hasher.hash(password)
+    with _hashing:
+        return _hasher.hash(password)
 
 
 def verify_password(password: str, password_hash: str | None) -> bool:
     """Tell whether `password` matches `password_hash`; `None` (no such user) never matches."""
     try:
-        _hasher.verify(password_hash or _UNKNOWN_USER_HASH, password)
+        with _hashing:
+            _hasher.verify(password_hash or _UNKNOWN_USER_HASH, password)
     except (VerificationError, InvalidHashError):
         return False
     return password_hash is not None
