@@ -51,6 +51,8 @@ ACTIONS = {"list tasks": 35, "add task": 20, "complete task": 20, "page": 10, "c
 CHAT_MESSAGES = ("add a task to water plant {n}", "what is pending?")
 REQUEST_TIMEOUT_SECONDS = 60
 MAX_ERROR_RATE = 0.01
+# A level whose users cannot all sign in within this time ends the climb.
+RAMP_TIMEOUT_SECONDS = 300
 
 
 @dataclass(frozen=True)
@@ -232,7 +234,14 @@ async def climb(
         level.spawned = len(tasks)
         # The hold starts once every user of the level is in: the figures of a level are
         # about its users' tasks and chats, not about the sign-ins of the ramp.
+        deadline = time.monotonic() + RAMP_TIMEOUT_SECONDS
         while run.signed_in < len(tasks) and not run.stop.is_set():
+            if time.monotonic() > deadline:
+                run.stopped_because = (
+                    f"only {run.signed_in} of {target} users signed in after "
+                    f"{RAMP_TIMEOUT_SECONDS}s (the frontend is saturated)"
+                )
+                run.stop.set()
             await _sleep_unless_stopped(run, 0.2)
         level.hold_start = time.time()
         if ready_file is not None:
