@@ -1,9 +1,9 @@
 """Calls from the frontend to the backend API, each authenticated by a fresh JWT.
 
-One `httpx.AsyncClient` is shared by all requests (connection reuse). Any way the backend
-can fail (refused connection, timeout, 5xx, a rejected token) becomes `BackendUnavailable`
-with a message fit to show the user; the next call simply tries again, so the page
-recovers on its own when the backend is back.
+One `httpx.AsyncClient` is shared by all requests, without keep-alive (see below). Any way
+the backend can fail (refused connection, timeout, 5xx, a rejected token) becomes
+`BackendUnavailable` with a message fit to show the user; the next call simply tries again,
+so the page recovers on its own when the backend is back.
 """
 
 import logging
@@ -54,10 +54,15 @@ class BackendClient:
             # A backend Service is plain HTTP inside the cluster; proxies in the pod's
             # environment must not capture it.
             trust_env=False,
+            # kube-proxy balances connections, not requests: kept-alive connections would
+            # stay on the replicas that existed when they opened, and a replica added
+            # under steady traffic would get none. A connection per call costs well under
+            # a millisecond inside the cluster.
+            limits=httpx.Limits(max_keepalive_connections=0),
         )
 
     async def aclose(self) -> None:
-        """Close the pooled connections."""
+        """Close the client and any connection still open."""
         await self._http.aclose()
 
     async def call(
