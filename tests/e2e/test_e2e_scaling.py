@@ -111,11 +111,6 @@ def test_helm_upgrade_gives_two_ready_backends_that_both_serve(
     assert all(after[pod] > before.get(pod, 0) for pod in after), (before, after)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="app defect: the frontend's pooled keep-alive connections to the backend Service "
-    "never move to a replica added under continuous traffic (kube-proxy balances connections)",
-)
 def test_a_backend_added_under_continuous_traffic_gets_requests(
     scaled: Release, user: AppUser
 ) -> None:
