@@ -146,7 +146,7 @@ lint: ## ruff and mypy (strict) on the project's own code.
 # their own release in namespace `bench` (removed at the end). docs/benchmarks.md explains.
 BENCH := PYTHONPATH=$(CURDIR):$(CURDIR)/cluster $(RUN) python -m bench
 .PHONY: bench bench-short
-bench: up setup-python setup-chromium ## Measure every SLO figure (~25 min); writes docs/benchmarks.*.
+bench: up setup-python setup-chromium ## Measure every SLO figure (~30 min); writes docs/benchmarks.*.
 	$(BENCH) run
 
 bench-short: up setup-python setup-chromium ## A few seconds per scenario; fails on any SC-007 error.
