@@ -115,14 +115,16 @@ def quantity(text: str) -> float:
 
 
 def pod_requests(objects: list[dict[str, Any]]) -> dict[str, float]:
-    """CPU (cores) and memory (bytes) requested by the pods of these Deployments and Pods."""
+    """CPU (cores) and memory (bytes) requested by these Deployments and scheduled Pods."""
     total = {"cpu": 0.0, "memory": 0.0}
     for obj in objects:
         if obj.get("kind") == "Deployment":
             spec, count = obj["spec"]["template"]["spec"], obj["spec"].get("replicas", 1)
-        elif obj.get("kind") == "Pod" and obj.get("status", {}).get("phase") not in (
-            "Succeeded",
-            "Failed",
+        elif (
+            obj.get("kind") == "Pod"
+            # Only pods bound to the node hold its resources: a Pending pod does not.
+            and obj["spec"].get("nodeName")
+            and obj.get("status", {}).get("phase") not in ("Succeeded", "Failed")
         ):
             spec, count = obj["spec"], 1
         else:

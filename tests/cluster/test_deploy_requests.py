@@ -6,9 +6,12 @@ from localcluster import deploy
 pytestmark = pytest.mark.cluster
 
 
-def pod(cpu: str, memory: str, phase: str = "Running") -> dict[str, object]:
+def pod(
+    cpu: str, memory: str, phase: str = "Running", node: str | None = "todo-chatbot"
+) -> dict[str, object]:
     container = {"resources": {"requests": {"cpu": cpu, "memory": memory}}}
-    return {"kind": "Pod", "spec": {"containers": [container]}, "status": {"phase": phase}}
+    spec = {"containers": [container], "nodeName": node}
+    return {"kind": "Pod", "spec": spec, "status": {"phase": phase}}
 
 
 @pytest.mark.parametrize(
@@ -19,7 +22,7 @@ def test_quantity_reads_kubernetes_suffixes(text: str, value: float) -> None:
     assert deploy.quantity(text) == pytest.approx(value)
 
 
-def test_pod_requests_counts_replicas_and_skips_finished_pods() -> None:
+def test_pod_requests_counts_replicas_and_skips_finished_and_unscheduled_pods() -> None:
     deployment = {
         "kind": "Deployment",
         "spec": {"replicas": 3, "template": {"spec": pod("100m", "128Mi")["spec"]}},
@@ -28,6 +31,7 @@ def test_pod_requests_counts_replicas_and_skips_finished_pods() -> None:
         deployment,
         pod("50m", "64Mi"),
         pod("4", "4Gi", phase="Succeeded"),
+        pod("64", "1Gi", phase="Pending", node=None),
         {"kind": "Service"},
     ]
     assert deploy.pod_requests(objects) == pytest.approx(
