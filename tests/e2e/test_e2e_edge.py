@@ -344,7 +344,11 @@ def test_with_the_ingress_controller_stopped_nodeport_and_port_forward_reach_the
         _fallbacks_reach_the_frontend(app, user_agent)
         return
 
-    assert _through_the_ingress(user_agent, controller, host) == 200
+    # The controller picks a new Ingress up on its next sync.
+    deadline = time.monotonic() + 30
+    while (status := _through_the_ingress(user_agent, controller, host)) != 200:
+        assert time.monotonic() < deadline, (status, ingress["spec"], ingress["status"])
+        time.sleep(1)
     deployment = ("-n", controller.NAMESPACE, f"deployment/{controller.NAME}")
     replicas = kubectl_json("get", *deployment)["spec"]["replicas"]
     kubectl("scale", *deployment, "--replicas=0")
