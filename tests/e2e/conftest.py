@@ -33,6 +33,7 @@ from e2e_cluster import (  # noqa: E402
     kubectl,
     kubectl_json,
     paths,
+    pushed_digests,
 )
 from e2e_user import UserAgent  # noqa: E402
 from localcluster import deploy, images, supervisor  # noqa: E402
@@ -129,6 +130,12 @@ def chart(cluster: None) -> tuple[str, str]:
 
 
 @pytest.fixture(scope="session")
+def digests(cluster: None) -> dict[str, str]:
+    """The digests of the app images this session pushed, which every release runs."""
+    return pushed_digests()
+
+
+@pytest.fixture(scope="session")
 def figures() -> Iterator[dict[str, Any]]:
     """Measured figures; printed and written to reports/e2e-figures.json at the end."""
     measured: dict[str, Any] = {}
@@ -162,7 +169,9 @@ def releases(chart: tuple[str, str]) -> Iterator[list[Release]]:
         time.sleep(2)
 
 
-def _factory(chart: tuple[str, str], *registries: list[Release]) -> ReleaseFactory:
+def _factory(
+    chart: tuple[str, str], digests: dict[str, str], *registries: list[Release]
+) -> ReleaseFactory:
     """A function making releases, each recorded in `registries` for the clean-up."""
 
     def make(purpose: str, node_port: int, **kwargs: Any) -> Release:
@@ -171,6 +180,7 @@ def _factory(chart: tuple[str, str], *registries: list[Release]) -> ReleaseFacto
             node_port=node_port,
             chart_ref=chart[0],
             chart_version=chart[1],
+            digests=digests,
             **kwargs,
         )
         for registry in registries:
@@ -182,7 +192,9 @@ def _factory(chart: tuple[str, str], *registries: list[Release]) -> ReleaseFacto
 
 
 @pytest.fixture(scope="module")
-def new_release(chart: tuple[str, str], releases: list[Release]) -> Iterator[ReleaseFactory]:
+def new_release(
+    chart: tuple[str, str], digests: dict[str, str], releases: list[Release]
+) -> Iterator[ReleaseFactory]:
     """Make releases (namespace, schema, Secret) that are removed when the module ends.
 
     `new_release("health", 30103, values={...}, chart_managed=False)`: the caller installs it.
@@ -190,7 +202,7 @@ def new_release(chart: tuple[str, str], releases: list[Release]) -> Iterator[Rel
     PostgreSQL allows 50) of finished modules from adding up.
     """
     made: list[Release] = []
-    yield _factory(chart, made, releases)
+    yield _factory(chart, digests, made, releases)
     for release in made:
         release.uninstall()
         releases.remove(release)
@@ -199,6 +211,7 @@ def new_release(chart: tuple[str, str], releases: list[Release]) -> Iterator[Rel
 @pytest.fixture(scope="session")
 def app(
     chart: tuple[str, str],
+    digests: dict[str, str],
     releases: list[Release],
     user_agent: UserAgent,
     figures: dict[str, Any],
@@ -208,7 +221,7 @@ def app(
     It is exposed by a NodePort and also has an Ingress (of the cluster's default class) for
     the ingress-loss scenario; its own host, so no other release's Ingress collides with it.
     """
-    release = _factory(chart, releases)(
+    release = _factory(chart, digests, releases)(
         "app", 30101, values={"ingress": {"enabled": True, "host": "todo.e2e.example"}}
     )
     began = time.monotonic()

@@ -75,6 +75,25 @@ def helm(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     )
 
 
+def pushed_digests() -> dict[str, str]:
+    """The registry digest of each app image, as just pushed.
+
+    Releases pin them (`image.digest`): a rebuilt image keeps its version tag, and a node that
+    already has that tag would otherwise go on running the old build.
+    """
+    digests = {}
+    for component in ("backend", "frontend"):
+        inspected = subprocess.run(
+            [
+                "skopeo", "inspect", "--tls-verify=false",
+                f"docker://{images.ref(paths(), component)}",
+            ],
+            capture_output=True, text=True, check=True, timeout=60,
+        )  # fmt: skip
+        digests[component] = json.loads(inspected.stdout)["Digest"]
+    return digests
+
+
 def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     """`base` with `extra` merged in, key by key (nested dicts merged, the rest replaced)."""
     merged = copy.deepcopy(base)
@@ -132,6 +151,8 @@ class Release:
     chart_version: str
     chart_managed: bool = False
     values: dict[str, Any] = field(default_factory=dict)
+    # Image digests by component (`pushed_digests`); empty: the chart's version tags.
+    digests: dict[str, str] = field(default_factory=dict)
     schema: Schema = field(init=False)
     credentials: dict[str, Secret] = field(init=False, repr=False)
     history: list[dict[str, Any]] = field(default_factory=list, repr=False)
@@ -169,6 +190,8 @@ class Release:
                 "betterAuthSecret": str(self.credentials["BETTER_AUTH_SECRET"]),
                 "openaiApiKey": str(self.credentials["OPENAI_API_KEY"]),
             }
+        for component, digest in self.digests.items():
+            values = deep_merge(values, {component: {"image": {"digest": digest}}})
         return deep_merge(deep_merge(values, self.values), extra or {})
 
     def create_namespace(self) -> None:
