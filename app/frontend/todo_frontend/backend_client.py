@@ -1,9 +1,9 @@
 """Calls from the frontend to the backend API, each authenticated by a fresh JWT.
 
-One `httpx.AsyncClient` is shared by all requests, without keep-alive (see below). Any way
-the backend can fail (refused connection, timeout, 5xx, a rejected token) becomes
-`BackendUnavailable` with a message fit to show the user; the next call simply tries again,
-so the page recovers on its own when the backend is back.
+One `httpx.AsyncClient` is shared by all requests, without keep-alive (see below). A refused
+connection is retried twice; any failure that remains (refused connection, timeout, 5xx, a
+rejected token) becomes `BackendUnavailable` with a message fit to show the user; the next
+call simply tries again, so the page recovers on its own when the backend is back.
 """
 
 import logging
@@ -23,6 +23,14 @@ TIMED_OUT = (
     "The task service is taking too long to answer; try again in a moment"
     " (check the list first: the change may already be there)."
 )
+
+# During a rollout a backend pod that is leaving, or a Service whose endpoints are being
+# reprogrammed, can refuse a connection for a moment. A connection that never opened never
+# carried the request, so retrying it is safe even for a POST; httpcore waits 0 s, then
+# 0.5 s. A connect inside the cluster takes well under a millisecond, so a short connect
+# timeout keeps a dropped SYN from using the whole call's budget.
+CONNECT_RETRIES = 2
+CONNECT_TIMEOUT_SECONDS = 2.0
 
 
 class BackendUnavailable(Exception):
@@ -50,15 +58,18 @@ class BackendClient:
         self._secret = secret
         self._http = httpx.AsyncClient(
             base_url=base_url,
-            timeout=timeout_seconds,
+            timeout=_timeout(timeout_seconds),
             # A backend Service is plain HTTP inside the cluster; proxies in the pod's
             # environment must not capture it.
             trust_env=False,
-            # kube-proxy balances connections, not requests: kept-alive connections would
-            # stay on the replicas that existed when they opened, and a replica added
-            # under steady traffic would get none. A connection per call costs well under
-            # a millisecond inside the cluster.
-            limits=httpx.Limits(max_keepalive_connections=0),
+            transport=httpx.AsyncHTTPTransport(
+                retries=CONNECT_RETRIES,
+                # kube-proxy balances connections, not requests: kept-alive connections
+                # would stay on the replicas that existed when they opened, and a replica
+                # added under steady traffic would get none. A connection per call costs
+                # well under a millisecond inside the cluster.
+                limits=httpx.Limits(max_keepalive_connections=0),
+            ),
         )
 
     async def aclose(self) -> None:
@@ -78,7 +89,7 @@ class BackendClient:
 
         `timeout_seconds` replaces the client's default for this call.
         """
-        timeout = httpx.USE_CLIENT_DEFAULT if timeout_seconds is None else timeout_seconds
+        timeout = httpx.USE_CLIENT_DEFAULT if timeout_seconds is None else _timeout(timeout_seconds)
         headers = {"Authorization": f"Bearer {backend_token(self._secret, user_id)}"}
         try:
             response = await self._http.request(
@@ -110,3 +121,8 @@ class BackendClient:
             )
             raise BackendUnavailable(UNAVAILABLE, status_code=503) from None
         return BackendResponse(status_code=response.status_code, body=body)
+
+
+def _timeout(seconds: float) -> httpx.Timeout:
+    """`seconds` for the whole call, of which at most `CONNECT_TIMEOUT_SECONDS` per connect."""
+    return httpx.Timeout(seconds, connect=min(seconds, CONNECT_TIMEOUT_SECONDS))

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
+import threading
+import time
+
 import httpx
 import pytest
 from support.stack import AppFactory, make_client, sign_up
+from todo_frontend.backend_client import BackendClient, BackendResponse
 
 pytestmark = pytest.mark.app
 
@@ -56,3 +62,46 @@ def test_slow_backend_times_out_with_a_message(
             response = http.request(method, path, json=body)
             assert response.status_code == 504
             assert "taking too long" in response.json()["detail"]
+
+
+def test_a_refused_connection_is_retried_so_a_moment_of_rollout_costs_no_request() -> None:
+    # A bound socket that is not listening refuses connections, like a backend pod that is
+    # leaving; it starts listening 0.2 s later, like the replica that takes over.
+    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    server.bind(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+    received: list[bytes] = []
+
+    def listen_late_and_answer_once() -> None:
+        time.sleep(0.2)
+        server.listen(1)
+        connection, _ = server.accept()
+        with connection:
+            request = b""
+            while b"\r\n\r\n" not in request:
+                request += connection.recv(4096)
+            received.append(request)
+            body = b'{"data": []}'
+            connection.sendall(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body)
+            )
+
+    async def list_tasks() -> BackendResponse:
+        client = BackendClient(
+            base_url=f"http://127.0.0.1:{port}", secret="s" * 32, timeout_seconds=5
+        )
+        try:
+            return await client.call("GET", "/api/tasks", user_id="user-1")
+        finally:
+            await client.aclose()
+
+    with server:
+        thread = threading.Thread(target=listen_late_and_answer_once)
+        thread.start()
+        response = asyncio.run(list_tasks())
+        thread.join(timeout=5)
+    assert response == BackendResponse(status_code=200, body={"data": []})
+    (request,) = received
+    assert request.startswith(b"GET /api/tasks HTTP/1.1\r\n")
+    assert b"\r\nAuthorization: Bearer " in request
