@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from localcluster import deploy
+from localcluster import deploy, images
 from localcluster.kubectl import kubectl
 from localcluster.settings import Paths
 from localcluster.shell import run
@@ -45,21 +45,12 @@ class Release:
         return f"{self.fullname}-{component}"
 
 
-def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    """Deep-merge two values trees (as Helm merges `-f` files); `override` wins."""
-    merged = dict(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
-
-
-def values(release: Release, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The local cluster's values for this release, with a scenario's overrides."""
-    base = deploy.local_values(secret=SECRET, node_port=release.node_port)
-    return merge(base, overrides or {})
+def values(
+    release: Release, digests: dict[str, str], overrides: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The local cluster's values for this release, on the pushed images, with overrides."""
+    base = deploy.local_values(secret=SECRET, node_port=release.node_port, digests=digests)
+    return deploy.merge_values(base, overrides or {})
 
 
 def prepare(paths: Paths, release: Release) -> str:
@@ -83,7 +74,7 @@ def helm_upgrade(
     """`helm upgrade --install` the release; return the seconds helm took."""
     version = deploy.chart_version(paths.repo / "dist" / "todo-chatbot")
     with tempfile.NamedTemporaryFile("w", suffix=".json", prefix="bench-values-") as file:
-        json.dump(values(release, overrides), file)
+        json.dump(values(release, images.app_digests(paths), overrides), file)
         file.flush()
         argv: list[str] = [
             str(paths.bin / "helm"),

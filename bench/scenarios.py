@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from localcluster import supervisor
+from localcluster import deploy, supervisor
 from localcluster.settings import Paths
 from localcluster.shell import run
 
@@ -322,7 +322,7 @@ def zero_downtime(bench: Bench, *, users: int, lead_seconds: float) -> dict[str,
 
     def upgrade() -> None:
         bench.log("SC-007: helm upgrade with a config change (config.logLevel=debug) under load")
-        changed = release.merge(ha, {"config": {"logLevel": "debug"}})
+        changed = deploy.merge_values(ha, {"config": {"logLevel": "debug"}})
         release.helm_upgrade(bench.paths, rel, bench.chart_ref, changed)
 
     results["helm upgrade (config change)"] = _disrupted(

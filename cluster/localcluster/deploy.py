@@ -10,12 +10,13 @@ this is the local cluster's release.
 from __future__ import annotations
 
 import base64
+import copy
 import json
 import os
 from pathlib import Path
 from typing import Any
 
-from . import ai_standin, app_secrets, postgres, settings, traefik
+from . import ai_standin, app_secrets, images, postgres, settings, traefik
 from .errors import ClusterError
 from .kubectl import kubectl
 from .settings import Paths
@@ -45,17 +46,22 @@ def ingress_command(host: str = INGRESS_HOST) -> str:
 
 
 def local_values(
-    *, secret: str = SECRET, node_port: int = FRONTEND_NODE_PORT, ingress_host: str | None = None
-) -> dict[str, object]:
+    *,
+    secret: str = SECRET,
+    node_port: int = FRONTEND_NODE_PORT,
+    ingress_host: str | None = None,
+    digests: dict[str, str] | None = None,
+) -> dict[str, Any]:
     """Values for the local cluster: host services on the node IP, the frontend on a NodePort.
 
     `secret` names the existing Secret with the credentials (`apply_secret`); other releases
     on the same cluster (the e2e tests') pass their own Secret and NodePort. `ingress_host`
     adds an Ingress of class `traefik` for that host; without it the release has none (two
     releases must not claim one host). The public URL stays the NodePort's either way.
+    `digests` (`images.app_digests`) pins each component's image to the build just pushed.
     """
     node_ip = f"{settings.NODE_IP}/32"
-    values: dict[str, object] = {
+    values: dict[str, Any] = {
         "secrets": {"existingSecret": secret},
         "ai": {"provider": "openai", "baseUrl": f"{ai_standin.URL}/v1"},
         "config": {"publicUrl": public_url(node_port)},
@@ -75,7 +81,20 @@ def local_values(
             "className": traefik.INGRESS_CLASS,
             "host": ingress_host,
         }
+    for component, digest in (digests or {}).items():
+        values = merge_values(values, {component: {"image": {"digest": digest}}})
     return values
+
+
+def merge_values(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """`base` with `extra` merged in as Helm merges `-f` files: maps key by key, `extra` wins."""
+    merged = copy.deepcopy(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = merge_values(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
 
 
 def credentials(paths: Paths) -> dict[str, str]:
@@ -222,7 +241,8 @@ def deploy(paths: Paths) -> str:
     kubectl(paths, "apply", "-f", "-", input_text=manifest)
     apply_secret(paths, namespace=NAMESPACE, name=SECRET, data=credentials(paths))
     values = paths.config / "values-local.json"
-    values.write_text(json.dumps(local_values(ingress_host=INGRESS_HOST), indent=2) + "\n")
+    chosen = local_values(ingress_host=INGRESS_HOST, digests=images.app_digests(paths))
+    values.write_text(json.dumps(chosen, indent=2) + "\n")
     _preflight_resources(paths, chart_ref, version, values)
     result = run(
         [

@@ -18,6 +18,8 @@ from .shell import run
 
 # Component images the cluster itself runs, by their images/build.py names.
 CLUSTER_IMAGES = ("pause", "coredns", "metrics-server", "kube-router", "traefik")
+# The chart's components, whose images images/build.py names the same.
+APP_IMAGES = ("backend", "frontend")
 
 
 def manifest_path(paths: Paths) -> Path:
@@ -62,3 +64,19 @@ def push_all(paths: Paths) -> None:
             ],
             timeout=600,
         )
+
+
+def app_digests(paths: Paths) -> dict[str, str]:
+    """The registry digest of each app image as pushed (component -> sha256:...).
+
+    Releases pin them (`image.digest`): a rebuilt image keeps its version tag, and a node that
+    already has that tag would otherwise go on running the old build.
+    """
+    digests = {}
+    for component in APP_IMAGES:
+        inspected = run(
+            ["skopeo", "inspect", "--tls-verify=false", f"docker://{ref(paths, component)}"],
+            timeout=60,
+        )
+        digests[component] = json.loads(inspected.stdout)["Digest"]
+    return digests

@@ -33,7 +33,6 @@ from e2e_cluster import (  # noqa: E402
     kubectl,
     kubectl_json,
     paths,
-    pushed_digests,
 )
 from e2e_user import UserAgent  # noqa: E402
 from localcluster import deploy, images, supervisor  # noqa: E402
@@ -132,7 +131,7 @@ def chart(cluster: None) -> tuple[str, str]:
 @pytest.fixture(scope="session")
 def digests(cluster: None) -> dict[str, str]:
     """The digests of the app images this session pushed, which every release runs."""
-    return pushed_digests()
+    return images.app_digests(paths())
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,6 @@ the host's PostgreSQL and AI stand-in on the node IP, egress allowed to exactly 
 from __future__ import annotations
 
 import contextlib
-import copy
 import json
 import os
 import secrets
@@ -75,36 +74,6 @@ def helm(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     )
 
 
-def pushed_digests() -> dict[str, str]:
-    """The registry digest of each app image, as just pushed.
-
-    Releases pin them (`image.digest`): a rebuilt image keeps its version tag, and a node that
-    already has that tag would otherwise go on running the old build.
-    """
-    digests = {}
-    for component in ("backend", "frontend"):
-        inspected = subprocess.run(
-            [
-                "skopeo", "inspect", "--tls-verify=false",
-                f"docker://{images.ref(paths(), component)}",
-            ],
-            capture_output=True, text=True, check=True, timeout=60,
-        )  # fmt: skip
-        digests[component] = json.loads(inspected.stdout)["Digest"]
-    return digests
-
-
-def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    """`base` with `extra` merged in, key by key (nested dicts merged, the rest replaced)."""
-    merged = copy.deepcopy(base)
-    for key, value in extra.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = deep_merge(merged[key], value)
-        else:
-            merged[key] = copy.deepcopy(value)
-    return merged
-
-
 def admin_database_url() -> Secret:
     """The app role's URL from the host (loopback), for checks and clean-up."""
     return Secret(postgres.database_url(paths(), host="127.0.0.1"))
@@ -151,7 +120,7 @@ class Release:
     chart_version: str
     chart_managed: bool = False
     values: dict[str, Any] = field(default_factory=dict)
-    # Image digests by component (`pushed_digests`); empty: the chart's version tags.
+    # Image digests by component (`images.app_digests`); empty: the chart's version tags.
     digests: dict[str, str] = field(default_factory=dict)
     schema: Schema = field(init=False)
     credentials: dict[str, Secret] = field(init=False, repr=False)
@@ -183,16 +152,16 @@ class Release:
 
     def full_values(self, extra: dict[str, Any] | None = None) -> dict[str, Any]:
         """The values of an install or upgrade: local defaults, this release's, then `extra`."""
-        values = deploy.local_values(secret=self.secret_name, node_port=self.node_port)
+        values = deploy.local_values(
+            secret=self.secret_name, node_port=self.node_port, digests=self.digests
+        )
         if self.chart_managed:
             values["secrets"] = {
                 "databaseUrl": str(self.credentials["DATABASE_URL"]),
                 "betterAuthSecret": str(self.credentials["BETTER_AUTH_SECRET"]),
                 "openaiApiKey": str(self.credentials["OPENAI_API_KEY"]),
             }
-        for component, digest in self.digests.items():
-            values = deep_merge(values, {component: {"image": {"digest": digest}}})
-        return deep_merge(deep_merge(values, self.values), extra or {})
+        return deploy.merge_values(deploy.merge_values(values, self.values), extra or {})
 
     def create_namespace(self) -> None:
         """The namespace, the empty schema and (unless chart-managed) the credentials Secret."""
@@ -259,7 +228,7 @@ class Release:
         takes `.spec.replicas` back (without it the upgrade fails on the conflict).
         """
         if extra:
-            self.values = deep_merge(self.values, extra)
+            self.values = deploy.merge_values(self.values, extra)
         began = time.monotonic()
         force = ("--force-conflicts",) if force_conflicts else ()
         result = self.helm("upgrade", args=(*self._wait_args(True, timeout), *force))

@@ -1,0 +1,42 @@
+"""The local release's values: valid for the chart, and pinned to the images just pushed."""
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+from localcluster import deploy
+
+pytestmark = pytest.mark.cluster
+
+SCHEMA = Path(__file__).resolve().parents[2] / "dist" / "todo-chatbot" / "values.schema.json"
+DIGESTS = {"backend": "sha256:" + "b" * 64, "frontend": "sha256:" + "f" * 64}
+
+
+def test_local_values_pass_the_charts_schema_with_digests_and_an_ingress() -> None:
+    values = deploy.local_values(ingress_host=deploy.INGRESS_HOST, digests=DIGESTS)
+    jsonschema.validate(values, json.loads(SCHEMA.read_text()))
+
+
+def test_digests_pin_each_component_and_keep_its_other_values() -> None:
+    values = deploy.local_values(digests=DIGESTS)
+    assert values["backend"] == {"image": {"digest": DIGESTS["backend"]}}
+    assert values["frontend"]["image"] == {"digest": DIGESTS["frontend"]}
+    assert values["frontend"]["service"] == {
+        "type": "NodePort",
+        "nodePort": deploy.FRONTEND_NODE_PORT,
+    }
+    assert "backend" not in deploy.local_values()
+
+
+def test_merge_values_merges_maps_replaces_the_rest_and_leaves_its_inputs_alone() -> None:
+    base = {"backend": {"replicaCount": 1, "env": ["A"]}, "config": {"logLevel": "info"}}
+    extra = {"backend": {"env": ["B"]}, "ingress": {"enabled": True}}
+    merged = deploy.merge_values(base, extra)
+    assert merged == {
+        "backend": {"replicaCount": 1, "env": ["B"]},
+        "config": {"logLevel": "info"},
+        "ingress": {"enabled": True},
+    }
+    merged["backend"]["env"].append("C")
+    assert base["backend"]["env"] == ["A"] and extra["backend"]["env"] == ["B"]
