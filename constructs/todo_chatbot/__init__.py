@@ -7,7 +7,7 @@ from .ingress import GatewayRef, Ingress, IngressProps
 from .labels import Labels
 from .network_policy import NetworkPolicies, NetworkPolicyProps
 from .secret import Secrets, SecretsProps
-from .workload import AutoscalingProps, Workload, WorkloadProps
+from .workload import AutoscalingProps, ProbeProps, Workload, WorkloadProps
 
 __all__ = [
     "AutoscalingProps",
@@ -21,6 +21,7 @@ __all__ = [
     "Labels",
     "NetworkPolicies",
     "NetworkPolicyProps",
+    "ProbeProps",
     "Secrets",
     "SecretsProps",
     "TodoChatbot",

@@ -156,12 +156,11 @@ def _workload(objects: _Objects, component: str) -> None:
     )
     container["imagePullPolicy"] = _value(f"{component}.image.pullPolicy")
     container["resources"] = block(f"toYaml .Values.{component}.resources")
-    for probe, path in (
-        ("livenessProbe", "livenessPath"),
-        ("readinessProbe", "readinessPath"),
-        ("startupProbe", "startupPath"),
-    ):
-        container[probe]["httpGet"]["path"] = _value(f"{component}.probes.{path}")
+    for probe in ("liveness", "readiness", "startup"):
+        spec, values = container[f"{probe}Probe"], f"{component}.probes.{probe}"
+        spec["httpGet"]["path"] = _value(f"{values}.path")
+        for key in ("periodSeconds", "timeoutSeconds", "failureThreshold"):
+            spec[key] = _number(f"{values}.{key}")
 
     autoscaler = objects.get("HorizontalPodAutoscaler", component)
     objects.only_if(autoscaler, f".Values.{component}.autoscaling.enabled")

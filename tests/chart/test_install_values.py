@@ -131,12 +131,21 @@ def test_resources_are_configurable(render):
     )
 
 
-def test_probe_paths_and_grace_period_are_configurable(render):
+def test_probes_and_grace_period_are_configurable(render):
+    liveness = {"path": "/live", "periodSeconds": 2, "timeoutSeconds": 1, "failureThreshold": 2}
     manifests = render(
-        {"frontend": {"probes": {"livenessPath": "/live"}, "terminationGracePeriodSeconds": 45}}
+        {"frontend": {"probes": {"liveness": liveness}, "terminationGracePeriodSeconds": 45}}
     )
     deployment = by_kind(manifests, "Deployment", "todo-todo-chatbot-frontend")
-    assert container(deployment)["livenessProbe"]["httpGet"]["path"] == "/live"
+    probe = container(deployment)["livenessProbe"]
+    assert probe["httpGet"]["path"] == "/live"
+    assert {key: probe[key] for key in ("periodSeconds", "timeoutSeconds", "failureThreshold")} == {
+        "periodSeconds": 2,
+        "timeoutSeconds": 1,
+        "failureThreshold": 2,
+    }
+    # The readiness probe keeps its own defaults.
+    assert container(deployment)["readinessProbe"]["periodSeconds"] == 3
     assert deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] == 45
 
 

@@ -2,7 +2,7 @@
 
 import pytest
 from support.manifests import all_of, by_kind, container, synth_backend
-from todo_chatbot import AutoscalingProps, Labels
+from todo_chatbot import AutoscalingProps, Labels, ProbeProps
 
 
 @pytest.fixture
@@ -69,14 +69,24 @@ def test_liveness_restarts_a_hung_pod_within_30_seconds(manifests):
     assert worst_case < 30
 
 
-def test_probe_paths_are_configurable(chart, secrets):
+def test_probes_are_configurable(chart, secrets):
     manifests = synth_backend(
-        chart, secrets, liveness_path="/live", readiness_path="/ready", startup_path="/started"
+        chart,
+        secrets,
+        liveness=ProbeProps(path="/live", period_seconds=2, failure_threshold=2, timeout_seconds=1),
+        readiness=ProbeProps(path="/ready", period_seconds=4, failure_threshold=5),
+        startup=ProbeProps(path="/started", period_seconds=1, failure_threshold=90),
     )
     main = container(by_kind(manifests, "Deployment"))
     assert [
-        main[p]["httpGet"]["path"] for p in ("livenessProbe", "readinessProbe", "startupProbe")
-    ] == ["/live", "/ready", "/started"]
+        (
+            main[p]["httpGet"]["path"],
+            main[p]["periodSeconds"],
+            main[p]["failureThreshold"],
+            main[p]["timeoutSeconds"],
+        )
+        for p in ("livenessProbe", "readinessProbe", "startupProbe")
+    ] == [("/live", 2, 2, 1), ("/ready", 4, 5, 2), ("/started", 1, 90, 2)]
 
 
 def test_graceful_shutdown_sleeps_before_sigterm(manifests, pod):
@@ -185,7 +195,14 @@ def test_image_pull_secrets(chart, secrets):
         ({"replicas": -1}, "'replicas' must be >= 0, got -1"),
         ({"service_type": "Ingress"}, "'service_type' must be one of .* got 'Ingress'"),
         ({"image_pull_policy": "Sometimes"}, "got 'Sometimes'"),
-        ({"liveness_path": "healthz"}, "'liveness_path' must start with '/', got 'healthz'"),
+        (
+            {"liveness": ProbeProps(path="healthz", period_seconds=5, failure_threshold=3)},
+            "'liveness.path' must start with '/', got 'healthz'",
+        ),
+        (
+            {"readiness": ProbeProps(path="/readyz", period_seconds=0, failure_threshold=3)},
+            "'readiness.period_seconds' must be >= 1, got 0",
+        ),
         ({"cpu_request_millis": 2000}, r"'cpu_request_millis' \(2000\) exceeds"),
         ({"memory_request_mebibytes": 512}, r"'memory_request_mebibytes' \(512\) exceeds"),
         ({"pre_stop_sleep_seconds": 30}, r"'pre_stop_sleep_seconds' \(30\) must be below"),
