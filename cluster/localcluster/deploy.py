@@ -65,7 +65,10 @@ def local_values(
         "secrets": {"existingSecret": secret},
         "ai": {"provider": "openai", "baseUrl": f"{ai_standin.URL}/v1"},
         "config": {"publicUrl": public_url(node_port)},
-        "frontend": {"service": {"type": "NodePort", "nodePort": node_port}},
+        # Local: the frontend sees the user's address, so its sign-in rate limit is per client.
+        "frontend": {
+            "service": {"type": "NodePort", "nodePort": node_port, "externalTrafficPolicy": "Local"}
+        },
         "networkPolicy": {
             "egress": {
                 "databaseCidrs": [node_ip],

@@ -216,6 +216,10 @@ def _frontend_service(objects: _Objects) -> None:
         'and (eq .Values.frontend.service.type "NodePort") .Values.frontend.service.nodePort'
     )
     spec["ports"][0][if_key(node_port, "nodePort")] = _number("frontend.service.nodePort")
+    exposed = 'ne .Values.frontend.service.type "ClusterIP"'
+    spec[if_key(exposed, "externalTrafficPolicy")] = _value(
+        "frontend.service.externalTrafficPolicy"
+    )
     for component in ("backend", "frontend"):
         objects.get("Service", component)["spec"].pop("externalIPs", None)
 

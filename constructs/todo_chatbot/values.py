@@ -27,6 +27,7 @@ LogLevel = Literal["debug", "info", "warning", "error"]
 AiProvider = Literal["openai", "gemini"]
 ServiceType = Literal["ClusterIP", "NodePort", "LoadBalancer"]
 PullPolicy = Literal["Always", "IfNotPresent", "Never"]
+ExternalTrafficPolicy = Literal["Cluster", "Local"]
 
 
 def param(default: Any, doc: str, **schema: Any) -> Any:
@@ -147,6 +148,12 @@ class FrontendService:
     port: int = param(80, "Service port", minimum=1, maximum=65535)
     nodePort: int | None = param(
         None, "Fixed node port when type is NodePort (30000-32767)", minimum=30000, maximum=32767
+    )
+    externalTrafficPolicy: ExternalTrafficPolicy = param(
+        "Cluster",
+        "With NodePort or LoadBalancer: Cluster (every node forwards, the app sees a node's "
+        "address) or Local (only nodes running a frontend pod answer, the app sees the "
+        "client's address, which the sign-in rate limit is keyed on)",
     )
 
 

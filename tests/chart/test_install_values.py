@@ -295,6 +295,22 @@ def test_frontend_node_port(render):
     assert service["spec"]["ports"][0]["nodePort"] == 30080
 
 
+@pytest.mark.parametrize("policy", ["Cluster", "Local"])
+def test_an_exposed_frontend_takes_the_external_traffic_policy(render, policy):
+    values = {"frontend": {"service": {"type": "LoadBalancer", "externalTrafficPolicy": policy}}}
+    service = by_kind(render(values), "Service", "todo-todo-chatbot-frontend")
+    assert service["spec"]["externalTrafficPolicy"] == policy
+
+
+def test_a_cluster_ip_frontend_has_no_external_traffic_policy(render):
+    service = by_kind(
+        render({"frontend": {"service": {"externalTrafficPolicy": "Local"}}}),
+        "Service",
+        "todo-todo-chatbot-frontend",
+    )
+    assert "externalTrafficPolicy" not in service["spec"]
+
+
 def test_backend_service_stays_internal(render):
     manifests = render({"frontend": {"service": {"type": "LoadBalancer"}}})
     assert by_kind(manifests, "Service", "todo-todo-chatbot-backend")["spec"]["type"] == "ClusterIP"

@@ -38,7 +38,11 @@ SCENARIOS = {
         "backend": {"autoscaling": {"enabled": True, "minReplicas": 2, "maxReplicas": 8}},
         "frontend": {"autoscaling": {"enabled": True}},
     },
-    "node-port": {"frontend": {"service": {"type": "NodePort", "nodePort": 30080}}},
+    "node-port": {
+        "frontend": {
+            "service": {"type": "NodePort", "nodePort": 30080, "externalTrafficPolicy": "Local"}
+        }
+    },
     "load-balancer": {"frontend": {"service": {"type": "LoadBalancer", "port": 8080}}},
     "scheduling": {
         "backend": {

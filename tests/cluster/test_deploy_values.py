@@ -25,6 +25,7 @@ def test_digests_pin_each_component_and_keep_its_other_values() -> None:
     assert values["frontend"]["service"] == {
         "type": "NodePort",
         "nodePort": deploy.FRONTEND_NODE_PORT,
+        "externalTrafficPolicy": "Local",
     }
     assert "backend" not in deploy.local_values()
 
