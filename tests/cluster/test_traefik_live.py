@@ -292,14 +292,6 @@ def test_traefik_pod_is_admitted_under_the_restricted_profile(cluster: None) -> 
     assert pods and all(pod["status"]["phase"] == "Running" for pod in pods)
 
 
-def test_the_apps_ingress_serves_the_frontend(cluster: None) -> None:
-    ingress = kubectl("-n", deploy.NAMESPACE, "get", "ingress", "-o", "name", check=False)
-    if not ingress.strip():
-        pytest.skip("the app's release has no Ingress: run `make up`")
-    healthz = f"{traefik.ingress_url()}/healthz"
-    assert user_get(healthz, host=deploy.INGRESS_HOST) == ("200", '{"status":"ok"}')
-
-
 def test_with_traefik_down_the_ingress_fails_and_the_node_port_still_serves(echo: None) -> None:
     url = f"{traefik.ingress_url()}/down"
     fallback = f"{deploy.public_url(ECHO_NODE_PORT)}/down"
