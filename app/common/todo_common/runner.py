@@ -2,9 +2,11 @@
 
 On the first SIGTERM (or SIGINT) the readiness turns to "shutting down" (so `/readyz`
 answers 503) while the server keeps accepting requests for `drain_seconds`, the time the
-orchestrator needs to stop routing traffic here. Then uvicorn stops listening, lets
-in-flight requests finish (up to `graceful_timeout_seconds`), runs the app's shutdown and
-the process exits 0. A second signal skips the drain.
+orchestrator needs to stop routing traffic here. Meanwhile every response carries
+`Connection: close`, so keep-alive clients leave for other replicas after their current
+request. Then uvicorn stops listening, lets in-flight requests finish (up to
+`graceful_timeout_seconds`), runs the app's shutdown and the process exits 0. A second
+signal skips the drain.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import time
 from types import FrameType
 
 import uvicorn
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from todo_common.readiness import Readiness
 
@@ -58,6 +60,33 @@ class GracefulServer(uvicorn.Server):
         return await super().on_tick(counter)
 
 
+class CloseWhileDraining:
+    """ASGI wrapper: once shutdown has begun, every response closes its connection.
+
+    Without it a kept-alive connection stays open until uvicorn closes it at the end of the
+    drain, and a request the client sends at that very moment fails with no response at all.
+    """
+
+    def __init__(self, app: ASGIApp, *, readiness: Readiness) -> None:
+        """Wrap `app`; `readiness` tells when shutdown has begun."""
+        self.app = app
+        self.readiness = readiness
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the call on, adding `Connection: close` to responses while draining."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_closing(message: Message) -> None:
+            if message["type"] == "http.response.start" and self.readiness.shutting_down:
+                headers = [*message.get("headers", []), (b"connection", b"close")]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_closing)
+
+
 def serve(
     app: ASGIApp,
     *,
@@ -73,7 +102,7 @@ def serve(
     own logging set-up and access log are turned off.
     """
     config = uvicorn.Config(
-        app,
+        CloseWhileDraining(app, readiness=readiness),
         host=host,
         port=port,
         log_config=None,

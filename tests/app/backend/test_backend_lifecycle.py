@@ -17,7 +17,7 @@ from support.standin import StandIn
 pytestmark = pytest.mark.app
 
 
-def test_sigterm_drains_in_flight_request_then_exits_0(
+def test_sigterm_drains_in_flight_request_closing_connections_then_exits_0(
     start_backend: Any, fresh_standin: StandIn, make_token: Any
 ) -> None:
     backend = start_backend(AI_TIMEOUT_SECONDS="10", SHUTDOWN_DRAIN_SECONDS="0.5")
@@ -35,13 +35,17 @@ def test_sigterm_drains_in_flight_request_then_exits_0(
         while fresh_standin.requests()["count"] == 0:
             assert time.monotonic() < deadline, "the chat request never reached the stand-in"
             time.sleep(0.05)
+        assert "connection" not in httpx.get(f"{backend.url}/healthz", timeout=5).headers
         sent_at = time.monotonic()
         backend.terminate()
 
         readyz = httpx.get(f"{backend.url}/readyz", timeout=5)
         assert readyz.status_code == 503
         assert readyz.json() == {"detail": "not ready: shutting down"}
-        assert httpx.get(f"{backend.url}/healthz", timeout=5).status_code == 200
+        healthz = httpx.get(f"{backend.url}/healthz", timeout=5)
+        assert healthz.status_code == 200
+        # Keep-alive clients are told to leave while the server still answers.
+        assert healthz.headers["connection"] == "close"
 
         response = in_flight.result(timeout=30)
     assert response.status_code == 200
