@@ -19,7 +19,7 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 CHROMIUM = Path("/usr/bin/chromium")
-# As the browser tests launch it (tests/browser/conftest.py): root needs --no-sandbox.
+# As the UI tests launch it (tests/support/browser.py): root needs --no-sandbox.
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 from support.app_process import AppProcess
+from support.browser import CHROMIUM, CHROMIUM_ARGS
 from support.postgres import PostgresServer
 from support.stack import (  # noqa: F401 (pytest fixtures)
     backend,
@@ -22,17 +23,6 @@ from support.stack import (  # noqa: F401 (pytest fixtures)
     start_frontend,
 )
 from support.standin import StandIn
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.fixture(scope="session")
@@ -76,7 +66,7 @@ def playwright() -> Iterator[Playwright]:
 
 @pytest.fixture(scope="session")
 def browser(playwright: Playwright) -> Iterator[Browser]:
-    if not CHROMIUM.exists():
+    if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} not found: run `make setup-chromium`")
     chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
     yield chromium

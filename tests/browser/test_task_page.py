@@ -3,35 +3,19 @@
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import Dialog, Locator, Page, expect
+from playwright.sync_api import Dialog, Page, expect
 from support.app_process import AppProcess
+from support.browser import add_task, sign_up_as, task_item
 from support.stack import AppFactory, new_email, new_password
 
 pytestmark = pytest.mark.browser
 
 
 def sign_up(page: Page, app: AppProcess) -> str:
-    """Sign up through the pages, starting from the app's front door; return the email."""
-    page.goto(app.url)
-    expect(page).to_have_url(f"{app.url}/signin")
-    page.get_by_role("link", name="Create an account").click()
+    """Sign up a new user through the pages; return the email."""
     email = new_email()
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(new_password())
-    page.get_by_role("button", name="Create an account").click()
-    expect(page).to_have_url(f"{app.url}/")
-    expect(page.get_by_role("heading", name="Tasks")).to_be_visible()
+    sign_up_as(page, app.url, email=email, password=new_password())
     return email
-
-
-def add_task(page: Page, title: str) -> None:
-    page.get_by_label("New task").fill(title)
-    page.get_by_role("button", name="Add", exact=True).click()
-
-
-def task_item(page: Page, title: str) -> Locator:
-    """The list item of the task titled `title`."""
-    return page.locator("#tasks li").filter(has_text=title)
 
 
 def test_tasks_and_assistant_round_trip(page: Page, frontend: AppProcess) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import os
 import re
 import subprocess
 import sys
@@ -18,8 +17,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from localcluster import images, preflight, settings, supervisor
+from localcluster import images, settings, supervisor
 from localcluster.settings import Paths, paths_from_env
+from support.live_cluster import kubectl, localcluster, unbuildable_reason
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(1200)]
 
@@ -29,29 +29,10 @@ MARKER = supervisor.MARKER.encode() + b"="
 
 
 def _skip_reason(paths: Paths) -> str | None:
-    if os.geteuid() != 0:
-        return "the local cluster needs root"
-    missing = preflight.check_binaries(bin_dir=paths.bin, built=preflight.BUILT_BINARIES, host=[])
-    if missing:
-        return missing
-    built = images.built(paths)
-    absent = [name for name in images.CLUSTER_IMAGES if name not in built]
-    if absent:
-        return f"cluster images not built ({', '.join(absent)}): run `make cluster-images`"
-    if supervisor.running_pid(paths, "kube-apiserver") is not None:
+    reason = unbuildable_reason(paths)
+    if reason is None and supervisor.running_pid(paths, "kube-apiserver") is not None:
         return "a local cluster is already running: run `make down` first"
-    return None
-
-
-def localcluster(command: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "localcluster", command],
-        env={**os.environ, "PYTHONPATH": str(REPO / "cluster")},
-        capture_output=True,
-        text=True,
-        timeout=1100,
-        check=False,
-    )
+    return reason
 
 
 def host_state() -> dict[str, list[str]]:
@@ -108,21 +89,6 @@ def cluster() -> Iterator[dict[str, list[str]]]:
     print(f"cluster up in {time.monotonic() - began:.0f}s", file=sys.stderr)
     yield before
     localcluster("down")
-
-
-def kubectl(*args: str, check: bool = True, input_text: str | None = None) -> str:
-    paths = paths_from_env()
-    result = subprocess.run(
-        [str(paths.bin / "kubectl"), f"--kubeconfig={paths.kubeconfig}", *args],
-        capture_output=True,
-        text=True,
-        input=input_text,
-        timeout=300,
-        check=False,
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(f"kubectl {' '.join(args)}: {result.stderr.strip()}")
-    return result.stdout
 
 
 def run_probe_pod(name: str, script: str) -> tuple[str, str]:

@@ -13,16 +13,15 @@ only when the cluster cannot be built here yet (not root, binaries or images not
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from localcluster import deploy, images, preflight, settings, supervisor, traefik
+from localcluster import deploy, images, settings, supervisor, traefik
 from localcluster.settings import paths_from_env
+from support.live_cluster import kubectl, localcluster, unbuildable_reason
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(1200)]
 
@@ -55,22 +54,6 @@ class Echo(http.server.BaseHTTPRequestHandler):
 
 http.server.ThreadingHTTPServer(("", 8080), Echo).serve_forever()
 """
-
-
-def kubectl(*args: str, check: bool = True, input_text: str | None = None) -> str:
-    """Run the cluster's kubectl with the admin kubeconfig; fail the test with its message."""
-    paths = paths_from_env()
-    result = subprocess.run(
-        [str(paths.bin / "kubectl"), f"--kubeconfig={paths.kubeconfig}", *args],
-        capture_output=True,
-        text=True,
-        input=input_text,
-        timeout=300,
-        check=False,
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(f"kubectl {' '.join(args)}: {result.stderr.strip()}")
-    return result.stdout
 
 
 def user_get(url: str, *, host: str | None = None) -> tuple[str, str]:
@@ -165,36 +148,15 @@ def echo_objects() -> list[dict[str, object]]:
     ]
 
 
-def localcluster(command: str) -> subprocess.CompletedProcess[str]:
-    """Run `python -m localcluster <command>` as `make cluster-up` / `make cluster-down` do."""
-    return subprocess.run(
-        [sys.executable, "-m", "localcluster", command],
-        env={**os.environ, "PYTHONPATH": str(REPO / "cluster")},
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-
-
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[None]:
     """The running local cluster; booted here (and taken down after) when none runs."""
     paths = paths_from_env()
-    if os.geteuid() != 0:
-        pytest.skip("the local cluster needs root")
     booted = supervisor.running_pid(paths, "kube-apiserver") is None
     if booted:
-        missing = preflight.check_binaries(
-            bin_dir=paths.bin, built=preflight.BUILT_BINARIES, host=[]
-        )
-        if missing:
-            pytest.skip(missing)
-        absent = [name for name in images.CLUSTER_IMAGES if name not in images.built(paths)]
-        if absent:
-            pytest.skip(
-                f"cluster images not built ({', '.join(absent)}): run `make cluster-images`"
-            )
+        reason = unbuildable_reason(paths)
+        if reason:
+            pytest.skip(reason)
         result = localcluster("up")
         if result.returncode != 0:
             localcluster("down")

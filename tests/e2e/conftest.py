@@ -37,6 +37,7 @@ from e2e_cluster import (  # noqa: E402
 from e2e_user import UserAgent  # noqa: E402
 from localcluster import deploy, images, supervisor  # noqa: E402
 from psycopg import connect  # noqa: E402
+from support.live_cluster import localcluster  # noqa: E402
 
 FIGURES = REPO / "reports" / "e2e-figures.json"
 # One per session: namespaces and schemas of this run never meet those of an earlier one.
@@ -45,17 +46,6 @@ RUN_ID = secrets.token_hex(2)
 LEFTOVER_AGE_SECONDS = 3600
 
 ReleaseFactory = Callable[..., Release]
-
-
-def _localcluster(command: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "localcluster", command],
-        env={**os.environ, "PYTHONPATH": str(REPO / "cluster")},
-        capture_output=True,
-        text=True,
-        timeout=1100,
-        check=False,
-    )
 
 
 def _remove_leftovers() -> None:
@@ -96,15 +86,15 @@ def cluster() -> Iterator[None]:
         pytest.fail("the end-to-end suite needs root (the local cluster): run it as root")
     booted = supervisor.running_pid(paths(), "kube-apiserver") is None
     if booted:
-        result = _localcluster("up")
+        result = localcluster("up")
         if result.returncode != 0:
-            _localcluster("down")
+            localcluster("down")
             pytest.fail(f"cluster up failed: {result.stderr.strip().splitlines()[-1]}")
     images.push_all(paths())
     _remove_leftovers()
     yield
     if booted:
-        _localcluster("down")
+        localcluster("down")
 
 
 @pytest.fixture(scope="session")

@@ -13,21 +13,21 @@ import re
 import secrets
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Dialog, Locator, Page, expect, sync_playwright
+from playwright.sync_api import Dialog, Page, expect, sync_playwright
 
-CHROMIUM = "/usr/bin/chromium"
-# The machine is offline: keep Chromium from trying to reach anything but the app.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+# Run as a script: the shared test helpers (tests/support) are not on the path by themselves.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from support.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    add_task,
+    sign_up_as,
+    task_item,
+)
+
 # Refused (unavailable) or dropped (too long) connections: both are worded for users.
 FRIENDLY = re.compile(r"The task service is (unavailable right now|taking too long to answer)")
 MARKUP = "<img src=x onerror=alert(1)><script>alert(2)</script>"
@@ -40,28 +40,10 @@ def checkpoint(name: str) -> None:
 
 
 def sign_up(page: Page, url: str) -> str:
-    """Sign up through the pages, from the app's front door; return the email."""
-    page.goto(url)
-    expect(page).to_have_url(f"{url}/signin")
-    page.get_by_role("link", name="Create an account").click()
+    """Sign up a new user through the pages; return the email."""
     email = f"e2e-{secrets.token_hex(6)}@example.com"
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(secrets.token_urlsafe(16))
-    page.get_by_role("button", name="Create an account").click()
-    expect(page).to_have_url(f"{url}/")
-    expect(page.get_by_role("heading", name="Tasks")).to_be_visible()
+    sign_up_as(page, url, email=email, password=secrets.token_urlsafe(16))
     return email
-
-
-def add_task(page: Page, title: str) -> None:
-    """Type a title and press Add."""
-    page.get_by_label("New task").fill(title)
-    page.get_by_role("button", name="Add", exact=True).click()
-
-
-def task_item(page: Page, title: str) -> Locator:
-    """The list item of the task titled `title`."""
-    return page.locator("#tasks li").filter(has_text=title)
 
 
 def round_trip(page: Page, url: str) -> dict[str, Any]:

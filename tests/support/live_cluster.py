@@ -1,0 +1,58 @@
+"""The local cluster as the live tests drive it: its command line and its kubectl.
+
+Callers put `cluster/` on sys.path first (tests/cluster and tests/e2e conftest do), as
+`make cluster-up` runs the package with PYTHONPATH=cluster.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from localcluster import images, preflight
+from localcluster.settings import Paths, paths_from_env
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def localcluster(command: str) -> subprocess.CompletedProcess[str]:
+    """Run `python -m localcluster <command>` as `make cluster-up` / `make cluster-down` do."""
+    return subprocess.run(
+        [sys.executable, "-m", "localcluster", command],
+        env={**os.environ, "PYTHONPATH": str(REPO / "cluster")},
+        capture_output=True,
+        text=True,
+        timeout=1100,
+        check=False,
+    )
+
+
+def unbuildable_reason(paths: Paths) -> str | None:
+    """Why the cluster cannot boot here yet (not root, binaries or images not built), or None."""
+    if os.geteuid() != 0:
+        return "the local cluster needs root"
+    missing = preflight.check_binaries(bin_dir=paths.bin, built=preflight.BUILT_BINARIES, host=[])
+    if missing:
+        return missing
+    absent = [name for name in images.CLUSTER_IMAGES if name not in images.built(paths)]
+    if absent:
+        return f"cluster images not built ({', '.join(absent)}): run `make cluster-images`"
+    return None
+
+
+def kubectl(*args: str, check: bool = True, input_text: str | None = None) -> str:
+    """Run the cluster's kubectl with the admin kubeconfig; fail the test with its message."""
+    paths = paths_from_env()
+    result = subprocess.run(
+        [str(paths.bin / "kubectl"), f"--kubeconfig={paths.kubeconfig}", *args],
+        capture_output=True,
+        text=True,
+        input=input_text,
+        timeout=300,
+        check=False,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"kubectl {' '.join(args)}: {result.stderr.strip()}")
+    return result.stdout
