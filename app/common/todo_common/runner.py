@@ -17,9 +17,10 @@ import time
 from types import FrameType
 
 import uvicorn
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp
 
 from todo_common.readiness import Readiness
+from todo_common.web import Headers, ResponseHeadersMiddleware
 
 logger = logging.getLogger(__name__)
 
@@ -60,33 +61,6 @@ class GracefulServer(uvicorn.Server):
         return await super().on_tick(counter)
 
 
-class CloseWhileDraining:
-    """ASGI wrapper: once shutdown has begun, every response closes its connection.
-
-    Without it a kept-alive connection stays open until uvicorn closes it at the end of the
-    drain, and a request the client sends at that very moment fails with no response at all.
-    """
-
-    def __init__(self, app: ASGIApp, *, readiness: Readiness) -> None:
-        """Wrap `app`; `readiness` tells when shutdown has begun."""
-        self.app = app
-        self.readiness = readiness
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Pass the call on, adding `Connection: close` to responses while draining."""
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_closing(message: Message) -> None:
-            if message["type"] == "http.response.start" and self.readiness.shutting_down:
-                headers = [*message.get("headers", []), (b"connection", b"close")]
-                message = {**message, "headers": headers}
-            await send(message)
-
-        await self.app(scope, receive, send_closing)
-
-
 def serve(
     app: ASGIApp,
     *,
@@ -101,8 +75,14 @@ def serve(
     Logging must already be configured (`todo_common.logs.configure_logging`): uvicorn's
     own logging set-up and access log are turned off.
     """
+
+    # Without this a kept-alive connection stays open until uvicorn closes it at the end of
+    # the drain, and a request the client sends at that very moment fails with no response.
+    def close_while_draining() -> Headers:
+        return [(b"connection", b"close")] if readiness.shutting_down else []
+
     config = uvicorn.Config(
-        CloseWhileDraining(app, readiness=readiness),
+        ResponseHeadersMiddleware(app, headers=close_while_draining),
         host=host,
         port=port,
         log_config=None,

@@ -97,6 +97,31 @@ def json_error(status: int, detail: str) -> JSONResponse:
     return JSONResponse({"detail": detail}, status_code=status)
 
 
+Headers = list[tuple[bytes, bytes]]
+
+
+class ResponseHeadersMiddleware:
+    """ASGI middleware that adds `headers()`, asked anew per response, to every HTTP response."""
+
+    def __init__(self, app: ASGIApp, *, headers: Callable[[], Headers]) -> None:
+        """Wrap `app`."""
+        self.app = app
+        self.headers = headers
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on; add the headers to the response start."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), *self.headers()]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
 class ObservabilityMiddleware:
     """ASGI middleware: metrics, request log, `X-Instance`, body limit, last-resort 500."""
 

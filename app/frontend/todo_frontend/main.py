@@ -21,7 +21,7 @@ from todo_frontend.api.deps import Services
 from todo_frontend.api.routes import auth, pages, tasks
 from todo_frontend.backend_client import BackendClient
 from todo_frontend.core.config import Settings
-from todo_frontend.core.headers import SecurityHeadersMiddleware
+from todo_frontend.core.headers import SECURITY_HEADERS
 from todo_frontend.core.ratelimit import FailureLimiter
 
 logger = logging.getLogger(__name__)
@@ -97,6 +97,6 @@ def create_app(settings: Settings) -> FastAPI:
 
     app.add_exception_handler(psycopg.OperationalError, database_unavailable)
     app.add_exception_handler(PoolTimeout, database_unavailable)
-    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(web.ResponseHeadersMiddleware, headers=lambda: SECURITY_HEADERS)
     web.install(app, instance_name=settings.INSTANCE_NAME, max_body_bytes=MAX_BODY_BYTES)
     return app
