@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from localcluster import settings
+from localcluster import deploy, settings
 from localcluster.settings import Paths
 
 POLL_SECONDS = 0.2
@@ -90,8 +90,8 @@ class Kube:
         items = self.get(f"/apis/metrics.k8s.io/v1beta1/namespaces/{namespace}/pods")["items"]
         usage: dict[str, tuple[float, float]] = {}
         for item in items:
-            cpu = sum(parse_cpu(c["usage"]["cpu"]) for c in item["containers"])
-            memory = sum(parse_memory_mib(c["usage"]["memory"]) for c in item["containers"])
+            cpu = sum(deploy.quantity(c["usage"]["cpu"]) for c in item["containers"])
+            memory = sum(deploy.quantity(c["usage"]["memory"]) for c in item["containers"]) / 2**20
             usage[item["metadata"]["name"]] = (cpu, memory)
         return usage
 
@@ -107,20 +107,3 @@ class Kube:
                 return time.time()
             time.sleep(POLL_SECONDS)
         raise TimeoutError(f"{what}: not reached within {timeout:.0f}s")
-
-
-def parse_cpu(quantity: str) -> float:
-    """A Kubernetes CPU quantity ("250m", "1", "12345n") in cores."""
-    units = {"n": 1e-9, "u": 1e-6, "m": 1e-3}
-    if quantity[-1] in units:
-        return float(quantity[:-1]) * units[quantity[-1]]
-    return float(quantity)
-
-
-def parse_memory_mib(quantity: str) -> float:
-    """A Kubernetes memory quantity ("51200Ki", "64Mi", "1Gi", "1000") in MiB."""
-    units = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "k": 10**3, "M": 10**6, "G": 10**9}
-    for suffix, factor in units.items():
-        if quantity.endswith(suffix):
-            return float(quantity[: -len(suffix)]) * factor / 2**20
-    return float(quantity) / 2**20

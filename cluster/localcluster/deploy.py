@@ -121,9 +121,10 @@ def apply_secret(paths: Paths, *, namespace: str, name: str, data: dict[str, str
     kubectl(paths, "apply", "-f", "-", input_text=json.dumps(secret))
 
 
-# Kubernetes quantity suffixes (apimachinery resource.Quantity), as multipliers.
+# Kubernetes quantity suffixes (apimachinery resource.Quantity), as multipliers; metrics-server
+# reports CPU in n and u.
 _QUANTITY_SUFFIXES = {
-    "m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12,
+    "n": 1e-9, "u": 1e-6, "m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12,
     "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40,
 }  # fmt: skip
 
