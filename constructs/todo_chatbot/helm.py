@@ -234,7 +234,11 @@ def _ingress(objects: _Objects) -> None:
     ingress["spec"][if_key(".Values.ingress.className", "ingressClassName")] = _value(
         "ingress.className"
     )
-    ingress["spec"]["rules"][0]["host"] = _value("ingress.host")
+    rule = ingress["spec"]["rules"][0]
+    rule["host"] = _value("ingress.host")
+    rule["http"]["paths"][0]["backend"]["service"]["port"]["number"] = _number(
+        "frontend.service.port"
+    )
     ingress["spec"][if_key(".Values.ingress.tls.enabled", "tls")] = [
         {
             "hosts": [_value("ingress.host")],

@@ -285,6 +285,22 @@ def test_ingress_exposes_only_the_frontend(render):
     ]
 
 
+def test_ingress_and_route_follow_the_frontend_service_port(render):
+    values = {
+        "frontend": {"service": {"port": 8080}},
+        "ingress": {"enabled": True},
+        "httpRoute": {"enabled": True, "parentRefs": [{"name": "gw"}]},
+    }
+    manifests = render(values)
+    ingress = by_kind(manifests, "Ingress")
+    service = ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
+    assert service["port"] == {"number": 8080}
+    route = by_kind(manifests, "HTTPRoute")
+    assert route["spec"]["rules"][0]["backendRefs"][0]["port"] == 8080
+    frontend = by_kind(manifests, "Service", "todo-todo-chatbot-frontend")
+    assert frontend["spec"]["ports"][0]["port"] == 8080
+
+
 def test_frontend_node_port(render):
     service = by_kind(
         render({"frontend": {"service": {"type": "NodePort", "nodePort": 30080}}}),
