@@ -1,13 +1,15 @@
 """The host side of the cluster's network: sysctls, bridge, routes, and the firewall we own.
 
-Only additions: the bridge, two blackhole routes and one filter chain of our own. `down` removes
-exactly what appeared since the snapshot taken before the first `up`: chains (and the rules that
-jump to them) and ipsets created by our components, and it puts changed sysctls back.
+Only additions: the bridge, two blackhole routes, one filter chain, and a routing table with its
+rules that keep pod and user traffic on the machine. `down` removes those, and what appeared
+since the snapshot taken before the first `up`: chains (and the rules that jump to them) and
+ipsets created by our components; it puts changed sysctls back.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +33,16 @@ TRACKED_SYSCTLS = (
 # Chains our components create: kube-proxy, the kubelet and kube-router (KUBE-), the CNI
 # plugins (CNI-) and this runtime (TCB-).
 OWNED_CHAIN_PREFIXES = ("KUBE-", "CNI-", "TCB-")
+# The prefix only this runtime uses: such chains are ours even without a snapshot.
+OWN_CHAIN_PREFIX = "TCB-"
+OUR_INTERFACES = (settings.BRIDGE, settings.USER_VETH_HOST)
 OWNED_IPSET_PREFIXES = ("KUBE-", "kube-router", "inet6:KUBE-", "inet6:kube-router")
 IPTABLES = {"ipv4": "iptables", "ipv6": "ip6tables"}
 FORWARD_CHAIN = "TCB-FORWARD"
+# Our routing table and the priority of its rule (the `prohibit` rule follows at +1): numbers
+# nothing else on this host uses (the preflight checks), ahead of the main table's 32766.
+ROUTE_TABLE = 2244
+RULE_PRIORITY = 2244
 SYSCTL_DIR = Path("/proc/sys")
 
 
@@ -63,12 +72,14 @@ def parse_chains(save_text: str) -> dict[str, set[str]]:
     return chains
 
 
-def removal_script(save_text: str, chains_before: dict[str, set[str]]) -> str:
-    """An `iptables-restore --noflush` script removing the chains we own and the jumps to them.
+def removal_script(save_text: str, chains_before: dict[str, set[str]] | None) -> str:
+    """An `iptables-restore --noflush` script removing the chains and rules we own.
 
-    A chain is ours when it is new since the snapshot and carries one of our prefixes. Rules in
-    other chains that jump to ours are deleted one by one (exact specs from the dump), so no rule
-    anyone else owns moves or disappears.
+    Ours are: every `TCB-` chain; with a snapshot (`chains_before`), also every `KUBE-`/`CNI-`
+    chain that is new since it; and any other rule naming our interfaces or jumping to a chain
+    of ours. Without a snapshot nothing tells our `KUBE-` chains from another cluster's on the
+    same host, so those stay. Rules are deleted one by one (exact specs from the dump), so no
+    rule anyone else owns moves or disappears.
     """
     out: list[str] = []
     current = parse_chains(save_text)
@@ -79,15 +90,16 @@ def removal_script(save_text: str, chains_before: dict[str, set[str]]) -> str:
             table = line[1:].strip()
         elif line.startswith("-A ") and table:
             chain, _, spec = line[3:].partition(" ")
-            owned = _owned(current[table], chains_before.get(table, set()))
+            owned = _owned(current[table], chains_before, table)
             if chain in owned:
                 continue
             words = spec.split()
             targets = {words[i + 1] for i, w in enumerate(words[:-1]) if w in ("-j", "-g")}
-            if targets & owned:
+            devices = {words[i + 1] for i, w in enumerate(words[:-1]) if w in ("-i", "-o")}
+            if targets & owned or devices & set(OUR_INTERFACES):
                 deletions.setdefault(table, []).append(f"-D {chain} {spec}")
     for table, chains in current.items():
-        removed = sorted(_owned(chains, chains_before.get(table, set())))
+        removed = sorted(_owned(chains, chains_before, table))
         if not removed and table not in deletions:
             continue
         out.append(f"*{table}")
@@ -98,8 +110,16 @@ def removal_script(save_text: str, chains_before: dict[str, set[str]]) -> str:
     return "\n".join(out) + "\n" if out else ""
 
 
-def _owned(chains: Iterable[str], before: set[str]) -> set[str]:
-    return {c for c in chains if c.startswith(OWNED_CHAIN_PREFIXES) and c not in before}
+def _owned(
+    chains: Iterable[str], chains_before: dict[str, set[str]] | None, table: str
+) -> set[str]:
+    before = chains_before.get(table, set()) if chains_before is not None else None
+    return {
+        c
+        for c in chains
+        if c.startswith(OWN_CHAIN_PREFIX)
+        or (before is not None and c.startswith(OWNED_CHAIN_PREFIXES) and c not in before)
+    }
 
 
 def firewall_snapshot() -> dict[str, object]:
@@ -173,24 +193,108 @@ def _ensure_forward_chain() -> None:
     run(["iptables-restore", "--noflush"], input_text=script + "\n")
 
 
+def confine_routing() -> None:
+    """Route what arrives from the pods or the user's namespace only to our own interfaces.
+
+    For each of our interfaces, one rule sends packets arriving on it to our table, which holds
+    only our routes, and the next one prohibits anything that table does not route. Nothing from
+    a pod or the user's namespace can take the host's default route, whatever the order of the
+    FORWARD rules (kube-proxy and kube-router insert theirs ahead of ours). Host addresses (the
+    node IP) are still delivered by the local table, which every rule here comes after.
+    """
+    routes = [
+        [str(settings.NODE_POD_CIDR), "dev", settings.BRIDGE, "src", str(settings.NODE_IP)],
+        [
+            str(settings.USER_CIDR),
+            "dev",
+            settings.USER_VETH_HOST,
+            "src",
+            str(settings.USER_HOST_IP),
+        ],
+        ["blackhole", str(settings.SERVICE_CIDR)],
+        ["blackhole", str(settings.POD_CIDR)],
+    ]
+    for route in routes:
+        run(["ip", "route", "replace", *route, "table", str(ROUTE_TABLE)])
+    present = our_rules(run(["ip", "-4", "rule", "show"]).stdout)
+    for rule in RULES:
+        if rule not in present:
+            run(["ip", "-4", "rule", "add", *rule.args()])
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One policy routing rule of ours: packets arriving on `device` go to `action`."""
+
+    priority: int
+    device: str
+    action: tuple[str, ...]
+
+    def args(self) -> list[str]:
+        """The words after `ip rule add` / `ip rule del`."""
+        return ["priority", str(self.priority), "iif", self.device, *self.action]
+
+
+RULES = tuple(
+    rule
+    for device in OUR_INTERFACES
+    for rule in (
+        Rule(RULE_PRIORITY, device, ("lookup", str(ROUTE_TABLE))),
+        Rule(RULE_PRIORITY + 1, device, ("prohibit",)),
+    )
+)
+
+
+def our_rules(rule_text: str) -> list[Rule]:
+    """The rules in `ip -4 rule show` output that name one of our interfaces, in order.
+
+    A rule whose interface is gone shows `[detached]`; it is still ours.
+    """
+    found = []
+    for line in rule_text.splitlines():
+        words = [w for w in line.split() if w != "[detached]"]
+        if len(words) < 6 or words[1:4] != ["from", "all", "iif"]:
+            continue
+        if words[4] in OUR_INTERFACES:
+            found.append(Rule(int(words[0].rstrip(":")), words[4], tuple(words[5:])))
+    return found
+
+
+def table_routes() -> str:
+    """The routes of our table; empty when it does not exist (`ip` fails then)."""
+    return run(["ip", "-4", "route", "show", "table", str(ROUTE_TABLE)], check=False).stdout
+
+
 def tear_down(snapshot: dict[str, Any]) -> None:
-    """Remove the bridge, our routes, chains and ipsets, and restore the recorded sysctls."""
+    """Remove the bridge, our routes, rules, chains and ipsets, and restore the sysctls.
+
+    Without a snapshot (`up` stopped before taking it, or the state folder was removed), only
+    what is unmistakably ours goes: our interfaces, routes, rules and `TCB-` chains.
+    """
+    for rule in our_rules(run(["ip", "-4", "rule", "show"]).stdout):
+        run(["ip", "-4", "rule", "del", *rule.args()], check=False)
+    if table_routes().strip():
+        run(["ip", "-4", "route", "flush", "table", str(ROUTE_TABLE)])
     if link_exists(settings.BRIDGE):
         run(["ip", "link", "del", settings.BRIDGE])
     routes = run(["ip", "-4", "route", "show", "type", "blackhole"]).stdout
     for network in (settings.SERVICE_CIDR, settings.POD_CIDR):
         if f"blackhole {network}" in routes:
             run(["ip", "route", "del", "blackhole", str(network)])
-    chains_before = snapshot.get("chains", {})
+    chains_before = snapshot.get("chains")
     for family, command in IPTABLES.items():
-        before = {t: set(c) for t, c in chains_before.get(family, {}).items()}
+        before = (
+            None
+            if chains_before is None
+            else {t: set(c) for t, c in chains_before.get(family, {}).items()}
+        )
         script = removal_script(_save(family), before)
         if script:
             run([f"{command}-restore", "--noflush"], input_text=script)
-    ipsets_before = set(snapshot.get("ipsets", []))
-    for name in sorted(_ipsets() - ipsets_before):
-        if name.startswith(OWNED_IPSET_PREFIXES):
-            run(["ipset", "destroy", name], check=False)
+    if "ipsets" in snapshot:
+        for name in sorted(_ipsets() - set(snapshot["ipsets"])):
+            if name.startswith(OWNED_IPSET_PREFIXES):
+                run(["ipset", "destroy", name], check=False)
     for key, value in snapshot.get("sysctls", {}).items():
         if value is not None and read_sysctl(key) not in (None, value):
             try:

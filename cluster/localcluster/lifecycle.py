@@ -62,9 +62,10 @@ def cluster_up(paths: Paths) -> None:
     with step("preflight"):
         preflight.run(paths, ours=_running_ports(paths))
     snapshot.take(paths)
-    with step("host network (bridge, routes, firewall chain, user namespace)"):
+    with step("host network (bridge, routes, firewall chain, user namespace, routing rules)"):
         hostnet.set_up()
         usernet.set_up()
+        hostnet.confine_routing()
     with step("certificates and generated secrets"):
         pki.ensure_all(paths.pki, socket.gethostname())
         app_secrets.ensure(paths)

@@ -12,7 +12,7 @@ import shutil
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
-from . import settings
+from . import hostnet, settings
 from .errors import ClusterError
 from .settings import Paths
 
@@ -182,6 +182,37 @@ def check_routes(
     return None
 
 
+def check_route_table(rule_lines: Iterable[str], table_lines: Iterable[str]) -> str | None:
+    """Our policy routing table (hostnet.ROUTE_TABLE) must be free for us.
+
+    Input is `ip -4 rule show` and `ip -4 route show table <ours>`. Rules and routes of our own
+    interfaces, and blackholes of our ranges, are ours from a previous `up`.
+    """
+    table = str(hostnet.ROUTE_TABLE)
+    ours = set(hostnet.OUR_INTERFACES)
+    for line in rule_lines:
+        words = line.split()
+        uses_ours = "lookup" in words and words[words.index("lookup") + 1] == table
+        if uses_ours and not ("iif" in words and words[words.index("iif") + 1] in ours):
+            return (
+                f"routing table {table} is used by the host rule `{line.strip()}`: "
+                "change ROUTE_TABLE in cluster/localcluster/hostnet.py"
+            )
+    own_blackholes = [["blackhole", str(n)] for n in (settings.SERVICE_CIDR, settings.POD_CIDR)]
+    for line in table_lines:
+        words = line.split()
+        if not words:
+            continue
+        device = words[words.index("dev") + 1] if "dev" in words else ""
+        if device in ours or words[:2] in own_blackholes:
+            continue
+        return (
+            f"routing table {table} already holds the route `{line.strip()}`: "
+            "change ROUTE_TABLE in cluster/localcluster/hostnet.py"
+        )
+    return None
+
+
 def check_binaries(
     *,
     bin_dir: Path,
@@ -241,6 +272,10 @@ def run(paths: Paths, *, ours: Iterable[int] = ()) -> None:
                 "user": settings.USER_CIDR,
             },
             own_devices=[settings.BRIDGE, settings.USER_VETH_HOST],
+        ),
+        lambda: check_route_table(
+            output(["ip", "-4", "rule", "show"]).splitlines(),
+            hostnet.table_routes().splitlines(),
         ),
     ]
     for check in checks:

@@ -1,4 +1,9 @@
-"""Firewall clean-up: only our chains and the jumps to them are removed, nothing else moves."""
+"""Host network: only our chains, rules and routes are removed, and pods cannot route off-host."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from localcluster import hostnet
@@ -70,12 +75,204 @@ def test_removal_script_deletes_jumps_then_flushes_and_deletes_our_chains() -> N
     ]
 
 
-def test_removal_script_keeps_chains_that_existed_before_the_first_up() -> None:
-    before = {"filter": {"KUBE-FORWARD", "TCB-FORWARD"}, "nat": {"KUBE-SERVICES", "KUBE-SVC-ABC"}}
-    assert hostnet.removal_script(SAVE, before) == ""
+def test_removal_script_keeps_kube_chains_that_existed_before_the_first_up() -> None:
+    before = {"filter": {"KUBE-FORWARD"}, "nat": {"KUBE-SERVICES", "KUBE-SVC-ABC"}}
+    assert hostnet.removal_script(SAVE, before).splitlines() == [
+        "*filter",
+        "-D FORWARD -j TCB-FORWARD",
+        "-F TCB-FORWARD",
+        "-X TCB-FORWARD",
+        "COMMIT",
+    ]
 
 
 def test_removal_script_never_touches_chains_without_our_prefixes() -> None:
-    script = hostnet.removal_script(SAVE, {})
+    script = hostnet.removal_script(SAVE, None)
     assert "DOCKER-USER" not in script
     assert "-i eth0" not in script
+
+
+ANOTHER_CLUSTER = """\
+*filter
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:KUBE-FORWARD - [0:0]
+:TCB-FORWARD - [0:0]
+-A FORWARD -j TCB-FORWARD
+-A FORWARD -m comment --comment "kubernetes forwarding rules" -j KUBE-FORWARD
+-A FORWARD -i tcb0 -o tcbu0 -j ACCEPT
+-A KUBE-FORWARD -m conntrack --ctstate INVALID -j DROP
+-A TCB-FORWARD -i tcb0 -j DROP
+COMMIT
+*nat
+:PREROUTING ACCEPT [0:0]
+:KUBE-SERVICES - [0:0]
+-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
+COMMIT
+"""
+
+
+class FakeHost:
+    """Answers the commands `tear_down` reads the host with; records the ones that change it."""
+
+    def __init__(self, *, save: str, ipsets: list[str], rules: str = "") -> None:
+        self.save = save
+        self.ipsets = ipsets
+        self.rules = rules
+        self.changes: list[tuple[list[str], str | None]] = []
+
+    def run(
+        self, argv: list[str], *, input_text: str | None = None, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        answers = {
+            "iptables-save": self.save,
+            "ip6tables-save": "",
+            "ipset list -n": "\n".join(self.ipsets),
+            "ip -4 rule show": self.rules,
+        }
+        command = " ".join(argv)
+        if command in answers:
+            return subprocess.CompletedProcess(argv, 0, answers[command], "")
+        if not command.startswith("ip -4 route show"):
+            self.changes.append((argv, input_text))
+        return subprocess.CompletedProcess(argv, 0, "", "")
+
+
+@pytest.fixture
+def fake_host(monkeypatch: pytest.MonkeyPatch) -> FakeHost:
+    host = FakeHost(save=ANOTHER_CLUSTER, ipsets=["KUBE-DST-ABC", "kube-router-pod-subnets"])
+    monkeypatch.setattr(hostnet, "run", host.run)
+    monkeypatch.setattr(hostnet, "link_exists", lambda name: False)
+    return host
+
+
+def test_down_without_a_snapshot_keeps_another_clusters_chains_and_ipsets(
+    fake_host: FakeHost,
+) -> None:
+    hostnet.tear_down({})
+    assert fake_host.changes == [
+        (
+            ["iptables-restore", "--noflush"],
+            "*filter\n"
+            "-D FORWARD -j TCB-FORWARD\n"
+            "-D FORWARD -i tcb0 -o tcbu0 -j ACCEPT\n"
+            "-F TCB-FORWARD\n"
+            "-X TCB-FORWARD\n"
+            "COMMIT\n",
+        )
+    ]
+
+
+def test_down_with_a_snapshot_removes_the_kube_chains_and_ipsets_that_are_new_since(
+    fake_host: FakeHost,
+) -> None:
+    record = {"chains": {"ipv4": {"filter": ["INPUT", "FORWARD"]}}, "ipsets": []}
+    hostnet.tear_down(record)
+    script = fake_host.changes[0][1] or ""
+    assert "-X KUBE-FORWARD" in script
+    assert "-X KUBE-SERVICES" in script
+    assert fake_host.changes[1:] == [
+        (["ipset", "destroy", "KUBE-DST-ABC"], None),
+        (["ipset", "destroy", "kube-router-pod-subnets"], None),
+    ]
+
+
+def test_our_rules_finds_the_rules_of_our_interfaces_even_when_detached() -> None:
+    rules = (
+        "0:\tfrom all lookup local\n"
+        "2244:\tfrom all iif tcb0 [detached] lookup 2244\n"
+        "2245:\tfrom all iif tcb0 [detached] prohibit\n"
+        "3000:\tfrom all iif eth0 lookup 100\n"
+        "32766:\tfrom all lookup main\n"
+    )
+    assert hostnet.our_rules(rules) == [
+        hostnet.Rule(2244, "tcb0", ("lookup", "2244")),
+        hostnet.Rule(2245, "tcb0", ("prohibit",)),
+    ]
+
+
+def test_down_deletes_our_routing_rules_and_nothing_else(fake_host: FakeHost) -> None:
+    fake_host.rules = "0:\tfrom all lookup local\n2245:\tfrom all iif tcbu0 prohibit\n"
+    fake_host.save = ""
+    hostnet.tear_down({})
+    assert fake_host.changes == [
+        (["ip", "-4", "rule", "del", "priority", "2245", "iif", "tcbu0", "prohibit"], None)
+    ]
+
+
+# Runs in a throwaway network namespace: a stand-in for the host's uplink (eth0 with a default
+# route via 192.0.2.1, as on this machine), our bridge and user veth, then our rules. Only
+# routing lookups are made; nothing is sent.
+CONFINED_HOST = """\
+import os
+import subprocess
+import sys
+from pathlib import Path
+from localcluster import hostnet, settings
+
+def ip(*args):
+    return subprocess.run(["ip", *args], capture_output=True, text=True)
+
+def lookup(destination, source, device):
+    result = ip("route", "get", destination, "from", source, "iif", device)
+    return (result.stdout or result.stderr).split("\\n")[0].strip()
+
+ip("link", "set", "lo", "up")
+ip("link", "add", "eth0", "type", "veth", "peer", "name", "eth1")
+ip("addr", "add", "192.0.2.2/24", "dev", "eth0")
+for device in ("eth0", "eth1"):
+    ip("link", "set", device, "up")
+ip("route", "add", "default", "via", "192.0.2.1")
+hostnet.write_sysctl("net/ipv4/ip_forward", "1")
+ip("link", "add", settings.BRIDGE, "type", "bridge")
+ip("addr", "add", f"{settings.NODE_IP}/24", "dev", settings.BRIDGE)
+ip("link", "add", settings.USER_VETH_HOST, "type", "veth", "peer", "name", settings.USER_VETH_NS)
+ip("addr", "add", f"{settings.USER_HOST_IP}/30", "dev", settings.USER_VETH_HOST)
+for device in (settings.BRIDGE, settings.USER_VETH_HOST, settings.USER_VETH_NS):
+    ip("link", "set", device, "up")
+pod, user = "10.244.0.5", str(settings.USER_NS_IP)
+print("open:", lookup("192.0.2.1", pod, settings.BRIDGE))
+hostnet.confine_routing()
+hostnet.confine_routing()
+for destination, source, device in (
+    ("192.0.2.1", pod, settings.BRIDGE),
+    ("198.51.100.1", pod, settings.BRIDGE),
+    ("192.0.2.1", user, settings.USER_VETH_HOST),
+    (str(settings.NODE_IP), pod, settings.BRIDGE),
+    ("10.244.0.9", pod, settings.BRIDGE),
+    (pod, user, settings.USER_VETH_HOST),
+    (user, pod, settings.BRIDGE),
+):
+    print(f"{destination} from {device}:", lookup(destination, source, device))
+print("rules:", len(hostnet.our_rules(ip("-4", "rule", "show").stdout)))
+hostnet.tear_down({})
+hostnet.tear_down({})
+rules_left = ip("-4", "rule", "show").stdout.count("iif")
+print("after down:", rules_left, hostnet.table_routes().strip() or "empty")
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="network namespaces need root")
+def test_pods_and_the_user_namespace_cannot_route_off_the_machine() -> None:
+    result = subprocess.run(
+        ["unshare", "--net", sys.executable, "-c", CONFINED_HOST],
+        env={**os.environ, "PYTHONPATH": str(Path(hostnet.__file__).parents[1])},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    lines = result.stdout.splitlines()
+    # Without our rules the uplink's gateway is one hop away: what the rules must stop.
+    assert lines[0] == "open: 192.0.2.1 from 10.244.0.5 dev eth0"
+    prohibited = "RTNETLINK answers: Permission denied"
+    assert lines[1:8] == [
+        f"192.0.2.1 from tcb0: {prohibited}",
+        f"198.51.100.1 from tcb0: {prohibited}",
+        f"192.0.2.1 from tcbu0: {prohibited}",
+        "10.244.0.1 from tcb0: local 10.244.0.1 from 10.244.0.5 dev lo table local",
+        "10.244.0.9 from tcb0: 10.244.0.9 from 10.244.0.5 dev tcb0 table 2244",
+        "10.244.0.5 from tcbu0: 10.244.0.5 from 10.250.0.2 dev tcb0 table 2244",
+        "10.250.0.2 from tcb0: 10.250.0.2 from 10.244.0.5 dev tcbu0 table 2244",
+    ]
+    assert lines[8:] == ["rules: 4", "after down: 0 empty"]

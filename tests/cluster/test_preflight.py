@@ -151,3 +151,19 @@ def test_check_binaries_points_to_the_target_that_builds_or_installs(tmp_path: P
         )
         is None
     )
+
+
+def test_check_route_table_accepts_our_own_rules_and_routes() -> None:
+    rules = ["0:\tfrom all lookup local", "2244:\tfrom all iif tcb0 lookup 2244"]
+    table = ["blackhole 10.96.0.0/16", "10.244.0.0/24 dev tcb0 scope link src 10.244.0.1"]
+    assert preflight.check_route_table(rules, table) is None
+
+
+def test_check_route_table_refuses_a_table_someone_else_uses() -> None:
+    rule = "100:\tfrom 192.0.2.0/24 lookup 2244"
+    problem = preflight.check_route_table([rule], [])
+    assert problem is not None
+    assert problem.startswith(f"routing table 2244 is used by the host rule `{rule.strip()}`")
+    problem = preflight.check_route_table([], ["default via 192.0.2.1 dev eth0"])
+    assert problem is not None
+    assert "already holds the route `default via 192.0.2.1 dev eth0`" in problem
