@@ -70,6 +70,19 @@ def test_markup_in_a_task_title_is_shown_as_text(page: Page, frontend: AppProces
     assert dialogs == []
 
 
+def test_an_assistant_failure_is_explained_in_the_chat(page: Page, frontend: AppProcess) -> None:
+    sign_up(page, frontend)
+    page.get_by_label("Message to the assistant").fill("what is pending? [[error500]]")
+    page.get_by_role("button", name="Send").click()
+    expect(page.locator("#chat-log li.error")).to_have_text(
+        ["The AI provider failed (HTTP 500); please try again later."]
+    )
+    # The message stays in the box, ready to send again.
+    expect(page.get_by_label("Message to the assistant")).to_have_value(
+        "what is pending? [[error500]]"
+    )
+
+
 def test_page_recovers_after_a_backend_outage(
     page: Page, start_backend: AppFactory, start_frontend: AppFactory
 ) -> None:

@@ -68,10 +68,11 @@ def test_metrics_show_uptime_latency_and_failures(app: Release, user_agent: User
     before = scrape(app, backend, PORTS["backend"], "/metrics")[1]
     user = AppUser(user_agent, app.url).sign_up()
     user.create_task("measured")
-    # The AI stand-in fails this one message with a 500: the backend answers 502, which the
-    # frontend turns into its "try again" 503.
+    # The AI stand-in fails this one message with a 500: the backend answers 502 with a
+    # sentence for the user, which the frontend passes on.
     failed = user.call("POST", "/app/api/chat", json_body={"message": "hi [[error500]]"})
-    assert failed.status == 503, failed.text
+    assert failed.status == 502, failed.text
+    assert "The AI provider failed (HTTP 500)" in failed.text
     after = scrape(app, backend, PORTS["backend"], "/metrics")[1]
 
     assert metric(after, "process_uptime_seconds") > metric(before, "process_uptime_seconds") > 0

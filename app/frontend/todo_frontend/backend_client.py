@@ -3,7 +3,9 @@
 One `httpx.AsyncClient` is shared by all requests, without keep-alive (see below). A refused
 connection is retried twice; any failure that remains (refused connection, timeout, 5xx, a
 rejected token) becomes `BackendUnavailable` with a message fit to show the user; the next
-call simply tries again, so the page recovers on its own when the backend is back.
+call simply tries again, so the page recovers on its own when the backend is back. A call
+may name statuses whose `{"detail"}` the backend wrote for the user (the chat's 502/504 AI
+errors): those messages are passed on instead of the generic one.
 """
 
 import logging
@@ -16,6 +18,8 @@ from todo_frontend.core.security import backend_token
 
 logger = logging.getLogger(__name__)
 
+# A backend's sentences are short; anything longer is not one of them.
+MAX_RELAYED_DETAIL_CHARS = 500
 UNAVAILABLE = (
     "The task service is unavailable right now; your changes were not lost — try again in a moment."
 )
@@ -84,10 +88,13 @@ class BackendClient:
         user_id: str,
         json: Any = None,
         timeout_seconds: float | None = None,
+        relayed_errors: frozenset[int] = frozenset(),
     ) -> BackendResponse:
         """Send one request as `user_id`; raise `BackendUnavailable` when the backend fails.
 
-        `timeout_seconds` replaces the client's default for this call.
+        `timeout_seconds` replaces the client's default for this call. For a status in
+        `relayed_errors` the backend's own `{"detail"}` sentence becomes the user's message
+        (with that status); without one the generic message stands.
         """
         timeout = httpx.USE_CLIENT_DEFAULT if timeout_seconds is None else _timeout(timeout_seconds)
         headers = {"Authorization": f"Bearer {backend_token(self._secret, user_id)}"}
@@ -104,6 +111,14 @@ class BackendClient:
                 extra={"method": method, "path": path, "error": type(error).__name__},
             )
             raise BackendUnavailable(UNAVAILABLE, status_code=503) from None
+        if response.status_code in relayed_errors:
+            detail = _detail(response)
+            if detail is not None:
+                logger.warning(
+                    "backend reported an error",
+                    extra={"method": method, "path": path, "status": response.status_code},
+                )
+                raise BackendUnavailable(detail, status_code=response.status_code)
         if response.status_code >= 500 or response.status_code in (401, 403):
             # A 401/403 means the two services disagree on BETTER_AUTH_SECRET: an
             # operator's problem, which the user can only wait out.
@@ -121,6 +136,17 @@ class BackendClient:
             )
             raise BackendUnavailable(UNAVAILABLE, status_code=503) from None
         return BackendResponse(status_code=response.status_code, body=body)
+
+
+def _detail(response: httpx.Response) -> str | None:
+    """Return the backend's `{"detail": "<sentence>"}` message, or None if it sent no such body."""
+    try:
+        detail = response.json().get("detail")
+    except (ValueError, AttributeError):
+        return None
+    if isinstance(detail, str) and 0 < len(detail) <= MAX_RELAYED_DETAIL_CHARS:
+        return detail
+    return None
 
 
 def _timeout(seconds: float) -> httpx.Timeout:

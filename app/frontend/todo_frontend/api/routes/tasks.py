@@ -3,7 +3,8 @@
 The browser never talks to the backend: these routes check the session and the origin,
 validate the body, then call the backend with a short-lived JWT. Backend answers (2xx and
 4xx) are passed on as they are; a backend that is down, slow or failing becomes a 503/504
-with a message for the user, and the next call tries again.
+with a message for the user, and the next call tries again. The chat's own AI failures
+(502, 504) keep the backend's message, which says what went wrong with the assistant.
 """
 
 from typing import Annotated, Any
@@ -19,6 +20,10 @@ from todo_frontend.models import ChatMessage, TaskCreate, TaskUpdate
 router = APIRouter(prefix="/app/api", tags=["api"], dependencies=[Depends(require_same_origin)])
 
 # Ids are opaque to the frontend; the pattern keeps them from reshaping the backend path.
+# The backend's answers when the AI provider fails or times out; their messages are the
+# user's (see docs/contract.md), unlike a database outage's.
+AI_ERRORS = frozenset({502, 504})
+
 TaskId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 
 
@@ -30,10 +35,16 @@ async def _forward(
     body: Any = None,
     *,
     timeout_seconds: float | None = None,
+    relayed_errors: frozenset[int] = frozenset(),
 ) -> Response:
     try:
         answer = await services.backend.call(
-            method, path, user_id=user.id, json=body, timeout_seconds=timeout_seconds
+            method,
+            path,
+            user_id=user.id,
+            json=body,
+            timeout_seconds=timeout_seconds,
+            relayed_errors=relayed_errors,
         )
     except BackendUnavailable as error:
         return json_error(error.status_code, str(error))
@@ -75,4 +86,12 @@ async def chat(services: ServicesDep, user: CurrentUser, message: ChatMessage) -
     body = message.model_dump(mode="json", exclude_none=True)
     # A chat turn waits for the AI provider, possibly several times (tool calls).
     timeout = services.settings.CHAT_TIMEOUT_SECONDS
-    return await _forward(services, user, "POST", "/api/chat", body, timeout_seconds=timeout)
+    return await _forward(
+        services,
+        user,
+        "POST",
+        "/api/chat",
+        body,
+        timeout_seconds=timeout,
+        relayed_errors=AI_ERRORS,
+    )
