@@ -60,7 +60,8 @@ def cluster_up(paths: Paths) -> None:
     """Boot (or finish booting) the cluster; every step is skipped when already done."""
     began = time.monotonic()
     with step("preflight"):
-        preflight.run(paths, ours=_running_ports(paths))
+        booted = supervisor.running_pid(paths, "kube-apiserver") is not None
+        preflight.run(paths, ours=_running_ports(paths), booted=booted)
     snapshot.take(paths)
     with step("host network (bridge, routes, firewall chain, user namespace, routing rules)"):
         hostnet.set_up()

@@ -9,10 +9,11 @@ from __future__ import annotations
 import ipaddress
 import os
 import shutil
-from collections.abc import Callable, Iterable, Mapping
+import tempfile
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
-from . import hostnet, settings
+from . import hostnet, settings, shell
 from .errors import ClusterError
 from .settings import Paths
 
@@ -46,6 +47,7 @@ HOST_BINARIES = (
     "ip",
     "umount",
     "runuser",
+    "unshare",
 )
 CNI_BIN_DIR = Path("/usr/lib/cni")
 CNI_PLUGINS = ("bridge", "host-local", "portmap", "loopback")
@@ -87,6 +89,61 @@ def check_kernel(
             "(the cluster needs the cgroup v1 or hybrid layout)"
         )
     return None
+
+
+# Kernel features that /proc does not show until their module is loaded: (what, modules, the
+# command that needs it). Each is tried for real, in order, in a throwaway network namespace
+# (modules load on demand; the host's namespace is never touched). Without them kube-router or
+# kube-proxy would fail minutes into `up`.
+KERNEL_PROBES = (
+    ("veth pairs", "veth", "ip link add tcbprobe0 type veth peer name tcbprobe1"),
+    ("ipsets", "ip_set ip_set_hash_ip", "ipset create tcbprobe hash:ip"),
+    (
+        "the iptables set match",
+        "xt_set",
+        "iptables -w -A INPUT -m set --match-set tcbprobe src -j ACCEPT",
+    ),
+    (
+        "connection tracking",
+        "nf_conntrack xt_conntrack",
+        "iptables -w -A INPUT -m conntrack --ctstate INVALID -j DROP",
+    ),
+    (
+        "NAT",
+        "nf_nat xt_nat",
+        "iptables -w -t nat -A PREROUTING -p tcp -j DNAT --to-destination 127.0.0.1",
+    ),
+)
+
+
+def kernel_probe_script(probes: Iterable[tuple[str, str, str]] = KERNEL_PROBES) -> str:
+    """A shell script that prints the number of the first probe that fails, or nothing."""
+    return "".join(
+        f"{command} >/dev/null 2>&1 || {{ echo {number}; exit 0; }}\n"
+        for number, (_, _, command) in enumerate(probes)
+    )
+
+
+def check_kernel_features(
+    probe_output: str, probes: Sequence[tuple[str, str, str]] = KERNEL_PROBES
+) -> str | None:
+    """Name the first kernel feature whose probe failed (`kernel_probe_script`'s output)."""
+    if not probe_output.strip():
+        return None
+    feature, modules, _ = probes[int(probe_output.split()[0])]
+    return (
+        f"kernel lacks {feature} (needed by kube-proxy, kube-router or the CNI plugins): "
+        f"run `modprobe -a {modules}`, or use a kernel built with them"
+    )
+
+
+def probe_kernel() -> str:
+    """Run the kernel probes in a throwaway network namespace; return the script's output."""
+    with tempfile.TemporaryDirectory() as scratch:
+        # A legacy iptables would otherwise create the host's /run/xtables.lock.
+        env = {**os.environ, "XTABLES_LOCKFILE": str(Path(scratch) / "xtables.lock")}
+        script = kernel_probe_script()
+        return shell.run(["unshare", "--net", "sh", "-c", script], env=env).stdout
 
 
 def available_memory_mib(meminfo_text: str) -> int:
@@ -239,12 +296,13 @@ def _host_tools() -> list[str]:
     ]
 
 
-def run(paths: Paths, *, ours: Iterable[int] = ()) -> None:
+def run(paths: Paths, *, ours: Iterable[int] = (), booted: bool = False) -> None:
     """Run every check on this host; raise ClusterError with the first problem found.
 
-    `ours` lists the ports of components already running from a previous `up`.
+    `ours` lists the ports of components already running from a previous `up`. `booted` says
+    the control plane already runs (a warm `up`): the memory it needs is in use already, so the
+    free-memory check is skipped.
     """
-    from .shell import output
 
     def read(path: str) -> str:
         return Path(path).read_text()
@@ -257,7 +315,8 @@ def run(paths: Paths, *, ours: Iterable[int] = ()) -> None:
             filesystems_text=read("/proc/filesystems"),
             cgroup_mounts=_cgroup_v1_controllers(read("/proc/mounts")),
         ),
-        lambda: check_memory(available_memory_mib(read("/proc/meminfo"))),
+        lambda: check_kernel_features(probe_kernel()),
+        lambda: None if booted else check_memory(available_memory_mib(read("/proc/meminfo"))),
         lambda: check_disk(paths.state, _free_mib(paths.state)),
         lambda: check_ports(
             listening_ports(read(f"/proc/net/{n}") for n in ("tcp", "tcp6")),
@@ -265,7 +324,7 @@ def run(paths: Paths, *, ours: Iterable[int] = ()) -> None:
             ours=ours,
         ),
         lambda: check_routes(
-            output(["ip", "-4", "route", "show", "table", "all"]).splitlines(),
+            shell.output(["ip", "-4", "route", "show", "table", "all"]).splitlines(),
             {
                 "pod": settings.POD_CIDR,
                 "Service": settings.SERVICE_CIDR,
@@ -274,7 +333,7 @@ def run(paths: Paths, *, ours: Iterable[int] = ()) -> None:
             own_devices=[settings.BRIDGE, settings.USER_VETH_HOST],
         ),
         lambda: check_route_table(
-            output(["ip", "-4", "rule", "show"]).splitlines(),
+            shell.output(["ip", "-4", "rule", "show"]).splitlines(),
             hostnet.table_routes().splitlines(),
         ),
     ]

@@ -1,10 +1,15 @@
 """Preflight logic: each check turns what it reads into one actionable line, or None."""
 
 import ipaddress
+import os
+import re
+import subprocess
 from pathlib import Path
 
 import pytest
 from localcluster import preflight, settings
+from localcluster.errors import ClusterError
+from localcluster.settings import Paths
 
 pytestmark = pytest.mark.cluster
 
@@ -167,3 +172,65 @@ def test_check_route_table_refuses_a_table_someone_else_uses() -> None:
     problem = preflight.check_route_table([], ["default via 192.0.2.1 dev eth0"])
     assert problem is not None
     assert "already holds the route `default via 192.0.2.1 dev eth0`" in problem
+
+
+def test_kernel_probe_script_reports_the_first_probe_that_fails() -> None:
+    probes = [("a", "mod_a", "true"), ("b", "mod_b", "false"), ("c", "mod_c", "false")]
+    script = preflight.kernel_probe_script(probes)
+    result = subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=True)
+    assert result.stdout == "1\n"
+    problem = preflight.check_kernel_features(result.stdout, probes)
+    assert problem is not None
+    assert problem.startswith("kernel lacks b (needed by kube-proxy")
+    assert "`modprobe -a mod_b`" in problem
+
+
+def test_check_kernel_features_names_the_module_to_load() -> None:
+    assert preflight.check_kernel_features("") is None
+    problem = preflight.check_kernel_features("2\n")
+    assert problem is not None
+    assert problem.startswith("kernel lacks the iptables set match")
+    assert "`modprobe -a xt_set`" in problem
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="network namespaces need root")
+def test_kernel_probes_pass_here_and_leave_the_host_untouched() -> None:
+    def host() -> list[str]:
+        commands = (["iptables-save"], ["ipset", "list", "-n"], ["ip", "-o", "link"])
+        outputs = [
+            subprocess.run(c, capture_output=True, text=True, check=True).stdout for c in commands
+        ]
+        # Packet counters and timestamps change on their own.
+        rules = re.sub(r"\[\d+:\d+\]|^#.*$", "", outputs[0], flags=re.MULTILINE)
+        return [rules, *outputs[1:], str(Path("/run/xtables.lock").exists())]
+
+    before = host()
+    assert preflight.check_kernel_features(preflight.probe_kernel()) is None
+    assert host() == before
+
+
+def _quiet_host(monkeypatch: pytest.MonkeyPatch, *, available_mib: int) -> None:
+    """Every check passes except, maybe, memory."""
+    for check in ("check_root", "check_binaries", "check_kernel", "check_disk", "check_routes"):
+        monkeypatch.setattr(preflight, check, lambda *a, **k: None)
+    monkeypatch.setattr(preflight, "probe_kernel", lambda: "")
+    monkeypatch.setattr(preflight, "available_memory_mib", lambda text: available_mib)
+    monkeypatch.setattr(preflight, "listening_ports", lambda texts: set())
+    monkeypatch.setattr(preflight, "check_route_table", lambda rules, table: None)
+    monkeypatch.setattr(preflight.shell, "output", lambda argv: "")
+    monkeypatch.setattr(preflight.hostnet, "table_routes", lambda: "")
+
+
+def test_memory_is_checked_before_a_cold_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    _quiet_host(monkeypatch, available_mib=1024)
+    paths = Paths(state=Path("/nonexistent"), run=Path("/nonexistent"), cache=Path(), repo=Path())
+    with pytest.raises(ClusterError, match="only 1024 MiB of memory available"):
+        preflight.run(paths)
+
+
+def test_memory_is_not_checked_when_the_control_plane_already_runs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _quiet_host(monkeypatch, available_mib=1024)
+    paths = Paths(state=Path("/nonexistent"), run=Path("/nonexistent"), cache=Path(), repo=Path())
+    preflight.run(paths, booted=True)
