@@ -12,9 +12,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-# The one pinned Kubernetes version of the project. v1.33 still runs on a cgroup v1 host with only
-# a deprecation warning (v1.35 refuses unless failCgroupV1 is false) and speaks CRI v1, which the
-# Debian 12 containerd 1.6.20 serves. tools/gotools.py builds the same tag.
+# The Kubernetes version the cluster expects its binaries to be (the live tests check the node's
+# kubelet). The pin itself, and why v1.33, is tools/gotools.py's KUBERNETES_VERSION, which builds
+# them; tests/cluster/test_settings.py fails when the two differ.
 KUBERNETES_VERSION = "v1.33.13"
 
 NODE_NAME = "todo-chatbot"
