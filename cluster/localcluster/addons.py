@@ -8,7 +8,7 @@ import time
 from . import images, settings
 from .errors import ClusterError
 from .kubectl import kubectl
-from .progress import say
+from .progress import heartbeat, say
 from .render import render
 from .settings import Paths
 
@@ -69,17 +69,18 @@ def apply_all(paths: Paths) -> None:
 def wait_rollout(paths: Paths, kind: str, name: str) -> None:
     """Wait until a kube-system workload is rolled out; fail naming it and where to look."""
     say(f"waiting for {kind}/{name}")
-    result = kubectl(
-        paths,
-        "-n",
-        "kube-system",
-        "rollout",
-        "status",
-        f"{kind}/{name}",
-        f"--timeout={ROLLOUT_TIMEOUT_SECONDS}s",
-        check=False,
-        timeout=ROLLOUT_TIMEOUT_SECONDS + 10,
-    )
+    with heartbeat(f"{kind}/{name}"):
+        result = kubectl(
+            paths,
+            "-n",
+            "kube-system",
+            "rollout",
+            "status",
+            f"{kind}/{name}",
+            f"--timeout={ROLLOUT_TIMEOUT_SECONDS}s",
+            check=False,
+            timeout=ROLLOUT_TIMEOUT_SECONDS + 10,
+        )
     if result.returncode != 0:
         raise ClusterError(
             f"{kind}/{name} not ready after {ROLLOUT_TIMEOUT_SECONDS}s: run "
@@ -91,18 +92,19 @@ def wait_rollout(paths: Paths, kind: str, name: str) -> None:
 def wait_node_ready(paths: Paths, *, timeout_seconds: float = 120) -> None:
     """Wait until the node has registered and reports Ready."""
     deadline = time.monotonic() + timeout_seconds
-    while time.monotonic() < deadline:
-        result = kubectl(
-            paths,
-            "wait",
-            "--for=condition=Ready",
-            f"node/{settings.NODE_NAME}",
-            "--timeout=10s",
-            check=False,
-        )
-        if result.returncode == 0:
-            return
-        time.sleep(1)
+    with heartbeat(f"node {settings.NODE_NAME} to be Ready"):
+        while time.monotonic() < deadline:
+            result = kubectl(
+                paths,
+                "wait",
+                "--for=condition=Ready",
+                f"node/{settings.NODE_NAME}",
+                "--timeout=10s",
+                check=False,
+            )
+            if result.returncode == 0:
+                return
+            time.sleep(1)
     raise ClusterError(
         f"node {settings.NODE_NAME} not Ready after {timeout_seconds:.0f}s: "
         f"read {paths.log('kubelet')}"

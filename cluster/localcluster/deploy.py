@@ -19,6 +19,7 @@ from typing import Any
 from . import ai_standin, app_secrets, images, postgres, settings, traefik
 from .errors import ClusterError
 from .kubectl import kubectl
+from .progress import heartbeat
 from .settings import Paths
 from .shell import run
 
@@ -248,27 +249,28 @@ def deploy(paths: Paths) -> str:
     chosen = local_values(ingress_host=INGRESS_HOST, digests=images.app_digests(paths))
     values.write_text(json.dumps(chosen, indent=2) + "\n")
     _preflight_resources(paths, chart_ref, version, values)
-    result = run(
-        [
-            paths.bin / "helm",
-            "upgrade",
-            "--install",
-            RELEASE,
-            chart_ref,
-            "--version",
-            version,
-            "--plain-http",
-            "--namespace",
-            NAMESPACE,
-            f"--kubeconfig={paths.kubeconfig}",
-            "--values",
-            values,
-            "--wait",
-            f"--timeout={HELM_TIMEOUT}",
-        ],
-        check=False,
-        timeout=600,
-    )
+    with heartbeat(f"helm --wait: the pods of release {RELEASE} to be ready"):
+        result = run(
+            [
+                paths.bin / "helm",
+                "upgrade",
+                "--install",
+                RELEASE,
+                chart_ref,
+                "--version",
+                version,
+                "--plain-http",
+                "--namespace",
+                NAMESPACE,
+                f"--kubeconfig={paths.kubeconfig}",
+                "--values",
+                values,
+                "--wait",
+                f"--timeout={HELM_TIMEOUT}",
+            ],
+            check=False,
+            timeout=600,
+        )
     if result.returncode != 0:
         lines = result.stderr.strip().splitlines()
         raise ClusterError(

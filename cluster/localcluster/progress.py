@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,3 +23,26 @@ def step(what: str) -> Iterator[None]:
     began = time.monotonic()
     yield
     say(f"{what}: done in {time.monotonic() - began:.1f}s")
+
+
+@contextmanager
+def heartbeat(what: str, *, every_seconds: float = 15) -> Iterator[None]:
+    """Print `still waiting for <what> (N s)` every `every_seconds` while the block runs.
+
+    For waits that a child process does silently (`kubectl rollout status`, `helm --wait`), so a
+    slow start never looks like a hang.
+    """
+    began = time.monotonic()
+    done = threading.Event()
+
+    def beat() -> None:
+        while not done.wait(every_seconds):
+            say(f"still waiting for {what} ({time.monotonic() - began:.0f}s)")
+
+    thread = threading.Thread(target=beat, name="heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()

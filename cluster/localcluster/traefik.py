@@ -20,7 +20,7 @@ from pathlib import Path
 from . import images, settings
 from .errors import ClusterError
 from .kubectl import kubectl
-from .progress import say
+from .progress import heartbeat, say
 from .settings import Paths
 
 NAMESPACE = "traefik"
@@ -281,17 +281,18 @@ def apply(paths: Paths) -> None:
 def wait_ready(paths: Paths) -> None:
     """Wait for Traefik's rollout, then for the Gateway to be programmed by it."""
     say(f"waiting for deployment/{NAME} in {NAMESPACE}")
-    result = kubectl(
-        paths,
-        "-n",
-        NAMESPACE,
-        "rollout",
-        "status",
-        f"deployment/{NAME}",
-        f"--timeout={ROLLOUT_TIMEOUT_SECONDS}s",
-        check=False,
-        timeout=ROLLOUT_TIMEOUT_SECONDS + 10,
-    )
+    with heartbeat(f"deployment/{NAME} in {NAMESPACE}"):
+        result = kubectl(
+            paths,
+            "-n",
+            NAMESPACE,
+            "rollout",
+            "status",
+            f"deployment/{NAME}",
+            f"--timeout={ROLLOUT_TIMEOUT_SECONDS}s",
+            check=False,
+            timeout=ROLLOUT_TIMEOUT_SECONDS + 10,
+        )
     if result.returncode != 0:
         raise ClusterError(
             f"deployment/{NAME} not ready after {ROLLOUT_TIMEOUT_SECONDS}s: run "
