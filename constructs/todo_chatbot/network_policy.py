@@ -21,16 +21,22 @@ class NetworkPolicyProps:
     """Where the pods may connect besides the cluster DNS and each other."""
 
     database_cidrs: tuple[str, ...] = ("0.0.0.0/0",)
-    """Where the database lives; default: anywhere (managed databases move)."""
+    """Where the database lives, one CIDR at least; default: anywhere (managed databases move)."""
     database_port: int = 5432
     """Database port; default: 5432."""
     ai_cidrs: tuple[str, ...] = ("0.0.0.0/0",)
-    """Where the AI provider's API lives; default: anywhere."""
+    """Where the AI provider's API lives, one CIDR at least; default: anywhere."""
     ai_port: int = 443
     """AI API port; default: 443."""
 
     def validate(self) -> None:
         """Fail early, showing the bad value."""
+        for name in ("database_cidrs", "ai_cidrs"):
+            # An egress rule with no peers admits every destination.
+            if not getattr(self, name):
+                raise ValueError(
+                    f"'{name}' must hold at least one CIDR (\"0.0.0.0/0\" for anywhere), got ()"
+                )
         for cidr in (*self.database_cidrs, *self.ai_cidrs):
             try:
                 ipaddress.ip_network(cidr)

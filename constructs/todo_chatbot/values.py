@@ -256,9 +256,18 @@ class HttpRoute:
 
 @dataclass
 class NetworkPolicyEgress:
-    databaseCidrs: list[str] = param(["0.0.0.0/0"], "CIDRs where the database lives")
+    databaseCidrs: list[str] = param(
+        ["0.0.0.0/0"],
+        "CIDRs where the database lives; at least one (an empty list would allow every "
+        "destination), 0.0.0.0/0 for anywhere",
+        minItems=1,
+    )
     databasePort: int = param(5432, "Port of the database", minimum=1, maximum=65535)
-    aiCidrs: list[str] = param(["0.0.0.0/0"], "CIDRs of the AI provider's API")
+    aiCidrs: list[str] = param(
+        ["0.0.0.0/0"],
+        "CIDRs of the AI provider's API; at least one, 0.0.0.0/0 for anywhere",
+        minItems=1,
+    )
     aiPort: int = param(443, "Port of the AI provider's API", minimum=1, maximum=65535)
 
 

@@ -87,3 +87,10 @@ def test_no_error_prints_a_secret(render, credentials):
     for message in messages:
         for value in credentials.values():
             assert value not in message
+
+
+@pytest.mark.parametrize("key", ["databaseCidrs", "aiCidrs"])
+def test_fails_when_an_egress_cidr_list_is_empty(render, key):
+    # An egress rule with an empty `to` would admit every destination.
+    message = refused(render, {"networkPolicy": {"egress": {key: []}}})
+    assert f"at '/networkPolicy/egress/{key}': minItems: got 0, want 1" in message

@@ -70,6 +70,8 @@ def test_can_be_turned_off(synth_app):
     [
         (NetworkPolicyProps(database_cidrs=("10.0.0/8",)), "got '10.0.0/8'"),
         (NetworkPolicyProps(ai_port=70000), "'ai_port' must be a port, got 70000"),
+        (NetworkPolicyProps(database_cidrs=()), "'database_cidrs' must hold at least one CIDR"),
+        (NetworkPolicyProps(ai_cidrs=()), "'ai_cidrs' must hold at least one CIDR"),
     ],
 )
 def test_fails_when_props_are_invalid(synth_app, props, message):
