@@ -2,7 +2,8 @@
 
 - `POST /v1/chat/completions` (OpenAI) and `POST /v1beta/openai/chat/completions` (Gemini's
   OpenAI-compatible path): 401 unless `Authorization: Bearer <expected key>`; 400 for a body
-  that breaks the wire format; otherwise the deterministic reply.
+  that breaks the wire format (on the Gemini path also for tool schemas with keywords Gemini
+  refuses, such as `additionalProperties`); otherwise the deterministic reply.
 - Fault injection: a last user message containing `[[slow]]` waits `slow_seconds` before
   answering, `[[error500]]` / `[[error429]]` answer with that status, `[[badjson]]` with a
   body that is not JSON. `PUT /_standin/mode {"mode": "error500"}` does the same for every
@@ -30,7 +31,8 @@ from ai_standin.wire import InvalidRequest, validate_request
 
 logger = logging.getLogger(__name__)
 
-CHAT_PATHS = ("/v1/chat/completions", "/v1beta/openai/chat/completions")
+OPENAI_PATH = "/v1/chat/completions"
+GEMINI_PATH = "/v1beta/openai/chat/completions"
 FAULTS = ("slow", "error500", "error429", "badjson")
 MAX_RECORDED = 500
 
@@ -78,7 +80,7 @@ def create_app(*, expected_key: str, slow_seconds: float = 60.0) -> FastAPI:
         entry["authorized"] = True
         body = entry["body"]
         try:
-            validate_request(body)
+            validate_request(body, gemini=request.url.path == GEMINI_PATH)
         except InvalidRequest as exc:
             return openai_error(400, str(exc), kind="invalid_request_error", param=exc.param)
         messages = body["messages"]
@@ -96,7 +98,7 @@ def create_app(*, expected_key: str, slow_seconds: float = 60.0) -> FastAPI:
         message = brain.reply(messages, tool_names)
         return JSONResponse(_completion(body["model"], message))
 
-    for path in CHAT_PATHS:
+    for path in (OPENAI_PATH, GEMINI_PATH):
         app.add_api_route(path, chat_completions, methods=["POST"])
 
     @app.get("/_standin/requests")

@@ -26,6 +26,14 @@ KNOWN_PARAMETERS = {
 }
 _ROLES = {"system", "developer", "user", "assistant", "tool"}
 _TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+# The JSON Schema keywords the stand-in's Gemini path accepts in function parameters: the
+# part of Gemini's Schema object that its API has always taken. Gemini answers 400 to a
+# name it does not know ("Unknown name \"additionalProperties\" ...: Cannot find field"),
+# as it has for `additionalProperties`, `$schema`, `const`, and in some versions `anyOf`
+# and `default`; OpenAI takes any JSON Schema.
+GEMINI_SCHEMA_KEYWORDS = frozenset(
+    {"type", "format", "description", "nullable", "enum", "properties", "required", "items"}
+)
 
 
 class InvalidRequest(ValueError):
@@ -37,8 +45,11 @@ class InvalidRequest(ValueError):
         self.param = param
 
 
-def validate_request(body: Any) -> None:
-    """Raise `InvalidRequest` unless `body` is a valid chat-completions request."""
+def validate_request(body: Any, *, gemini: bool = False) -> None:
+    """Raise `InvalidRequest` unless `body` is a valid chat-completions request.
+
+    `gemini` also applies Gemini's limits on tool parameter schemas.
+    """
     if not isinstance(body, dict):
         raise InvalidRequest("the request body must be a JSON object")
     unknown = sorted(set(body) - KNOWN_PARAMETERS)
@@ -48,11 +59,11 @@ def validate_request(body: Any) -> None:
         raise InvalidRequest("you must provide a model parameter", "model")
     if body.get("stream"):
         raise InvalidRequest("stream is not supported by the stand-in", "stream")
-    _validate_tools(body.get("tools"))
+    _validate_tools(body.get("tools"), gemini=gemini)
     _validate_messages(body.get("messages"))
 
 
-def _validate_tools(tools: Any) -> None:
+def _validate_tools(tools: Any, *, gemini: bool) -> None:
     if tools is None:
         return
     if not isinstance(tools, list):
@@ -82,6 +93,26 @@ def _validate_tools(tools: Any) -> None:
             raise InvalidRequest(
                 "parameters must be a JSON Schema of type object", f"{param}.function.parameters"
             )
+        if gemini and parameters is not None:
+            _validate_gemini_schema(parameters, f"{param}.function.parameters")
+
+
+def _validate_gemini_schema(schema: dict[str, Any], param: str) -> None:
+    for keyword in schema:
+        if keyword not in GEMINI_SCHEMA_KEYWORDS:
+            raise InvalidRequest(
+                f"Invalid JSON payload received. Unknown name \"{keyword}\" at '{param}':"
+                " Cannot find field.",
+                param,
+            )
+    properties = schema.get("properties", {})
+    nested = [(f"{param}.properties.{name}", value) for name, value in properties.items()]
+    if "items" in schema:
+        nested.append((f"{param}.items", schema["items"]))
+    for nested_param, nested_schema in nested:
+        if not isinstance(nested_schema, dict):
+            raise InvalidRequest("a schema must be an object", nested_param)
+        _validate_gemini_schema(nested_schema, nested_param)
 
 
 def _validate_messages(messages: Any) -> None:

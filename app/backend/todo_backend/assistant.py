@@ -44,6 +44,15 @@ SYSTEM_PROMPT = (
 )
 
 
+TASK_ID_DESCRIPTION = "Id of the task (a positive integer), from list_tasks or add_task."
+# What a tool's parameter schema says of each argument. Gemini's OpenAI-compatible API takes
+# only a subset of JSON Schema and answers 400 to keywords it does not know (pydantic emits
+# `additionalProperties`, `anyOf` with null for optional fields, `default`); OpenAI takes the
+# plain form too. Limits that do not fit (lengths, minimum) are in the descriptions and are
+# enforced anyway: `run_tool` validates the arguments and tells the model what was wrong.
+SCHEMA_KEYWORDS = ("type", "enum", "description")
+
+
 class _ToolArguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -51,30 +60,35 @@ class _ToolArguments(BaseModel):
 class AddTaskArguments(_ToolArguments):
     """Arguments of `add_task`."""
 
-    title: Title = Field(description="Short title of the task.")
-    description: Description = Field(default="", description="Optional details.")
+    title: Title = Field(description="Short title of the task, 1 to 200 characters.")
+    description: Description = Field(
+        default="", description="Optional details, at most 2000 characters."
+    )
 
 
 class ListTasksArguments(_ToolArguments):
     """Arguments of `list_tasks`."""
 
     status: Literal["all", "pending", "completed"] = Field(
-        default="all", description="Which tasks: all, pending (not completed) or completed."
+        default="all",
+        description="Which tasks: all (the default), pending (not completed) or completed.",
     )
 
 
 class TaskIdArguments(_ToolArguments):
     """Arguments of `complete_task` and `delete_task`."""
 
-    task_id: int = Field(ge=1, description="Id of the task, from list_tasks or add_task.")
+    task_id: int = Field(ge=1, description=TASK_ID_DESCRIPTION)
 
 
 class UpdateTaskArguments(_ToolArguments):
     """Arguments of `update_task`."""
 
-    task_id: int = Field(ge=1, description="Id of the task, from list_tasks or add_task.")
-    title: Title | None = Field(default=None, description="New title.")
-    description: Description | None = Field(default=None, description="New details.")
+    task_id: int = Field(ge=1, description=TASK_ID_DESCRIPTION)
+    title: Title | None = Field(default=None, description="New title, 1 to 200 characters.")
+    description: Description | None = Field(
+        default=None, description="New details, at most 2000 characters."
+    )
     completed: bool | None = Field(default=None, description="New completion state.")
 
 
@@ -140,21 +154,35 @@ _TOOLS: dict[str, tuple[str, type[_ToolArguments], ToolFunction]] = {
 
 
 def tool_definitions() -> list[dict[str, Any]]:
-    """Return the tools in the chat-completions `tools` format (JSON Schema parameters)."""
-    definitions = []
-    for name, (description, arguments_model, _) in _TOOLS.items():
-        schema = arguments_model.model_json_schema()
-        schema.pop("title", None)
-        schema.pop("description", None)
-        for field_schema in schema.get("properties", {}).values():
-            field_schema.pop("title", None)
-        definitions.append(
-            {
-                "type": "function",
-                "function": {"name": name, "description": description, "parameters": schema},
-            }
-        )
-    return definitions
+    """Return the tools in the chat-completions `tools` format (plain JSON Schema parameters)."""
+    return [
+        {
+            "type": "function",
+            "function": {
+                "name": name,
+                "description": description,
+                "parameters": _plain_parameters(arguments_model),
+            },
+        }
+        for name, (description, arguments_model, _) in _TOOLS.items()
+    ]
+
+
+def _plain_parameters(arguments_model: type[_ToolArguments]) -> dict[str, Any]:
+    """Return the object schema of `arguments_model`, each argument in `SCHEMA_KEYWORDS` only."""
+    schema = arguments_model.model_json_schema()
+    properties = {}
+    for name, field_schema in schema["properties"].items():
+        # An optional field (`X | None`) is `anyOf: [X, {"type": "null"}]`; leaving the
+        # argument out says the same, so the schema keeps X only.
+        [kind] = [s for s in field_schema.get("anyOf", [field_schema]) if s["type"] != "null"]
+        plain = {key: kind[key] for key in SCHEMA_KEYWORDS if key in kind}
+        plain["description"] = field_schema["description"]
+        properties[name] = plain
+    parameters: dict[str, Any] = {"type": "object", "properties": properties}
+    if schema.get("required"):
+        parameters["required"] = schema["required"]
+    return parameters
 
 
 async def run_tool(

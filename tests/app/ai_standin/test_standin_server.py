@@ -140,6 +140,51 @@ async def test_serves_geminis_openai_compatible_path(standin: httpx.AsyncClient,
     )
 
 
+@pytest.mark.parametrize(
+    ("parameters", "keyword", "param"),
+    [
+        (
+            {"type": "object", "properties": {}, "additionalProperties": False},
+            "additionalProperties",
+            "tools[0].function.parameters",
+        ),
+        (
+            {
+                "type": "object",
+                "properties": {"title": {"anyOf": [{"type": "string"}, {"type": "null"}]}},
+            },
+            "anyOf",
+            "tools[0].function.parameters.properties.title",
+        ),
+        (
+            {"type": "object", "properties": {"status": {"type": "string", "default": "all"}}},
+            "default",
+            "tools[0].function.parameters.properties.status",
+        ),
+        (
+            {
+                "type": "object",
+                "properties": {"ids": {"type": "array", "items": {"type": "integer", "const": 1}}},
+            },
+            "const",
+            "tools[0].function.parameters.properties.ids.items",
+        ),
+    ],
+)
+async def test_gemini_path_refuses_schema_keywords_gemini_does_not_know(
+    standin: httpx.AsyncClient, key: str, parameters: dict[str, Any], keyword: str, param: str
+) -> None:
+    tools = [{"type": "function", "function": {"name": "f", "parameters": parameters}}]
+    body = request_body(user("list"), tools=tools)
+    gemini = await complete(standin, key, body, "/v1beta/openai/chat/completions")
+    assert gemini.status_code == 400
+    error = gemini.json()["error"]
+    assert error["param"] == param
+    assert f'Unknown name "{keyword}"' in error["message"]
+    # OpenAI takes any JSON Schema.
+    assert (await complete(standin, key, body)).status_code == 200
+
+
 async def test_records_requests_without_the_key(standin: httpx.AsyncClient, key: str) -> None:
     await complete(standin, key, request_body(user("list")))
     await standin.post("/v1/chat/completions", json=request_body(user("x")), headers={})

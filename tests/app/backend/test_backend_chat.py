@@ -32,6 +32,15 @@ def tasks_of(url: str, headers: dict[str, str]) -> list[dict[str, Any]]:
     return data
 
 
+def assert_plain_schema(parameters: dict[str, Any]) -> None:
+    """Assert `parameters` uses only the JSON Schema that both providers take."""
+    assert set(parameters) <= {"type", "properties", "required"}
+    assert parameters["type"] == "object"
+    for argument in parameters["properties"].values():
+        assert set(argument) <= {"type", "enum", "description"}
+        assert argument["type"] in ("string", "integer", "boolean")
+
+
 def test_add_list_and_complete_through_the_assistant(
     backend: AppProcess, fresh_standin: StandIn, make_token: Any
 ) -> None:
@@ -80,6 +89,8 @@ def test_the_provider_receives_the_history_and_tools_in_wire_format(
         "delete_task",
         "update_task",
     }
+    for tool in body["tools"]:
+        assert_plain_schema(tool["function"]["parameters"])
     roles = [m["role"] for m in body["messages"]]
     assert roles == [
         "system",
@@ -248,8 +259,9 @@ def test_gemini_provider_uses_its_key_and_path(
         AI_MODEL="gemini-2.0-flash",
         AI_BASE_URL=f"{fresh_standin.url}/v1beta/openai",
     )
+    # Every request offers all the tools, whose schemas the Gemini path checks strictly.
     response = chat(gemini.url, bearer(make_token("gemini-user")), "add a task to try gemini")
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     assert response.json()["reply"].endswith(": try gemini.")
     requests = fresh_standin.requests()["requests"]
     assert {r["path"] for r in requests} == {"/v1beta/openai/chat/completions"}
