@@ -2,7 +2,7 @@
 
 images/build.py writes each image as a docker-archive under $CACHE/images and lists them in
 $CACHE/images/manifest.json (name -> ref, archive). skopeo copies each archive to its ref in the
-registry; layers already there are skipped, so a warm `up` pushes almost nothing.
+registry; layers already there are skipped, and an archive already pushed is not copied again.
 """
 
 from __future__ import annotations
@@ -45,12 +45,23 @@ def ref(paths: Paths, name: str) -> str:
 
 
 def push_all(paths: Paths) -> None:
-    """Copy every built image whose ref names the local registry into it."""
+    """Copy every built image whose ref names the local registry into it, once per build.
+
+    `up` and `deploy` both call this (a bare `up` must serve the images its pods and tests use;
+    `deploy` must serve a rebuilt app image); an archive already pushed since it was last built
+    (same path, size and modification time, recorded in $STATE/pushed-images.json) is skipped.
+    """
+    record_path = paths.state / "pushed-images.json"
+    pushed: dict[str, str] = json.loads(record_path.read_text()) if record_path.is_file() else {}
     for entry in sorted(built(paths).values(), key=lambda e: e["ref"]):
         if not entry["ref"].startswith(f"{settings.REGISTRY}/"):
             continue
         archive = Path(entry["archive"])
         if not archive.is_file():
+            continue
+        stat = archive.stat()
+        build = f"{archive} {stat.st_size} {stat.st_mtime_ns}"
+        if pushed.get(entry["ref"]) == build:
             continue
         say(f"push {entry['ref']}")
         run(
@@ -64,6 +75,9 @@ def push_all(paths: Paths) -> None:
             ],
             timeout=600,
         )
+        pushed[entry["ref"]] = build
+        record_path.parent.mkdir(parents=True, exist_ok=True)
+        record_path.write_text(json.dumps(pushed, indent=2) + "\n")
 
 
 def app_digests(paths: Paths) -> dict[str, str]:
