@@ -155,6 +155,39 @@ def stop(
     return True
 
 
+def marked_pids(paths: Paths) -> set[int]:
+    """Every process carrying our marker for this state folder, pid file or not.
+
+    A crash between starting a process and writing its pid file leaves one that only the marker
+    in its environment (inherited by its children) identifies.
+    """
+    wanted = f"{MARKER}={paths.state}".encode()
+    pids = set()
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            entries = environ.read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if wanted in entries:
+            pids.add(int(environ.parent.name))
+    return pids - {os.getpid()}
+
+
+def stop_marked(paths: Paths, *, grace_seconds: float = 10) -> set[int]:
+    """Stop the processes `marked_pids` finds: SIGTERM, then SIGKILL after the grace period."""
+    pids = marked_pids(paths)
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace_seconds
+    while marked_pids(paths) & pids and time.monotonic() < deadline:
+        time.sleep(0.2)
+    for pid in marked_pids(paths) & pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    return pids
+
+
 def _signal_group(pid: int, sig: signal.Signals) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, sig)

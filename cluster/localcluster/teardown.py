@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import containerd, hostnet, snapshot, usernet
+from . import containerd, hostnet, snapshot, supervisor, usernet
 from .errors import ClusterError
 from .progress import say, step
 from .settings import CGROUP_NAME, CGROUP_ROOT, Paths
@@ -194,6 +194,9 @@ def down(paths: Paths) -> None:
         stop_signal = signal.SIGINT if name == "postgres" else signal.SIGTERM
         if stop(paths, name, stop_signal=stop_signal):
             say(f"stopped {name}")
+    leftovers = supervisor.stop_marked(paths)
+    if leftovers:
+        say(f"stopped {len(leftovers)} process(es) without a pid file")
     kill_containers(paths)
     with step("unmount, remove cgroups, network, firewall rules and folders"):
         usernet.tear_down()

@@ -2,6 +2,7 @@
 
 import os
 import signal
+import subprocess
 import sys
 from pathlib import Path
 
@@ -72,3 +73,18 @@ def test_wait_healthy_times_out_with_the_log_to_read(paths: Paths) -> None:
             supervisor.wait_healthy(paths, "stuck", lambda: False, timeout_seconds=1)
     finally:
         supervisor.stop(paths, "stuck", stop_signal=signal.SIGKILL)
+
+
+def test_a_marked_process_without_a_pid_file_is_found_and_stopped(paths: Paths) -> None:
+    # As after a crash between starting a process and writing its pid file.
+    env = {**os.environ, supervisor.MARKER: str(paths.state)}
+    orphan = subprocess.Popen(["sleep", "60"], env=env)
+    other = subprocess.Popen(["sleep", "60"], env={**env, supervisor.MARKER: "/another/state"})
+    try:
+        assert supervisor.marked_pids(paths) == {orphan.pid}
+        assert supervisor.stop_marked(paths) == {orphan.pid}
+        assert orphan.wait(timeout=10) == -signal.SIGTERM
+        assert other.poll() is None
+    finally:
+        other.kill()
+        other.wait()
