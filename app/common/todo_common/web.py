@@ -3,9 +3,12 @@
 `install(app, instance_name=...)` adds to a FastAPI app:
 
 - `/metrics` (Prometheus text): `process_uptime_seconds`, `http_requests_total{route,method,
-  status}`, `http_request_duration_seconds{route}` (histogram) and
+  status}`, `http_request_duration_seconds{route,status_class}` (histogram) and
   `http_request_failures_total{route}` (5xx and unhandled exceptions). `route` is the route
-  template (`/api/tasks/{task_id}`), or `unmatched`, so that label values stay few.
+  template (`/api/tasks/{task_id}`), or `unmatched`, so that label values stay few. The
+  histogram has the status class (`2xx`, `4xx`, `5xx`) rather than the code: each label
+  value costs a series per bucket, and a fast 404 or a slow 504 must not blur the latency
+  of the answers that worked.
 - an `X-Instance` header on every response, errors included;
 - a request body limit (413 beyond it);
 - errors as `{"detail": "..."}` only: validation errors become one readable sentence, an
@@ -68,8 +71,8 @@ class AppMetrics:
         )
         self.duration = Histogram(
             "http_request_duration_seconds",
-            "HTTP request duration by route template.",
-            ["route"],
+            "HTTP request duration by route template and status class (2xx, 4xx, 5xx).",
+            ["route", "status_class"],
             registry=self.registry,
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
         )
@@ -83,7 +86,7 @@ class AppMetrics:
     def observe(self, *, route: str, method: str, status: int, seconds: float) -> None:
         """Record one finished request."""
         self.requests.labels(route=route, method=method, status=str(status)).inc()
-        self.duration.labels(route=route).observe(seconds)
+        self.duration.labels(route=route, status_class=f"{status // 100}xx").observe(seconds)
         if status >= 500:
             self.failures.labels(route=route).inc()
 

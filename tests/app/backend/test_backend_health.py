@@ -57,8 +57,11 @@ def test_metrics_use_route_templates_and_count_failures(
     assert 'http_requests_total{method="GET",route="/api/tasks/{task_id}",status="200"} 1.0' in text
     assert 'http_requests_total{method="GET",route="/api/tasks/{task_id}",status="404"} 1.0' in text
     assert f"/api/tasks/{task['id']}" not in text
-    assert 'http_request_duration_seconds_bucket{le="0.5",route="/api/tasks"}' in text
-    assert 'http_request_duration_seconds_count{route="/api/tasks/{task_id}"} 2.0' in text
+    duration = "http_request_duration_seconds"
+    assert f'{duration}_bucket{{le="0.5",route="/api/tasks",status_class="2xx"}}' in text
+    assert f'{duration}_count{{route="/api/tasks/{{task_id}}",status_class="2xx"}} 1.0' in text
+    assert f'{duration}_count{{route="/api/tasks/{{task_id}}",status_class="4xx"}} 1.0' in text
+    assert f'{duration}_count{{route="/api/chat",status_class="5xx"}} 1.0' in text
     assert 'http_request_failures_total{route="/api/chat"} 1.0' in text
     assert 'http_request_failures_total{route="/api/tasks' not in text
 
