@@ -27,9 +27,7 @@ from __future__ import annotations
 
 import argparse
 import fcntl
-import functools
 import hashlib
-import importlib.util
 import json
 import os
 import re
@@ -37,15 +35,19 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 from typing import NoReturn
 
 REPO = Path(__file__).resolve().parent.parent
+# tools/ is no package: its folder goes on the path so that tools/gotools.py (the toolchain's
+# pins, the cache folder and the run-with-progress helper) imports whether this file runs as
+# a script or is imported by the tests.
+sys.path.insert(0, str(REPO / "tools"))
+import gotools  # noqa: E402
+
 IMAGES_DIR = REPO / "images"
 APP_DIR = REPO / "app"
 
@@ -63,18 +65,12 @@ BASE_RECIPE_REVISION = "1"
 
 PAUSE_TAG = "3.10"
 
-HEARTBEAT_SECONDS = 15
 ARCHIVE_FORMAT = "docker-archive"
-
-
-def cache_dir() -> Path:
-    """Return the project's build cache, $CACHE or ~/.cache/todo-chatbot."""
-    return Path(os.environ.get("CACHE") or Path.home() / ".cache" / "todo-chatbot")
 
 
 def images_cache() -> Path:
     """Return the folder of image archives, stamps and logs."""
-    return cache_dir() / "images"
+    return gotools.cache_dir() / "images"
 
 
 def log(message: str) -> None:
@@ -87,48 +83,44 @@ def fail(message: str) -> NoReturn:
     sys.exit(f"images: {message}")
 
 
+# buildah prints each instruction as it starts it: `STEP 3/9: RUN ...`, prefixed with
+# `[1/2] ` in a multi-stage build.
+BUILDAH_STEP = re.compile(r"(\[\d+/\d+\] )?STEP \d+/\d+: .*")
+
+
+class BuildahSteps(gotools.Progress):
+    """Follow the instruction a `buildah build` runs, from its STEP lines."""
+
+    def __init__(self) -> None:
+        self.step = ""
+
+    def feed(self, line: str) -> None:
+        """Remember the last STEP line (shortened: a RUN line can be long)."""
+        if BUILDAH_STEP.fullmatch(line.strip()):
+            text = " ".join(line.split())
+            self.step = text if len(text) <= 72 else text[:71] + "…"
+
+    def describe(self) -> str:
+        """Return the step the build is at, or "" before the first one."""
+        return self.step
+
+
 def run(
     command: Sequence[str],
     *,
     what: str,
     log_file: Path | None = None,
     env: dict[str, str] | None = None,
+    progress: gotools.Progress | None = None,
 ) -> str:
-    """Run a command, print a heartbeat while it runs, and stop with its output if it fails.
+    """Run a command with the toolchain's heartbeat (`[images]   ... what: how far, time`).
 
-    The output goes to `log_file` when given (kept for a look after a long build), else it is
-    collected; either way the end of it is printed when the command fails.
+    The output goes to `log_file` when given (kept for a look after a long build); the end of
+    it is printed when the command fails, and the build stops.
     """
-    started = time.monotonic()
-    with tempfile.TemporaryFile(mode="w+") as scratch:
-        output = log_file.open("w+") if log_file else scratch
-        try:
-            process = subprocess.Popen(
-                command, env=env, stdout=output, stderr=subprocess.STDOUT, text=True
-            )
-            done = threading.Event()
-
-            def heartbeat() -> None:
-                while not done.wait(HEARTBEAT_SECONDS):
-                    log(f"  ... {what}: {time.monotonic() - started:.0f} s")
-
-            beater = threading.Thread(target=heartbeat, daemon=True)
-            beater.start()
-            try:
-                returncode = process.wait()
-            finally:
-                done.set()
-                beater.join()
-            output.seek(0)
-            text = output.read()
-        finally:
-            if log_file:
-                output.close()
-    if returncode != 0:
-        sys.stderr.write("\n".join(text.splitlines()[-40:]) + "\n")
-        where = f" (full log: {log_file})" if log_file else ""
-        fail(f"{what} failed (exit {returncode}){where}")
-    return text
+    return gotools.run(
+        command, what=what, program="images", env=env, log_file=log_file, progress=progress
+    )
 
 
 def capture(command: Sequence[str]) -> subprocess.CompletedProcess[str]:
@@ -468,10 +460,7 @@ def lock_constraints() -> str:
     lock makes the images run exactly the versions the project's tests ran against, and a
     requirement that disagrees with the lock stops the build instead of drifting.
     """
-    lock_file = REPO / "Pipfile.lock"
-    if not lock_file.is_file():
-        return ""
-    lock = json.loads(lock_file.read_text())
+    lock = json.loads((REPO / "Pipfile.lock").read_text())
     pins = {**lock.get("develop", {}), **lock.get("default", {})}
     lines = []
     for name, entry in sorted(pins.items()):
@@ -496,7 +485,7 @@ def build_wheels(requirements: Path) -> Path:
         )
     constraints = lock_constraints()
     key = digest([requirements.read_text(), constraints, sys.implementation.cache_tag])
-    folder = cache_dir() / "wheels" / f"{requirements.parent.name}-{key}"
+    folder = gotools.cache_dir() / "wheels" / f"{requirements.parent.name}-{key}"
     if (folder / ".complete").exists():
         return folder
     started = time.monotonic()
@@ -505,7 +494,7 @@ def build_wheels(requirements: Path) -> Path:
     folder.mkdir(parents=True)
     constraints_file = folder / "constraints.txt"
     constraints_file.write_text(constraints)
-    env = dict(os.environ, PIP_CACHE_DIR=str(cache_dir() / "pip"))
+    env = dict(os.environ, PIP_CACHE_DIR=str(gotools.cache_dir() / "pip"))
     env.pop("PIP_FIND_LINKS", None)
     run(
         [
@@ -610,7 +599,12 @@ def build_image(image: Image, *, base_ref: str | None, force: bool) -> str:
     for key, value in sorted(build_args.items()):
         command += ["--build-arg", f"{key}={value}"]
     log_file = images_cache() / "logs" / f"{image.name}.log"
-    run([*command, str(image.context)], what=f"buildah build {image.name}", log_file=log_file)
+    run(
+        [*command, str(image.context)],
+        what=f"buildah build {image.name}",
+        log_file=log_file,
+        progress=BuildahSteps(),
+    )
     new_id = image_id(image.ref)
     if previous_id and previous_id != new_id:
         # The superseded build, now untagged; its cached parent layers stay for the next build.
@@ -651,9 +645,6 @@ def source_url() -> str:
 def app_image(name: str, version: str) -> Image:
     """Describe the backend or frontend image (context: app/, for the shared todo_common)."""
     folder = APP_DIR / name
-    for needed in (folder / "Dockerfile", folder / "requirements.txt", folder / f"todo_{name}"):
-        if not needed.exists():
-            fail(f"{name}: {needed.relative_to(REPO)} does not exist yet")
     return Image(
         name=name,
         ref=f"{REGISTRY}/{PROJECT}/{name}:{version}",
@@ -669,13 +660,13 @@ def app_image(name: str, version: str) -> Image:
 class Component:
     """A cluster component image around one static binary from $CACHE/bin.
 
-    `version_constant` names the toolchain's pin in tools/gotools.py; `tag` fixes the image
-    tag when it is not that version; `on_debian` gives the Containerfile base-debian as its
-    BASE_IMAGE (for the CA bundle, setcap or iptables).
+    `version` is the toolchain's pin in tools/gotools.py; `tag` fixes the image tag when it is
+    not that version; `on_debian` gives the Containerfile base-debian as its BASE_IMAGE (for
+    the CA bundle, setcap or iptables).
     """
 
     name: str
-    version_constant: str
+    version: str
     tag: str | None = None
     on_debian: bool = False
 
@@ -687,48 +678,17 @@ class Component:
 COMPONENTS = [
     # 3.10 is the sandbox image tag the cluster's containerd config names, whatever the patch
     # release of the binary (labelled in the image).
-    Component("pause", "PAUSE_VERSION", tag=PAUSE_TAG),
-    Component("coredns", "COREDNS_VERSION", on_debian=True),
-    Component("metrics-server", "METRICS_SERVER_VERSION", on_debian=True),
-    Component("kube-router", "KUBE_ROUTER_VERSION", on_debian=True),
-    Component("traefik", "TRAEFIK_VERSION", on_debian=True),
+    Component("pause", gotools.PAUSE_VERSION, tag=PAUSE_TAG),
+    Component("coredns", gotools.COREDNS_VERSION, on_debian=True),
+    Component("metrics-server", gotools.METRICS_SERVER_VERSION, on_debian=True),
+    Component("kube-router", gotools.KUBE_ROUTER_VERSION, on_debian=True),
+    Component("traefik", gotools.TRAEFIK_VERSION, on_debian=True),
 ]
 
 
-@functools.cache
-def gotools() -> ModuleType | None:
-    """Import tools/gotools.py (the toolchain's pinned versions), or None before it exists."""
-    path = REPO / "tools" / "gotools.py"
-    if not path.is_file():
-        return None
-    spec = importlib.util.spec_from_file_location("gotools", path)
-    if spec is None or spec.loader is None:
-        return None
-    module = importlib.util.module_from_spec(spec)
-    # dataclasses look their module up in sys.modules while the module executes.
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-def component_version(component: Component, overrides: dict[str, str]) -> str | None:
-    """Return a component's version: --component-version, else the toolchain's pin.
-
-    Without either, the version comes from the folder the $CACHE/bin link points into
-    (gotools installs `<name>-<version>/`), so an image is never tagged with a guess.
-    """
-    if component.name in overrides:
-        return overrides[component.name]
-    module = gotools()
-    pinned = getattr(module, component.version_constant, None) if module else None
-    if isinstance(pinned, str):
-        return pinned
-    link = cache_dir() / "bin" / component.name
-    if link.is_symlink():
-        folder = Path(os.readlink(link)).parent.name
-        if folder.startswith(f"{component.name}-"):
-            return folder.removeprefix(f"{component.name}-")
-    return None
+def component_version(component: Component, overrides: dict[str, str]) -> str:
+    """Return a component's version: --component-version, else the toolchain's pin."""
+    return overrides.get(component.name, component.version)
 
 
 def component_image(component: Component, version: str, context: Path) -> Image:
@@ -757,7 +717,7 @@ def iptables_mode(component: Component) -> dict[str, str]:
 
 def stage_context(component: Component) -> Path | None:
     """Copy a component's binary into its own small build context; None when it is missing."""
-    binary = cache_dir() / "bin" / component.name
+    binary = gotools.cache_dir() / "bin" / component.name
     if not binary.is_file():
         return None
     context = images_cache() / "contexts" / component.name
@@ -866,16 +826,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.group in ("components", "all"):
         for component in COMPONENTS:
             context = stage_context(component)
-            component_tag = component_version(component, overrides)
-            if context is None or component_tag is None:
-                missing = "binary" if context is None else "version"
+            if context is None:
                 if args.require_all_components:
                     fail(
-                        f"{component.name}: no {missing} ($CACHE/bin/{component.name}); "
+                        f"{component.name}: no binary ($CACHE/bin/{component.name}); "
                         "build them first: python3 tools/gotools.py cluster-addons"
                     )
-                rows.append((f"{component.name} (no {missing} yet)", "-", "skipped"))
+                rows.append((f"{component.name} (no binary yet)", "-", "skipped"))
                 continue
+            component_tag = component_version(component, overrides)
             image = component_image(component, component_tag, context)
             base_ref = base_debian if component.on_debian else None
             record(

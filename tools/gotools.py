@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import contextvars
 import fcntl
 import functools
 import hashlib
@@ -59,7 +60,8 @@ class Tool:
     `links` maps a name in $CACHE/bin to a binary in the tool's folder (several tools install
     under another name, such as Helm 3 as `helm3`). `build` compiles every binary into the
     folder it is given; `recipe` is everything besides the version that shapes the binaries.
-    `version_args` runs each linked binary to prove it prints `version`.
+    `version_args` runs each linked binary to prove it prints `version`. `build_memory_gib`
+    and `build_disk_gib` are what a build from an empty cache needs (1 GiB each by default).
     """
 
     name: str
@@ -69,6 +71,8 @@ class Tool:
     recipe: Callable[[], list[str]]
     version_args: Sequence[str] = ("--version",)
     version_args_by_binary: dict[str, Sequence[str]] = field(default_factory=dict)
+    build_memory_gib: float = 1.0
+    build_disk_gib: float = 1.0
 
     @property
     def folder(self) -> Path:
@@ -111,38 +115,154 @@ def go_env(*, cgo: bool) -> dict[str, str]:
     return env
 
 
-def run(
-    command: Sequence[str], *, what: str, env: dict[str, str] | None = None, cwd: Path | None = None
-) -> str:
-    """Run a command, print a heartbeat while it runs, and fail with its output if it fails.
+def elapsed(seconds: float) -> str:
+    """Return a duration the way the progress lines print it: `42 s` or `12 min 05 s`."""
+    whole = int(seconds)
+    return f"{whole // 60} min {whole % 60:02d} s" if whole >= 60 else f"{whole} s"
 
-    Output is collected rather than streamed: a Kubernetes build is silent when it succeeds
-    and its errors are what matters when it fails.
+
+class Progress:
+    """How far a long command has come, read from its output line by line.
+
+    The base class reports nothing: the heartbeat then shows only the elapsed time.
+    """
+
+    def feed(self, line: str) -> None:
+        """Take one line of the command's output."""
+
+    def describe(self) -> str:
+        """Return how far the command has come, or "" when its output does not say."""
+        return ""
+
+
+# `go build -v` prints each package's import path alone on a line as it compiles it; every
+# other line (`go: downloading ...`, `# package` before a compiler message) has a space or `#`.
+GO_PACKAGE_LINE = re.compile(r"[A-Za-z0-9_.~+/-]+")
+
+
+class PackageCount(Progress):
+    """Count the packages `go build -v` compiles, out of the `total` it has to compile.
+
+    `total` is None when it could not be listed; the count alone is shown then.
+    """
+
+    def __init__(self, total: int | None) -> None:
+        self.total = total
+        self.done = 0
+
+    def feed(self, line: str) -> None:
+        """Count a line that names a compiled package."""
+        if GO_PACKAGE_LINE.fullmatch(line.strip()):
+            self.done += 1
+
+    def describe(self) -> str:
+        """Return `compiled/total packages`, or that linking is left once all compiled."""
+        if self.total is None:
+            return f"packages compiled: {self.done}"
+        if self.done >= self.total:
+            return f"all {self.total} packages compiled, linking"
+        return f"{self.done}/{self.total} packages"
+
+
+# The step of the command being run, such as `tool 2/7 kubernetes`, for its heartbeat lines.
+STEP: contextvars.ContextVar[str] = contextvars.ContextVar("STEP", default="")
+
+
+def heartbeat_line(program: str, what: str, step: str, status: str, seconds: float) -> str:
+    """Return one heartbeat: `[gotools]   ... go build x (tool 1/7 k): 12/40 packages, 30 s`."""
+    where = f" ({step})" if step else ""
+    return f"[{program}]   ... {what}{where}: {f'{status}, ' if status else ''}{elapsed(seconds)}"
+
+
+def watch(
+    command: Sequence[str],
+    *,
+    what: str,
+    program: str = "gotools",
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    log_file: Path | None = None,
+    progress: Progress | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run a command and print a heartbeat while it runs; return its exit code and output.
+
+    Every HEARTBEAT_SECONDS a line says what runs (`what`, and the STEP), how far it has come
+    (read from its output by `progress`) and for how long, so a command that ends sooner
+    prints nothing. The output (stderr included) is collected rather than streamed, since a
+    Kubernetes build says nothing worth reading when it succeeds, and is also written to
+    `log_file` when given. `program` names the script in the heartbeat lines.
     """
     started = time.monotonic()
-    with tempfile.TemporaryFile(mode="w+") as output:
-        process = subprocess.Popen(
-            command, cwd=cwd, env=env, stdout=output, stderr=subprocess.STDOUT, text=True
-        )
-        done = threading.Event()
+    progress = progress or Progress()
+    step = STEP.get()
+    lines: list[str] = []
+    done = threading.Event()
 
-        def heartbeat() -> None:
-            while not done.wait(HEARTBEAT_SECONDS):
-                log(f"  ... {what}: {time.monotonic() - started:.0f} s")
+    def heartbeat() -> None:
+        while not done.wait(HEARTBEAT_SECONDS):
+            line = heartbeat_line(
+                program, what, step, progress.describe(), time.monotonic() - started
+            )
+            print(line, flush=True)
 
+    if log_file:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+    with (
+        open(log_file or os.devnull, "w") as saved,
+        subprocess.Popen(
+            command,
+            cwd=cwd,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+        ) as process,
+    ):
         beater = threading.Thread(target=heartbeat, daemon=True)
         beater.start()
         try:
+            assert process.stdout is not None
+            for line in process.stdout:
+                lines.append(line)
+                saved.write(line)
+                progress.feed(line)
             returncode = process.wait()
         finally:
             done.set()
             beater.join()
-        output.seek(0)
-        text = output.read()
-    if returncode != 0:
-        sys.stderr.write(text)
-        sys.exit(f"gotools: {what} failed (exit {returncode}): {' '.join(command)}")
-    return text
+    return subprocess.CompletedProcess(command, returncode, "".join(lines))
+
+
+def run(
+    command: Sequence[str],
+    *,
+    what: str,
+    program: str = "gotools",
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    log_file: Path | None = None,
+    progress: Progress | None = None,
+) -> str:
+    """Run a command like `watch` and return its output; stop with the end of it if it fails.
+
+    The failure is the command's last 40 lines and one line naming what failed, the exit
+    code and the full log when there is one.
+    """
+    result = watch(
+        command,
+        what=what,
+        program=program,
+        env=env,
+        cwd=cwd,
+        log_file=log_file,
+        progress=progress,
+    )
+    if result.returncode != 0:
+        sys.stderr.write("".join(result.stdout.splitlines(keepends=True)[-40:]))
+        where = f" (full log: {log_file})" if log_file else ""
+        sys.exit(f"{program}: {what} failed (exit {result.returncode}){where}: {' '.join(command)}")
+    return result.stdout
 
 
 def module_info(module: str, version: str) -> dict[str, str]:
@@ -174,23 +294,66 @@ def command_name(package: str) -> str:
     return elements[-1]
 
 
-def go_install(package: str, version: str, out_dir: Path, *, ldflags: Sequence[str]) -> None:
-    """Build `package@version` statically as its own module (its go.mod, checked by sumdb)."""
+def count_to_compile(
+    packages: Sequence[str], *, what: str, env: dict[str, str], cwd: Path
+) -> int | None:
+    """Return how many packages a build of `packages` compiles, or None when go cannot list them.
+
+    `go list` with the build's environment and -trimpath marks a package stale when the build
+    cache lacks it: exactly the packages `go build -v` then prints. (In a module's own folder
+    for `go install pkg@version`, that module's packages look stale even when cached, so a
+    partly cached rebuild may finish below the count.)
+    """
+    result = watch(
+        [
+            "go",
+            "list",
+            "-trimpath",
+            "-deps",
+            "-f",
+            "{{if .Stale}}{{.ImportPath}}{{end}}",
+            *packages,
+        ],
+        what=f"list the packages {what} compiles",
+        env=env,
+        cwd=cwd,
+    )
+    if result.returncode != 0:
+        return None
+    return sum(1 for line in result.stdout.splitlines() if GO_PACKAGE_LINE.fullmatch(line))
+
+
+def go_install(
+    module: str, package: str, version: str, out_dir: Path, *, ldflags: Sequence[str]
+) -> None:
+    """Build `package@version` of `module` statically as its own module (checked by sumdb)."""
     env = go_env(cgo=False)
+    what = f"go install {package}@{version}"
+    source = Path(module_info(module, version)["Dir"])
+    relative = package.removeprefix(module).lstrip("/")
+    total = count_to_compile([f"./{relative}"], what=what, env=env, cwd=source)
     env["GOBIN"] = str(out_dir)
     run(
         [
             "go",
             "install",
+            "-v",
             "-trimpath",
             "-ldflags",
             " ".join(["-s", "-w", *ldflags]),
             f"{package}@{version}",
         ],
-        what=f"go install {package}@{version}",
+        what=what,
         env=env,
         cwd=Path(tempfile.gettempdir()),
+        log_file=build_log(command_name(package), version),
+        progress=PackageCount(total),
     )
+
+
+def build_log(name: str, version: str) -> Path:
+    """Return where the output of the last build of `name` `version` is kept."""
+    return cache_dir() / "tools" / "logs" / f"{name}-{version}.log"
 
 
 # ---- helm -------------------------------------------------------------------------------------
@@ -227,7 +390,11 @@ def helm_tool(name: str, major: str, version: str, link: str) -> Tool:
 
     def build(out_dir: Path) -> None:
         go_install(
-            f"helm.sh/helm/{major}/cmd/helm", version, out_dir, ldflags=helm_ldflags(major, version)
+            f"helm.sh/helm/{major}",
+            f"helm.sh/helm/{major}/cmd/helm",
+            version,
+            out_dir,
+            ldflags=helm_ldflags(major, version),
         )
 
     return Tool(
@@ -356,10 +523,14 @@ class WrapperModule:
         self.ensure()
         target = f"{output}/" if len(self.tools) > 1 else str(output)
         names = " ".join(command_name(package) for package in self.tools)
+        what = f"go build {names}"
+        env = go_env(cgo=cgo)
+        total = count_to_compile(self.tools, what=what, env=env, cwd=self.folder)
         run(
             [
                 "go",
                 "build",
+                "-v",
                 "-trimpath",
                 "-ldflags",
                 " ".join(["-s", "-w", *ldflags]),
@@ -367,9 +538,11 @@ class WrapperModule:
                 target,
                 *self.tools,
             ],
-            what=f"go build {names}",
-            env=go_env(cgo=cgo),
+            what=what,
+            env=env,
             cwd=self.folder,
+            log_file=build_log(self.name, self.version),
+            progress=PackageCount(total),
         )
 
 
@@ -464,6 +637,9 @@ KUBERNETES = Tool(
     build=build_kubernetes,
     recipe=lambda: [*KUBERNETES_MODULE.files(), "cgo", *kubernetes_ldflags()],
     version_args_by_binary={"kubectl": ("version", "--client")},
+    # Linking kube-apiserver or kubelet takes about 2 GiB; the caches of a cold build several.
+    build_memory_gib=2.0,
+    build_disk_gib=5.0,
 )
 
 # Kubernetes' own pause binary, build/pause/linux/pause.c of k8s.io/kubernetes, at the tag of
@@ -546,7 +722,7 @@ KUBE_ROUTER_VERSION = "v2.1.0"
 
 
 def go_install_tool(
-    name: str, package: str, version: str, ldflags: Callable[[], list[str]]
+    name: str, module: str, package: str, version: str, ldflags: Callable[[], list[str]]
 ) -> Tool:
     """Describe a static Go tool that `go install package@version` builds as its own module."""
     binary = command_name(package)
@@ -554,13 +730,14 @@ def go_install_tool(
         name=name,
         version=version,
         links={name: binary},
-        build=lambda out_dir: go_install(package, version, out_dir, ldflags=ldflags()),
+        build=lambda out_dir: go_install(module, package, version, out_dir, ldflags=ldflags()),
         recipe=lambda: ["go install -trimpath", "static", *ldflags()],
     )
 
 
 COREDNS = go_install_tool(
     "coredns",
+    "github.com/coredns/coredns",
     "github.com/coredns/coredns",
     COREDNS_VERSION,
     # The version is a constant in coremain; only the git commit is set by CoreDNS' Makefile,
@@ -569,6 +746,7 @@ COREDNS = go_install_tool(
 )
 METRICS_SERVER = go_install_tool(
     "metrics-server",
+    "sigs.k8s.io/metrics-server",
     "sigs.k8s.io/metrics-server/cmd/metrics-server",
     METRICS_SERVER_VERSION,
     lambda: [
@@ -579,6 +757,7 @@ METRICS_SERVER = go_install_tool(
 )
 KUBE_ROUTER = go_install_tool(
     "kube-router",
+    "github.com/cloudnativelabs/kube-router/v2",
     "github.com/cloudnativelabs/kube-router/v2/cmd/kube-router",
     KUBE_ROUTER_VERSION,
     lambda: [
@@ -758,23 +937,28 @@ def build_lock(tool: Tool) -> Iterator[None]:
         yield
 
 
-def install(tool: Tool, *, force: bool) -> None:
-    """Build the tool unless its current recipe is already built, check it, and link it."""
+def install(tool: Tool, *, force: bool, step: str = "") -> None:
+    """Build the tool unless its current recipe is already built, check it, and link it.
+
+    `step` (such as `tool 2/7`) tells where this build stands among those of the run.
+    """
     if is_current(tool) and not force:
         link(tool)
         return
     with build_lock(tool):
         # Another process may have built it while this one waited for the lock.
         if not is_current(tool) or force:
-            build(tool)
+            build(tool, step=step)
     link(tool)
 
 
-def build(tool: Tool) -> None:
+def build(tool: Tool, *, step: str = "") -> None:
     """Build the tool into a staging folder, check its versions, then move it into place."""
-    log(f"building {tool.name} {tool.version} -> {tool.folder}")
+    label = f"{step} {tool.name}" if step else tool.name
+    log(f"{label}: building {tool.version} -> {tool.folder}")
     started = time.monotonic()
     staging = Path(tempfile.mkdtemp(prefix=f".{tool.name}-", dir=tool.folder.parent))
+    token = STEP.set(label)
     try:
         # mkdtemp makes a private folder; the binaries are for every user (and for images).
         staging.chmod(0o755)
@@ -791,13 +975,58 @@ def build(tool: Tool) -> None:
             shutil.rmtree(tool.folder)
         staging.rename(tool.folder)
     finally:
+        STEP.reset(token)
         if staging.exists():
             shutil.rmtree(staging)
-    log(f"built {tool.name} {tool.version} in {time.monotonic() - started:.0f} s: {printed[0]}")
+    log(f"{label}: built {tool.version} in {elapsed(time.monotonic() - started)}: {printed[0]}")
+
+
+GIB = 1 << 30
+
+
+def available_memory_gib() -> float | None:
+    """Return the memory the kernel can give a new process (MemAvailable), or None unknown."""
+    meminfo = Path("/proc/meminfo")
+    if not meminfo.is_file():
+        return None
+    for line in meminfo.read_text().splitlines():
+        if line.startswith("MemAvailable:"):
+            return int(line.split()[1]) * 1024 / GIB
+    return None
+
+
+def free_disk_gib(path: Path) -> float:
+    """Return the free space of the file system that holds `path` (or would, once made)."""
+    while not path.exists():
+        path = path.parent
+    return shutil.disk_usage(path).free / GIB
+
+
+def preflight(tools: Sequence[Tool]) -> None:
+    """Stop with one line when this machine lacks the memory or disk that building needs.
+
+    The tools build one after another, so the memory needed is the largest tool's; their
+    module and build caches all stay, so the disk needed is their sum.
+    """
+    names = ", ".join(tool.name for tool in tools)
+    memory = max(tool.build_memory_gib for tool in tools)
+    available = available_memory_gib()
+    if available is not None and available < memory:
+        sys.exit(
+            f"gotools: building {names} needs about {memory:g} GiB of memory, "
+            f"but only {available:.1f} GiB is available; stop something or add memory"
+        )
+    disk = sum(tool.build_disk_gib for tool in tools)
+    free = free_disk_gib(cache_dir())
+    if free < disk:
+        sys.exit(
+            f"gotools: building {names} needs about {disk:g} GiB of disk under {cache_dir()}, "
+            f"but only {free:.1f} GiB is free; free some or point CACHE elsewhere"
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Build the tools of the group named on the command line."""
+    """Build the tools of the group named on the command line (those not built yet)."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -805,9 +1034,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--force", action="store_true", help="rebuild even if up to date")
     args = parser.parse_args(argv)
     started = time.monotonic()
-    for tool in GROUPS[args.group]:
-        install(tool, force=args.force)
-    log(f"{args.group}: ready in {cache_dir() / 'bin'} ({time.monotonic() - started:.1f} s)")
+    tools = GROUPS[args.group]
+    to_build = [tool.name for tool in tools if args.force or not is_current(tool)]
+    if to_build:
+        preflight([tool for tool in tools if tool.name in to_build])
+    for tool in tools:
+        step = (
+            f"tool {to_build.index(tool.name) + 1}/{len(to_build)}" if tool.name in to_build else ""
+        )
+        install(tool, force=args.force, step=step)
+    log(f"{args.group}: ready in {cache_dir() / 'bin'} ({elapsed(time.monotonic() - started)})")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -121,11 +122,61 @@ def test_a_changed_input_means_the_image_is_not_current(
     assert build.inputs_digest(image, None, None) != inputs
 
 
+def test_an_unchanged_image_is_cached_not_rebuilt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CACHE", str(tmp_path / "cache"))
+    store: dict[str, str] = {}
+    commands: list[list[str]] = []
+
+    def fake_buildah(command: list[str], **kwargs: object) -> str:
+        # What buildah would do: the build tags a new image in the store.
+        commands.append(command)
+        store["localhost/sample:1"] = f"sha256:{len(commands)}"
+        return ""
+
+    def fake_capture(command: list[str]) -> subprocess.CompletedProcess[str]:
+        # `buildah rmi` of the superseded build.
+        commands.append(command)
+        return subprocess.CompletedProcess(command, 0, "", "")
+
+    monkeypatch.setattr(build, "run", fake_buildah)
+    monkeypatch.setattr(build, "capture", fake_capture)
+    monkeypatch.setattr(build, "image_id", store.get)
+    containerfile = write(tmp_path / "ctx" / "Containerfile", "FROM scratch\n")
+    image = build.Image(
+        name="sample",
+        ref="localhost/sample:1",
+        containerfile=containerfile,
+        context=tmp_path / "ctx",
+        export=False,
+    )
+
+    assert build.build_image(image, base_ref=None, force=False) == "built"
+    assert build.build_image(image, base_ref=None, force=False) == "cached"
+    assert len(commands) == 1
+    assert build.is_current(image, build.inputs_digest(image, None, None))
+
+    containerfile.write_text("FROM scratch\nLABEL changed=yes\n")
+    assert build.build_image(image, base_ref=None, force=False) == "built"
+    assert commands[1][:2] == ["buildah", "build"]
+    assert commands[2] == ["buildah", "rmi", "sha256:1"]
+
+
+def test_buildah_progress_is_the_step_it_runs() -> None:
+    progress = build.BuildahSteps()
+    assert progress.describe() == ""
+    progress.feed("[1/2] STEP 3/9: RUN python3 -m venv /opt/venv\n")
+    progress.feed("Collecting fastapi==0.163.2\n")
+    assert progress.describe() == "[1/2] STEP 3/9: RUN python3 -m venv /opt/venv"
+    progress.feed("STEP 2/4: RUN " + "x" * 200 + "\n")
+    assert progress.describe().startswith("STEP 2/4: RUN xxx")
+    assert len(progress.describe()) == 72
+
+
 def test_component_version_prefers_the_command_line_then_the_toolchain_pin() -> None:
     coredns = next(c for c in build.COMPONENTS if c.name == "coredns")
-    gotools = build.gotools()
-    assert gotools is not None
-    assert build.component_version(coredns, {}) == gotools.COREDNS_VERSION
+    assert build.component_version(coredns, {}) == build.gotools.COREDNS_VERSION
     assert build.component_version(coredns, {"coredns": "v9.9.9"}) == "v9.9.9"
 
 

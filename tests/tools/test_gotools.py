@@ -293,20 +293,26 @@ def test_traefik_crds_come_from_the_gateway_api_module_of_its_build(
 # ---- the versioned cache, on stand-in tools ---------------------------------------------------
 
 
-def fake_tool(version: str, *, prints: str, calls: list[str] | None = None) -> Any:
-    """Return a Tool whose build writes a script printing `prints` (and records the call)."""
+def fake_tool(
+    version: str, *, prints: str, calls: list[str] | None = None, name: str = "fake"
+) -> Any:
+    """Return a Tool whose build writes a script printing `prints` (and records the call).
+
+    `calls` receives the version and the STEP that the build's commands report under.
+    """
 
     def build(out_dir: Path) -> None:
         if calls is not None:
             calls.append(version)
+            calls.append(gotools.STEP.get())
         script = out_dir / "fake"
         script.write_text(f"#!/bin/sh\necho 'fake {prints}'\n")
         script.chmod(0o755)
 
     return gotools.Tool(
-        name="fake",
+        name=name,
         version=version,
-        links={"fake": "fake"},
+        links={name: "fake"},
         build=build,
         recipe=lambda: ["stand-in"],
     )
@@ -329,7 +335,7 @@ def test_unchanged_pin_is_not_rebuilt(cache: Path) -> None:
     calls: list[str] = []
     gotools.install(fake_tool("v1.2.3", prints="v1.2.3", calls=calls), force=False)
     gotools.install(fake_tool("v1.2.3", prints="v1.2.3", calls=calls), force=False)
-    assert calls == ["v1.2.3"]
+    assert calls == ["v1.2.3", "fake"]
 
 
 def test_version_bump_rebuilds_and_relinks(cache: Path) -> None:
@@ -344,7 +350,7 @@ def test_changed_recipe_rebuilds(cache: Path) -> None:
     gotools.install(tool, force=False)
     (tool.folder / ".recipe").write_text("a recipe of another build\n")
     gotools.install(tool, force=False)
-    assert calls == ["v1.2.3", "v1.2.3"]
+    assert calls == ["v1.2.3", "fake", "v1.2.3", "fake"]
 
 
 def test_fails_when_the_binary_prints_another_version(cache: Path) -> None:
@@ -356,6 +362,119 @@ def test_fails_when_the_binary_prints_another_version(cache: Path) -> None:
     assert os.readlink(cache / "bin" / "fake") == "../tools/fake-v1.2.3/fake"
     folders = [path.name for path in (cache / "tools").iterdir() if path.is_dir()]
     assert folders == ["fake-v1.2.3"]
+
+
+# ---- progress, step numbers and the preflight ----------------------------------------------
+
+
+def test_package_count_counts_compiled_packages_only() -> None:
+    progress = gotools.PackageCount(3)
+    for line in [
+        "go: downloading k8s.io/api v0.33.13\n",
+        "internal/abi\n",
+        "# k8s.io/kubernetes/pkg/kubelet\n",
+        "pkg/kubelet/kubelet.go:12:2: warning\n",
+        "k8s.io/kubernetes/cmd/kubelet\n",
+    ]:
+        progress.feed(line)
+    assert progress.describe() == "2/3 packages"
+    progress.feed("example.com/last\n")
+    assert progress.describe() == "all 3 packages compiled, linking"
+
+
+def test_package_count_without_a_total_shows_the_count() -> None:
+    progress = gotools.PackageCount(None)
+    progress.feed("fmt\n")
+    assert progress.describe() == "packages compiled: 1"
+
+
+def test_heartbeat_says_what_where_how_far_and_how_long() -> None:
+    line = gotools.heartbeat_line(
+        "gotools", "go build kubelet", "tool 1/7 kubernetes", "812/2649 packages", 245.4
+    )
+    assert line == (
+        "[gotools]   ... go build kubelet (tool 1/7 kubernetes): 812/2649 packages, 4 min 05 s"
+    )
+    assert (
+        gotools.heartbeat_line("images", "export x", "", "", 15) == "[images]   ... export x: 15 s"
+    )
+
+
+def test_watch_feeds_the_output_to_the_progress_and_the_log(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    progress = gotools.PackageCount(2)
+    log = tmp_path / "logs" / "build.log"
+    script = "import sys; print('fmt'); print('go: downloading x v1', file=sys.stderr); sys.exit(3)"
+    result = gotools.watch(
+        [sys.executable, "-c", script], what="probe", log_file=log, progress=progress
+    )
+    assert result.returncode == 3
+    assert progress.done == 1
+    assert log.read_text() == result.stdout
+    assert "go: downloading x v1" in result.stdout
+    # A command shorter than a heartbeat prints nothing.
+    assert capsys.readouterr().out == ""
+
+
+def test_run_stops_with_the_end_of_the_output_and_the_log(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log = tmp_path / "probe.log"
+    script = "for n in range(100): print(f'line {n}')\nraise SystemExit(2)"
+    with pytest.raises(SystemExit, match=rf"gotools: probe failed \(exit 2\) \(full log: {log}\)"):
+        gotools.run([sys.executable, "-c", script], what="probe", log_file=log)
+    printed = capsys.readouterr().err
+    assert "line 99" in printed and "line 60" in printed and "line 59" not in printed
+    assert "line 0\n" in log.read_text()
+
+
+def test_main_numbers_only_the_tools_it_builds(
+    cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[str] = []
+    built = fake_tool("v1.0.0", prints="v1.0.0", name="built")
+    gotools.install(built, force=False)
+    first = fake_tool("v1.0.0", prints="v1.0.0", calls=calls, name="first")
+    second = fake_tool("v1.0.0", prints="v1.0.0", calls=calls, name="second")
+    monkeypatch.setitem(gotools.GROUPS, "fakes", [built, first, second])
+    gotools.main(["fakes"])
+    assert calls == ["v1.0.0", "tool 1/2 first", "v1.0.0", "tool 2/2 second"]
+
+
+def test_fails_when_memory_is_short_for_a_build(
+    cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(gotools, "available_memory_gib", lambda: 0.5)
+    monkeypatch.setitem(gotools.GROUPS, "fakes", [fake_tool("v1.0.0", prints="v1.0.0")])
+    with pytest.raises(
+        SystemExit, match=r"building fake needs about 1 GiB of memory, but only 0\.5 GiB"
+    ):
+        gotools.main(["fakes"])
+    assert not (cache / "tools" / "fake-v1.0.0").exists()
+
+
+def test_fails_when_disk_is_short_for_a_build(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(gotools, "free_disk_gib", lambda path: 0.25)
+    tools = [fake_tool("v1.0.0", prints="v1.0.0"), gotools.KUBERNETES]
+    monkeypatch.setattr(gotools, "is_current", lambda tool: False)
+    monkeypatch.setitem(gotools.GROUPS, "fakes", tools)
+    disk = 1 + gotools.KUBERNETES.build_disk_gib
+    with pytest.raises(
+        SystemExit,
+        match=rf"building fake, kubernetes needs about {disk:g} GiB of disk under {cache}",
+    ):
+        gotools.main(["fakes"])
+
+
+def test_no_preflight_when_nothing_is_built(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tool = fake_tool("v1.0.0", prints="v1.0.0")
+    gotools.install(tool, force=False)
+    monkeypatch.setattr(gotools, "available_memory_gib", lambda: 0.0)
+    monkeypatch.setattr(gotools, "free_disk_gib", lambda path: 0.0)
+    monkeypatch.setitem(gotools.GROUPS, "fakes", [tool])
+    gotools.main(["fakes"])
+    assert os.readlink(cache / "bin" / "fake") == "../tools/fake-v1.0.0/fake"
 
 
 # ---- the binaries that `make tools` / `make cluster-tools` built ------------------------------
