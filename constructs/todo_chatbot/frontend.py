@@ -16,7 +16,12 @@ PORT = 3000
 
 @dataclass(frozen=True, kw_only=True)
 class FrontendProps(WorkloadProps):
-    """The frontend's settings on top of `WorkloadProps`."""
+    """The frontend's settings on top of `WorkloadProps`.
+
+    The default 256Mi memory limit leaves room for two argon2id hashes at once
+    (64 MiB each) on top of ~50 MiB at rest; the frontend queues further
+    sign-ins rather than grow.
+    """
 
     public_url: str = "http://localhost:8080"
     """URL users open (cookies, origin checks); https:// turns on Secure cookies.
@@ -27,6 +32,10 @@ class FrontendProps(WorkloadProps):
     """Log level; default: info."""
     service_port: int | None = 80
     """Service port; default: 80."""
+    cpu_request_millis: int = 50
+    """CPU the scheduler reserves; default: 50m (the frontend mostly waits on the backend)."""
+    cpu_limit_millis: int = 500
+    """CPU ceiling; default: half a core, what the benchmark measured with."""
 
     def validate(self) -> None:
         """Fail early, showing the bad value."""

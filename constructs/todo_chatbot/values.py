@@ -5,6 +5,10 @@ One model, three outputs that therefore cannot drift: `values.yaml` (with a
 no unknown keys) and the parameter table of the chart README. The Helm layer
 (`todo_chatbot.helm`) refers to every leaf of this model from the templates.
 
+Defaults are the constructs' defaults (`default_of(BackendProps, ...)`), so
+`helm install` with no values and the library with no props deploy the same
+thing.
+
 Secret values have no defaults and no schema patterns: Helm prints the value
 that failed a pattern, so their checks live in the templates, which name the
 key only.
@@ -21,13 +25,34 @@ from typing import Any, Literal
 
 import yaml
 
+from .backend import BackendProps
+from .frontend import FrontendProps
 from .helm_yaml import plain_scalar
+from .network_policy import NetworkPolicyProps
+from .workload import AutoscalingProps, ProbeProps, WorkloadProps
 
 LogLevel = Literal["debug", "info", "warning", "error"]
 AiProvider = Literal["openai", "gemini"]
 ServiceType = Literal["ClusterIP", "NodePort", "LoadBalancer"]
 PullPolicy = Literal["Always", "IfNotPresent", "Never"]
 ExternalTrafficPolicy = Literal["Cluster", "Local"]
+
+
+def default_of(props: type, name: str) -> Any:
+    """The default of the construct prop `name` of the props dataclass `props`."""
+    (found,) = [f for f in dataclasses.fields(props) if f.name == name]
+    if found.default_factory is not dataclasses.MISSING:
+        return found.default_factory()
+    return found.default
+
+
+def cpu_quantity(millis: int) -> str:
+    """A CPU quantity as operators write it: "500m", or "1" for whole cores."""
+    return str(millis // 1000) if millis % 1000 == 0 else f"{millis}m"
+
+
+PRE_STOP_SLEEP_SECONDS: int = default_of(WorkloadProps, "pre_stop_sleep_seconds")
+"""The pods' fixed preStop pause; the grace period must outlast it."""
 
 
 def param(default: Any, doc: str, **schema: Any) -> Any:
@@ -58,7 +83,9 @@ class Image:
         "Image digest (sha256:...); overrides the tag when set",
         pattern=r"^(sha256:[a-f0-9]{64})?$",
     )
-    pullPolicy: PullPolicy = param("IfNotPresent", "Image pull policy")
+    pullPolicy: PullPolicy = param(
+        default_of(WorkloadProps, "image_pull_policy"), "Image pull policy"
+    )
     pullSecrets: list[str] = param([], "Names of docker-registry Secrets used to pull the image")
 
 
@@ -67,20 +94,39 @@ class Resources:
     requests: dict[str, str] = param({}, "Resource requests (cpu, memory)")
     limits: dict[str, str] = param({}, "Resource limits (cpu, memory)")
 
+    @classmethod
+    def of(cls, props: type) -> Resources:
+        """The default resources of the component whose props class is `props`."""
+
+        def quantities(kind: str) -> dict[str, str]:
+            millis = default_of(props, f"cpu_{kind}_millis")
+            mebibytes = default_of(props, f"memory_{kind}_mebibytes")
+            return {"cpu": cpu_quantity(millis), "memory": f"{mebibytes}Mi"}
+
+        return cls(requests=quantities("request"), limits=quantities("limit"))
+
 
 @dataclass
 class Autoscaling:
     enabled: bool = param(False, "Create a HorizontalPodAutoscaler (autoscaling/v2, CPU)")
-    minReplicas: int = param(1, "Fewest replicas the autoscaler keeps", minimum=1)
-    maxReplicas: int = param(5, "Most replicas the autoscaler creates", minimum=1)
+    minReplicas: int = param(
+        default_of(AutoscalingProps, "min_replicas"),
+        "Fewest replicas the autoscaler keeps",
+        minimum=1,
+    )
+    maxReplicas: int = param(
+        default_of(AutoscalingProps, "max_replicas"),
+        "Most replicas the autoscaler creates",
+        minimum=1,
+    )
     targetCPUUtilizationPercentage: int = param(
-        70,
+        default_of(AutoscalingProps, "target_cpu_percent"),
         "Average CPU utilisation (percent of requests) the autoscaler aims for",
         minimum=1,
         maximum=100,
     )
     scaleDownStabilizationSeconds: int = param(
-        300,
+        default_of(AutoscalingProps, "scale_down_stabilization_seconds"),
         "Seconds the load must stay low before the autoscaler removes replicas",
         minimum=0,
         maximum=3600,
@@ -91,31 +137,51 @@ class Autoscaling:
 class PodDisruptionBudget:
     enabled: bool = param(True, "Create a PodDisruptionBudget")
     maxUnavailable: int = param(
-        1, "Pods that voluntary disruptions may take down at once", minimum=0
+        default_of(WorkloadProps, "max_unavailable"),
+        "Pods that voluntary disruptions may take down at once",
+        minimum=0,
     )
+
+
+_LIVENESS: ProbeProps = default_of(WorkloadProps, "liveness")
 
 
 @dataclass
 class Probe:
-    path: str = param("/healthz", "HTTP path the kubelet GETs", pattern="^/")
-    periodSeconds: int = param(5, "Seconds between two probes", minimum=1)
-    timeoutSeconds: int = param(2, "Seconds a probe may take before it fails", minimum=1)
-    failureThreshold: int = param(3, "Failures in a row before the kubelet acts", minimum=1)
+    path: str = param(_LIVENESS.path, "HTTP path the kubelet GETs", pattern="^/")
+    periodSeconds: int = param(_LIVENESS.period_seconds, "Seconds between two probes", minimum=1)
+    timeoutSeconds: int = param(
+        _LIVENESS.timeout_seconds, "Seconds a probe may take before it fails", minimum=1
+    )
+    failureThreshold: int = param(
+        _LIVENESS.failure_threshold, "Failures in a row before the kubelet acts", minimum=1
+    )
+
+    @classmethod
+    def default(cls, name: str) -> Probe:
+        """The constructs' default for the probe `name` (liveness, readiness, startup)."""
+        probe: ProbeProps = default_of(WorkloadProps, name)
+        return cls(
+            path=probe.path,
+            periodSeconds=probe.period_seconds,
+            timeoutSeconds=probe.timeout_seconds,
+            failureThreshold=probe.failure_threshold,
+        )
 
 
 @dataclass
 class Probes:
     liveness: Probe = section(
-        Probe,
+        lambda: Probe.default("liveness"),
         "Liveness probe: restarts a hung container (detected in 12-17 s by default; "
         "faster means more false restarts under load)",
     )
     readiness: Probe = section(
-        lambda: Probe(path="/readyz", periodSeconds=3, failureThreshold=2),
+        lambda: Probe.default("readiness"),
         "Readiness probe: takes the pod out of the Service while failing",
     )
     startup: Probe = section(
-        lambda: Probe(periodSeconds=2, failureThreshold=30),
+        lambda: Probe.default("startup"),
         "Startup probe: holds the other probes until the app serves",
     )
 
@@ -125,13 +191,19 @@ class Component:
     """What the backend and the frontend have in common."""
 
     image: Image = section(Image, "Container image")
-    replicaCount: int = param(1, "Replicas when autoscaling is off", minimum=0)
+    replicaCount: int = param(
+        default_of(WorkloadProps, "replicas"), "Replicas when autoscaling is off", minimum=0
+    )
     resources: Resources = section(Resources, "Container resources")
     autoscaling: Autoscaling = section(Autoscaling, "Horizontal pod autoscaling")
     podDisruptionBudget: PodDisruptionBudget = section(PodDisruptionBudget, "Disruption budget")
     probes: Probes = section(Probes, "Health probes")
     terminationGracePeriodSeconds: int = param(
-        30, "Seconds a stopping pod gets to finish in-flight requests", minimum=1
+        default_of(WorkloadProps, "termination_grace_seconds"),
+        f"Seconds a stopping pod gets: a {PRE_STOP_SLEEP_SECONDS} s preStop pause (so the "
+        "Service stops routing to it first), then in-flight requests finish; "
+        f"at least {PRE_STOP_SLEEP_SECONDS + 1}",
+        minimum=PRE_STOP_SLEEP_SECONDS + 1,
     )
     podAnnotations: dict[str, str] = param({}, "Extra annotations on the pods")
     nodeSelector: dict[str, str] = param({}, "Node labels the pods must match")
@@ -145,7 +217,9 @@ class FrontendService:
         "ClusterIP",
         "Service type; NodePort or LoadBalancer expose the frontend without an ingress controller",
     )
-    port: int = param(80, "Service port", minimum=1, maximum=65535)
+    port: int = param(
+        default_of(FrontendProps, "service_port"), "Service port", minimum=1, maximum=65535
+    )
     nodePort: int | None = param(
         None, "Fixed node port when type is NodePort (30000-32767)", minimum=30000, maximum=32767
     )
@@ -160,26 +234,13 @@ class FrontendService:
 @dataclass
 class Backend(Component):
     image: Image = section(lambda: Image(repository="todo-chatbot/backend"), "Container image")
-    resources: Resources = section(
-        lambda: Resources(
-            requests={"cpu": "100m", "memory": "128Mi"}, limits={"cpu": "1", "memory": "256Mi"}
-        ),
-        "Container resources",
-    )
+    resources: Resources = section(lambda: Resources.of(BackendProps), "Container resources")
 
 
 @dataclass
 class Frontend(Component):
     image: Image = section(lambda: Image(repository="todo-chatbot/frontend"), "Container image")
-    resources: Resources = section(
-        lambda: Resources(
-            # Room for two argon2id hashes at once (64 MiB each) on top of ~50 MiB at rest;
-            # the frontend queues further sign-ins rather than grow.
-            requests={"cpu": "50m", "memory": "128Mi"},
-            limits={"cpu": "500m", "memory": "256Mi"},
-        ),
-        "Container resources",
-    )
+    resources: Resources = section(lambda: Resources.of(FrontendProps), "Container resources")
     service: FrontendService = section(FrontendService, "The frontend's Service")
 
 
@@ -205,19 +266,26 @@ class Secrets:
 
 @dataclass
 class Ai:
-    provider: AiProvider = param("openai", "AI provider of the chat assistant")
-    model: str = param("gpt-4o-mini", "Chat model name", minLength=1)
+    provider: AiProvider = param(
+        default_of(BackendProps, "ai_provider"), "AI provider of the chat assistant"
+    )
+    model: str = param(default_of(BackendProps, "ai_model"), "Chat model name", minLength=1)
     baseUrl: str = param(
         "",
         "OpenAI-compatible base URL; empty means the provider's own",
         pattern=r"^(https?://.+)?$",
     )
-    timeoutSeconds: int = param(30, "Timeout of one AI provider call", minimum=1, maximum=300)
+    timeoutSeconds: int = param(
+        default_of(BackendProps, "ai_timeout_seconds"),
+        "Timeout of one AI provider call",
+        minimum=1,
+        maximum=300,
+    )
 
 
 @dataclass
 class Config:
-    logLevel: LogLevel = param("info", "Log level of both services")
+    logLevel: LogLevel = param(default_of(BackendProps, "log_level"), "Log level of both services")
     publicUrl: str = param(
         "",
         "URL users open (https:// turns on Secure cookies, browsers' Origin must match); "
@@ -257,18 +325,28 @@ class HttpRoute:
 @dataclass
 class NetworkPolicyEgress:
     databaseCidrs: list[str] = param(
-        ["0.0.0.0/0"],
+        list(default_of(NetworkPolicyProps, "database_cidrs")),
         "CIDRs where the database lives; at least one (an empty list would allow every "
         "destination), 0.0.0.0/0 for anywhere",
         minItems=1,
     )
-    databasePort: int = param(5432, "Port of the database", minimum=1, maximum=65535)
+    databasePort: int = param(
+        default_of(NetworkPolicyProps, "database_port"),
+        "Port of the database",
+        minimum=1,
+        maximum=65535,
+    )
     aiCidrs: list[str] = param(
-        ["0.0.0.0/0"],
+        list(default_of(NetworkPolicyProps, "ai_cidrs")),
         "CIDRs of the AI provider's API; at least one, 0.0.0.0/0 for anywhere",
         minItems=1,
     )
-    aiPort: int = param(443, "Port of the AI provider's API", minimum=1, maximum=65535)
+    aiPort: int = param(
+        default_of(NetworkPolicyProps, "ai_port"),
+        "Port of the AI provider's API",
+        minimum=1,
+        maximum=65535,
+    )
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 import pytest
 from conftest import HelmError
+from support.manifests import by_kind, container
 
 
 def refused(render, values, **options):
@@ -94,3 +95,15 @@ def test_fails_when_an_egress_cidr_list_is_empty(render, key):
     # An egress rule with an empty `to` would admit every destination.
     message = refused(render, {"networkPolicy": {"egress": {key: []}}})
     assert f"at '/networkPolicy/egress/{key}': minItems: got 0, want 1" in message
+
+
+def test_fails_when_the_grace_period_does_not_outlast_the_pre_stop_pause(render):
+    deployment = by_kind(render(), "Deployment", "todo-todo-chatbot-backend")
+    pre_stop = container(deployment)["lifecycle"]["preStop"]["exec"]["command"]
+    pause = int(pre_stop[-1])
+    message = refused(render, {"backend": {"terminationGracePeriodSeconds": pause}})
+    assert (
+        f"at '/backend/terminationGracePeriodSeconds': minimum: got {pause}, want {pause + 1}"
+        in message
+    )
+    render({"backend": {"terminationGracePeriodSeconds": pause + 1}})

@@ -55,3 +55,11 @@ def test_fails_when_public_url_is_not_http(chart, secrets):
 def test_public_url_defaults_to_the_port_forward_address(chart, secrets):
     config = by_kind(synth(chart, secrets), "ConfigMap", "todo-chatbot-frontend")
     assert config["data"]["PUBLIC_URL"] == "http://localhost:8080"
+
+
+def test_default_resources_are_the_measured_ones(chart, secrets):
+    deployment = by_kind(synth(chart, secrets), "Deployment", "todo-chatbot-frontend")
+    assert container(deployment)["resources"] == {
+        "requests": {"cpu": "50m", "memory": "128Mi"},
+        "limits": {"cpu": "500m", "memory": "256Mi"},
+    }

@@ -8,7 +8,17 @@ from pathlib import Path
 import jsonschema
 import pytest
 import yaml
-from todo_chatbot import values
+from todo_chatbot import (
+    AutoscalingProps,
+    BackendProps,
+    FrontendProps,
+    NetworkPolicyProps,
+    WorkloadProps,
+    values,
+)
+from todo_chatbot.backend import LOG_LEVELS
+from todo_chatbot.secret import AI_KEYS
+from todo_chatbot.workload import PULL_POLICIES, SERVICE_TYPES
 
 CHART = Path(__file__).resolve().parents[2] / "dist" / "todo-chatbot"
 
@@ -65,3 +75,90 @@ def test_templates_use_every_value_and_only_known_ones(defaults):
 
 def test_committed_schema_is_the_model(defaults):
     assert json.loads((CHART / "values.schema.json").read_text()) == values.values_schema()
+
+
+def prop(props, name):
+    return values.default_of(props, name)
+
+
+def component_defaults(props):
+    """A component's chart defaults, as its construct props define them."""
+    resources = {
+        kind: {
+            "cpu": values.cpu_quantity(prop(props, f"cpu_{kind[:-1]}_millis")),
+            "memory": f"{prop(props, f'memory_{kind[:-1]}_mebibytes')}Mi",
+        }
+        for kind in ("requests", "limits")
+    }
+    probes = {
+        name: {
+            "path": prop(props, name).path,
+            "periodSeconds": prop(props, name).period_seconds,
+            "timeoutSeconds": prop(props, name).timeout_seconds,
+            "failureThreshold": prop(props, name).failure_threshold,
+        }
+        for name in ("liveness", "readiness", "startup")
+    }
+    return {
+        "replicaCount": prop(props, "replicas"),
+        "image.pullPolicy": prop(props, "image_pull_policy"),
+        "resources": resources,
+        "probes": probes,
+        "terminationGracePeriodSeconds": prop(props, "termination_grace_seconds"),
+        "podDisruptionBudget.maxUnavailable": prop(props, "max_unavailable"),
+        "autoscaling.minReplicas": prop(AutoscalingProps, "min_replicas"),
+        "autoscaling.maxReplicas": prop(AutoscalingProps, "max_replicas"),
+        "autoscaling.targetCPUUtilizationPercentage": prop(AutoscalingProps, "target_cpu_percent"),
+        "autoscaling.scaleDownStabilizationSeconds": prop(
+            AutoscalingProps, "scale_down_stabilization_seconds"
+        ),
+    }
+
+
+def at(document, path):
+    for key in path.split("."):
+        document = document[key]
+    return document
+
+
+@pytest.mark.parametrize(
+    ("component", "props"), [("backend", BackendProps), ("frontend", FrontendProps)]
+)
+def test_component_defaults_are_the_construct_defaults(defaults, component, props):
+    chart = dataclasses.asdict(defaults)[component]
+    for path, expected in component_defaults(props).items():
+        assert at(chart, path) == expected, f"{component}.{path}"
+
+
+def test_other_defaults_are_the_construct_defaults(defaults):
+    chart = dataclasses.asdict(defaults)
+    expected = {
+        "frontend.service.port": prop(FrontendProps, "service_port"),
+        "ai.provider": prop(BackendProps, "ai_provider"),
+        "ai.model": prop(BackendProps, "ai_model"),
+        "ai.timeoutSeconds": prop(BackendProps, "ai_timeout_seconds"),
+        "config.logLevel": prop(BackendProps, "log_level"),
+        "networkPolicy.egress.databaseCidrs": list(prop(NetworkPolicyProps, "database_cidrs")),
+        "networkPolicy.egress.databasePort": prop(NetworkPolicyProps, "database_port"),
+        "networkPolicy.egress.aiCidrs": list(prop(NetworkPolicyProps, "ai_cidrs")),
+        "networkPolicy.egress.aiPort": prop(NetworkPolicyProps, "ai_port"),
+    }
+    for path, value in expected.items():
+        assert at(chart, path) == value, path
+    assert prop(FrontendProps, "log_level") == prop(BackendProps, "log_level")
+
+
+def test_choices_are_the_construct_choices():
+    properties = values.values_schema()["properties"]
+    component = properties["backend"]["properties"]
+    assert component["image"]["properties"]["pullPolicy"]["enum"] == list(PULL_POLICIES)
+    service = properties["frontend"]["properties"]["service"]["properties"]
+    assert service["type"]["enum"] == list(SERVICE_TYPES)
+    assert properties["ai"]["properties"]["provider"]["enum"] == list(AI_KEYS)
+    assert properties["config"]["properties"]["logLevel"]["enum"] == list(LOG_LEVELS)
+
+
+def test_the_grace_period_must_outlast_the_pre_stop_pause():
+    component = values.values_schema()["properties"]["backend"]["properties"]
+    minimum = component["terminationGracePeriodSeconds"]["minimum"]
+    assert minimum == prop(WorkloadProps, "pre_stop_sleep_seconds") + 1
