@@ -121,9 +121,15 @@ cluster-status: ## Show which local cluster processes run.
 # With a kube context configured (KUBECONFIG or ~/.kube/config), `make up` installs the chart
 # there (RELEASE, NAMESPACE, VALUES; see tools/kube_context.py); otherwise it boots the
 # project's local cluster and deploys on it.
+# kube_context.py exits 1 when no context is configured and 2 on an error (a broken
+# kubeconfig), which stops `make up` rather than booting the local cluster.
 up: setup-python setup-node tools chart ## Deploy the app (kube context, else local cluster), print the URL.
-	@if python3 tools/kube_context.py configured; then python3 tools/kube_context.py deploy; \
-	else $(MAKE) --no-print-directory up-local; fi
+	@status=0; $(RUN) python tools/kube_context.py configured || status=$$?; \
+	case $$status in \
+	  0) $(RUN) python tools/kube_context.py deploy ;; \
+	  1) $(MAKE) --no-print-directory up-local ;; \
+	  *) exit $$status ;; \
+	esac
 
 up-local: setup-cluster cluster-tools images cluster-images
 	$(LOCALCLUSTER) up

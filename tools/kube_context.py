@@ -1,52 +1,158 @@
 """`make up` on a configured cluster: install the chart into the current kube context.
 
-    python3 tools/kube_context.py configured   # exit 0 when a kube context is set
-    python3 tools/kube_context.py deploy        # helm upgrade --install, print NOTES
+    python3 -m pipenv run python tools/kube_context.py configured  # 0: a context is set, 1: none
+    python3 -m pipenv run python tools/kube_context.py deploy      # helm upgrade --install --wait
 
-A context is "configured" when $KUBECONFIG or ~/.kube/config names a current
-context; otherwise `make up` boots the project's local cluster instead. The
-release reads its credentials from a Secret the operator created (see the
-chart README); this script never handles secret values.
+A context is "configured" when the kubeconfig ($KUBECONFIG, a list of files, else
+~/.kube/config) names a current context; otherwise `make up` boots the project's local
+cluster instead. The kubeconfig is read here rather than through kubectl, which `make up`
+builds only for the local cluster; deploying needs helm alone (`make tools`). Exit status 2,
+with one line, means something is wrong (an unreadable kubeconfig, a current context it
+does not define, a missing values file): `make up` stops then instead of booting the local
+cluster.
+
+The release reads its credentials from a Secret the operator created (see the chart
+README); this script never handles secret values.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+CHART = ROOT / "dist" / "todo-chatbot"
 RELEASE = os.environ.get("RELEASE", "todo-chatbot")
 NAMESPACE = os.environ.get("NAMESPACE", "todo-chatbot")
-VALUES = Path(os.environ.get("VALUES", ROOT / "examples" / "values-existing-secret.yaml"))
+DEFAULT_VALUES = ROOT / "examples" / "values-existing-secret.yaml"
 TIMEOUT = "5m"
 """The mission's budget for both services to become Ready."""
 
+# The chart's components whose images the cluster pulls.
+COMPONENTS = ("backend", "frontend")
+# Registries that only this machine reaches: another cluster's nodes cannot pull from them.
+LOCAL_REGISTRY_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+
+NOT_CONFIGURED = 1
+ERROR = 2
+
+
+class ConfigError(Exception):
+    """The operator's kubeconfig or values file cannot be used as it is."""
+
+
+def kubeconfig_files() -> list[Path]:
+    """Return the kubeconfig files in kubectl's order: $KUBECONFIG's list, else ~/.kube/config."""
+    listed = os.environ.get("KUBECONFIG", "")
+    if listed:
+        return [Path(entry) for entry in listed.split(os.pathsep) if entry]
+    return [Path.home() / ".kube" / "config"]
+
+
+def read_yaml(path: Path, kind: str) -> dict[str, Any]:
+    """Parse a kubeconfig or values file (`kind`); an empty file is an empty mapping."""
+    try:
+        loaded = yaml.safe_load(path.read_text())
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+        reason = " ".join(str(error).split())
+        raise ConfigError(f"{kind} {path} cannot be read: {reason}") from error
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise ConfigError(f"{kind} {path} is not a YAML mapping")
+    return loaded
+
 
 def current_context() -> str | None:
-    """The current context of the operator's kubeconfig, or None."""
-    if not os.environ.get("KUBECONFIG") and not (Path.home() / ".kube" / "config").is_file():
-        return None
-    result = subprocess.run(
-        ["kubectl", "config", "current-context"], capture_output=True, text=True
-    )
-    if result.returncode != 0:
-        return None
-    return result.stdout.strip() or None
+    """Return the current context of the operator's kubeconfig, or None when none is set.
+
+    Files merge as kubectl merges them: missing files of $KUBECONFIG are skipped, the first
+    file that sets current-context wins, and that context must be defined in one of them.
+    """
+    files = kubeconfig_files()
+    existing = [path for path in files if path.is_file()]
+    if os.environ.get("KUBECONFIG") and not existing:
+        raise ConfigError(f"KUBECONFIG={os.environ['KUBECONFIG']} names no file that exists")
+    current: str | None = None
+    defined: set[str] = set()
+    for path in existing:
+        config = read_yaml(path, "kubeconfig")
+        current = current or config.get("current-context") or None
+        for context in config.get("contexts") or []:
+            if isinstance(context, dict) and isinstance(context.get("name"), str):
+                defined.add(context["name"])
+    if current is not None and current not in defined:
+        names = os.pathsep.join(str(path) for path in existing)
+        raise ConfigError(f"the current context {current!r} is not defined in {names}")
+    return current
+
+
+def image_registry(values: dict[str, Any], component: str) -> str | None:
+    """Return `<component>.image.registry` of a values mapping, or None when it is not set."""
+    section = values.get(component)
+    image = section.get("image") if isinstance(section, dict) else None
+    registry = image.get("registry") if isinstance(image, dict) else None
+    return registry if isinstance(registry, str) else None
+
+
+def registry_host(registry: str) -> str:
+    """Return a registry's host without its port: `localhost:5001` -> `localhost`."""
+    if registry.startswith("["):
+        return registry.split("]", 1)[0] + "]"
+    return registry.split("/", 1)[0].split(":", 1)[0]
+
+
+def local_images(values: dict[str, Any], chart_defaults: dict[str, Any]) -> list[str]:
+    """Return the components whose image would come from the chart's local-only default.
+
+    A registry the values file sets is the operator's choice and always kept, even a
+    localhost one (say, a registry the nodes reach through a tunnel).
+    """
+    return [
+        component
+        for component in COMPONENTS
+        if image_registry(values, component) is None
+        and registry_host(image_registry(chart_defaults, component) or "") in LOCAL_REGISTRY_HOSTS
+    ]
 
 
 def deploy() -> int:
-    """Install or upgrade the release, wait until Ready, print where to reach it."""
+    """Install or upgrade the release, wait until Ready; 1 without a context, 2 on an error."""
     context = current_context()
     if context is None:
         print("error: no kube context is configured (set KUBECONFIG)", file=sys.stderr)
-        return 1
-    if not VALUES.is_file():
-        print(f"error: values file {VALUES} not found (set VALUES=...)", file=sys.stderr)
-        return 1
+        return NOT_CONFIGURED
+    values_path = Path(os.environ.get("VALUES") or DEFAULT_VALUES)
+    if not values_path.is_file():
+        print(f"error: values file {values_path} not found (set VALUES=...)", file=sys.stderr)
+        return ERROR
+    if not (CHART / "values.yaml").is_file():
+        print(f"error: the chart {CHART} is not built (run `make chart`)", file=sys.stderr)
+        return ERROR
+    if shutil.which("helm") is None:
+        print("error: helm is not installed (run `make tools`)", file=sys.stderr)
+        return ERROR
+    local = local_images(
+        read_yaml(values_path, "values file"), read_yaml(CHART / "values.yaml", "chart values")
+    )
+    if local:
+        keys = " and ".join(f"{component}.image.registry" for component in local)
+        print(
+            f"error: the {' and '.join(local)} images would come from this machine's registry, "
+            f"which the cluster of context {context} cannot pull from; set {keys} in the "
+            f"values file ({values_path}, or another one with VALUES=...)",
+            file=sys.stderr,
+        )
+        return ERROR
     print(
-        f"deploying release {RELEASE} to context {context}, namespace {NAMESPACE}, values {VALUES}",
+        f"deploying release {RELEASE} to context {context}, namespace {NAMESPACE}, "
+        f"values {values_path}",
         flush=True,
     )
     command = [
@@ -54,32 +160,37 @@ def deploy() -> int:
         "upgrade",
         "--install",
         RELEASE,
-        str(ROOT / "dist" / "todo-chatbot"),
+        str(CHART),
         "--namespace",
         NAMESPACE,
         "--create-namespace",
         "--values",
-        str(VALUES),
+        str(values_path),
         "--wait",
         "--timeout",
         TIMEOUT,
     ]
-    result = subprocess.run(command)
-    if result.returncode != 0:
+    if subprocess.run(command).returncode != 0:
         print(
             f"error: helm could not deploy {RELEASE}; see `kubectl -n {NAMESPACE} get events`",
             file=sys.stderr,
         )
-    return result.returncode
+        return ERROR
+    return 0
 
 
 def main(argv: list[str]) -> int:
-    if argv == ["configured"]:
-        return 0 if current_context() else 1
-    if argv == ["deploy"]:
-        return deploy()
+    """Run `configured` or `deploy`; return 0, 1 (no kube context) or 2 (an error, one line)."""
+    try:
+        if argv == ["configured"]:
+            return 0 if current_context() else NOT_CONFIGURED
+        if argv == ["deploy"]:
+            return deploy()
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return ERROR
     print(__doc__, file=sys.stderr)
-    return 2
+    return ERROR
 
 
 if __name__ == "__main__":
