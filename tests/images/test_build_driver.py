@@ -174,6 +174,37 @@ def test_buildah_progress_is_the_step_it_runs() -> None:
     assert len(progress.describe()) == 72
 
 
+def test_hashed_requirements_pin_each_package_with_the_lock_hashes() -> None:
+    packages = {
+        "pyjwt": {"version": "==2.15.1", "hashes": ["sha256:aa", "sha256:bb"]},
+        "typing-extensions": {"version": "==4.16.0", "hashes": ["sha256:cc"]},
+    }
+    text = build.hashed_requirements(
+        [("typing_extensions", "4.16.0"), ("PyJWT", "2.15.1")], packages
+    )
+    assert text == (
+        "pyjwt==2.15.1 --hash=sha256:aa --hash=sha256:bb\n"
+        "typing-extensions==4.16.0 --hash=sha256:cc\n"
+    )
+
+
+@pytest.mark.parametrize("resolved", [("idna", "3.20"), ("pyjwt", "2.15.0")])
+def test_fails_when_a_resolved_package_has_no_hash_in_the_lock(resolved: tuple[str, str]) -> None:
+    packages = {"pyjwt": {"version": "==2.15.1", "hashes": ["sha256:aa"]}}
+    with pytest.raises(SystemExit, match=rf"{resolved[0]}=={resolved[1]} has no hashes in Pipfile"):
+        build.hashed_requirements([resolved], packages)
+
+
+def test_the_lock_pins_every_package_of_the_app_images_with_hashes() -> None:
+    packages = build.lock_packages()
+    for app in ("backend", "frontend"):
+        for line in (REPO / "app" / app / "requirements.txt").read_text().splitlines():
+            if line and not line.startswith("#"):
+                name, version = line.split("==")
+                entry = packages[build.canonical_name(name.split("[")[0])]
+                assert entry["version"] == f"=={version}" and entry["hashes"], line
+
+
 def test_component_version_prefers_the_command_line_then_the_toolchain_pin() -> None:
     coredns = next(c for c in build.COMPONENTS if c.name == "coredns")
     assert build.component_version(coredns, {}) == build.gotools.COREDNS_VERSION
