@@ -429,6 +429,34 @@ def test_run_stops_with_the_end_of_the_output_and_the_log(
     assert "line 0\n" in log.read_text()
 
 
+def test_the_count_to_compile_is_what_go_build_v_compiles(
+    cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A module with a command and a library on an empty build cache: the total that `go
+    # list` finds stale must be what `go build -v` then reports, and 0 once all is cached.
+    module = tmp_path / "module"
+    (module / "lib").mkdir(parents=True)
+    (module / "go.mod").write_text("module example.com/probe\n\ngo 1.26\n")
+    (module / "lib" / "lib.go").write_text("package lib\n\nfunc Answer() int { return 42 }\n")
+    (module / "main.go").write_text(
+        'package main\n\nimport "example.com/probe/lib"\n\nfunc main() { _ = lib.Answer() }\n'
+    )
+    env = gotools.go_env(cgo=False)
+    total = gotools.count_to_compile(["."], what="probe", env=env, cwd=module)
+    progress = gotools.PackageCount(total)
+    gotools.run(
+        ["go", "build", "-v", "-trimpath", "-o", str(tmp_path / "probe"), "."],
+        what="probe",
+        env=env,
+        cwd=module,
+        progress=progress,
+    )
+    assert total is not None and total > 2
+    assert progress.done == total
+    # The main package is always relinked; everything else now comes from the cache.
+    assert gotools.count_to_compile(["./lib"], what="probe", env=env, cwd=module) == 0
+
+
 def test_main_numbers_only_the_tools_it_builds(
     cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
