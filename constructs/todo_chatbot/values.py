@@ -36,6 +36,14 @@ AiProvider = Literal["openai", "gemini"]
 ServiceType = Literal["ClusterIP", "NodePort", "LoadBalancer"]
 PullPolicy = Literal["Always", "IfNotPresent", "Never"]
 ExternalTrafficPolicy = Literal["Cluster", "Local"]
+Quantity = str | float
+QUANTITY = {
+    "minimum": 0,
+    # Kubernetes' quantity syntax (resource.Quantity); numbers come from `--set cpu=2`.
+    "pattern": r"^(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))"
+    r"(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$",
+}
+"""Schema of one resource quantity: "500m", "256Mi", "1.5", or a plain number; never negative."""
 
 
 def default_of(props: type, name: str) -> Any:
@@ -91,14 +99,18 @@ class Image:
 
 @dataclass
 class Resources:
-    requests: dict[str, str] = param({}, "Resource requests (cpu, memory)")
-    limits: dict[str, str] = param({}, "Resource limits (cpu, memory)")
+    requests: dict[str, Quantity] = param(
+        {}, "Resource requests (cpu, memory)", additionalProperties=QUANTITY
+    )
+    limits: dict[str, Quantity] = param(
+        {}, "Resource limits (cpu, memory)", additionalProperties=QUANTITY
+    )
 
     @classmethod
     def of(cls, props: type) -> Resources:
         """The default resources of the component whose props class is `props`."""
 
-        def quantities(kind: str) -> dict[str, str]:
+        def quantities(kind: str) -> dict[str, Quantity]:
             millis = default_of(props, f"cpu_{kind}_millis")
             mebibytes = default_of(props, f"memory_{kind}_mebibytes")
             return {"cpu": cpu_quantity(millis), "memory": f"{mebibytes}Mi"}
@@ -384,27 +396,33 @@ def _schema_of(hint: Any) -> dict[str, Any]:
     if origin is Literal:
         return {"type": "string", "enum": list(args)}
     if origin in (typing.Union, types.UnionType):
-        (inner,) = [a for a in args if a is not type(None)]
-        return {**_schema_of(inner), "type": [_schema_of(inner)["type"], "null"]}
+        inner = [_schema_of(a) for a in args if a is not type(None)]
+        if len(inner) == 1:
+            return {**inner[0], "type": [inner[0]["type"], "null"]}
+        return {"type": [schema["type"] for schema in inner]}
     if origin is list:
         return {"type": "array", "items": _schema_of(args[0])}
     if origin is dict:
         return {"type": "object", "additionalProperties": _schema_of(args[1])}
     if hint is Any:
         return {}
-    return {"type": {str: "string", int: "integer", bool: "boolean"}[hint]}
+    return {"type": {str: "string", int: "integer", float: "number", bool: "boolean"}[hint]}
 
 
 def schema_for(cls: type) -> dict[str, Any]:
-    """JSON schema of a values dataclass; unknown keys are rejected."""
+    """JSON schema of a values dataclass; unknown keys are rejected.
+
+    A field's extra keywords refine its type's schema; a mapping keyword (e.g.
+    `additionalProperties`) is merged into the generated one.
+    """
     hints = typing.get_type_hints(cls)
     properties = {}
     for f in dataclasses.fields(cls):
-        properties[f.name] = {
-            "description": f.metadata["doc"],
-            **_schema_of(hints[f.name]),
-            **f.metadata["schema"],
-        }
+        schema = {"description": f.metadata["doc"], **_schema_of(hints[f.name])}
+        for key, extra in f.metadata["schema"].items():
+            merge = isinstance(extra, dict) and isinstance(schema.get(key), dict)
+            schema[key] = {**schema[key], **extra} if merge else extra
+        properties[f.name] = schema
     return {"type": "object", "additionalProperties": False, "properties": properties}
 
 

@@ -107,3 +107,9 @@ def test_fails_when_the_grace_period_does_not_outlast_the_pre_stop_pause(render)
         in message
     )
     render({"backend": {"terminationGracePeriodSeconds": pause + 1}})
+
+
+@pytest.mark.parametrize("quantity", ["two", "-1", "1 Gi"])
+def test_fails_when_a_resource_quantity_is_malformed(render, quantity):
+    message = refused(render, {"frontend": {"resources": {"limits": {"memory": quantity}}}})
+    assert "at '/frontend/resources/limits/memory'" in message

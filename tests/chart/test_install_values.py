@@ -131,6 +131,13 @@ def test_resources_are_configurable(render):
     )
 
 
+def test_set_takes_a_plain_number_as_a_quantity(render):
+    # Helm parses `--set cpu=2` as the integer 2, not as the string "2".
+    extra = ["--set", "backend.resources.limits.cpu=2"]
+    deployment = by_kind(render(extra=extra), "Deployment", "todo-todo-chatbot-backend")
+    assert container(deployment)["resources"]["limits"] == {"cpu": 2, "memory": "256Mi"}
+
+
 def test_probes_and_grace_period_are_configurable(render):
     liveness = {"path": "/live", "periodSeconds": 2, "timeoutSeconds": 1, "failureThreshold": 2}
     manifests = render(
