@@ -24,6 +24,7 @@ import yaml
 
 from . import helm_yaml, values
 from .helm import templatize
+from .network_policy import HELM_TEST_COMPONENT
 
 CHART_FILES = Path(__file__).parent / "chart_files"
 """The hand-written part of the chart: helpers, NOTES, the helm test pod, README."""
@@ -51,6 +52,22 @@ def _template(document: dict[str, Any], condition: str | None) -> str:
     return text
 
 
+def _write_test_pod_labels(test_pod: Path, documents: list[dict[str, Any]]) -> None:
+    """Give the hand-written `helm test` pod the backend's labels, with its own component."""
+    backend = next(
+        document
+        for document in documents
+        if document["kind"] == "Deployment"
+        and document["metadata"]["labels"]["app.kubernetes.io/component"] == "backend"
+    )
+    labels = {
+        **backend["metadata"]["labels"],
+        "app.kubernetes.io/component": HELM_TEST_COMPONENT,
+    }
+    block = helm_yaml.render({"labels": labels}).rstrip("\n").replace("\n", "\n  ")
+    test_pod.write_text(test_pod.read_text().replace("{labels}", block))
+
+
 def build(manifests: Path, version: str, out: Path) -> None:
     """Write the chart for `manifests` (cdk8s synth output) into the folder `out`."""
     templates: dict[str, list[str]] = {}
@@ -63,6 +80,7 @@ def build(manifests: Path, version: str, out: Path) -> None:
 
     shutil.rmtree(out, ignore_errors=True)
     shutil.copytree(CHART_FILES, out)
+    _write_test_pod_labels(out / "templates" / "tests" / "test-connection.yaml", documents)
     for name, parts in sorted(templates.items()):
         (out / "templates" / name).write_text("---\n".join(parts))
 

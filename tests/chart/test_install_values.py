@@ -371,3 +371,31 @@ def test_helm_test_pod_checks_both_services(render):
         "http://todo-todo-chatbot-frontend:80/healthz",
         "http://todo-todo-chatbot-backend:8000/readyz",
     ]
+
+
+def test_helm_test_pod_has_the_standard_labels_and_is_admitted_by_the_backend(render):
+    manifests = render(release="r1")
+    pod = by_kind(manifests, "Pod")
+    backend = by_kind(manifests, "Deployment", "r1-todo-chatbot-backend")
+    expected = {**backend["metadata"]["labels"], "app.kubernetes.io/component": "helm-test"}
+    assert pod["metadata"]["labels"] == expected
+    assert pod["metadata"]["labels"]["app.kubernetes.io/version"] == "0.1.0"
+    policy = by_kind(manifests, "NetworkPolicy", "r1-todo-chatbot-backend")
+    selectors = [
+        peer["podSelector"]["matchLabels"] for peer in policy["spec"]["ingress"][0]["from"]
+    ]
+    assert any(selector.items() <= pod["metadata"]["labels"].items() for selector in selectors)
+
+
+def test_helm_test_pod_takes_the_backend_pull_secrets_and_scheduling(render):
+    scheduling = {
+        "nodeSelector": {"kubernetes.io/arch": "arm64"},
+        "tolerations": [{"key": "dedicated", "operator": "Exists", "effect": "NoSchedule"}],
+        "affinity": {"podAntiAffinity": {}},
+    }
+    manifests = render({"backend": {**scheduling, "image": {"pullSecrets": ["regcred"]}}})
+    spec = by_kind(manifests, "Pod")["spec"]
+    assert spec["imagePullSecrets"] == [{"name": "regcred"}]
+    assert {key: spec[key] for key in scheduling} == scheduling
+    backend = by_kind(manifests, "Deployment", "todo-todo-chatbot-backend")["spec"]["template"]
+    assert spec["imagePullSecrets"] == backend["spec"]["imagePullSecrets"]
