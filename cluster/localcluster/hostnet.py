@@ -1,6 +1,6 @@
 """The host side of the cluster's network: sysctls, bridge, routes, and the firewall we own.
 
-Only additions: the bridge, two blackhole routes, one filter chain, and a routing table with its
+Only additions: the bridge, two blackhole routes, two filter chains, and a routing table with its
 rules that keep pod and user traffic on the machine. `down` removes those, and what appeared
 since the snapshot taken before the first `up`: chains (and the rules that jump to them) and
 ipsets created by our components; it puts changed sysctls back.
@@ -39,6 +39,7 @@ OUR_INTERFACES = (settings.BRIDGE, settings.USER_VETH_HOST)
 OWNED_IPSET_PREFIXES = ("KUBE-", "kube-router", "inet6:KUBE-", "inet6:kube-router")
 IPTABLES = {"ipv4": "iptables", "ipv6": "ip6tables"}
 FORWARD_CHAIN = "TCB-FORWARD"
+INPUT_CHAIN = "TCB-INPUT"
 # Our routing table and the priority of its rule (the `prohibit` rule follows at +1): numbers
 # nothing else on this host uses (the preflight checks), ahead of the main table's 32766.
 ROUTE_TABLE = 2244
@@ -159,13 +160,16 @@ def set_up() -> None:
     for network in (settings.SERVICE_CIDR, settings.POD_CIDR):
         run(["ip", "route", "replace", "blackhole", str(network)])
     _ensure_forward_chain()
+    _ensure_input_chain()
 
 
 def _ensure_forward_chain() -> None:
     """Keep pod and user traffic between our bridge and the user veth; drop anything else.
 
     The chain only drops or returns, never accepts, so kube-router's NetworkPolicy rules and
-    kube-proxy's rules still decide what passes between the interfaces we own.
+    kube-proxy's rules still decide what passes between the interfaces we own. kube-router and
+    kube-proxy put their own jumps ahead of ours (and kube-router's accepts what its policies
+    allow), so this is the second guard; `confine_routing` is the one that holds regardless.
     """
     if f":{FORWARD_CHAIN} " in _save("ipv4"):
         return
@@ -191,6 +195,29 @@ def _ensure_forward_chain() -> None:
         ]
     )
     run(["iptables-restore", "--noflush"], input_text=script + "\n")
+
+
+def _ensure_input_chain() -> None:
+    """Refuse kube-router's health port except on loopback, for IPv4 and IPv6.
+
+    kube-router v2.1.0 serves /healthz on every address and has no flag to bind one; only the
+    kubelet's liveness probe, on 127.0.0.1, needs it.
+    """
+    port = settings.PORTS.kube_router_health
+    for family, command in IPTABLES.items():
+        if f":{INPUT_CHAIN} " in _save(family):
+            continue
+        script = "\n".join(
+            [
+                "*filter",
+                f":{INPUT_CHAIN} - [0:0]",
+                f"-A {INPUT_CHAIN} -p tcp --dport {port} ! -i lo "
+                '-m comment --comment "todo-chatbot: kube-router health on loopback only" -j DROP',
+                f"-I INPUT 1 -j {INPUT_CHAIN}",
+                "COMMIT",
+            ]
+        )
+        run([f"{command}-restore", "--noflush"], input_text=script + "\n")
 
 
 def confine_routing() -> None:

@@ -1,5 +1,6 @@
 """Host network: only our chains, rules and routes are removed, and pods cannot route off-host."""
 
+import ast
 import os
 import subprocess
 import sys
@@ -276,3 +277,47 @@ def test_pods_and_the_user_namespace_cannot_route_off_the_machine() -> None:
         "10.250.0.2 from tcb0: 10.250.0.2 from 10.244.0.5 dev tcbu0 table 2244",
     ]
     assert lines[8:] == ["rules: 4", "after down: 0 empty"]
+
+
+FIREWALLED_HOST = """\
+import subprocess
+from localcluster import hostnet
+
+def rules():
+    return [
+        subprocess.run([command, "-S"], capture_output=True, text=True, check=True).stdout
+        for command in ("iptables", "ip6tables")
+    ]
+
+for _ in range(2):
+    hostnet._ensure_forward_chain()
+    hostnet._ensure_input_chain()
+print(repr(rules()))
+hostnet.tear_down({})
+print(repr(rules()))
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="network namespaces need root")
+def test_our_chains_are_added_once_and_removed_by_down() -> None:
+    result = subprocess.run(
+        ["unshare", "--net", sys.executable, "-c", FIREWALLED_HOST],
+        env={**os.environ, "PYTHONPATH": str(Path(hostnet.__file__).parents[1])},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    while_up, after_down = (ast.literal_eval(line) for line in result.stdout.splitlines())
+    ipv4, ipv6 = (text.splitlines() for text in while_up)
+    assert ipv4.count("-A FORWARD -j TCB-FORWARD") == 1
+    assert ipv4.count("-A INPUT -j TCB-INPUT") == 1
+    health = (
+        "-A TCB-INPUT ! -i lo -p tcp -m tcp --dport 20244 -m comment --comment "
+        '"todo-chatbot: kube-router health on loopback only" -j DROP'
+    )
+    assert health in ipv4
+    assert health in ipv6
+    assert [text.splitlines() for text in after_down] == [
+        ["-P INPUT ACCEPT", "-P FORWARD ACCEPT", "-P OUTPUT ACCEPT"]
+    ] * 2
