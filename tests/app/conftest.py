@@ -32,7 +32,7 @@ def postgres() -> Iterator[PostgresServer]:
 
 @pytest.fixture(scope="module")
 def database_url(postgres: PostgresServer) -> Secret:
-    """A fresh database per test module, owned by an unprivileged role (`sslmode=require`)."""
+    """A fresh database per test module, owned by an unprivileged role (TLS, channel binding)."""
     return postgres.create_database()
 
 

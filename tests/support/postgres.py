@@ -4,7 +4,8 @@
 temporary directory, on a free loopback port, with TLS (a self-signed certificate made at
 run time) and scram-sha-256 password authentication (random passwords made at run time).
 Clients must use TLS: plain connections are rejected, so every URL it hands out carries
-`sslmode=require`, like a managed (Neon-style) database.
+`sslmode=require&channel_binding=require`, like a managed (Neon) database's: SCRAM with
+channel binding (SCRAM-SHA-256-PLUS), which binds the password exchange to the TLS session.
 
 Typical use (see `tests/app/conftest.py` for the fixtures built on it):
 
@@ -48,10 +49,13 @@ def free_port() -> int:
 
 
 def database_url(*, user: str, password: str, port: int, database: str) -> Secret:
-    """Return a `postgresql://` URL to 127.0.0.1 that requires TLS (its repr hides it)."""
+    """Return a `postgresql://` URL to 127.0.0.1 that requires TLS and channel binding.
+
+    Its repr hides it.
+    """
     return Secret(
         f"postgresql://{quote(user, safe='')}:{quote(password, safe='')}"
-        f"@127.0.0.1:{port}/{quote(database, safe='')}?sslmode=require"
+        f"@127.0.0.1:{port}/{quote(database, safe='')}?sslmode=require&channel_binding=require"
     )
 
 

@@ -1,4 +1,4 @@
-"""Readiness of one process: not ready while starting or once shutdown has begun."""
+"""Readiness of one process: not ready while starting, after a failed start or in shutdown."""
 
 from __future__ import annotations
 
@@ -9,11 +9,21 @@ class Readiness:
     def __init__(self) -> None:
         """Start in the `starting` state."""
         self._started = False
+        self._failed = False
         self._shutting_down = False
 
     def mark_started(self) -> None:
         """Record that start-up work (e.g. migrations) is done."""
         self._started = True
+
+    def mark_failed(self) -> None:
+        """Record that start-up work failed for good: the process must stop (non-zero)."""
+        self._failed = True
+
+    @property
+    def failed(self) -> bool:
+        """Whether start-up work failed for good."""
+        return self._failed
 
     def mark_shutting_down(self) -> None:
         """Record that shutdown has begun; the process stays not ready from now on."""
@@ -26,9 +36,11 @@ class Readiness:
 
     @property
     def not_ready_reason(self) -> str | None:
-        """`"starting"`, `"shutting down"`, or None when the process may take traffic."""
+        """`"starting"`, `"start-up failed"`, `"shutting down"`, or None (may take traffic)."""
         if self._shutting_down:
             return "shutting down"
+        if self._failed:
+            return "start-up failed"
         if not self._started:
             return "starting"
         return None

@@ -7,6 +7,10 @@ orchestrator needs to stop routing traffic here. Meanwhile every response carrie
 request. Then uvicorn stops listening, lets in-flight requests finish (up to
 `graceful_timeout_seconds`), runs the app's shutdown and the process exits 0. A second
 signal skips the drain.
+
+When start-up work fails for good (`Readiness.mark_failed`, e.g. a broken migration), the
+server stops at once and the process exits with `STARTUP_FAILED_EXIT_CODE`, so that the
+orchestrator shows a crash with the logged reason instead of a pod that never gets ready.
 """
 
 from __future__ import annotations
@@ -23,6 +27,9 @@ from todo_common.readiness import Readiness
 from todo_common.web import Headers, ResponseHeadersMiddleware
 
 logger = logging.getLogger(__name__)
+
+# uvicorn's own exit code when an app's start-up fails.
+STARTUP_FAILED_EXIT_CODE = 3
 
 
 class GracefulServer(uvicorn.Server):
@@ -52,7 +59,9 @@ class GracefulServer(uvicorn.Server):
             self.should_exit = True
 
     async def on_tick(self, counter: int) -> bool:
-        """Exit the main loop once the drain period is over."""
+        """Exit the main loop once the drain period is over, or when start-up failed."""
+        if self.readiness.failed:
+            self.should_exit = True
         if (
             self._exit_requested_at is not None
             and time.monotonic() - self._exit_requested_at >= self.drain_seconds
@@ -71,6 +80,8 @@ def serve(
     graceful_timeout_seconds: float = 60.0,
 ) -> None:
     """Serve `app` until a signal arrives and in-flight requests are done; then return.
+
+    Raises `SystemExit(STARTUP_FAILED_EXIT_CODE)` when `readiness` was marked failed.
 
     Logging must already be configured (`todo_common.logs.configure_logging`): uvicorn's
     own logging set-up and access log are turned off.
@@ -97,4 +108,6 @@ def serve(
     # uvicorn has restored the default handlers; a repeated SIGTERM must not turn a clean
     # shutdown into a death by signal in the last milliseconds.
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    if readiness.failed:
+        raise SystemExit(STARTUP_FAILED_EXIT_CODE)
     logger.info("stopped")

@@ -8,13 +8,15 @@ from collections.abc import Sequence
 
 import psycopg
 
-from todo_common.migrations import Migration, apply_migrations
+from todo_common.logs import redact
+from todo_common.migrations import Migration, MigrationFailed, apply_migrations
 from todo_common.readiness import Readiness
 
 logger = logging.getLogger(__name__)
 
 _RETRY_FIRST_SECONDS = 0.5
 _RETRY_MAX_SECONDS = 5.0
+_MAX_ERROR_CHARS = 500
 
 
 async def prepare_database(
@@ -27,8 +29,10 @@ async def prepare_database(
     """Apply `migrations`, retrying until the database answers; then mark `readiness` started.
 
     Run it as a background task from the app's lifespan: the process stays up (live, not
-    ready) while the database is unreachable, so a pod that starts before its database
-    recovers by itself.
+    ready) while the database is unreachable or refuses the connection, so a pod that starts
+    before its database recovers by itself; each retry logs why (redacted). A migration whose
+    SQL fails would fail again: it marks `readiness` failed, which stops the server with a
+    non-zero exit (`todo_common.runner`).
     """
     delay = _RETRY_FIRST_SECONDS
     while True:
@@ -36,10 +40,17 @@ async def prepare_database(
             applied = await apply_migrations(
                 database_url, namespace=namespace, migrations=migrations
             )
+        except MigrationFailed as exc:
+            logger.critical(
+                "database migration failed; the process stops",
+                extra={"namespace": namespace, "error": describe_error(exc)},
+            )
+            readiness.mark_failed()
+            return
         except (psycopg.Error, OSError) as exc:
             logger.warning(
                 "database not ready for migrations, retrying",
-                extra={"namespace": namespace, "error": type(exc).__name__, "retry_in_s": delay},
+                extra={"namespace": namespace, "error": describe_error(exc), "retry_in_s": delay},
             )
             await asyncio.sleep(delay)
             delay = min(delay * 2, _RETRY_MAX_SECONDS)
@@ -50,3 +61,15 @@ async def prepare_database(
         )
         readiness.mark_started()
         return
+
+
+def describe_error(exc: BaseException) -> str:
+    """Return the error's type and message on one line, with credentials redacted.
+
+    libpq's messages say what went wrong ("password authentication failed for user ...",
+    "no pg_hba.conf entry ... no encryption", "Connection refused") without the password;
+    `redact` also removes any registered secret and any password inside a URL.
+    """
+    message = " ".join(str(exc).split())
+    text = f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+    return redact(text)[:_MAX_ERROR_CHARS]

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import concurrent.futures
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
 import psycopg
 import pytest
 from support.app_process import AppProcess
+from support.logs import assert_json_log_without_secrets, secret_values_of_database_url
 from support.postgres import PostgresServer
 from support.secret import bearer
 from support.standin import StandIn
@@ -88,6 +90,36 @@ def test_replicas_starting_together_migrate_once_and_later_starts_do_nothing(
     late = start_backend(DATABASE_URL=fresh_url)
     assert '"applied_versions": []' in late.output()
     assert applied_rows_count(fresh_url) == 2
+
+
+def test_a_migration_the_database_refuses_stops_the_process_with_one_clear_line(
+    postgres: PostgresServer,
+    backend_env: dict[str, str],
+    auth_secret: str,
+    ai_key: str,
+    tmp_path: Path,
+) -> None:
+    # A table left by something else: the backend's first migration cannot create it.
+    url = postgres.create_database()
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE tasks (id int)")
+    backend = AppProcess("todo_backend", env={**backend_env, "DATABASE_URL": url}, log_dir=tmp_path)
+    backend.start(wait_ready=False)
+    try:
+        assert backend.wait_exit(timeout_seconds=30) == 3
+    finally:
+        backend.stop()
+    output = backend.output()
+    entries = assert_json_log_without_secrets(
+        output, [*secret_values_of_database_url(url), auth_secret, ai_key]
+    )
+    [failure] = [entry for entry in entries if entry["level"] in ("error", "critical")]
+    assert failure["message"] == "database migration failed; the process stops"
+    assert failure["error"] == (
+        'MigrationFailed: migration backend 1 (tasks) failed: relation "tasks" already exists'
+        " (SQLSTATE 42P07)"
+    )
+    assert "retrying" not in output
 
 
 def test_concurrent_writes_through_two_instances_lose_nothing(

@@ -1,4 +1,7 @@
-"""Versioned migrations under an advisory lock (todo_common.migrations), on real PostgreSQL."""
+"""Versioned migrations under an advisory lock (todo_common.migrations), on real PostgreSQL.
+
+The start-up loop around them (todo_common.startup) is tested here too.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,12 @@ from typing import Any
 import psycopg
 import pytest
 from support.postgres import PostgresServer
-from todo_common.migrations import Migration, apply_migrations
+from todo_common.migrations import (
+    MIGRATION_LOCK_KEY,
+    Migration,
+    MigrationFailed,
+    apply_migrations,
+)
 
 pytestmark = pytest.mark.app
 
@@ -58,21 +66,54 @@ def test_namespaces_are_independent(postgres: PostgresServer) -> None:
     assert ("other", 1, "other") in applied_rows(url)
 
 
-def test_a_failing_migration_is_rolled_back_and_not_recorded(postgres: PostgresServer) -> None:
+BROKEN = Migration(
+    version=2, description="broken", sql="CREATE TABLE half (id int); SELECT no_such_function();"
+)
+
+
+def test_a_failing_migration_is_rolled_back_and_named(postgres: PostgresServer) -> None:
     url = postgres.create_database()
-    broken = [
-        *MIGRATIONS[:1],
-        Migration(
-            version=2,
-            description="broken",
-            sql="CREATE TABLE half (id int); SELECT no_such_function();",
-        ),
-    ]
-    with pytest.raises(psycopg.errors.UndefinedFunction):
-        asyncio.run(apply_migrations(url, namespace="notes", migrations=broken))
+    asyncio.run(apply_migrations(url, namespace="notes", migrations=MIGRATIONS[:1]))
+    with pytest.raises(MigrationFailed) as raised:
+        asyncio.run(apply_migrations(url, namespace="notes", migrations=[MIGRATIONS[0], BROKEN]))
+    assert str(raised.value) == (
+        "migration notes 2 (broken) failed: function no_such_function() does not exist"
+        " (SQLSTATE 42883)"
+    )
     assert applied_rows(url) == [("notes", 1, "notes")]
     with psycopg.connect(url) as conn:
         assert conn.execute("SELECT to_regclass('half')").fetchone() == (None,)
+
+
+def test_a_run_is_all_or_nothing(postgres: PostgresServer) -> None:
+    # Version 1 succeeded, version 2 failed: the run leaves the schema as it found it.
+    url = postgres.create_database()
+    with pytest.raises(MigrationFailed):
+        asyncio.run(apply_migrations(url, namespace="notes", migrations=[MIGRATIONS[0], BROKEN]))
+    with psycopg.connect(url) as conn:
+        tables = conn.execute("SELECT to_regclass('notes'), to_regclass('schema_migrations')")
+        assert tables.fetchone() == (None, None)
+
+
+def test_runs_wait_for_the_holder_of_the_lock_and_leave_no_lock_behind(
+    postgres: PostgresServer,
+) -> None:
+    url = postgres.create_database()
+    with psycopg.connect(url) as holder:
+        holder.execute("SELECT pg_advisory_xact_lock(%s)", [MIGRATION_LOCK_KEY])
+
+        async def run_while_held() -> list[int]:
+            migrating = asyncio.create_task(
+                apply_migrations(url, namespace="notes", migrations=MIGRATIONS)
+            )
+            await asyncio.sleep(0.5)
+            assert not migrating.done()
+            holder.commit()
+            return await migrating
+
+        assert asyncio.run(run_while_held()) == [1, 2]
+        advisory = holder.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")
+        assert advisory.fetchone() == (0,)
 
 
 @pytest.mark.parametrize("versions", [[2, 1], [1, 1], [0, 1]])
