@@ -3,7 +3,8 @@
 from .backend import Backend, BackendProps
 from .chart import TodoChatbot, TodoChatbotProps
 from .frontend import Frontend, FrontendProps
-from .ingress import GatewayRef, Ingress, IngressProps
+from .http_route import GatewayRef, HttpRoute, HttpRouteProps
+from .ingress import Ingress, IngressProps
 from .labels import Labels
 from .network_policy import NetworkPolicies, NetworkPolicyProps
 from .secret import Secrets, SecretsProps
@@ -16,6 +17,8 @@ __all__ = [
     "Frontend",
     "FrontendProps",
     "GatewayRef",
+    "HttpRoute",
+    "HttpRouteProps",
     "Ingress",
     "IngressProps",
     "Labels",

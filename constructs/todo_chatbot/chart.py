@@ -11,6 +11,7 @@ from constructs import Construct
 
 from .backend import Backend, BackendProps
 from .frontend import Frontend, FrontendProps
+from .http_route import HttpRoute, HttpRouteProps
 from .ingress import Ingress, IngressProps
 from .labels import Labels
 from .network_policy import NetworkPolicies, NetworkPolicyProps
@@ -31,8 +32,8 @@ class TodoChatbotProps:
     """Standard labels; default: instance "todo-chatbot"."""
     ingress: IngressProps | None = None
     """Ingress for the frontend; default: none (reach it through its Service)."""
-    http_route: IngressProps | None = None
-    """Gateway API HTTPRoute for the frontend (needs `gateway_refs`); default: none."""
+    http_route: HttpRouteProps | None = None
+    """Gateway API HTTPRoute for the frontend; default: none."""
     network_policy: NetworkPolicyProps | None = NetworkPolicyProps()
     """NetworkPolicies; default: on, backend reachable from the frontend only."""
 
@@ -46,8 +47,6 @@ class TodoChatbot(cdk8s.Chart):
 
     def __init__(self, scope: Construct, id: str, *, props: TodoChatbotProps) -> None:
         super().__init__(scope, id, disable_resource_name_hashes=True)
-        if props.http_route is not None and not props.http_route.gateway_refs:
-            raise ValueError("'http_route' needs 'gateway_refs' naming at least one Gateway")
         self.secrets = Secrets(
             self, "Secrets", props=dataclasses.replace(props.secrets, labels=props.labels)
         )
@@ -67,7 +66,7 @@ class TodoChatbot(cdk8s.Chart):
         if props.ingress is not None:
             self.ingress = Ingress(self, "Ingress", frontend=self.frontend, props=props.ingress)
         if props.http_route is not None:
-            self.http_route = Ingress(
+            self.http_route = HttpRoute(
                 self, "HttpRoute", frontend=self.frontend, props=props.http_route
             )
         if props.network_policy is not None:

@@ -19,7 +19,8 @@ from .backend import BackendProps
 from .chart import TodoChatbotProps
 from .frontend import FrontendProps
 from .helm_yaml import ITEM_IF, block, if_key, raw, with_key
-from .ingress import GatewayRef, IngressProps
+from .http_route import GatewayRef, HttpRouteProps
+from .ingress import IngressProps
 from .labels import Labels
 from .network_policy import NetworkPolicyProps
 from .secret import AI_KEYS, BETTER_AUTH_SECRET, DATABASE_URL, SecretsProps
@@ -73,7 +74,7 @@ def chart_props() -> TodoChatbotProps:
             pod_annotations=annotations("frontend"),
         ),
         ingress=IngressProps(name=FULLNAME),
-        http_route=IngressProps(name=FULLNAME, gateway_refs=(GatewayRef(name="placeholder"),)),
+        http_route=HttpRouteProps(name=FULLNAME, gateway_refs=(GatewayRef(name="placeholder"),)),
         network_policy=NetworkPolicyProps(),
     )
 

@@ -1,4 +1,4 @@
-"""Outside access to the frontend: an Ingress, or a Gateway API HTTPRoute."""
+"""Outside access to the frontend through an ingress controller: an Ingress."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 import cdk8s_plus_28 as kplus
 from cdk8s import ApiObjectMetadata
 
-import todo_chatbot.gateway as gateway
 from constructs import Construct
 
 from .frontend import Frontend
@@ -17,56 +16,33 @@ HOSTNAME = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 
 
 @dataclass(frozen=True, kw_only=True)
-class GatewayRef:
-    """A Gateway an HTTPRoute attaches to."""
-
-    name: str
-    """Gateway name; required."""
-    namespace: str | None = None
-    """Gateway namespace; default: the route's namespace."""
-    section_name: str | None = None
-    """Listener of the Gateway; default: every listener that accepts the route."""
-
-
-@dataclass(frozen=True, kw_only=True)
 class IngressProps:
-    """How users reach the frontend.
-
-    With `gateway_refs` the construct emits an HTTPRoute attached to those
-    Gateways (for clusters on the Gateway API); otherwise an Ingress.
-    """
+    """How users reach the frontend through the cluster's ingress controller."""
 
     name: str | None = None
     """Object name; default: the frontend's name."""
     hosts: tuple[str, ...] = ("todo.example.com",)
-    """Host names users open; default: todo.example.com."""
+    """Host names users open, at least one; default: todo.example.com."""
     class_name: str | None = None
     """IngressClass; default: the cluster's default class."""
     tls_secret_name: str | None = None
-    """TLS Secret for the hosts (Ingress only); default: plain HTTP."""
+    """TLS Secret for the hosts; default: plain HTTP."""
     annotations: dict[str, str] = field(default_factory=dict)
     """Controller settings; default: none."""
-    gateway_refs: tuple[GatewayRef, ...] = ()
-    """Gateways to attach an HTTPRoute to; default: none, emit an Ingress."""
 
     def validate(self) -> None:
         """Fail early, showing the bad value."""
+        if not self.hosts:
+            raise ValueError("'hosts' must name at least one host, got ()")
         for host in self.hosts:
             if not HOSTNAME.match(host):
                 raise ValueError(f"'hosts' must hold DNS names, got '{host}'")
-        if not self.hosts and not self.gateway_refs:
-            raise ValueError("an Ingress needs at least one of 'hosts'")
-        if self.gateway_refs and self.tls_secret_name:
-            raise ValueError(
-                "'tls_secret_name' is set on the Gateway's listener, not on an "
-                "HTTPRoute; remove it or remove 'gateway_refs'"
-            )
 
 
 class Ingress(Construct):
     """Routes outside traffic to the frontend's Service, and only to it.
 
-    Child `Resource` is the Ingress or the HTTPRoute.
+    Child `Resource` is the Ingress.
     """
 
     def __init__(
@@ -79,41 +55,7 @@ class Ingress(Construct):
             labels=frontend.labels,
             annotations=dict(props.annotations),
         )
-        port = frontend.service.port
-        if props.gateway_refs:
-            self.resource = gateway.HttpRoute(
-                self,
-                "Resource",
-                metadata=metadata,
-                spec=gateway.HttpRouteSpec(
-                    parent_refs=[
-                        gateway.HttpRouteSpecParentRefs(
-                            name=ref.name, namespace=ref.namespace, section_name=ref.section_name
-                        )
-                        for ref in props.gateway_refs
-                    ],
-                    hostnames=list(props.hosts) or None,
-                    rules=[
-                        gateway.HttpRouteSpecRules(
-                            matches=[
-                                gateway.HttpRouteSpecRulesMatches(
-                                    path=gateway.HttpRouteSpecRulesMatchesPath(
-                                        type=gateway.HttpRouteSpecRulesMatchesPathType.PATH_PREFIX,
-                                        value="/",
-                                    )
-                                )
-                            ],
-                            backend_refs=[
-                                gateway.HttpRouteSpecRulesBackendRefs(
-                                    name=frontend.service.name, port=port
-                                )
-                            ],
-                        )
-                    ],
-                ),
-            )
-            return
-        backend = kplus.IngressBackend.from_service(frontend.service, port=port)
+        backend = kplus.IngressBackend.from_service(frontend.service, port=frontend.service.port)
         self.resource = kplus.Ingress(
             self,
             "Resource",

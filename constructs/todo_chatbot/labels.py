@@ -18,11 +18,13 @@ class Labels:
     name: str = PART_OF
     """App name in `app.kubernetes.io/name`; default: "todo-chatbot"."""
     instance: str = "todo-chatbot"
-    """Installation name; default: "todo-chatbot"."""
+    """Installation name in `app.kubernetes.io/instance`, part of every selector and the
+    prefix of default object names; default: "todo-chatbot"."""
     version: str = "0.0.0"
-    """App version shown in `app.kubernetes.io/version`."""
+    """App version in `app.kubernetes.io/version` (not in selectors, so it may change on
+    upgrade); default: "0.0.0", so set it to the images' version."""
     managed_by: str = "cdk8s"
-    """Tool that manages the objects; the Helm chart sets "Helm"."""
+    """Tool in `app.kubernetes.io/managed-by`; default: "cdk8s" (the Helm chart sets "Helm")."""
     chart: str | None = None
     """`helm.sh/chart` label (name-version); default: no such label."""
 

@@ -216,7 +216,7 @@ class Workload(Construct):
             volumes=[tmp],
         )
         self.deployment.select(kplus.LabelSelector.of(labels=self.selector_labels))
-        self.container = self.deployment.add_container(
+        self.deployment.add_container(
             name=component,
             image=props.image,
             image_pull_policy=PULL_POLICIES[props.image_pull_policy],

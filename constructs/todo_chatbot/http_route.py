@@ -1,0 +1,95 @@
+"""Outside access to the frontend through a Gateway API Gateway: an HTTPRoute."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from cdk8s import ApiObjectMetadata
+
+import todo_chatbot.gateway as gateway
+from constructs import Construct
+
+from .frontend import Frontend
+from .ingress import HOSTNAME
+
+
+@dataclass(frozen=True, kw_only=True)
+class GatewayRef:
+    """A Gateway an HTTPRoute attaches to."""
+
+    name: str
+    """Gateway name; required."""
+    namespace: str | None = None
+    """Gateway namespace; default: the route's namespace."""
+    section_name: str | None = None
+    """Listener of the Gateway; default: every listener that accepts the route."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class HttpRouteProps:
+    """How users reach the frontend through existing Gateways (TLS is the Gateway's job)."""
+
+    gateway_refs: tuple[GatewayRef, ...]
+    """Gateways the route attaches to; required, at least one."""
+    name: str | None = None
+    """Object name; default: the frontend's name."""
+    hostnames: tuple[str, ...] = ()
+    """Host names the route serves; default: every host name the Gateway's listeners accept."""
+    annotations: dict[str, str] = field(default_factory=dict)
+    """Annotations of the route; default: none."""
+
+    def validate(self) -> None:
+        """Fail early, showing the bad value."""
+        if not self.gateway_refs:
+            raise ValueError("'gateway_refs' must name at least one Gateway, got ()")
+        for host in self.hostnames:
+            if not HOSTNAME.match(host):
+                raise ValueError(f"'hostnames' must hold DNS names, got '{host}'")
+
+
+class HttpRoute(Construct):
+    """Routes the Gateways' traffic to the frontend's Service, and only to it.
+
+    Child `Resource` is the HTTPRoute.
+    """
+
+    def __init__(
+        self, scope: Construct, id: str, *, frontend: Frontend, props: HttpRouteProps
+    ) -> None:
+        super().__init__(scope, id)
+        props.validate()
+        self.resource = gateway.HttpRoute(
+            self,
+            "Resource",
+            metadata=ApiObjectMetadata(
+                name=props.name or frontend.name,
+                labels=frontend.labels,
+                annotations=dict(props.annotations),
+            ),
+            spec=gateway.HttpRouteSpec(
+                parent_refs=[
+                    gateway.HttpRouteSpecParentRefs(
+                        name=ref.name, namespace=ref.namespace, section_name=ref.section_name
+                    )
+                    for ref in props.gateway_refs
+                ],
+                hostnames=list(props.hostnames) or None,
+                rules=[
+                    gateway.HttpRouteSpecRules(
+                        matches=[
+                            gateway.HttpRouteSpecRulesMatches(
+                                path=gateway.HttpRouteSpecRulesMatchesPath(
+                                    type=gateway.HttpRouteSpecRulesMatchesPathType.PATH_PREFIX,
+                                    value="/",
+                                )
+                            )
+                        ],
+                        backend_refs=[
+                            gateway.HttpRouteSpecRulesBackendRefs(
+                                name=frontend.service.name, port=frontend.service.port
+                            )
+                        ],
+                    )
+                ],
+            ),
+        )
