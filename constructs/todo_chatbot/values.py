@@ -36,6 +36,7 @@ AiProvider = Literal["openai", "gemini"]
 ServiceType = Literal["ClusterIP", "NodePort", "LoadBalancer"]
 PullPolicy = Literal["Always", "IfNotPresent", "Never"]
 ExternalTrafficPolicy = Literal["Cluster", "Local"]
+Scheme = Literal["https", "http"]
 Quantity = str | float
 QUANTITY = {
     "minimum": 0,
@@ -301,7 +302,8 @@ class Config:
     publicUrl: str = param(
         "",
         "URL users open (https:// turns on Secure cookies, browsers' Origin must match); "
-        "empty means the ingress or route host, else http://localhost:8080 (port-forward); "
+        "empty means the ingress host (https with ingress.tls.enabled), else the route's "
+        "first hostname (httpRoute.scheme), else http://localhost:8080 (port-forward); "
         "set it for NodePort or LoadBalancer access",
         pattern=r"^(https?://.+)?$",
     )
@@ -330,7 +332,17 @@ class HttpRoute:
     parentRefs: list[dict[str, Any]] = param(
         [], "Gateways the route attaches to, e.g. [{name: gateway, namespace: infra}]"
     )
-    hostnames: list[str] = param([], "Host names the route serves")
+    hostnames: list[str] = param(
+        [],
+        "Host names the route serves; empty means every host the Gateway accepts, and then "
+        "config.publicUrl is required",
+    )
+    scheme: Scheme = param(
+        "https",
+        "How users reach the Gateway's listener: https when the Gateway terminates TLS "
+        "(Secure cookies), http for a plain listener; the public URL is "
+        "<scheme>://<first hostname> unless config.publicUrl is set",
+    )
     annotations: dict[str, str] = param({}, "Annotations of the HTTPRoute")
 
 

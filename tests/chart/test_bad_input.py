@@ -79,6 +79,14 @@ def test_fails_when_a_route_names_no_gateway(render):
     )
 
 
+def test_fails_when_a_route_has_neither_hostnames_nor_a_public_url(render):
+    values = {"httpRoute": {"enabled": True, "parentRefs": [{"name": "gw"}]}}
+    assert (
+        "httpRoute.hostnames or config.publicUrl must be set when httpRoute.enabled is true"
+        in refused(render, values)
+    )
+
+
 def test_no_error_prints_a_secret(render, credentials):
     messages = [
         refused(render, {"backend": {"replicaCount": -1}}),

@@ -183,6 +183,35 @@ def test_public_url_follows_the_ingress_host_and_tls(render):
     assert config["PUBLIC_URL"] == "https://todo.acme.dev"
 
 
+@pytest.mark.parametrize(
+    ("route", "url"),
+    [
+        ({}, "https://todo.acme.dev"),
+        ({"scheme": "http"}, "http://todo.acme.dev"),
+    ],
+)
+def test_public_url_follows_the_route_hostname_and_scheme(render, route, url):
+    values = {
+        "httpRoute": {
+            "enabled": True,
+            "parentRefs": [{"name": "public"}],
+            "hostnames": ["todo.acme.dev", "todo.acme.org"],
+            **route,
+        }
+    }
+    config = by_kind(render(values), "ConfigMap", "todo-todo-chatbot-frontend")["data"]
+    assert config["PUBLIC_URL"] == url
+
+
+def test_public_url_setting_wins_over_the_route(render):
+    values = {
+        "config": {"publicUrl": "https://todo.acme.org"},
+        "httpRoute": {"enabled": True, "parentRefs": [{"name": "public"}]},
+    }
+    config = by_kind(render(values), "ConfigMap", "todo-todo-chatbot-frontend")["data"]
+    assert config["PUBLIC_URL"] == "https://todo.acme.org"
+
+
 def test_a_config_change_rolls_the_pods(render):
     before = pod_annotations(render(), "todo-todo-chatbot-backend")
     after = pod_annotations(
@@ -244,7 +273,10 @@ def test_existing_secret_replaces_the_managed_one(render):
     ("values", "kind"),
     [
         ({"ingress": {"enabled": True}}, "Ingress"),
-        ({"httpRoute": {"enabled": True, "parentRefs": [{"name": "gw"}]}}, "HTTPRoute"),
+        (
+            {"httpRoute": {"enabled": True, "parentRefs": [{"name": "gw"}], "hostnames": ["t.io"]}},
+            "HTTPRoute",
+        ),
         ({"backend": {"autoscaling": {"enabled": True}}}, "HorizontalPodAutoscaler"),
     ],
 )
@@ -298,7 +330,7 @@ def test_ingress_and_route_follow_the_frontend_service_port(render):
         "ingress": {"enabled": True},
         "httpRoute": {"enabled": True, "parentRefs": [{"name": "gw"}]},
     }
-    manifests = render(values)
+    manifests = render(values)  # the Ingress host is the public URL
     ingress = by_kind(manifests, "Ingress")
     service = ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
     assert service["port"] == {"number": 8080}

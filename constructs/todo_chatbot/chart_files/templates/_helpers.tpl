@@ -51,8 +51,10 @@
 {{- end }}
 
 {{/*
-The URL users open: config.publicUrl, else the ingress or route host, else
-http://localhost:8080, where `kubectl port-forward` (NOTES.txt) puts it.
+The URL users open: config.publicUrl, else the ingress host (https with TLS),
+else the route's first hostname with httpRoute.scheme (TLS is the Gateway's,
+so the operator says), else http://localhost:8080, where
+`kubectl port-forward` (NOTES.txt) puts it.
 */}}
 {{- define "todo-chatbot.publicUrl" -}}
 {{- if .Values.config.publicUrl }}
@@ -60,7 +62,7 @@ http://localhost:8080, where `kubectl port-forward` (NOTES.txt) puts it.
 {{- else if .Values.ingress.enabled }}
 {{- printf "%s://%s" (ternary "https" "http" .Values.ingress.tls.enabled) .Values.ingress.host }}
 {{- else if and .Values.httpRoute.enabled .Values.httpRoute.hostnames }}
-{{- printf "http://%s" (first .Values.httpRoute.hostnames) }}
+{{- printf "%s://%s" .Values.httpRoute.scheme (first .Values.httpRoute.hostnames) }}
 {{- else }}
 {{- print "http://localhost:8080" }}
 {{- end }}
@@ -98,5 +100,8 @@ print a secret.
 {{- end }}
 {{- if and .Values.httpRoute.enabled (not .Values.httpRoute.parentRefs) }}
 {{- fail "httpRoute.parentRefs must name at least one Gateway when httpRoute.enabled is true" }}
+{{- end }}
+{{- if and .Values.httpRoute.enabled (not .Values.ingress.enabled) (not .Values.httpRoute.hostnames) (not .Values.config.publicUrl) }}
+{{- fail "httpRoute.hostnames or config.publicUrl must be set when httpRoute.enabled is true: sign-in needs the URL users open" }}
 {{- end }}
 {{- end }}
