@@ -501,6 +501,27 @@ def hashed_requirements(
     return "\n".join(lines) + "\n"
 
 
+class WheelCount(gotools.Progress):
+    """Count the packages `pip wheel` has reached, out of the `total` it was asked for.
+
+    pip prints `Collecting <name>` as it fetches each package (it saves the wheels only
+    at the end).
+    """
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.done = 0
+
+    def feed(self, line: str) -> None:
+        """Count pip's `Collecting <package>` lines."""
+        if line.startswith("Collecting "):
+            self.done += 1
+
+    def describe(self) -> str:
+        """Return `collected/total packages`."""
+        return f"{self.done}/{self.total} packages collected"
+
+
 def build_wheels(requirements: Path) -> Path:
     """Build every wheel a requirements file needs into $CACHE/wheels/<name>-<digest>.
 
@@ -530,7 +551,7 @@ def build_wheels(requirements: Path) -> Path:
     if (folder / ".complete").exists():
         return folder
     started = time.monotonic()
-    log(f"wheels: pip wheel -r {requirements.relative_to(REPO)} --require-hashes -> {folder}")
+    log(f"wheels: {requirements.relative_to(REPO)} within Pipfile.lock, hash-checked -> {folder}")
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     constraints_file = folder / "constraints.txt"
@@ -565,10 +586,11 @@ def build_wheels(requirements: Path) -> Path:
         )
     )
     run(
-        [*pip, "wheel", "--require-hashes", "--wheel-dir", str(folder), "-r", str(hashed)],
+        [*pip[:-1], "wheel", "--require-hashes", "--wheel-dir", str(folder), "-r", str(hashed)],
         what=f"pip wheel for {app}",
         env=env,
         log_file=images_cache() / "logs" / f"wheels-{app}.log",
+        progress=WheelCount(len(chosen)),
     )
     (folder / ".complete").write_text("")
     for stale in folder.parent.glob(f"{app}-*"):

@@ -174,6 +174,13 @@ def test_buildah_progress_is_the_step_it_runs() -> None:
     assert len(progress.describe()) == 72
 
 
+def test_wheel_progress_counts_the_packages_pip_collects() -> None:
+    progress = build.WheelCount(3)
+    for line in ["Collecting fastapi==0.163.2 (from -r x.txt (line 1))\n", "  Downloading a.whl\n"]:
+        progress.feed(line)
+    assert progress.describe() == "1/3 packages collected"
+
+
 def test_hashed_requirements_pin_each_package_with_the_lock_hashes() -> None:
     packages = {
         "pyjwt": {"version": "==2.15.1", "hashes": ["sha256:aa", "sha256:bb"]},
