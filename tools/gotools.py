@@ -14,6 +14,11 @@ $CACHE/tools/<name>-<version>/ and linked from $CACHE/bin, so a version bump reb
 unchanged pin is a no-op. A stamp in that folder records the exact build recipe (Go version,
 flags, wrapper go.mod/go.sum); when the recipe changes the tool is rebuilt too. The module and
 build caches live under $CACHE/go so that a rebuild compiles only what changed.
+
+Before building anything it checks that the machine has the memory and disk the builds
+need. A build prints a line every 15 s: the tool (`tool 2/7 etcd`), the packages compiled
+of those to compile, and the time so far; its output is kept in $CACHE/tools/logs/.
+images/build.py runs its commands through the same `run`.
 """
 
 from __future__ import annotations
