@@ -11,25 +11,42 @@ def refused(render, values, **options):
     return str(error.value)
 
 
+def assert_no_secret_in(message, credentials):
+    for value in credentials.values():
+        assert value not in message
+
+
 @pytest.mark.parametrize(
     ("secrets", "message"),
     [
-        ({"databaseUrl": ""}, "secrets.databaseUrl is required"),
-        ({"betterAuthSecret": ""}, "secrets.betterAuthSecret is required"),
-        ({"openaiApiKey": ""}, "secrets.openaiApiKey is required when ai.provider is openai"),
+        (
+            {"databaseUrl": ""},
+            "secrets.databaseUrl is required: set it, or set secrets.existingSecret to a "
+            "Secret holding DATABASE_URL",
+        ),
+        (
+            {"betterAuthSecret": ""},
+            "secrets.betterAuthSecret is required: set it, or set secrets.existingSecret to a "
+            "Secret holding BETTER_AUTH_SECRET",
+        ),
+        (
+            {"openaiApiKey": ""},
+            "secrets.openaiApiKey is required when ai.provider is openai "
+            "(or set secrets.existingSecret)",
+        ),
     ],
 )
 def test_fails_when_a_secret_is_missing(render, credentials, secrets, message):
-    assert message in refused(
-        render, {"secrets": {**credentials, **secrets}}, with_credentials=False
-    )
+    error = refused(render, {"secrets": {**credentials, **secrets}}, with_credentials=False)
+    assert message in error
+    assert_no_secret_in(error, credentials)
 
 
 def test_fails_when_the_gemini_key_is_missing_for_gemini(render, credentials):
     values = {"ai": {"provider": "gemini"}, "secrets": {**credentials, "geminiApiKey": ""}}
-    assert "secrets.geminiApiKey is required when ai.provider is gemini" in refused(
-        render, values, with_credentials=False
-    )
+    error = refused(render, values, with_credentials=False)
+    assert "secrets.geminiApiKey is required when ai.provider is gemini" in error
+    assert_no_secret_in(error, credentials)
 
 
 def test_fails_when_the_database_url_is_not_postgres_without_printing_it(render, credentials):
@@ -49,20 +66,53 @@ def test_fails_when_the_auth_secret_is_short_without_printing_it(render, credent
 @pytest.mark.parametrize(
     ("values", "message"),
     [
-        ({"backend": {"replicaCount": -1}}, "replicaCount"),
-        ({"backend": {"replicas": 2}}, "replicas"),
-        ({"frontend": {"service": {"type": "Ingress"}}}, "type"),
-        ({"frontend": {"service": {"externalTrafficPolicy": "Nearest"}}}, "externalTraffic"),
-        ({"backend": {"probes": {"liveness": {"periodSeconds": 0}}}}, "periodSeconds"),
-        ({"frontend": {"probes": {"readiness": {"path": "readyz"}}}}, "path"),
-        ({"ai": {"provider": "anthropic"}}, "provider"),
-        ({"config": {"logLevel": "loud"}}, "logLevel"),
-        ({"backend": {"autoscaling": {"maxReplicas": 0}}}, "maxReplicas"),
-        ({"backend": {"autoscaling": {"scaleDownStabilizationSeconds": -1}}}, "scaleDown"),
-        ({"ingress": {"host": "Not A Host"}}, "host"),
+        ({"unknownKey": True}, "at '': additional properties 'unknownKey' not allowed"),
+        (
+            {"backend": {"replicas": 2}},
+            "at '/backend': additional properties 'replicas' not allowed",
+        ),
+        ({"backend": {"replicaCount": -1}}, "at '/backend/replicaCount': minimum: got -1, want 0"),
+        (
+            {"frontend": {"service": {"type": "Ingress"}}},
+            "at '/frontend/service/type': value must be one of 'ClusterIP', 'NodePort', "
+            "'LoadBalancer'",
+        ),
+        (
+            {"frontend": {"service": {"externalTrafficPolicy": "Nearest"}}},
+            "at '/frontend/service/externalTrafficPolicy': value must be one of 'Cluster', 'Local'",
+        ),
+        (
+            {"backend": {"probes": {"liveness": {"periodSeconds": 0}}}},
+            "at '/backend/probes/liveness/periodSeconds': minimum: got 0, want 1",
+        ),
+        (
+            {"frontend": {"probes": {"readiness": {"path": "readyz"}}}},
+            "at '/frontend/probes/readiness/path': 'readyz' does not match pattern '^/'",
+        ),
+        (
+            {"ai": {"provider": "anthropic"}},
+            "at '/ai/provider': value must be one of 'openai', 'gemini'",
+        ),
+        (
+            {"config": {"logLevel": "loud"}},
+            "at '/config/logLevel': value must be one of 'debug', 'info', 'warning', 'error'",
+        ),
+        (
+            {"backend": {"autoscaling": {"maxReplicas": 0}}},
+            "at '/backend/autoscaling/maxReplicas': minimum: got 0, want 1",
+        ),
+        (
+            {"backend": {"autoscaling": {"scaleDownStabilizationSeconds": -1}}},
+            "at '/backend/autoscaling/scaleDownStabilizationSeconds': minimum: got -1, want 0",
+        ),
+        (
+            {"httpRoute": {"scheme": "ftp"}},
+            "at '/httpRoute/scheme': value must be one of 'https', 'http'",
+        ),
+        ({"ingress": {"host": "Not A Host"}}, "at '/ingress/host': 'Not A Host' does not match"),
     ],
 )
-def test_schema_rejects_bad_or_unknown_values(render, values, message):
+def test_fails_when_a_value_breaks_the_schema(render, values, message):
     assert message in refused(render, values)
 
 
@@ -94,8 +144,7 @@ def test_no_error_prints_a_secret(render, credentials):
         refused(render, {"secrets": {**credentials, "openaiApiKey": ""}}, with_credentials=False),
     ]
     for message in messages:
-        for value in credentials.values():
-            assert value not in message
+        assert_no_secret_in(message, credentials)
 
 
 @pytest.mark.parametrize("key", ["databaseCidrs", "aiCidrs"])
