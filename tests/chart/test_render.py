@@ -1,10 +1,12 @@
 """Every values scenario renders manifests valid for Kubernetes 1.28 and 1.36."""
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 from support import k8s_schema
+from support.manifests import by_kind
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -77,14 +79,22 @@ SCENARIOS = {
         "frontend": {"podDisruptionBudget": {"enabled": False}},
     },
     "example-file": yaml.safe_load((ROOT / "examples" / "values-existing-secret.yaml").read_text()),
+    "two-releases": {"backend": {"autoscaling": {"enabled": True}}},
 }
+RELEASES = {"two-releases": ("blue", "green")}
+"""Scenarios installed as several releases into one namespace; the others as the release "todo"."""
 
 
 @pytest.mark.parametrize("version", k8s_schema.KUBERNETES_VERSIONS)
 @pytest.mark.parametrize("scenario", sorted(SCENARIOS))
 def test_renders_valid_manifests(render, scenario, version):
     values = SCENARIOS[scenario]
-    manifests = render(values, with_credentials="existingSecret" not in values.get("secrets", {}))
+    managed = "existingSecret" not in values.get("secrets", {})
+    manifests = [
+        manifest
+        for release in RELEASES.get(scenario, ("todo",))
+        for manifest in render(values, release=release, with_credentials=managed)
+    ]
     assert {m["kind"] for m in manifests} >= {
         "Deployment",
         "Service",
@@ -93,6 +103,8 @@ def test_renders_valid_manifests(render, scenario, version):
     }
     problems = [problem for m in manifests for problem in k8s_schema.errors(m, version)]
     assert problems == []
+    names = [(m["kind"], m["metadata"]["name"]) for m in manifests]
+    assert len(names) == len(set(names)), "two objects of one kind share a name"
 
 
 def test_schema_validation_catches_an_unknown_field():
@@ -103,3 +115,37 @@ def test_schema_validation_catches_an_unknown_field():
         "spec": {"ports": [{"port": 80, "targetPortt": 8080}]},
     }
     assert any("targetPortt" in problem for problem in k8s_schema.errors(broken, "1.28.0"))
+
+
+def selectors(manifest: dict) -> Iterator[dict]:
+    """Every label selector in a manifest: `matchLabels` anywhere, and a Service's selector."""
+    if manifest.get("kind") == "Service":
+        yield manifest["spec"]["selector"]
+    for key, value in manifest.items():
+        if key == "matchLabels":
+            yield value
+        elif isinstance(value, dict):
+            yield from selectors(value)
+        elif isinstance(value, list):
+            for item in value:
+                if isinstance(item, dict):
+                    yield from selectors(item)
+
+
+def test_two_releases_select_and_admit_only_their_own_pods(render):
+    values = SCENARIOS["two-releases"]
+    for release in RELEASES["two-releases"]:
+        manifests = render(values, release=release)
+        found = [(m["kind"], selector) for m in manifests for selector in selectors(m)]
+        # Deployments, Services, budgets, spread constraints and policy peers: all select.
+        assert {kind for kind, _ in found} >= {
+            "Deployment",
+            "Service",
+            "PodDisruptionBudget",
+            "NetworkPolicy",
+        }
+        for kind, selector in found:
+            assert selector["app.kubernetes.io/instance"] == release, (kind, selector)
+        for hpa in [m for m in manifests if m["kind"] == "HorizontalPodAutoscaler"]:
+            target = by_kind(manifests, "Deployment", hpa["spec"]["scaleTargetRef"]["name"])
+            assert target["metadata"]["labels"]["app.kubernetes.io/instance"] == release
