@@ -7,6 +7,7 @@ key only ever travels in the `Authorization` header.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -43,25 +44,40 @@ class ChatCompletionsClient:
         self._url = f"{base_url}/chat/completions"
         self._api_key = api_key
         self._model = model
-        self._timeout_seconds = timeout_seconds
+        self.timeout_seconds = timeout_seconds
 
     async def complete(
-        self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]
+        self,
+        messages: list[dict[str, Any]],
+        tools: list[dict[str, Any]],
+        *,
+        timeout_seconds: float | None = None,
     ) -> dict[str, Any]:
-        """Return the assistant message (`content` and/or `tool_calls`) for `messages`."""
+        """Return the assistant message (`content` and/or `tool_calls`) for `messages`.
+
+        The call takes at most `timeout_seconds` (default and upper bound: the client's).
+        """
+        timeout = (
+            self.timeout_seconds
+            if timeout_seconds is None
+            else min(self.timeout_seconds, timeout_seconds)
+        )
         body = {"model": self._model, "messages": messages, "tools": tools}
         try:
-            response = await self._http.post(
-                self._url,
-                json=body,
-                headers={"Authorization": f"Bearer {self._api_key.get_secret_value()}"},
-                timeout=self._timeout_seconds,
-            )
-        except httpx.TimeoutException:
-            logger.warning("AI provider timed out", extra={"timeout_s": self._timeout_seconds})
+            # httpx's timeout bounds each read, not the call: a provider that trickles its
+            # answer would outlast it.
+            async with asyncio.timeout(timeout):
+                response = await self._http.post(
+                    self._url,
+                    json=body,
+                    headers={"Authorization": f"Bearer {self._api_key.get_secret_value()}"},
+                    timeout=timeout,
+                )
+        except (httpx.TimeoutException, TimeoutError):
+            logger.warning("AI provider timed out", extra={"timeout_s": round(timeout, 1)})
             raise AIProviderError(
                 504,
-                f"The AI assistant did not answer within {self._timeout_seconds:g} seconds;"
+                f"The AI assistant did not answer within {self.timeout_seconds:g} seconds;"
                 " please try again.",
             ) from None
         except httpx.HTTPError as exc:

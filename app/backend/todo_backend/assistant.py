@@ -4,23 +4,30 @@ One chat turn: load the conversation from the database, send it with the tool de
 to the provider, run the tool calls it asks for (always scoped to the signed-in user), send
 the results back, and repeat until the model answers with text (at most `MAX_ROUNDS`
 round trips). Every message is stored, so any replica can continue the conversation.
+
+A turn has one deadline (`turn_timeout_seconds`, below the frontend's wait), after which it
+asks the provider nothing more, so no task changes after the user was told it failed. A
+conversation runs one turn at a time, on any replica (`crud.start_turn`): two interleaved
+turns would store a tool result away from its tool call, which providers refuse for good.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
+import psycopg
 from fastapi import HTTPException
 from psycopg import AsyncConnection
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from todo_backend import crud
-from todo_backend.ai_client import ChatCompletionsClient
+from todo_backend.ai_client import AIProviderError, ChatCompletionsClient
 from todo_backend.models import (
     ChatResponse,
     Description,
@@ -34,6 +41,9 @@ logger = logging.getLogger(__name__)
 
 MAX_ROUNDS = 5
 HISTORY_MESSAGES = 40
+# A turn's claim on its conversation outlasts its deadline by the database steps after the
+# last provider call; a claim left by a crashed process expires after that.
+TURN_CLAIM_MARGIN_SECONDS = 10
 
 SYSTEM_PROMPT = (
     "You are the assistant of a todo list app. You manage the user's tasks only through the"
@@ -220,38 +230,82 @@ async def chat(
     user_id: str,
     message: str,
     conversation_id: uuid.UUID | None,
+    turn_timeout_seconds: float,
 ) -> ChatResponse:
     """Answer `message` in the conversation (a new one when `conversation_id` is None).
 
     A database connection is taken only for each database step, never held while the
-    provider thinks, so slow AI calls cannot exhaust the pool for the task API.
+    provider thinks, so slow AI calls cannot exhaust the pool for the task API. 404 for
+    another user's or an unknown conversation, 409 while it runs another turn.
     """
+    deadline = time.monotonic() + turn_timeout_seconds
+    claim_seconds = turn_timeout_seconds + TURN_CLAIM_MARGIN_SECONDS
     async with pool.connection() as conn:
         if conversation_id is None:
-            conversation_id = await crud.create_conversation(conn=conn, user_id=user_id)
-            history: list[dict[str, Any]] = []
-        elif await crud.conversation_exists(
-            conn=conn, user_id=user_id, conversation_id=conversation_id
-        ):
-            history = _from_user_turn(
-                await crud.list_messages(
-                    conn=conn,
-                    user_id=user_id,
-                    conversation_id=conversation_id,
-                    limit=HISTORY_MESSAGES,
-                )
+            conversation_id = await crud.create_conversation(
+                conn=conn, user_id=user_id, turn_seconds=claim_seconds
             )
-        else:
+        elif not await crud.start_turn(
+            conn=conn, user_id=user_id, conversation_id=conversation_id, turn_seconds=claim_seconds
+        ):
+            if await crud.conversation_exists(
+                conn=conn, user_id=user_id, conversation_id=conversation_id
+            ):
+                raise HTTPException(
+                    status_code=409,
+                    detail="The assistant is still answering your previous message in this"
+                    " conversation; wait for its answer, then send this one again.",
+                )
             raise HTTPException(status_code=404, detail="conversation not found")
+    try:
+        return await _turn(
+            pool=pool,
+            client=client,
+            user_id=user_id,
+            message=message,
+            conversation_id=conversation_id,
+            deadline=deadline,
+            turn_timeout_seconds=turn_timeout_seconds,
+        )
+    finally:
+        await _end_turn(pool, conversation_id)
+
+
+async def _turn(
+    *,
+    pool: AsyncConnectionPool,
+    client: ChatCompletionsClient,
+    user_id: str,
+    message: str,
+    conversation_id: uuid.UUID,
+    deadline: float,
+    turn_timeout_seconds: float,
+) -> ChatResponse:
+    async with pool.connection() as conn:
+        history = _from_user_turn(
+            await crud.list_messages(
+                conn=conn, user_id=user_id, conversation_id=conversation_id, limit=HISTORY_MESSAGES
+            )
+        )
         user_message = {"role": "user", "content": message}
         await crud.add_messages(conn=conn, conversation_id=conversation_id, messages=[user_message])
     history.append(user_message)
     actions: list[ToolAction] = []
     tools = tool_definitions()
     for _ in range(MAX_ROUNDS):
-        answer = await client.complete(
-            [{"role": "system", "content": SYSTEM_PROMPT}, *history], tools
-        )
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise _turn_timed_out(turn_timeout_seconds, changed_tasks=bool(actions))
+        try:
+            answer = await client.complete(
+                [{"role": "system", "content": SYSTEM_PROMPT}, *history],
+                tools,
+                timeout_seconds=remaining,
+            )
+        except AIProviderError as exc:
+            if exc.status_code == 504 and remaining < client.timeout_seconds:
+                raise _turn_timed_out(turn_timeout_seconds, changed_tasks=bool(actions)) from None
+            raise
         if not answer["tool_calls"]:
             return await _finish(
                 pool, conversation_id, reply=answer["content"] or "", actions=actions
@@ -281,6 +335,24 @@ async def chat(
         reply="Sorry, I could not finish that request. Please try again with a simpler one.",
         actions=actions,
     )
+
+
+def _turn_timed_out(turn_timeout_seconds: float, *, changed_tasks: bool) -> AIProviderError:
+    message = f"The AI assistant did not finish within {turn_timeout_seconds:g} seconds"
+    if changed_tasks:
+        message += "; it had already changed some tasks, so check the list before trying again."
+    else:
+        message += "; please try again."
+    return AIProviderError(504, message)
+
+
+async def _end_turn(pool: AsyncConnectionPool, conversation_id: uuid.UUID) -> None:
+    try:
+        async with pool.connection() as conn:
+            await crud.end_turn(conn=conn, conversation_id=conversation_id)
+    except (psycopg.Error, PoolTimeout) as exc:
+        # The claim expires by itself; the turn's own answer matters more than this error.
+        logger.warning("could not release the conversation", extra={"error": type(exc).__name__})
 
 
 async def _finish(

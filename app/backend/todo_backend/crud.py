@@ -89,10 +89,14 @@ async def delete_task(*, conn: AsyncConnection, user_id: str, task_id: int) -> b
     return cursor.rowcount == 1
 
 
-async def create_conversation(*, conn: AsyncConnection, user_id: str) -> uuid.UUID:
-    """Start a conversation for `user_id` and return its id."""
+async def create_conversation(
+    *, conn: AsyncConnection, user_id: str, turn_seconds: float
+) -> uuid.UUID:
+    """Start a conversation for `user_id`, claimed by its first turn (see `start_turn`)."""
     cursor = await conn.execute(
-        "INSERT INTO conversations (user_id) VALUES (%s) RETURNING id", [user_id]
+        "INSERT INTO conversations (user_id, turn_until)"
+        " VALUES (%s, now() + make_interval(secs => %s)) RETURNING id",
+        [user_id, turn_seconds],
     )
     row = await cursor.fetchone()
     assert row is not None
@@ -108,6 +112,29 @@ async def conversation_exists(
         "SELECT 1 FROM conversations WHERE user_id = %s AND id = %s", [user_id, conversation_id]
     )
     return await cursor.fetchone() is not None
+
+
+async def start_turn(
+    *, conn: AsyncConnection, user_id: str, conversation_id: uuid.UUID, turn_seconds: float
+) -> bool:
+    """Claim the conversation for one turn of at most `turn_seconds`; False if another has it.
+
+    Also False when `user_id` has no such conversation. The claim is a row update, not a
+    lock, so no connection is held while the turn waits for the AI provider.
+    """
+    cursor = await conn.execute(
+        "UPDATE conversations SET turn_until = now() + make_interval(secs => %s)"
+        " WHERE user_id = %s AND id = %s AND (turn_until IS NULL OR turn_until < now())",
+        [turn_seconds, user_id, conversation_id],
+    )
+    return cursor.rowcount == 1
+
+
+async def end_turn(*, conn: AsyncConnection, conversation_id: uuid.UUID) -> None:
+    """Release the conversation's claim: the next turn may start."""
+    await conn.execute(
+        "UPDATE conversations SET turn_until = NULL WHERE id = %s", [conversation_id]
+    )
 
 
 async def list_messages(

@@ -46,4 +46,11 @@ MIGRATIONS = [
         CREATE INDEX messages_conversation_id_idx ON messages (conversation_id, id);
         """,
     ),
+    Migration(
+        version=3,
+        description="one chat turn at a time per conversation",
+        # Set while a turn runs (until its deadline), so that a second request on the same
+        # conversation cannot interleave its messages; a crashed turn's claim expires.
+        sql="ALTER TABLE conversations ADD COLUMN turn_until timestamptz;",
+    ),
 ]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import secrets
+import time
 from typing import Any
 
 import httpx
@@ -226,6 +228,61 @@ def test_failure_after_tool_calls_keeps_the_conversation_usable(
     again = chat(backend.url, headers, "mark it done", conversation_id)
     assert again.status_code == 200
     assert again.json()["reply"].endswith("(pay rent) as done.")
+
+
+def test_a_conversation_runs_one_turn_at_a_time(
+    start_backend: Any, fresh_standin: StandIn, make_token: Any
+) -> None:
+    patient = start_backend(AI_TIMEOUT_SECONDS="10")
+    headers = bearer(make_token("double-sender"))
+    first = chat(patient.url, headers, "add a task to buy milk")
+    conversation_id = first.json()["conversation_id"]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        # The stand-in holds a [[slow]] message for StandIn.SLOW_SECONDS.
+        slow = pool.submit(chat, patient.url, headers, "what is pending? [[slow]]", conversation_id)
+        deadline = time.monotonic() + 5
+        while fresh_standin.requests()["count"] < 3:
+            assert time.monotonic() < deadline, "the slow turn never reached the stand-in"
+            time.sleep(0.05)
+        meanwhile = chat(patient.url, headers, "add a task to buy bread", conversation_id)
+        assert meanwhile.status_code == 409
+        assert meanwhile.json()["detail"].startswith("The assistant is still answering")
+        assert slow.result(timeout=15).status_code == 200
+    # Another conversation was never held up, and this one takes the next message.
+    assert chat(patient.url, headers, "what is pending?").status_code == 200
+    again = chat(patient.url, headers, "add a task to buy bread", conversation_id)
+    assert again.status_code == 200
+    # The refused message was never stored; the turns follow each other whole.
+    messages = fresh_standin.requests()["requests"][-1]["body"]["messages"]
+    assert [m["role"] for m in messages] == [
+        "system",
+        *["user", "assistant", "tool", "assistant"] * 2,
+        *["user", "assistant", "tool"],
+    ]
+    assert [m["content"] for m in messages if m["role"] == "user"] == [
+        "add a task to buy milk",
+        "what is pending? [[slow]]",
+        "add a task to buy bread",
+    ]
+
+
+def test_a_turn_stops_at_its_deadline_and_says_what_it_did(
+    start_backend: Any, fresh_standin: StandIn, make_token: Any
+) -> None:
+    # Each provider call takes StandIn.SLOW_SECONDS (2 s): the first (add_task) fits in the
+    # 3 s turn, the second cannot, so the turn ends with a 504 after changing one task.
+    hasty = start_backend(AI_TIMEOUT_SECONDS="10", CHAT_TURN_TIMEOUT_SECONDS="3")
+    headers = bearer(make_token("hasty-user"))
+    response = chat(hasty.url, headers, "add a task to pack [[slow]]")
+    assert response.status_code == 504
+    assert response.json() == {
+        "detail": "The AI assistant did not finish within 3 seconds; it had already changed"
+        " some tasks, so check the list before trying again."
+    }
+    assert [t["title"] for t in tasks_of(hasty.url, headers)] == ["pack"]
+    assert fresh_standin.requests()["count"] == 2
+    # The conversation was released: the next message is answered at once.
+    assert chat(hasty.url, headers, "what is pending?").status_code == 200
 
 
 def test_rejected_api_key_is_a_502_that_names_the_cause(

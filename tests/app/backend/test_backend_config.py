@@ -22,6 +22,7 @@ VARIABLES = [
     "AI_MODEL",
     "AI_BASE_URL",
     "AI_TIMEOUT_SECONDS",
+    "CHAT_TURN_TIMEOUT_SECONDS",
     "OPENAI_API_KEY",
     "GEMINI_API_KEY",
     "LOG_LEVEL",
@@ -65,6 +66,7 @@ def test_valid_environment_loads_with_documented_defaults(
     assert settings.LOG_LEVEL == "warning"
     assert settings.PORT == 8000
     assert settings.AI_TIMEOUT_SECONDS == 30
+    assert settings.CHAT_TURN_TIMEOUT_SECONDS == 50
     assert settings.SHUTDOWN_DRAIN_SECONDS == 2
     assert settings.ai_base_url == "https://api.openai.com/v1"
     assert settings.ai_api_key.get_secret_value() == environment["OPENAI_API_KEY"]
@@ -154,6 +156,7 @@ def test_an_empty_variable_counts_as_missing(
         ("AI_MODEL", "gpt 4 {secret}", "String should match pattern"),
         ("AI_TIMEOUT_SECONDS", "soon-{secret}", "Input should be a valid number"),
         ("AI_TIMEOUT_SECONDS", "0", "Input should be greater than 0"),
+        ("CHAT_TURN_TIMEOUT_SECONDS", "-1", "Input should be greater than 0"),
         ("AI_BASE_URL", "ftp://{secret}/v1", "URL scheme should be 'http' or 'https'"),
         ("LOG_LEVEL", "verbose-{secret}", "Input should be 'debug', 'info', 'warning' or 'error'"),
         ("PORT", "http-{secret}", "Input should be a valid integer"),

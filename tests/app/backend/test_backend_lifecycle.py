@@ -80,16 +80,16 @@ def test_replicas_starting_together_migrate_once_and_later_starts_do_nothing(
         rows = conn.execute(
             "SELECT namespace, version, count(*) FROM schema_migrations GROUP BY 1, 2 ORDER BY 2"
         ).fetchall()
-    assert rows == [("backend", 1, 1), ("backend", 2, 1)]
+    assert rows == [("backend", version, 1) for version in (1, 2, 3)]
     applied = [replica.output().count('"message": "migration applied"') for replica in replicas]
-    assert sorted(applied) == [0, 0, 0, 2]
+    assert sorted(applied) == [0, 0, 0, 3]
     for replica in replicas:
         assert '"level": "error"' not in replica.output()
 
     # A later start (a restart, a scale-up) finds nothing to do.
     late = start_backend(DATABASE_URL=fresh_url)
     assert '"applied_versions": []' in late.output()
-    assert applied_rows_count(fresh_url) == 2
+    assert applied_rows_count(fresh_url) == 3
 
 
 def test_a_migration_the_database_refuses_stops_the_process_with_one_clear_line(

@@ -25,6 +25,9 @@ class Settings(CommonSettings):
     # Unset: the provider's public OpenAI-compatible endpoint (PROVIDER_BASE_URLS).
     AI_BASE_URL: AnyHttpUrl | None = None
     AI_TIMEOUT_SECONDS: float = Field(default=30.0, gt=0, le=600)
+    # A whole chat turn (up to 5 provider calls); below the frontend's CHAT_TIMEOUT_SECONDS
+    # (60), so the user hears how a turn ended before the frontend gives up on it.
+    CHAT_TURN_TIMEOUT_SECONDS: float = Field(default=50.0, gt=0, le=600)
     # Only the key of AI_PROVIDER is required; the other one is ignored.
     OPENAI_API_KEY: SecretText | None = None
     GEMINI_API_KEY: SecretText | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from todo_backend import assistant
-from todo_backend.api.deps import AIClientDep, CurrentUser, PoolDep
+from todo_backend.api.deps import AIClientDep, CurrentUser, PoolDep, SettingsDep
 from todo_backend.models import ChatRequest, ChatResponse
 
 router = APIRouter(prefix="/api/chat", tags=["chat"])
@@ -13,7 +13,11 @@ router = APIRouter(prefix="/api/chat", tags=["chat"])
 
 @router.post("", response_model=ChatResponse)
 async def post_chat(
-    pool: PoolDep, user_id: CurrentUser, client: AIClientDep, chat_in: ChatRequest
+    pool: PoolDep,
+    settings: SettingsDep,
+    user_id: CurrentUser,
+    client: AIClientDep,
+    chat_in: ChatRequest,
 ) -> ChatResponse:
     """Send a message; the answer says what the assistant did (502/504 if the AI fails)."""
     return await assistant.chat(
@@ -22,4 +26,5 @@ async def post_chat(
         user_id=user_id,
         message=chat_in.message,
         conversation_id=chat_in.conversation_id,
+        turn_timeout_seconds=settings.CHAT_TURN_TIMEOUT_SECONDS,
     )
