@@ -3,9 +3,11 @@
 `cdk8s import k8s@1.28.0` downloads its schema from GitHub, which is not
 reachable here; tools/offline-schemas.cjs answers that request from
 ../shared/k8s-schemas instead. The Gateway API bindings (HTTPRoute) come from
-the CRD file in ../shared/crds. Run from the repository root: `make imports`.
+the CRD file in ../shared/crds. Run from the repository root: `make imports`;
+`--out DIR` writes elsewhere (the test compares such a copy with imports/).
 """
 
+import argparse
 import os
 import shutil
 import subprocess
@@ -19,8 +21,8 @@ HTTPROUTE_CRD = SHARED / "crds/gateway-api-v1.6.1/gateway.networking.k8s.io_http
 OUTPUT = ROOT / "imports"
 
 
-def cdk8s_import(source: str) -> None:
-    """Run `cdk8s import <source>` into imports/ with the network shim preloaded."""
+def cdk8s_import(source: str, output: Path) -> None:
+    """Run `cdk8s import <source>` into `output` with the network shim preloaded."""
     env = {
         **os.environ,
         "K8S_SCHEMAS_DIR": str(SHARED / "k8s-schemas"),
@@ -34,24 +36,31 @@ def cdk8s_import(source: str) -> None:
         "import",
         source,
         "--no-check-upgrade",
+        # cdk8s.yaml lists no imports on purpose (they come from here, not `cdk8s import`).
+        "--no-save",
         "--language",
         "python",
         "--output",
-        str(OUTPUT),
+        str(output),
     ]
     print(f"cdk8s import {source}", flush=True)
     subprocess.run(command, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--out", type=Path, default=OUTPUT, help="folder to (re)write; default: imports/"
+    )
+    output = parser.parse_args(argv).out.resolve()
     for needed in (SHARED / "k8s-schemas" / f"v{KUBERNETES_VERSION}", HTTPROUTE_CRD):
         if not needed.exists():
             print(f"error: {needed} is missing; the imports need ../shared", file=sys.stderr)
             return 1
-    shutil.rmtree(OUTPUT, ignore_errors=True)
-    cdk8s_import(f"k8s@{KUBERNETES_VERSION}")
-    cdk8s_import(str(HTTPROUTE_CRD))
-    print(f"bindings written to {OUTPUT.relative_to(ROOT)}/")
+    shutil.rmtree(output, ignore_errors=True)
+    cdk8s_import(f"k8s@{KUBERNETES_VERSION}", output)
+    cdk8s_import(str(HTTPROUTE_CRD), output)
+    print(f"bindings written to {output}/")
     return 0
 
 
