@@ -175,6 +175,11 @@ def _workload(objects: _Objects, component: str) -> None:
         f"{scaling}.scaleDownStabilizationSeconds"
     )
 
+    account = objects.get("ServiceAccount", component)["metadata"]
+    account.pop("annotations", None)
+    annotations = f".Values.{component}.serviceAccount.annotations"
+    account[if_key(annotations, "annotations")] = block(f"toYaml {annotations}")
+
     budget = objects.get("PodDisruptionBudget", component)
     objects.only_if(budget, f".Values.{component}.podDisruptionBudget.enabled")
     budget["spec"]["maxUnavailable"] = _number(f"{component}.podDisruptionBudget.maxUnavailable")

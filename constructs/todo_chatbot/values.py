@@ -200,6 +200,15 @@ class Probes:
 
 
 @dataclass
+class ServiceAccount:
+    annotations: dict[str, str] = param(
+        default_of(WorkloadProps, "service_account_annotations"),
+        "Annotations of the component's ServiceAccount, e.g. a cloud workload identity "
+        "(eks.amazonaws.com/role-arn, iam.gke.io/gcp-service-account)",
+    )
+
+
+@dataclass
 class Component:
     """What the backend and the frontend have in common."""
 
@@ -219,6 +228,7 @@ class Component:
         minimum=PRE_STOP_SLEEP_SECONDS + 1,
     )
     podAnnotations: dict[str, str] = param({}, "Extra annotations on the pods")
+    serviceAccount: ServiceAccount = section(ServiceAccount, "The component's ServiceAccount")
     nodeSelector: dict[str, str] = param({}, "Node labels the pods must match")
     tolerations: list[dict[str, Any]] = param([], "Tolerations of the pods")
     affinity: dict[str, Any] = param({}, "Affinity rules of the pods")

@@ -116,6 +116,8 @@ class WorkloadProps:
     """PodDisruptionBudget's maxUnavailable; None: no budget. Default: 1."""
     pod_annotations: dict[str, str] = field(default_factory=dict)
     """Extra pod annotations; default: none."""
+    service_account_annotations: dict[str, str] = field(default_factory=dict)
+    """Annotations of the ServiceAccount, e.g. a cloud workload identity; default: none."""
 
     def validate(self) -> None:
         """Fail early, showing the bad value."""
@@ -187,11 +189,16 @@ class Workload(Construct):
         self.selector_labels = props.labels.selector(component)
         name = props.name or f"{props.labels.instance}-{component}"
 
-        def metadata(suffix: str = "") -> ApiObjectMetadata:
-            return ApiObjectMetadata(name=name + suffix, labels=labels)
+        def metadata() -> ApiObjectMetadata:
+            return ApiObjectMetadata(name=name, labels=labels)
 
         self.service_account = kplus.ServiceAccount(
-            self, "ServiceAccount", metadata=metadata(), automount_token=False
+            self,
+            "ServiceAccount",
+            metadata=ApiObjectMetadata(
+                name=name, labels=labels, annotations=dict(props.service_account_annotations)
+            ),
+            automount_token=False,
         )
         self.config = kplus.ConfigMap(self, "Config", metadata=metadata(), data=config)
 

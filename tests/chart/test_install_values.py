@@ -431,3 +431,12 @@ def test_helm_test_pod_takes_the_backend_pull_secrets_and_scheduling(render):
     assert {key: spec[key] for key in scheduling} == scheduling
     backend = by_kind(manifests, "Deployment", "todo-todo-chatbot-backend")["spec"]["template"]
     assert spec["imagePullSecrets"] == backend["spec"]["imagePullSecrets"]
+
+
+def test_service_account_annotations_are_per_component(render):
+    identity = {"eks.amazonaws.com/role-arn": "arn:aws:iam::111122223333:role/todo-backend"}
+    manifests = render({"backend": {"serviceAccount": {"annotations": identity}}})
+    backend = by_kind(manifests, "ServiceAccount", "todo-todo-chatbot-backend")
+    assert backend["metadata"]["annotations"] == identity
+    frontend = by_kind(manifests, "ServiceAccount", "todo-todo-chatbot-frontend")
+    assert "annotations" not in frontend["metadata"]

@@ -216,3 +216,13 @@ def test_image_pull_secrets(chart, secrets):
 def test_fails_when_props_are_invalid(chart, secrets, props, message):
     with pytest.raises(ValueError, match=message):
         synth_backend(chart, secrets, **props)
+
+
+def test_service_account_has_no_annotations_by_default(manifests):
+    assert "annotations" not in by_kind(manifests, "ServiceAccount")["metadata"]
+
+
+def test_service_account_annotations_name_a_workload_identity(chart, secrets):
+    identity = {"iam.gke.io/gcp-service-account": "todo@project.iam.gserviceaccount.com"}
+    manifests = synth_backend(chart, secrets, service_account_annotations=identity)
+    assert by_kind(manifests, "ServiceAccount")["metadata"]["annotations"] == identity
