@@ -1,121 +1,13 @@
-"""Fixtures of the reference app's tests: a real PostgreSQL, secrets, tokens, the AI stand-in.
+"""Fixtures of the reference app's tests (support.fixtures): PostgreSQL, secrets, stand-in."""
 
-Everything secret is generated at run time. Each test module gets a fresh database
-(`database_url`, and `db`, a superuser-free connection to it) on one TLS-only server per
-session (`postgres`), which tests may stop and start to simulate an outage.
-"""
-
-from __future__ import annotations
-
-import secrets
-import time
-from collections.abc import Callable, Iterator
-from typing import Any
-
-import jwt
-import psycopg
-import pytest
-from support.app_process import AppProcess
-from support.postgres import PostgresServer
-from support.secret import Secret
-from support.standin import StandIn
-
-TokenFactory = Callable[..., str]
-
-
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[PostgresServer]:
-    """One throwaway PostgreSQL server (TLS, scram-sha-256) for the whole session."""
-    with PostgresServer.started() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def database_url(postgres: PostgresServer) -> Secret:
-    """A fresh database per test module, owned by an unprivileged role (TLS, channel binding)."""
-    return postgres.create_database()
-
-
-@pytest.fixture(scope="module")
-def db(database_url: str) -> Iterator[psycopg.Connection[Any]]:
-    """An autocommit connection to the module's database, for set-up and assertions."""
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        yield conn
-
-
-@pytest.fixture(scope="session")
-def auth_secret() -> str:
-    """BETTER_AUTH_SECRET shared by the apps under test."""
-    return Secret(secrets.token_urlsafe(48))
-
-
-@pytest.fixture(scope="session")
-def issued_tokens() -> list[str]:
-    """Every token `make_token` issued, so that log checks can look for them."""
-    return []
-
-
-@pytest.fixture(scope="session")
-def make_token(auth_secret: str, issued_tokens: list[str]) -> TokenFactory:
-    """Return `make_token(sub, *, expires_in=600, secret=None, **claims)`: an HS256 JWT.
-
-    Tokens are `Secret`s; put them in headers with `bearer(token)` so that they stay hidden.
-    """
-
-    def make(
-        sub: str | None = "user-a",
-        *,
-        expires_in: int | None = 600,
-        secret: str | None = None,
-        algorithm: str = "HS256",
-        **claims: Any,
-    ) -> str:
-        payload: dict[str, Any] = dict(claims)
-        if sub is not None:
-            payload["sub"] = sub
-        if expires_in is not None:
-            payload["exp"] = int(time.time()) + expires_in
-        key = None if algorithm == "none" else secret or auth_secret
-        token = Secret(jwt.encode(payload, key, algorithm=algorithm))
-        issued_tokens.append(token)
-        return token
-
-    return make
-
-
-@pytest.fixture(scope="session")
-def ai_key() -> str:
-    """The only API key the AI stand-in accepts."""
-    return Secret("sk-test-" + secrets.token_urlsafe(32))
-
-
-@pytest.fixture(scope="session")
-def standin(ai_key: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[StandIn]:
-    """The AI provider stand-in on a free port; `[[slow]]` waits `StandIn.SLOW_SECONDS`."""
-    process = AppProcess(
-        "ai_standin",
-        env={"AI_STANDIN_KEY": ai_key},
-        log_dir=tmp_path_factory.mktemp("standin"),
-        args=[
-            "--port",
-            "{port}",
-            "--expected-key-env",
-            "AI_STANDIN_KEY",
-            "--slow-seconds",
-            str(StandIn.SLOW_SECONDS),
-        ],
-        ready_path="/_standin/health",
-    )
-    process.start()
-    try:
-        yield StandIn(process)
-    finally:
-        process.stop()
-    assert ai_key not in process.output()
-
-
-@pytest.fixture
-def fresh_standin(standin: StandIn) -> StandIn:
-    """The stand-in with no recorded requests and no fault injected."""
-    standin.reset()
-    return standin
+from support.fixtures import (  # noqa: F401 (pytest fixtures)
+    ai_key,
+    auth_secret,
+    database_url,
+    db,
+    fresh_standin,
+    issued_tokens,
+    make_token,
+    postgres,
+    standin,
+)

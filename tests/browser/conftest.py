@@ -6,15 +6,19 @@ browser is downloaded. Its flags keep it off the network: the machine has no int
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
-from support.app_process import AppProcess
 from support.browser import CHROMIUM, CHROMIUM_ARGS
-from support.postgres import PostgresServer
+from support.fixtures import (  # noqa: F401 (pytest fixtures)
+    ai_key,
+    auth_secret,
+    database_url,
+    postgres,
+    standin,
+)
 from support.stack import (  # noqa: F401 (pytest fixtures)
     backend,
     frontend,
@@ -22,40 +26,6 @@ from support.stack import (  # noqa: F401 (pytest fixtures)
     start_backend,
     start_frontend,
 )
-from support.standin import StandIn
-
-
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[PostgresServer]:
-    with PostgresServer.started() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def database_url(postgres: PostgresServer) -> str:
-    return postgres.create_database()
-
-
-@pytest.fixture(scope="session")
-def auth_secret() -> str:
-    return secrets.token_urlsafe(48)
-
-
-@pytest.fixture(scope="session")
-def ai_key() -> str:
-    return "sk-test-" + secrets.token_urlsafe(32)
-
-
-@pytest.fixture(scope="session")
-def standin(ai_key: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[StandIn]:
-    with AppProcess.started(
-        "ai_standin",
-        env={"AI_STANDIN_KEY": ai_key},
-        log_dir=tmp_path_factory.mktemp("standin"),
-        args=["--port", "{port}", "--expected-key-env", "AI_STANDIN_KEY"],
-        ready_path="/_standin/health",
-    ) as process:
-        yield StandIn(process)
 
 
 @pytest.fixture(scope="session")

@@ -1,15 +1,14 @@
 """The whole app as real processes (backend + frontend), as pytest fixtures, and a user.
 
-The fixtures build on `database_url`, `auth_secret`, `ai_key` and `standin` (defined in
-tests/app/conftest.py, and in tests/browser/conftest.py for the browser tests). Each test
-module gets one backend and one frontend on its own database; each test signs up its own
-user, so tests do not see each other's data. Tests that break or reconfigure something (a
-backend outage, other variables) start their own processes with `start_frontend` /
-`start_backend`.
+The fixtures build on `database_url`, `auth_secret`, `ai_key` and `standin`
+(support.fixtures). Each test module gets one backend and one frontend on its own
+database; each test signs up its own user, so tests do not see each other's data. Tests
+that break or reconfigure something (a backend outage, other variables) start their own
+processes with `start_frontend` / `start_backend`.
 
-At the end of the module every frontend is stopped with SIGTERM: it must exit 0 and have
-printed only JSON lines, without the database password, BETTER_AUTH_SECRET, any password
-a test used or any session cookie the frontend set.
+At the end of the module every backend and frontend is stopped with SIGTERM: it must exit 0
+and have printed only JSON lines, without the database password, BETTER_AUTH_SECRET, the AI
+key, any JWT, any password a test used or any session cookie the frontend set.
 
 A conftest.py uses them by importing them:
 
@@ -108,8 +107,13 @@ def start_backend(
         return process
 
     yield start
+    exit_codes = [process.stop() for process in started]
+    assert all(code == 0 for code in exit_codes), f"backend exit codes: {exit_codes}"
+    never_logged = [*secret_values_of_database_url(database_url), auth_secret, ai_key]
     for process in started:
-        process.stop()
+        output = process.output()
+        assert_json_log_without_secrets(output, never_logged)
+        assert "eyJ" not in output, "a JWT appears in the backend log"
 
 
 @pytest.fixture(scope="module")
