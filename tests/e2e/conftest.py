@@ -4,7 +4,8 @@ The cluster is booted with `python -m localcluster up` (the command behind `make
 only when it is not running, and taken down at the end only in that case, so the suite can
 run next to `make up` and other users of the cluster. Every scenario installs its own
 release in its own namespace; the chart is pushed to the local registry and installed from
-`oci://`, as `make up` does.
+`oci://`, as `make up` does; the shared `app` release is installed from the chart folder, as
+the README's install does.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from localcluster import deploy, images, supervisor  # noqa: E402
 from psycopg import connect  # noqa: E402
 from support.live_cluster import localcluster  # noqa: E402
 
+CHART_FOLDER = REPO / "dist" / "todo-chatbot"
 FIGURES = REPO / "reports" / "e2e-figures.json"
 # One per session: namespaces and schemas of this run never meet those of an earlier one.
 RUN_ID = secrets.token_hex(2)
@@ -100,22 +102,20 @@ def cluster() -> Iterator[None]:
 @pytest.fixture(scope="session")
 def chart(cluster: None) -> tuple[str, str]:
     """The chart pushed to the local registry: (oci reference, version)."""
-    folder = REPO / "dist" / "todo-chatbot"
-    version = deploy.chart_version(folder)
-    if not (REPO / "dist" / f"todo-chatbot-{version}.tgz").is_file():
-        # A fresh clone has the chart folder but not its package (`make chart` makes both).
-        subprocess.run(
-            [
-                str(paths().bin / "helm"),
-                "package",
-                str(folder),
-                "--destination",
-                str(folder.parent),
-            ],
-            check=True,
-            capture_output=True,
-        )
-    return deploy.push_chart(paths()), version
+    # Packaged afresh (a fresh clone has the folder but no package; an old package may be
+    # stale), so the pushed chart is the folder's: packaging is deterministic.
+    subprocess.run(
+        [
+            str(paths().bin / "helm"),
+            "package",
+            str(CHART_FOLDER),
+            "--destination",
+            str(REPO / "dist"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return deploy.push_chart(paths()), deploy.chart_version(CHART_FOLDER)
 
 
 @pytest.fixture(scope="session")
@@ -163,11 +163,11 @@ def _factory(
 ) -> ReleaseFactory:
     """A function making releases, each recorded in `registries` for the clean-up."""
 
-    def make(purpose: str, node_port: int, **kwargs: Any) -> Release:
+    def make(purpose: str, node_port: int, *, from_folder: bool = False, **kwargs: Any) -> Release:
         release = Release(
             namespace=f"e2e-{purpose}-{RUN_ID}",
             node_port=node_port,
-            chart_ref=chart[0],
+            chart_ref=str(CHART_FOLDER) if from_folder else chart[0],
             chart_version=chart[1],
             digests=digests,
             **kwargs,
@@ -207,11 +207,15 @@ def app(
 ) -> Release:
     """The release the read-only scenarios share, installed from nothing (deploy time measured).
 
-    It is exposed by a NodePort and also has an Ingress (of the cluster's default class) for
-    the ingress-loss scenario; its own host, so no other release's Ingress collides with it.
+    It is installed from the chart folder, `helm install ... dist/todo-chatbot`. It is exposed
+    by a NodePort and also has an Ingress (of the cluster's default class) for the
+    ingress-loss scenario; its own host, so no other release's Ingress collides with it.
     """
     release = _factory(chart, digests, releases)(
-        "app", 30101, values={"ingress": {"enabled": True, "host": "todo.e2e.example"}}
+        "app",
+        30101,
+        from_folder=True,
+        values={"ingress": {"enabled": True, "host": "todo.e2e.example"}},
     )
     began = time.monotonic()
     figures["deploy_seconds"] = round(release.install(), 1)

@@ -116,6 +116,7 @@ class Release:
 
     namespace: str
     node_port: int
+    # `oci://...` in the local registry, or the chart folder.
     chart_ref: str
     chart_version: str
     chart_managed: bool = False
@@ -190,14 +191,14 @@ class Release:
     ) -> subprocess.CompletedProcess[str]:
         """`helm install|upgrade` with the values in a private file (they may hold secrets)."""
         values = self.full_values(extra)
+        source = (self.chart_ref,)
+        if self.chart_ref.startswith("oci://"):
+            source += ("--version", self.chart_version, "--plain-http")
         with _private_file(json.dumps(values)) as values_file:
             result = helm(
                 command,
                 RELEASE,
-                self.chart_ref,
-                "--version",
-                self.chart_version,
-                "--plain-http",
+                *source,
                 "--namespace",
                 self.namespace,
                 "--values",
