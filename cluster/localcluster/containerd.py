@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
+
 from . import settings, supervisor
 from .render import render
 from .settings import Paths
 from .shell import run
 
 NAMESPACE = "k8s.io"
+# Where every containerd's runc shims put their sockets, whatever its own root and state are.
+SHIM_SOCKET_DIR = Path("/run/containerd/s")
 
 
 def configure(paths: Paths, *, pause_image: str) -> None:
@@ -63,3 +68,13 @@ def start(paths: Paths, *, pause_image: str) -> None:
         ),
     )
     supervisor.wait_healthy(paths, "containerd", lambda: healthy(paths), timeout_seconds=30)
+
+
+def shim_socket(paths: Paths, sandbox_id: str) -> Path:
+    """The socket of the shim serving one of our pod sandboxes.
+
+    containerd names it after sha256(<containerd address>/<namespace>/<sandbox id>); a shim
+    that is killed rather than asked to exit leaves it behind.
+    """
+    key = f"{paths.containerd_socket}/{NAMESPACE}/{sandbox_id}"
+    return SHIM_SOCKET_DIR / hashlib.sha256(key.encode()).hexdigest()

@@ -131,7 +131,7 @@ def remove_cgroups() -> None:
 
 
 def _remove_our_files(paths: Paths) -> None:
-    """Files our pods leave in shared host folders: CNI results and pod log symlinks.
+    """Files our pods leave in shared host folders: CNI results, shim sockets, pod log links.
 
     CNI results are named `<network>-<sandbox id>-<interface>`; the sandbox ids are the folder
     names containerd keeps per sandbox under our state and run folders.
@@ -147,6 +147,8 @@ def _remove_our_files(paths: Paths) -> None:
             f"-{sandbox}-" in result.name for sandbox in sandbox_ids
         ):
             result.unlink()
+    for sandbox in sandbox_ids:
+        containerd.shim_socket(paths, sandbox).unlink(missing_ok=True)
     pod_logs = paths.state / "pod-logs"
     for link in Path("/var/log/containers").glob("*.log"):
         if link.is_symlink() and Path(os.readlink(link)).is_relative_to(pod_logs):
