@@ -7,9 +7,12 @@ command behind `make cluster-up`, so it needs no prior `make up`.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
+import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -17,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from localcluster import images, settings, supervisor
+from localcluster import hostnet, images, settings, snapshot, supervisor
 from localcluster.settings import Paths, paths_from_env
 from support.live_cluster import kubectl, localcluster, unbuildable_reason
 
@@ -25,6 +28,8 @@ pytestmark = [pytest.mark.cluster, pytest.mark.timeout(1200)]
 
 REPO = Path(__file__).resolve().parents[2]
 OUR_CHAIN = re.compile(r"\b(KUBE-|CNI-|TCB-)[A-Z0-9-]+")
+OUR_INTERFACE = re.compile(rf"-[io] ({settings.BRIDGE}|{settings.USER_VETH_HOST})\b")
+COUNTERS = re.compile(r" \[\d+:\d+\]$")
 MARKER = supervisor.MARKER.encode() + b"="
 
 
@@ -35,23 +40,50 @@ def _skip_reason(paths: Paths) -> str | None:
     return reason
 
 
+def _out(*argv: str) -> list[str]:
+    return subprocess.run(argv, capture_output=True, text=True, check=True).stdout.splitlines()
+
+
+def foreign_firewall() -> list[str]:
+    """The full IPv4 and IPv6 rule sets less everything of ours, in order, without counters.
+
+    Ours: the chains with our prefixes, the rules jumping to them and the rules naming our
+    interfaces. What is left must be exactly what the host had before `up`, while the cluster
+    runs too (kube-router rewrites the whole filter table on each sync).
+    """
+    kept = []
+    for command in ("iptables-save", "ip6tables-save"):
+        for line in _out(command):
+            if line.startswith("#") or OUR_CHAIN.search(line) or OUR_INTERFACE.search(line):
+                continue
+            kept.append(COUNTERS.sub("", line))
+    return kept
+
+
 def host_state() -> dict[str, list[str]]:
-    """What `down` must restore: links, routes, netns, our iptables chains, mounts, processes."""
-
-    def out(*argv: str) -> list[str]:
-        return subprocess.run(argv, capture_output=True, text=True, check=True).stdout.splitlines()
-
+    """What `down` must restore: links, routes, rules, firewall, ipsets, sysctls, mounts,
+    processes, and the shared host folders our components write to."""
     chains = [
         line
         for cmd in ("iptables-save", "ip6tables-save")
-        for line in out(cmd)
+        for line in _out(cmd)
         if OUR_CHAIN.search(line)
     ]
     return {
-        "links": sorted(line.split()[1].split("@")[0] for line in out("ip", "-o", "link")),
-        "routes": sorted(out("ip", "-4", "route", "show", "table", "all")),
-        "netns": sorted(out("ip", "netns", "list")),
+        "links": sorted(line.split()[1].split("@")[0] for line in _out("ip", "-o", "link")),
+        "routes": sorted(_out("ip", "-4", "route", "show", "table", "all")),
+        "ip rules": _out("ip", "-4", "rule", "show") + _out("ip", "-6", "rule", "show"),
+        "netns": sorted(_out("ip", "netns", "list")),
         "chains": chains,
+        "firewall": foreign_firewall(),
+        "ipsets": sorted(_out("ipset", "list", "-n")),
+        "sysctls": [f"{key}={hostnet.read_sysctl(key)}" for key in hostnet.TRACKED_SYSCTLS],
+        "host folders": [
+            f"{entry} {entry.is_dir() and not entry.is_symlink()}"
+            for path in snapshot.HOST_PATHS
+            for entry in sorted([Path(path), *_walk(Path(path))])
+            if entry.exists() or entry.is_symlink()
+        ],
         "mounts": sorted(
             line.split()[1]
             for line in Path("/proc/mounts").read_text().splitlines()
@@ -66,11 +98,42 @@ def host_state() -> dict[str, list[str]]:
     }
 
 
+def _walk(folder: Path) -> list[Path]:
+    """Everything below a folder (not following links); nothing when it is not one."""
+    if folder.is_symlink() or not folder.is_dir():
+        return []
+    return list(folder.rglob("*"))
+
+
 def _read(path: Path) -> bytes:
     try:
         return path.read_bytes()
     except OSError:
         return b""
+
+
+# Stand-ins for the host's own firewall rules (this machine has none): a chain of the test's,
+# jumped to at the head of FORWARD and at the end of INPUT, matching only a benchmark address
+# nothing uses. They must keep their content and order while the cluster runs and after `down`.
+SENTINEL_CHAIN = "TODOTEST-SENTINEL"
+SENTINEL_JUMPS = {"FORWARD": "-s 198.18.0.1/32", "INPUT": "-s 198.18.0.2/32"}
+
+
+def _sentinel(*, add: bool) -> None:
+    """Add the sentinel rules (FORWARD's at its head, INPUT's at its end), or remove them."""
+    chain, jumps = SENTINEL_CHAIN, SENTINEL_JUMPS
+    if add:
+        lines = [
+            f":{chain} - [0:0]",
+            f"-A {chain} -j RETURN",
+            f"-I FORWARD 1 {jumps['FORWARD']} -j {chain}",
+            f"-A INPUT {jumps['INPUT']} -j {chain}",
+        ]
+    else:
+        lines = [f"-D {builtin} {match} -j {chain}" for builtin, match in jumps.items()]
+        lines += [f"-F {chain}", f"-X {chain}"]
+    script = "\n".join(["*filter", *lines, "COMMIT", ""])
+    subprocess.run(["iptables-restore", "--noflush"], input=script, text=True, check=True)
 
 
 @pytest.fixture(scope="module")
@@ -80,15 +143,19 @@ def cluster() -> Iterator[dict[str, list[str]]]:
     reason = _skip_reason(paths)
     if reason:
         pytest.skip(reason)
-    before = host_state()
-    began = time.monotonic()
-    result = localcluster("up")
-    if result.returncode != 0:
+    _sentinel(add=True)
+    try:
+        before = host_state()
+        began = time.monotonic()
+        result = localcluster("up")
+        if result.returncode != 0:
+            localcluster("down")
+            pytest.fail(f"cluster up failed: {result.stderr.strip().splitlines()[-1]}")
+        print(f"cluster up in {time.monotonic() - began:.0f}s", file=sys.stderr)
+        yield before
         localcluster("down")
-        pytest.fail(f"cluster up failed: {result.stderr.strip().splitlines()[-1]}")
-    print(f"cluster up in {time.monotonic() - began:.0f}s", file=sys.stderr)
-    yield before
-    localcluster("down")
+    finally:
+        _sentinel(add=False)
 
 
 def run_probe_pod(name: str, script: str) -> tuple[str, str]:
@@ -313,6 +380,85 @@ def test_user_namespace_reaches_a_node_port_but_not_the_pods(
         kubectl("delete", "service/np-web", "pod/np-web", "--ignore-not-found", "--wait=false")
 
 
+def _route_get(destination: str, source: str, device: str) -> str:
+    """A routing lookup as for a packet arriving on `device`; nothing is sent."""
+    result = subprocess.run(
+        ["ip", "route", "get", destination, "from", source, "iif", device],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return (result.stdout or result.stderr).strip()
+
+
+def test_pods_and_the_user_namespace_cannot_route_off_the_machine(
+    cluster: dict[str, list[str]],
+) -> None:
+    pod_ip = kubectl(
+        "-n",
+        "kube-system",
+        "get",
+        "pods",
+        "-l",
+        "k8s-app=kube-dns",
+        "-o",
+        "jsonpath={.items[0].status.podIP}",
+    )
+    assert ipaddress.ip_address(pod_ip) in settings.NODE_POD_CIDR
+    user = str(settings.USER_NS_IP)
+    # 192.0.2.1 is this machine's gateway; 198.51.100.1 would take the default route.
+    for destination in ("192.0.2.1", "198.51.100.1"):
+        for source, device in ((pod_ip, settings.BRIDGE), (user, settings.USER_VETH_HOST)):
+            assert _route_get(destination, source, device) == (
+                "RTNETLINK answers: Permission denied"
+            ), (destination, device)
+    # What stays on the machine still routes: the node IP, other pods, the user's link.
+    assert _route_get(str(settings.NODE_IP), pod_ip, settings.BRIDGE).startswith(
+        f"local {settings.NODE_IP} "
+    )
+    assert f"dev {settings.BRIDGE} " in _route_get("10.244.0.200", user, settings.USER_VETH_HOST)
+    assert f"dev {settings.USER_VETH_HOST} " in _route_get(user, pod_ip, settings.BRIDGE)
+
+
+def test_the_hosts_own_firewall_rules_keep_their_content_and_order_while_up(
+    cluster: dict[str, list[str]],
+) -> None:
+    # kube-router rewrites the whole filter table on each sync (iptables-restore -T filter);
+    # wait for one triggered by a policy change, so the check follows a rewrite.
+    policy = {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": "firewall-sync", "namespace": "default"},
+        "spec": {"podSelector": {"matchLabels": {"app": "none"}}, "policyTypes": ["Ingress"]},
+    }
+    kubectl("apply", "-f", "-", input_text=json.dumps(policy))
+    try:
+        time.sleep(5)
+        assert foreign_firewall() == cluster["firewall"]
+    finally:
+        kubectl("delete", "networkpolicy/firewall-sync", "--ignore-not-found")
+
+
+def test_a_second_up_starts_pushes_and_adds_nothing(cluster: dict[str, list[str]]) -> None:
+    paths = paths_from_env()
+    processes = supervisor.marked_pids(paths)
+    # Only what `up` itself adds: pods that earlier tests deleted may still be leaving.
+    keys = ("routes", "ip rules", "firewall", "sysctls")
+    before = host_state()
+    result = localcluster("up")
+    assert result.returncode == 0, result.stderr
+    assert " push " not in result.stderr
+    assert supervisor.marked_pids(paths) == processes
+    after = host_state()
+    assert {k: after[k] for k in keys} == {k: before[k] for k in keys}
+    assert [c for c in after["chains"] if "TCB-" in c] == [
+        c for c in before["chains"] if "TCB-" in c
+    ]
+    forward = "\n".join(_out("iptables", "-S", "FORWARD"))
+    assert forward.count(f"-j {hostnet.FORWARD_CHAIN}") == 1
+    assert len(hostnet.our_rules("\n".join(after["ip rules"]))) == len(hostnet.RULES)
+
+
 def test_generated_secrets_are_private_and_never_logged(cluster: dict[str, list[str]]) -> None:
     paths = paths_from_env()
     values = []
@@ -335,3 +481,29 @@ def test_down_leaves_the_host_as_it_was(cluster: dict[str, list[str]]) -> None:
     assert not list(Path("/sys/fs/cgroup").glob("*/todo-chatbot"))
     # A second down on a clean host is a no-op.
     assert localcluster("down").returncode == 0
+
+
+def test_down_recovers_an_up_killed_midway(cluster: dict[str, list[str]]) -> None:
+    before = host_state()
+    up = subprocess.Popen(
+        [sys.executable, "-m", "localcluster", "up"],
+        env={**os.environ, "PYTHONPATH": str(REPO / "cluster")},
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        assert up.stderr is not None
+        # Killed while the add-ons start: containers, mounts, CNI results and chains exist.
+        for line in up.stderr:
+            if "add-ons (kube-router" in line:
+                break
+        time.sleep(5)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(up.pid, signal.SIGKILL)
+        up.wait()
+    assert supervisor.running_pid(paths_from_env(), "kubelet") is not None
+    result = localcluster("down")
+    assert result.returncode == 0, result.stderr
+    assert host_state() == before
