@@ -182,7 +182,15 @@ def _workload(objects: _Objects, component: str) -> None:
 
     budget = objects.get("PodDisruptionBudget", component)
     objects.only_if(budget, f".Values.{component}.podDisruptionBudget.enabled")
-    budget["spec"]["maxUnavailable"] = _number(f"{component}.podDisruptionBudget.maxUnavailable")
+    budget_values = f"{component}.podDisruptionBudget"
+    no_min_available = f'kindIs "invalid" .Values.{budget_values}.minAvailable'
+    del budget["spec"]["maxUnavailable"]
+    budget["spec"][if_key(no_min_available, "maxUnavailable")] = _number(
+        f"{budget_values}.maxUnavailable"
+    )
+    budget["spec"][if_key(f"not ({no_min_available})", "minAvailable")] = _number(
+        f"{budget_values}.minAvailable"
+    )
 
 
 def _backend_config(objects: _Objects) -> None:

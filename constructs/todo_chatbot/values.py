@@ -154,6 +154,11 @@ class PodDisruptionBudget:
         "Pods that voluntary disruptions may take down at once",
         minimum=0,
     )
+    minAvailable: int | None = param(
+        default_of(WorkloadProps, "min_available"),
+        "Pods that voluntary disruptions must leave running; when set, replaces maxUnavailable",
+        minimum=0,
+    )
 
 
 _LIVENESS: ProbeProps = default_of(WorkloadProps, "liveness")

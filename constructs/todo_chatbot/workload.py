@@ -113,7 +113,10 @@ class WorkloadProps:
     autoscaling: AutoscalingProps | None = None
     """HorizontalPodAutoscaler; default: none, `replicas` pods."""
     max_unavailable: int | None = 1
-    """PodDisruptionBudget's maxUnavailable; None: no budget. Default: 1."""
+    """PodDisruptionBudget's maxUnavailable; None and no `min_available`: no budget.
+    Default: 1."""
+    min_available: int | None = None
+    """PodDisruptionBudget's minAvailable, replacing `max_unavailable` when set; default: none."""
     pod_annotations: dict[str, str] = field(default_factory=dict)
     """Extra pod annotations; default: none."""
     service_account_annotations: dict[str, str] = field(default_factory=dict)
@@ -150,6 +153,9 @@ class WorkloadProps:
                 f"below 'termination_grace_seconds' "
                 f"({self.termination_grace_seconds})"
             )
+        for name in ("max_unavailable", "min_available"):
+            if (getattr(self, name) or 0) < 0:
+                raise ValueError(f"'{name}' must be >= 0, got {getattr(self, name)}")
         scaling = self.autoscaling
         if scaling is not None and not 1 <= scaling.min_replicas <= scaling.max_replicas:
             raise ValueError(
@@ -328,16 +334,24 @@ class Workload(Construct):
                     )
                 ),
             )
-        if props.max_unavailable is not None:
+        if props.min_available is not None or props.max_unavailable is not None:
             # Escape hatch: cdk8s-plus has no PodDisruptionBudget class.
+            selector = k8s.LabelSelector(match_labels=self.selector_labels)
+            if props.min_available is not None:
+                spec = k8s.PodDisruptionBudgetSpec(
+                    min_available=k8s.IntOrString.from_number(props.min_available),
+                    selector=selector,
+                )
+            else:
+                spec = k8s.PodDisruptionBudgetSpec(
+                    max_unavailable=k8s.IntOrString.from_number(props.max_unavailable),
+                    selector=selector,
+                )
             k8s.KubePodDisruptionBudget(
                 self,
                 "DisruptionBudget",
                 metadata=k8s.ObjectMeta(name=name, labels=labels),
-                spec=k8s.PodDisruptionBudgetSpec(
-                    max_unavailable=k8s.IntOrString.from_number(props.max_unavailable),
-                    selector=k8s.LabelSelector(match_labels=self.selector_labels),
-                ),
+                spec=spec,
             )
 
     @property

@@ -440,3 +440,13 @@ def test_service_account_annotations_are_per_component(render):
     assert backend["metadata"]["annotations"] == identity
     frontend = by_kind(manifests, "ServiceAccount", "todo-todo-chatbot-frontend")
     assert "annotations" not in frontend["metadata"]
+
+
+@pytest.mark.parametrize("min_available", [0, 2])
+def test_disruption_budget_min_available_replaces_max_unavailable(render, min_available):
+    values = {"frontend": {"podDisruptionBudget": {"minAvailable": min_available}}}
+    manifests = render(values)
+    frontend = by_kind(manifests, "PodDisruptionBudget", "todo-todo-chatbot-frontend")["spec"]
+    assert frontend["minAvailable"] == min_available and "maxUnavailable" not in frontend
+    backend = by_kind(manifests, "PodDisruptionBudget", "todo-todo-chatbot-backend")["spec"]
+    assert backend["maxUnavailable"] == 1 and "minAvailable" not in backend

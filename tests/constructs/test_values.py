@@ -106,6 +106,7 @@ def component_defaults(props):
         "probes": probes,
         "terminationGracePeriodSeconds": prop(props, "termination_grace_seconds"),
         "podDisruptionBudget.maxUnavailable": prop(props, "max_unavailable"),
+        "podDisruptionBudget.minAvailable": prop(props, "min_available"),
         "autoscaling.minReplicas": prop(AutoscalingProps, "min_replicas"),
         "autoscaling.maxReplicas": prop(AutoscalingProps, "max_replicas"),
         "autoscaling.targetCPUUtilizationPercentage": prop(AutoscalingProps, "target_cpu_percent"),

@@ -183,6 +183,12 @@ def test_disruption_budget_can_be_turned_off(chart, secrets):
     assert all_of(synth_backend(chart, secrets, max_unavailable=None), "PodDisruptionBudget") == []
 
 
+def test_disruption_budget_min_available_replaces_max_unavailable(chart, secrets):
+    pdb = by_kind(synth_backend(chart, secrets, min_available=2), "PodDisruptionBudget")
+    assert pdb["spec"]["minAvailable"] == 2
+    assert "maxUnavailable" not in pdb["spec"]
+
+
 def test_image_pull_secrets(chart, secrets):
     manifests = synth_backend(chart, secrets, image_pull_secrets=("regcred",))
     pod = by_kind(manifests, "Deployment")["spec"]["template"]["spec"]
@@ -206,6 +212,8 @@ def test_image_pull_secrets(chart, secrets):
         ({"cpu_request_millis": 2000}, r"'cpu_request_millis' \(2000\) exceeds"),
         ({"memory_request_mebibytes": 512}, r"'memory_request_mebibytes' \(512\) exceeds"),
         ({"pre_stop_sleep_seconds": 30}, r"'pre_stop_sleep_seconds' \(30\) must be below"),
+        ({"min_available": -1}, "'min_available' must be >= 0, got -1"),
+        ({"max_unavailable": -1}, "'max_unavailable' must be >= 0, got -1"),
         ({"autoscaling": AutoscalingProps(min_replicas=3, max_replicas=2)}, "got 3..2"),
         (
             {"autoscaling": AutoscalingProps(scale_down_stabilization_seconds=-5)},
