@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
+from urllib.parse import unquote, urlsplit
 
 import pytest
 from image_helpers import BuiltImage, RunContainer, free_port, wait_for_http
@@ -53,28 +54,72 @@ def without(env: dict[str, str], name: str) -> dict[str, str]:
     return {key: value for key, value in env.items() if key != name}
 
 
-def test_fails_fast_naming_a_missing_variable(
-    app_image: BuiltImage, run_container: RunContainer
-) -> None:
-    env = without(healthy_env(app_image.name, "postgresql://unused", 1), "DATABASE_URL")
-    exited = run_container(app_image, env).run_to_end()
-    assert exited.returncode != 0
-    assert [line for line in exited.stderr.splitlines() if "DATABASE_URL" in line]
-    assert len(exited.stderr.strip().splitlines()) == 1, "expected one line on stderr"
+def secret_values(env: dict[str, str]) -> list[str]:
+    """Return every value of `env` that must never be printed, database passwords included."""
+    values = [env[name] for name in SECRET_VARIABLES if env.get(name)]
+    password = urlsplit(env.get("DATABASE_URL", "")).password
+    return [*values, *([password, unquote(password)] if password else [])]
 
 
-def test_fails_fast_naming_a_malformed_secret_without_showing_it(
-    app_image: BuiltImage, run_container: RunContainer
+SECRET_VARIABLES = ("DATABASE_URL", "BETTER_AUTH_SECRET", "OPENAI_API_KEY", "GEMINI_API_KEY")
+CONFIG_ERROR_EXIT_CODE = 2
+
+# (variable, what to do with it, what the one line must say). A `{secret}` in a value is
+# replaced by a fresh random string, which must not appear in the output either.
+BROKEN_VARIABLES = [
+    ("DATABASE_URL", None, "DATABASE_URL is missing"),
+    ("BETTER_AUTH_SECRET", None, "BETTER_AUTH_SECRET is missing"),
+    (
+        "DATABASE_URL",
+        "mysql://app:{secret}@db.internal:3306/todo",
+        "DATABASE_URL is malformed: must start with postgresql://",
+    ),
+    (
+        "DATABASE_URL",
+        "postgresql://app:{secret}@db.internal:5432/?sslmode=require",
+        "DATABASE_URL is malformed: must name a database",
+    ),
+    (
+        "DATABASE_URL",
+        "postgresql://app:{secret}@db.internal:99999/todo",
+        "DATABASE_URL is malformed: must be a postgresql://user:password@host:port/db URL",
+    ),
+    (
+        "BETTER_AUTH_SECRET",
+        "{secret}",  # 22 characters
+        "BETTER_AUTH_SECRET is malformed: must be at least 32 characters",
+    ),
+    ("LOG_LEVEL", "verbose-{secret}", "LOG_LEVEL is malformed"),
+    ("PORT", "eighty-{secret}", "PORT is malformed"),
+]
+
+
+@pytest.mark.parametrize(("variable", "value", "message"), BROKEN_VARIABLES)
+def test_fails_fast_with_one_line_naming_the_variable_and_no_secret(
+    app_image: BuiltImage,
+    run_container: RunContainer,
+    variable: str,
+    value: str | None,
+    message: str,
 ) -> None:
-    short_secret = secrets.token_hex(8)
-    env = healthy_env(app_image.name, "postgresql://unused", 1) | {
-        "BETTER_AUTH_SECRET": short_secret
-    }
+    env = healthy_env(
+        app_image.name, f"postgresql://app:{secrets.token_urlsafe(16)}@db.internal/todo", 1
+    )
+    if value is None:
+        env = without(env, variable)
+    else:
+        env[variable] = value.replace("{secret}", secrets.token_urlsafe(16))
+    never_shown = [*secret_values(env), *([env[variable]] if value else [])]
+
     exited = run_container(app_image, env).run_to_end()
-    output = exited.stderr + exited.stdout
-    assert exited.returncode != 0
-    assert "BETTER_AUTH_SECRET" in output
-    assert short_secret not in output
+
+    assert exited.returncode == CONFIG_ERROR_EXIT_CODE
+    output = exited.stdout + exited.stderr
+    for index, secret in enumerate(never_shown):
+        assert secret not in output, f"value #{index} of the environment appears in the output"
+    lines = [line for line in output.splitlines() if line.strip()]
+    assert len(lines) == 1, f"expected one line, got {len(lines)}"
+    assert lines[0].startswith(f"config error: {message}"), lines[0]
 
 
 def test_serves_as_uid_10001_on_a_read_only_root_and_stops_on_sigterm(
