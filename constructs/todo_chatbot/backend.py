@@ -26,6 +26,9 @@ class BackendProps(WorkloadProps):
     """OpenAI-compatible base URL; default: the provider's own."""
     ai_timeout_seconds: int = 30
     """Timeout of one provider call; default: 30 s."""
+    termination_grace_seconds: int = 60
+    """Time to drain in-flight requests after SIGTERM; default: 60 s, so a chat turn in
+    flight (the image stops one after 50 s, CHAT_TURN_TIMEOUT_SECONDS) still gets its answer."""
     log_level: str = "info"
     """Log level; default: info."""
 

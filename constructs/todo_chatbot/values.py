@@ -204,6 +204,13 @@ class Probes:
     )
 
 
+GRACE_PERIOD_DOC = (
+    f"Seconds a stopping pod gets: a {PRE_STOP_SLEEP_SECONDS} s preStop pause (so the "
+    "Service stops routing to it first), then in-flight requests finish; "
+    f"at least {PRE_STOP_SLEEP_SECONDS + 1}"
+)
+
+
 @dataclass
 class ServiceAccount:
     annotations: dict[str, str] = param(
@@ -227,9 +234,7 @@ class Component:
     probes: Probes = section(Probes, "Health probes")
     terminationGracePeriodSeconds: int = param(
         default_of(WorkloadProps, "termination_grace_seconds"),
-        f"Seconds a stopping pod gets: a {PRE_STOP_SLEEP_SECONDS} s preStop pause (so the "
-        "Service stops routing to it first), then in-flight requests finish; "
-        f"at least {PRE_STOP_SLEEP_SECONDS + 1}",
+        GRACE_PERIOD_DOC,
         minimum=PRE_STOP_SLEEP_SECONDS + 1,
     )
     podAnnotations: dict[str, str] = param({}, "Extra annotations on the pods")
@@ -263,6 +268,11 @@ class FrontendService:
 class Backend(Component):
     image: Image = section(lambda: Image(repository="todo-chatbot/backend"), "Container image")
     resources: Resources = section(lambda: Resources.of(BackendProps), "Container resources")
+    terminationGracePeriodSeconds: int = param(
+        default_of(BackendProps, "termination_grace_seconds"),
+        f"{GRACE_PERIOD_DOC}; the default outlasts a chat turn (at most 50 s)",
+        minimum=PRE_STOP_SLEEP_SECONDS + 1,
+    )
 
 
 @dataclass

@@ -56,6 +56,12 @@ def test_config_map_holds_the_non_secret_settings(chart, secrets):
     ]
 
 
+def test_grace_period_outlasts_a_chat_turn(chart, secrets):
+    # The image stops a chat turn after 50 s (CHAT_TURN_TIMEOUT_SECONDS in docs/contract.md).
+    pod = by_kind(synth_backend(chart, secrets), "Deployment")["spec"]["template"]["spec"]
+    assert pod["terminationGracePeriodSeconds"] == 60
+
+
 def test_listens_on_the_contract_port(chart, secrets):
     deployment = by_kind(synth_backend(chart, secrets), "Deployment")
     assert container(deployment)["ports"] == [{"containerPort": 8000}]

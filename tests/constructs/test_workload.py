@@ -89,11 +89,10 @@ def test_probes_are_configurable(chart, secrets):
     ] == [("/live", 2, 2, 1), ("/ready", 4, 5, 2), ("/started", 1, 90, 2)]
 
 
-def test_graceful_shutdown_sleeps_before_sigterm(manifests, pod):
-    assert container(by_kind(manifests, "Deployment"))["lifecycle"]["preStop"]["exec"][
-        "command"
-    ] == ["sleep", "5"]
-    assert pod["terminationGracePeriodSeconds"] == 30
+def test_graceful_shutdown_sleeps_before_sigterm(chart, secrets):
+    deployment = by_kind(synth_backend(chart, secrets, termination_grace_seconds=45), "Deployment")
+    assert container(deployment)["lifecycle"]["preStop"]["exec"]["command"] == ["sleep", "5"]
+    assert deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] == 45
 
 
 def test_resources_have_requests_and_limits(manifests):
@@ -211,7 +210,10 @@ def test_image_pull_secrets(chart, secrets):
         ),
         ({"cpu_request_millis": 2000}, r"'cpu_request_millis' \(2000\) exceeds"),
         ({"memory_request_mebibytes": 512}, r"'memory_request_mebibytes' \(512\) exceeds"),
-        ({"pre_stop_sleep_seconds": 30}, r"'pre_stop_sleep_seconds' \(30\) must be below"),
+        (
+            {"pre_stop_sleep_seconds": 30, "termination_grace_seconds": 30},
+            r"'pre_stop_sleep_seconds' \(30\) must be below",
+        ),
         ({"min_available": -1}, "'min_available' must be >= 0, got -1"),
         ({"max_unavailable": -1}, "'max_unavailable' must be >= 0, got -1"),
         ({"autoscaling": AutoscalingProps(min_replicas=3, max_replicas=2)}, "got 3..2"),
