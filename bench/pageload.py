@@ -14,6 +14,8 @@ import argparse
 import json
 import secrets
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
@@ -30,6 +32,24 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 TIMEOUT_MS = 30_000
+# kube-proxy programs a new release's NodePort on its next sync, a moment after the pods are
+# Ready; the loads start once the frontend answers.
+SERVED_TIMEOUT_SECONDS = 30
+
+
+def wait_until_served(url: str) -> None:
+    """Wait until `url`/healthz answers 200; raise after SERVED_TIMEOUT_SECONDS."""
+    deadline = time.monotonic() + SERVED_TIMEOUT_SECONDS
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as answer:
+                if answer.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{url} did not answer within {SERVED_TIMEOUT_SECONDS} s")
+        time.sleep(0.3)
 
 
 def main(argv: list[str]) -> None:
@@ -42,6 +62,7 @@ def main(argv: list[str]) -> None:
     args = parser.parse_args(argv)
     visible: list[float] = []
     load_event: list[float] = []
+    wait_until_served(args.url)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         context = browser.new_context()
