@@ -45,6 +45,15 @@ QUANTITY = {
     r"(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$",
 }
 """Schema of one resource quantity: "500m", "256Mi", "1.5", or a plain number; never negative."""
+_OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_IPV4_CIDR = rf"({_OCTET}\.){{3}}{_OCTET}/(3[0-2]|[12]?[0-9])"
+_IPV6_CIDR = r"[0-9a-fA-F:.]*:[0-9a-fA-F:.]*/(12[0-8]|1[01][0-9]|[1-9]?[0-9])"
+CIDR = {
+    # Kubernetes refuses a bad ipBlock only when it applies the NetworkPolicy, halfway through
+    # an install; the schema refuses it before anything is applied.
+    "pattern": rf"^({_IPV4_CIDR}|{_IPV6_CIDR})$",
+}
+"""Schema of one CIDR: "10.0.0.0/8", "0.0.0.0/0" or an IPv6 one such as "fd00::/8"."""
 
 
 def default_of(props: type, name: str) -> Any:
@@ -378,6 +387,7 @@ class NetworkPolicyEgress:
         "CIDRs where the database lives; at least one (an empty list would allow every "
         "destination), 0.0.0.0/0 for anywhere",
         minItems=1,
+        items=CIDR,
     )
     databasePort: int = param(
         default_of(NetworkPolicyProps, "database_port"),
@@ -389,6 +399,7 @@ class NetworkPolicyEgress:
         list(default_of(NetworkPolicyProps, "ai_cidrs")),
         "CIDRs of the AI provider's API; at least one, 0.0.0.0/0 for anywhere",
         minItems=1,
+        items=CIDR,
     )
     aiPort: int = param(
         default_of(NetworkPolicyProps, "ai_port"),

@@ -154,6 +154,30 @@ def test_fails_when_an_egress_cidr_list_is_empty(render, key):
     assert f"at '/networkPolicy/egress/{key}': minItems: got 0, want 1" in message
 
 
+@pytest.mark.parametrize("cidr", ["10.0.0.0", "10.0.0.0/33", "256.0.0.0/8", "db.example.com"])
+def test_fails_when_an_egress_cidr_is_malformed(render, cidr):
+    message = refused(render, {"networkPolicy": {"egress": {"databaseCidrs": [cidr]}}})
+    assert "at '/networkPolicy/egress/databaseCidrs/0'" in message
+    assert "does not match pattern" in message
+
+
+def test_egress_cidrs_take_ipv4_and_ipv6_networks(render):
+    cidrs = ["10.0.0.0/8", "192.168.1.7/32", "fd00::/8", "2001:db8::/32"]
+    policies = [
+        doc
+        for doc in render({"networkPolicy": {"egress": {"aiCidrs": cidrs}}})
+        if doc["kind"] == "NetworkPolicy"
+    ]
+    blocks = {
+        peer["ipBlock"]["cidr"]
+        for policy in policies
+        for rule in policy["spec"].get("egress", [])
+        for peer in rule.get("to", [])
+        if "ipBlock" in peer
+    }
+    assert set(cidrs) <= blocks
+
+
 def test_fails_when_the_grace_period_does_not_outlast_the_pre_stop_pause(render):
     deployment = by_kind(render(), "Deployment", "todo-todo-chatbot-backend")
     pre_stop = container(deployment)["lifecycle"]["preStop"]["exec"]["command"]
