@@ -22,7 +22,7 @@ from todo_frontend.api.routes import auth, pages, tasks
 from todo_frontend.backend_client import BackendClient
 from todo_frontend.core.config import Settings
 from todo_frontend.core.headers import SECURITY_HEADERS
-from todo_frontend.core.ratelimit import FailureLimiter
+from todo_frontend.core.ratelimit import RateLimiter
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +30,14 @@ TEMPLATES_DIR = Path(__file__).parent / "templates"
 # Form posts and chat messages are small; anything bigger is refused with 413.
 MAX_BODY_BYTES = 16 * 1024
 DATABASE_UNAVAILABLE = "Sign-in is unavailable right now; try again in a moment."
+# Failed sign-ins allowed per client address and email (guessing one password) and per client
+# address (trying many accounts) within the window; a real user mistypes a few times at most.
+SIGN_IN_FAILURES_PER_ACCOUNT = 5
+SIGN_IN_FAILURES_PER_CLIENT = 50
+SIGN_IN_WINDOW_SECONDS = 300
+# The window of Settings.SIGNUP_LIMIT_PER_CLIENT: long enough that a flood stays slow, short
+# enough that a user refused behind a busy shared address only waits minutes.
+SIGN_UP_WINDOW_SECONDS = 600
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -55,8 +63,15 @@ def create_app(settings: Settings) -> FastAPI:
             pool=pool,
             backend=backend,
             templates=templates,
-            account_limiter=FailureLimiter(max_failures=5, window_seconds=300),
-            client_limiter=FailureLimiter(max_failures=50, window_seconds=300),
+            account_limiter=RateLimiter(
+                max_events=SIGN_IN_FAILURES_PER_ACCOUNT, window_seconds=SIGN_IN_WINDOW_SECONDS
+            ),
+            client_limiter=RateLimiter(
+                max_events=SIGN_IN_FAILURES_PER_CLIENT, window_seconds=SIGN_IN_WINDOW_SECONDS
+            ),
+            signup_limiter=RateLimiter(
+                max_events=settings.SIGNUP_LIMIT_PER_CLIENT, window_seconds=SIGN_UP_WINDOW_SECONDS
+            ),
         )
         preparing = asyncio.create_task(
             prepare_database(

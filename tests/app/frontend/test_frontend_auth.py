@@ -217,3 +217,58 @@ def test_rate_limit_tells_clients_behind_a_proxy_apart(start_frontend: AppFactor
             "/signin", data={"email": email, "password": password}, headers=guesser
         )
         assert response.status_code == 429
+
+
+def sign_up_from(http: httpx.Client, address: str) -> httpx.Response:
+    """Post a new sign-up as the ingress would forward it from `address`; return the answer."""
+    http.cookies.clear()
+    return http.post(
+        "/signup",
+        data={"email": new_email(), "password": new_password()},
+        headers={"X-Forwarded-For": address},
+    )
+
+
+def test_sign_up_flood_from_one_client_is_rate_limited(
+    start_frontend: AppFactory, db: psycopg.Connection[Any]
+) -> None:
+    frontend = start_frontend()
+    flooder = "203.0.113.9"
+    with make_client(frontend) as http:
+        for _ in range(5):  # The default budget per client.
+            assert sign_up_from(http, flooder).status_code == 303
+        http.cookies.clear()
+        refused_email = new_email()
+        response = http.post(
+            "/signup",
+            data={"email": refused_email, "password": new_password()},
+            headers={"X-Forwarded-For": flooder},
+        )
+        assert response.status_code == 429
+        assert 0 < int(response.headers["retry-after"]) <= 600
+        assert '<form method="post" action="/signup">' in response.text
+        assert "Too many sign-ups from your network; try again in" in response.text
+        assert "set-cookie" not in response.headers
+        # Other clients still sign up, and sign-ins have a budget of their own.
+        email, password = sign_up(http)
+        http.cookies.clear()
+        response = http.post(
+            "/signin",
+            data={"email": email, "password": password},
+            headers={"X-Forwarded-For": flooder},
+        )
+        assert response.status_code == 303
+    row = db.execute("SELECT count(*) FROM auth_users WHERE email = %s", [refused_email]).fetchone()
+    assert row == (0,)
+
+
+def test_sign_up_limit_tells_clients_behind_a_proxy_apart(start_frontend: AppFactory) -> None:
+    frontend = start_frontend(SIGNUP_LIMIT_PER_CLIENT="2")
+    # The first hop is whatever the client claims; the last one, the ingress appended.
+    with make_client(frontend) as http:
+        for claimed in ("198.51.100.20", "192.0.2.1"):
+            assert sign_up_from(http, f"{claimed}, 203.0.113.7").status_code == 303
+        # A new first hop does not make a new client...
+        assert sign_up_from(http, "192.0.2.2, 203.0.113.7").status_code == 429
+        # ...but another address the ingress saw is one, with its own budget.
+        assert sign_up_from(http, "198.51.100.20").status_code == 303

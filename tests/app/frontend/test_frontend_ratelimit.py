@@ -1,7 +1,7 @@
-"""The failed sign-in limiter (todo_frontend.core.ratelimit), on a hand-driven clock."""
+"""The sign-in and sign-up limiter (todo_frontend.core.ratelimit), on a hand-driven clock."""
 
 import pytest
-from todo_frontend.core.ratelimit import FailureLimiter
+from todo_frontend.core.ratelimit import RateLimiter
 
 pytestmark = pytest.mark.app
 
@@ -20,39 +20,39 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def limiter(clock: Clock) -> FailureLimiter:
-    return FailureLimiter(max_failures=3, window_seconds=60, max_keys=2, clock=clock)
+def limiter(clock: Clock) -> RateLimiter:
+    return RateLimiter(max_events=3, window_seconds=60, max_keys=2, clock=clock)
 
 
 def test_allows_until_the_limit_then_says_how_long_to_wait(
-    limiter: FailureLimiter, clock: Clock
+    limiter: RateLimiter, clock: Clock
 ) -> None:
     for _ in range(3):
         assert limiter.retry_after("a") == 0
-        limiter.record_failure("a")
+        limiter.record("a")
         clock.now += 1
     assert limiter.retry_after("a") == 58
     assert limiter.retry_after("b") == 0
 
 
-def test_failures_expire_after_the_window(limiter: FailureLimiter, clock: Clock) -> None:
+def test_failures_expire_after_the_window(limiter: RateLimiter, clock: Clock) -> None:
     for _ in range(3):
-        limiter.record_failure("a")
+        limiter.record("a")
     clock.now += 60
     assert limiter.retry_after("a") == 0
 
 
-def test_reset_forgets_a_key(limiter: FailureLimiter) -> None:
+def test_reset_forgets_a_key(limiter: RateLimiter) -> None:
     for _ in range(3):
-        limiter.record_failure("a")
+        limiter.record("a")
     limiter.reset("a")
     assert limiter.retry_after("a") == 0
 
 
-def test_memory_is_bounded_by_forgetting_the_oldest_key(limiter: FailureLimiter) -> None:
+def test_memory_is_bounded_by_forgetting_the_oldest_key(limiter: RateLimiter) -> None:
     for key in ("a", "b", "c"):
         for _ in range(3):
-            limiter.record_failure(key)
+            limiter.record(key)
     assert limiter.retry_after("a") == 0
     assert limiter.retry_after("b") > 0
     assert limiter.retry_after("c") > 0

@@ -11,7 +11,7 @@ from todo_frontend import crud
 from todo_frontend.backend_client import BackendClient
 from todo_frontend.core.config import Settings
 from todo_frontend.core.origin import is_same_origin
-from todo_frontend.core.ratelimit import FailureLimiter
+from todo_frontend.core.ratelimit import RateLimiter
 from todo_frontend.core.security import session_digest_from_cookie
 from todo_frontend.models import User
 
@@ -27,9 +27,11 @@ class Services:
     backend: BackendClient
     templates: Jinja2Templates
     # Failed sign-ins per client address and email (guessing one password)...
-    account_limiter: FailureLimiter
+    account_limiter: RateLimiter
     # ...and per client address (trying many accounts).
-    client_limiter: FailureLimiter
+    client_limiter: RateLimiter
+    # Sign-ups per client address (each costs a password hash and leaves an account).
+    signup_limiter: RateLimiter
 
     @property
     def cookie_name(self) -> str:
@@ -97,7 +99,7 @@ def require_same_origin(request: Request, services: ServicesDep) -> None:
 
 
 def client_address(request: Request) -> str:
-    """Return the client's address as the nearest proxy saw it (the key of sign-in limits).
+    """Return the client's address as the nearest proxy saw it (the key of the auth limits).
 
     Behind an ingress every connection comes from the ingress itself, so the last
     `X-Forwarded-For` hop (the one the ingress appended) tells users apart; without it, one

@@ -31,6 +31,11 @@ class Settings(CommonSettings):
     BACKEND_TIMEOUT_SECONDS: float = Field(default=5.0, gt=0, le=120)
     # One chat turn, which waits for the AI provider (the backend's AI_TIMEOUT_SECONDS).
     CHAT_TIMEOUT_SECONDS: float = Field(default=60.0, gt=0, le=600)
+    # Sign-ups per client address per 10 minutes, per replica; more get 429. Each one costs an
+    # argon2 hash on the two slots sign-ins wait for, and leaves an account behind: 5 lets a
+    # household or office behind one address sign up together, while a flood gets one account
+    # (and one hash) every two minutes. Load tests from one address raise it.
+    SIGNUP_LIMIT_PER_CLIENT: int = Field(default=5, ge=1)
 
     @property
     def secure_cookies(self) -> bool:

@@ -1,7 +1,8 @@
-"""A per-process limit on failed sign-ins per client.
+"""A per-process limit on events per key in a sliding window (failed sign-ins, sign-ups).
 
-Each process counts failures in memory: with N replicas a client gets at most N times the
-limit, which still turns password guessing from thousands of tries a minute into a few.
+Each process counts events in memory: with N replicas a client gets at most N times the
+limit, which still turns password guessing or account spam from thousands of tries a minute
+into a few.
 """
 
 import time
@@ -9,50 +10,50 @@ from collections import deque
 from collections.abc import Callable
 
 
-class FailureLimiter:
-    """Allow at most `max_failures` failures per key within `window_seconds`."""
+class RateLimiter:
+    """Allow at most `max_events` events per key within `window_seconds`."""
 
     def __init__(
         self,
         *,
-        max_failures: int,
+        max_events: int,
         window_seconds: float,
         max_keys: int = 10_000,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """Make an empty limiter; past `max_keys` clients, the oldest one is forgotten."""
-        self._max_failures = max_failures
+        self._max_events = max_events
         self._window = window_seconds
         self._max_keys = max_keys
         self._clock = clock
-        self._failures: dict[str, deque[float]] = {}
+        self._events: dict[str, deque[float]] = {}
 
     def retry_after(self, key: str) -> int:
         """Return the seconds until `key` may try again; 0 when it may try now."""
-        failures = self._recent(key)
-        if len(failures) < self._max_failures:
+        events = self._recent(key)
+        if len(events) < self._max_events:
             return 0
-        return max(1, int(failures[0] + self._window - self._clock()) + 1)
+        return max(1, int(events[0] + self._window - self._clock()) + 1)
 
-    def record_failure(self, key: str) -> None:
-        """Count one failed attempt of `key`."""
-        failures = self._recent(key)
-        failures.append(self._clock())
-        self._failures[key] = failures
-        if len(self._failures) > self._max_keys:
+    def record(self, key: str) -> None:
+        """Count one event of `key` (a failed sign-in, a sign-up)."""
+        events = self._recent(key)
+        events.append(self._clock())
+        self._events[key] = events
+        if len(self._events) > self._max_keys:
             # Dicts keep insertion order: the first key is the one least recently added.
-            del self._failures[next(iter(self._failures))]
+            del self._events[next(iter(self._events))]
 
     def reset(self, key: str) -> None:
-        """Forget the failures of `key` (after it signs in)."""
-        self._failures.pop(key, None)
+        """Forget the events of `key` (a client that signed in is no longer guessing)."""
+        self._events.pop(key, None)
 
     def _recent(self, key: str) -> deque[float]:
-        failures = self._failures.pop(key, deque())
+        events = self._events.pop(key, deque())
         horizon = self._clock() - self._window
-        while failures and failures[0] <= horizon:
-            failures.popleft()
-        if failures:
+        while events and events[0] <= horizon:
+            events.popleft()
+        if events:
             # Re-insert so the most recently used keys are the last to be forgotten.
-            self._failures[key] = failures
-        return failures
+            self._events[key] = events
+        return events

@@ -58,12 +58,39 @@ async def _start_session(services: ServicesDep, user: User) -> Response:
     return response
 
 
+def _rate_limited(
+    request: Request, services: ServicesDep, *, action: str, email: str, reason: str, wait: int
+) -> Response:
+    """Show the form again with 429: `reason` and how long to wait, also as `Retry-After`."""
+    return render_auth_form(
+        request,
+        services,
+        action=action,
+        email=email,
+        error=f"{reason}; try again in {wait} seconds.",
+        status_code=429,
+        headers={"Retry-After": str(wait)},
+    )
+
+
 @router.post("/signup")
 async def sign_up(
     request: Request, services: ServicesDep, email: FormText, password: FormText
 ) -> Response:
-    """Create an account and sign it in."""
+    """Create an account and sign it in; many sign-ups from one client are slowed down (429)."""
     email = _normalize_email(email)
+    client = client_address(request)
+    wait = services.signup_limiter.retry_after(client)
+    if wait:
+        logger.warning("sign-up rate limited", extra={"client": client})
+        return _rate_limited(
+            request,
+            services,
+            action="/signup",
+            email=email,
+            reason="Too many sign-ups from your network",
+            wait=wait,
+        )
     problem = None
     if len(email) > EMAIL_MAX or not _EMAIL.fullmatch(email):
         problem = "Enter a valid email address."
@@ -73,6 +100,9 @@ async def sign_up(
         return render_auth_form(
             request, services, action="/signup", email=email, error=problem, status_code=422
         )
+    # Counted before hashing, so a burst is refused while its first hashes are still running;
+    # a taken email counts too, as it cost a hash.
+    services.signup_limiter.record(client)
     password_hash = await run_in_threadpool(security.hash_password, password)
     async with services.pool.connection() as conn:
         user = await crud.create_user(conn, email=email, password_hash=password_hash)
@@ -103,22 +133,21 @@ async def sign_in(
     )
     if wait:
         logger.warning("sign-in rate limited", extra={"client": client})
-        return render_auth_form(
+        return _rate_limited(
             request,
             services,
             action="/signin",
             email=email,
-            error=f"Too many failed sign-ins; try again in {wait} seconds.",
-            status_code=429,
-            headers={"Retry-After": str(wait)},
+            reason="Too many failed sign-ins",
+            wait=wait,
         )
     async with services.pool.connection() as conn:
         found = await crud.get_user_with_hash(conn, email=email)
     # Runs even for an unknown email, so the answer takes as long either way.
     valid = await run_in_threadpool(security.verify_password, password, found[1] if found else None)
     if found is None or not valid:
-        services.account_limiter.record_failure(account_key)
-        services.client_limiter.record_failure(client)
+        services.account_limiter.record(account_key)
+        services.client_limiter.record(client)
         logger.info("sign-in failed", extra={"client": client})
         return render_auth_form(
             request, services, action="/signin", email=email, error=BAD_CREDENTIALS, status_code=401
