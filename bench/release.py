@@ -49,7 +49,9 @@ def values(
     release: Release, digests: dict[str, str], overrides: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """The local cluster's values for this release, on the pushed images, with overrides."""
-    base = deploy.local_values(secret=SECRET, node_port=release.node_port, digests=digests)
+    base = deploy.local_values(
+        secret=SECRET, node_port=release.node_port, digests=digests, many_users=True
+    )
     return deploy.merge_values(base, overrides or {})
 
 

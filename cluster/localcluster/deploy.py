@@ -46,12 +46,17 @@ def ingress_command(host: str = INGRESS_HOST) -> str:
     return f"ip netns exec {settings.USER_NETNS} curl -H 'Host: {host}' {traefik.ingress_url()}/"
 
 
+# Sign-ups per address the e2e suite and the benchmark need (well above what they make).
+MANY_USERS_SIGN_UPS = 100_000
+
+
 def local_values(
     *,
     secret: str = SECRET,
     node_port: int = FRONTEND_NODE_PORT,
     ingress_host: str | None = None,
     digests: dict[str, str] | None = None,
+    many_users: bool = False,
 ) -> dict[str, Any]:
     """Values for the local cluster: host services on the node IP, the frontend on a NodePort.
 
@@ -60,6 +65,8 @@ def local_values(
     adds an Ingress of class `traefik` for that host; without it the release has none (two
     releases must not claim one host). The public URL stays the NodePort's either way.
     `digests` (`images.app_digests`) pins each component's image to the build just pushed.
+    `many_users` lifts the frontend's per-address sign-up limit for the e2e suite and the
+    benchmark, whose many users all come from the one user namespace.
     """
     node_ip = f"{settings.NODE_IP}/32"
     values: dict[str, Any] = {
@@ -85,6 +92,8 @@ def local_values(
             "className": traefik.INGRESS_CLASS,
             "host": ingress_host,
         }
+    if many_users:
+        values["frontend"]["signUpLimitPerClient"] = MANY_USERS_SIGN_UPS
     for component, digest in (digests or {}).items():
         values = merge_values(values, {component: {"image": {"digest": digest}}})
     return values

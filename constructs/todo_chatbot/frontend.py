@@ -30,6 +30,9 @@ class FrontendProps(WorkloadProps):
     """
     log_level: str = "info"
     """Log level; default: info."""
+    sign_up_limit_per_client: int = 5
+    """Sign-ups one client address may make per 10 minutes, per replica; default: 5 (a flood
+    gets an account and an argon2 hash every two minutes, a family or office still signs up)."""
     service_port: int | None = 80
     """Service port; default: 80."""
     cpu_request_millis: int = 50
@@ -42,6 +45,10 @@ class FrontendProps(WorkloadProps):
         super().validate()
         if self.log_level not in LOG_LEVELS:
             raise ValueError(f"'log_level' must be one of {LOG_LEVELS}, got '{self.log_level}'")
+        if self.sign_up_limit_per_client < 1:
+            raise ValueError(
+                f"'sign_up_limit_per_client' must be >= 1, got {self.sign_up_limit_per_client}"
+            )
         if not self.public_url.startswith(("http://", "https://")):
             raise ValueError(
                 f"'public_url' must start with http:// or https://, got '{self.public_url}'"
@@ -63,6 +70,7 @@ class Frontend(Workload):
             "BACKEND_URL": backend.service_url,
             "PUBLIC_URL": props.public_url,
             "LOG_LEVEL": props.log_level,
+            "SIGNUP_LIMIT_PER_CLIENT": str(props.sign_up_limit_per_client),
         }
         secret_env = {key: secrets.env_value(key) for key in (DATABASE_URL, BETTER_AUTH_SECRET)}
         super().__init__(

@@ -219,6 +219,7 @@ def _backend_config(objects: _Objects) -> None:
 def _frontend_config(objects: _Objects) -> None:
     data = objects.get("ConfigMap", "frontend")["data"]
     data["LOG_LEVEL"] = _value("config.logLevel")
+    data["SIGNUP_LIMIT_PER_CLIENT"] = _value("frontend.signUpLimitPerClient")
     data["PUBLIC_URL"] = raw('{{ include "todo-chatbot.publicUrl" . | quote }}')
 
 

@@ -289,6 +289,11 @@ class Frontend(Component):
     image: Image = section(lambda: Image(repository="todo-chatbot/frontend"), "Container image")
     resources: Resources = section(lambda: Resources.of(FrontendProps), "Container resources")
     service: FrontendService = section(FrontendService, "The frontend's Service")
+    signUpLimitPerClient: int = param(
+        default_of(FrontendProps, "sign_up_limit_per_client"),
+        "Sign-ups one client address may make per 10 minutes, per replica (429 beyond)",
+        minimum=1,
+    )
 
 
 @dataclass

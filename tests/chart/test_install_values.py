@@ -158,7 +158,11 @@ def test_probes_and_grace_period_are_configurable(render):
 
 def test_config_goes_to_the_config_maps(render):
     manifests = render(
-        {"config": {"logLevel": "debug"}, "ai": {"model": "gpt-4.1-mini", "timeoutSeconds": 12}}
+        {
+            "config": {"logLevel": "debug"},
+            "ai": {"model": "gpt-4.1-mini", "timeoutSeconds": 12},
+            "frontend": {"signUpLimitPerClient": 20},
+        }
     )
     backend = by_kind(manifests, "ConfigMap", "todo-todo-chatbot-backend")["data"]
     assert backend == {
@@ -172,6 +176,7 @@ def test_config_goes_to_the_config_maps(render):
         "BACKEND_URL": "http://todo-todo-chatbot-backend:8000",
         "PUBLIC_URL": "http://localhost:8080",
         "LOG_LEVEL": "debug",
+        "SIGNUP_LIMIT_PER_CLIENT": "20",
     }
 
 

@@ -14,8 +14,16 @@ DIGESTS = {"backend": "sha256:" + "b" * 64, "frontend": "sha256:" + "f" * 64}
 
 
 def test_local_values_pass_the_charts_schema_with_digests_and_an_ingress() -> None:
-    values = deploy.local_values(ingress_host=deploy.INGRESS_HOST, digests=DIGESTS)
+    values = deploy.local_values(ingress_host=deploy.INGRESS_HOST, digests=DIGESTS, many_users=True)
     jsonschema.Draft7Validator(json.loads(SCHEMA.read_text())).validate(values)
+
+
+def test_only_many_users_lift_the_sign_up_limit() -> None:
+    # `make up`'s release keeps the chart's limit; the e2e suite and the benchmark sign up
+    # many users from the one user namespace.
+    assert "signUpLimitPerClient" not in deploy.local_values()["frontend"]
+    lifted = deploy.local_values(many_users=True)["frontend"]["signUpLimitPerClient"]
+    assert lifted == deploy.MANY_USERS_SIGN_UPS
 
 
 def test_digests_pin_each_component_and_keep_its_other_values() -> None:

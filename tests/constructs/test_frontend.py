@@ -38,6 +38,18 @@ def test_public_url_is_passed_when_given(chart, secrets):
     assert config["data"]["PUBLIC_URL"] == "https://todo.example.com"
 
 
+def test_sign_up_limit_goes_to_the_config_map(chart, secrets):
+    config = by_kind(
+        synth(chart, secrets, sign_up_limit_per_client=20), "ConfigMap", "todo-chatbot-frontend"
+    )
+    assert config["data"]["SIGNUP_LIMIT_PER_CLIENT"] == "20"
+
+
+def test_fails_when_the_sign_up_limit_is_below_one(chart, secrets):
+    with pytest.raises(ValueError, match=r"'sign_up_limit_per_client' must be >= 1, got 0"):
+        synth(chart, secrets, sign_up_limit_per_client=0)
+
+
 def test_service_port_80_forwards_to_the_contract_port(chart, secrets):
     manifests = synth(chart, secrets, service_type="NodePort")
     service = by_kind(manifests, "Service", "todo-chatbot-frontend")

@@ -154,7 +154,7 @@ class Release:
     def full_values(self, extra: dict[str, Any] | None = None) -> dict[str, Any]:
         """The values of an install or upgrade: local defaults, this release's, then `extra`."""
         values = deploy.local_values(
-            secret=self.secret_name, node_port=self.node_port, digests=self.digests
+            secret=self.secret_name, node_port=self.node_port, digests=self.digests, many_users=True
         )
         if self.chart_managed:
             values["secrets"] = {
