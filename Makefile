@@ -56,7 +56,7 @@ setup-postgres:
 tools: ## Build the pinned Go tools (helm) into $(CACHE)/bin.
 	python3 tools/gotools.py helm
 
-cluster-tools: ## Build Kubernetes, etcd, CoreDNS, metrics-server, kube-router, Traefik, pause (cold: ~45 min).
+cluster-tools: ## Build Kubernetes, etcd, CoreDNS, metrics-server, kube-router, Traefik, pause (cold: ~22 min).
 	python3 tools/gotools.py cluster
 
 ## ---- chart ---------------------------------------------------------------
