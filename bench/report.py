@@ -89,7 +89,7 @@ def figures(results: dict[str, Any]) -> list[Figure]:
                 "s",
                 30,
                 10,
-                note=f"liveness probe failure seen after {hang['detected_seconds']} s",
+                note=f"unready or restarted after {hang['detected_seconds']} s",
             )
         )
     rows += [

@@ -340,7 +340,8 @@ class Config:
     logLevel: LogLevel = param(default_of(BackendProps, "log_level"), "Log level of both services")
     publicUrl: str = param(
         "",
-        "URL users open (https:// turns on Secure cookies, browsers' Origin must match); "
+        "URL users open (https:// turns on Secure cookies; a browser's Origin must match it "
+        "or the Host it used); "
         "empty means the ingress host (https with ingress.tls.enabled), else the route's "
         "first hostname (httpRoute.scheme), else http://localhost:8080 (port-forward); "
         "set it for NodePort or LoadBalancer access",

@@ -107,6 +107,20 @@ def test_renders_valid_manifests(render, scenario, version):
     assert len(names) == len(set(names)), "two objects of one kind share a name"
 
 
+@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
+def test_helm_uninstall_removes_every_object(render, scenario):
+    # The chart README promises that `helm uninstall` leaves nothing behind, the
+    # chart-managed Secret included; a `keep` resource policy would break that.
+    values = SCENARIOS[scenario]
+    managed = "existingSecret" not in values.get("secrets", {})
+    kept = [
+        (m["kind"], m["metadata"]["name"])
+        for m in render(values, with_credentials=managed)
+        if "helm.sh/resource-policy" in m["metadata"].get("annotations", {})
+    ]
+    assert kept == []
+
+
 def test_schema_validation_catches_an_unknown_field():
     broken = {
         "apiVersion": "v1",
