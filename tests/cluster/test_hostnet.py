@@ -253,16 +253,21 @@ print("after down:", rules_left, hostnet.table_routes().strip() or "empty")
 """
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="network namespaces need root")
-def test_pods_and_the_user_namespace_cannot_route_off_the_machine() -> None:
-    result = subprocess.run(
-        ["unshare", "--net", sys.executable, "-c", CONFINED_HOST],
+def in_own_network_namespace(script: str) -> subprocess.CompletedProcess[str]:
+    """Run a Python `script` with `localcluster` importable, in a throwaway network namespace."""
+    return subprocess.run(
+        ["unshare", "--net", sys.executable, "-c", script],
         env={**os.environ, "PYTHONPATH": str(Path(hostnet.__file__).parents[1])},
         capture_output=True,
         text=True,
         timeout=60,
         check=True,
     )
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="network namespaces need root")
+def test_pods_and_the_user_namespace_cannot_route_off_the_machine() -> None:
+    result = in_own_network_namespace(CONFINED_HOST)
     lines = result.stdout.splitlines()
     # Without our rules the uplink's gateway is one hop away: what the rules must stop.
     assert lines[0] == "open: 192.0.2.1 from 10.244.0.5 dev eth0"
@@ -300,14 +305,7 @@ print(repr(rules()))
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="network namespaces need root")
 def test_our_chains_are_added_once_and_removed_by_down() -> None:
-    result = subprocess.run(
-        ["unshare", "--net", sys.executable, "-c", FIREWALLED_HOST],
-        env={**os.environ, "PYTHONPATH": str(Path(hostnet.__file__).parents[1])},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
+    result = in_own_network_namespace(FIREWALLED_HOST)
     while_up, after_down = (ast.literal_eval(line) for line in result.stdout.splitlines())
     ipv4, ipv6 = (text.splitlines() for text in while_up)
     assert ipv4.count("-A FORWARD -j TCB-FORWARD") == 1

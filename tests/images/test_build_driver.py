@@ -102,18 +102,23 @@ def test_tree_digest_follows_contents_and_ignores_bytecode(tmp_path: Path) -> No
     assert build.tree_digest([tmp_path / "pkg"]) != before
 
 
+def sample_image(tmp_path: Path) -> build.Image:
+    """An image of one Containerfile (`FROM scratch`) in tmp_path/ctx, not exported."""
+    return build.Image(
+        name="sample",
+        ref="localhost/sample:1",
+        containerfile=write(tmp_path / "ctx" / "Containerfile", "FROM scratch\n"),
+        context=tmp_path / "ctx",
+        export=False,
+    )
+
+
 def test_a_changed_input_means_the_image_is_not_current(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("CACHE", str(tmp_path / "cache"))
-    containerfile = write(tmp_path / "ctx" / "Containerfile", "FROM scratch\n")
-    image = build.Image(
-        name="sample",
-        ref="localhost/sample:1",
-        containerfile=containerfile,
-        context=tmp_path / "ctx",
-        export=False,
-    )
+    image = sample_image(tmp_path)
+    containerfile = image.containerfile
     inputs = build.inputs_digest(image, None, None)
     write(image.stamp, json.dumps({"inputs": "another-digest", "image_id": "abc"}))
     assert not build.is_current(image, inputs)
@@ -143,14 +148,8 @@ def test_an_unchanged_image_is_cached_not_rebuilt(
     monkeypatch.setattr(build, "run", fake_buildah)
     monkeypatch.setattr(build, "capture", fake_capture)
     monkeypatch.setattr(build, "image_id", store.get)
-    containerfile = write(tmp_path / "ctx" / "Containerfile", "FROM scratch\n")
-    image = build.Image(
-        name="sample",
-        ref="localhost/sample:1",
-        containerfile=containerfile,
-        context=tmp_path / "ctx",
-        export=False,
-    )
+    image = sample_image(tmp_path)
+    containerfile = image.containerfile
 
     assert build.build_image(image, base_ref=None, force=False) == "built"
     assert build.build_image(image, base_ref=None, force=False) == "cached"
