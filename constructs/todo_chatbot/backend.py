@@ -7,10 +7,14 @@ from dataclasses import dataclass
 from constructs import Construct
 
 from .secret import AI_KEYS, BETTER_AUTH_SECRET, DATABASE_URL, Secrets
-from .workload import Workload, WorkloadProps
+from .workload import INSTANCE_NAME, Workload, WorkloadProps
 
 PORT = 8000
 """Container port of the backend image (docs/contract.md)."""
+CONFIG_KEYS = ("AI_PROVIDER", "AI_MODEL", "AI_TIMEOUT_SECONDS", "LOG_LEVEL", "AI_BASE_URL")
+"""Variables of the backend's ConfigMap (AI_BASE_URL only when set)."""
+VARIABLES = (*CONFIG_KEYS, DATABASE_URL, BETTER_AUTH_SECRET, *AI_KEYS.values(), INSTANCE_NAME)
+"""Every variable the chart may set in the backend: what `env_names` may rename."""
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
@@ -50,23 +54,22 @@ class Backend(Workload):
 
     def __init__(self, scope: Construct, id: str, *, secrets: Secrets, props: BackendProps) -> None:
         props.validate()
-        config = {
-            "AI_PROVIDER": props.ai_provider,
-            "AI_MODEL": props.ai_model,
-            "AI_TIMEOUT_SECONDS": str(props.ai_timeout_seconds),
-            "LOG_LEVEL": props.log_level,
-        }
-        if props.ai_base_url:
-            config["AI_BASE_URL"] = props.ai_base_url
-        secret_env = {
-            key: secrets.env_value(key)
-            for key in (DATABASE_URL, BETTER_AUTH_SECRET, AI_KEYS[props.ai_provider])
-        }
+        values = (
+            props.ai_provider,
+            props.ai_model,
+            str(props.ai_timeout_seconds),
+            props.log_level,
+            props.ai_base_url,
+        )
+        config = {key: value for key, value in zip(CONFIG_KEYS, values, strict=True) if value}
+        keys = (DATABASE_URL, BETTER_AUTH_SECRET, AI_KEYS[props.ai_provider])
+        secret_env = {key: secrets.env_value(key) for key in (*keys, *props.extra_secret_keys)}
         super().__init__(
             scope,
             id,
             component="backend",
             port=PORT,
+            variables=VARIABLES,
             props=props,
             config=config,
             secret_env=secret_env,

@@ -8,10 +8,14 @@ from constructs import Construct
 
 from .backend import LOG_LEVELS, Backend
 from .secret import BETTER_AUTH_SECRET, DATABASE_URL, Secrets
-from .workload import Workload, WorkloadProps
+from .workload import INSTANCE_NAME, Workload, WorkloadProps
 
 PORT = 3000
 """Container port of the frontend image (docs/contract.md)."""
+CONFIG_KEYS = ("BACKEND_URL", "PUBLIC_URL", "LOG_LEVEL", "SIGNUP_LIMIT_PER_CLIENT")
+"""Variables of the frontend's ConfigMap."""
+VARIABLES = (*CONFIG_KEYS, DATABASE_URL, BETTER_AUTH_SECRET, INSTANCE_NAME)
+"""Every variable the chart sets in the frontend: what `env_names` may rename."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -66,18 +70,21 @@ class Frontend(Workload):
         self, scope: Construct, id: str, *, secrets: Secrets, backend: Backend, props: FrontendProps
     ) -> None:
         props.validate()
-        config = {
-            "BACKEND_URL": backend.service_url,
-            "PUBLIC_URL": props.public_url,
-            "LOG_LEVEL": props.log_level,
-            "SIGNUP_LIMIT_PER_CLIENT": str(props.sign_up_limit_per_client),
-        }
-        secret_env = {key: secrets.env_value(key) for key in (DATABASE_URL, BETTER_AUTH_SECRET)}
+        values = (
+            backend.service_url,
+            props.public_url,
+            props.log_level,
+            str(props.sign_up_limit_per_client),
+        )
+        config = dict(zip(CONFIG_KEYS, values, strict=True))
+        keys = (DATABASE_URL, BETTER_AUTH_SECRET, *props.extra_secret_keys)
+        secret_env = {key: secrets.env_value(key) for key in keys}
         super().__init__(
             scope,
             id,
             component="frontend",
             port=PORT,
+            variables=VARIABLES,
             props=props,
             config=config,
             secret_env=secret_env,

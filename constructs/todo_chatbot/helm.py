@@ -18,13 +18,13 @@ from typing import Any
 from .backend import BackendProps
 from .chart import TodoChatbotProps
 from .frontend import FrontendProps
-from .helm_yaml import ITEM_IF, block, if_key, raw, with_key
+from .helm_yaml import ITEM_IF, block, if_key, include_item, raw, with_key
 from .http_route import GatewayRef, HttpRouteProps
 from .ingress import IngressProps
 from .labels import Labels
 from .network_policy import NetworkPolicyProps
 from .secret import AI_KEYS, BETTER_AUTH_SECRET, DATABASE_URL, SecretsProps
-from .workload import AutoscalingProps
+from .workload import AutoscalingProps, WorkloadProps, camel_case, chart_values
 
 FULLNAME = '{{ include "todo-chatbot.fullname" . }}'
 
@@ -32,6 +32,10 @@ FULLNAME = '{{ include "todo-chatbot.fullname" . }}'
 # with a value expression, so none reaches the chart.
 _PLACEHOLDER_URL = "postgresql://placeholder"
 _PLACEHOLDER_SECRET = "placeholder" * 4
+_ENV_FROM_PLACEHOLDERS = {
+    "extra_env_vars_cm": "placeholder",
+    "extra_env_vars_secret": "placeholder",
+}
 
 
 def chart_props() -> TodoChatbotProps:
@@ -66,12 +70,16 @@ def chart_props() -> TodoChatbotProps:
             image=image % "backend",
             autoscaling=AutoscalingProps(),
             pod_annotations=annotations("backend"),
+            extra_env_vars_cm="placeholder",
+            extra_env_vars_secret="placeholder",
         ),
         frontend=FrontendProps(
             name=f"{FULLNAME}-frontend",
             image=image % "frontend",
             autoscaling=AutoscalingProps(),
             pod_annotations=annotations("frontend"),
+            extra_env_vars_cm="placeholder",
+            extra_env_vars_secret="placeholder",
         ),
         ingress=IngressProps(name=FULLNAME),
         http_route=HttpRouteProps(name=FULLNAME, gateway_refs=(GatewayRef(name="placeholder"),)),
@@ -87,6 +95,9 @@ def templatize(documents: list[dict[str, Any]]) -> list[tuple[dict[str, Any], st
         _workload(objects, component)
     _backend_config(objects)
     _frontend_config(objects)
+    for component in ("backend", "frontend"):
+        _own_image(objects, component)
+        _pod_values(objects, component)
     _frontend_service(objects)
     _ingress(objects)
     _http_route(objects)
@@ -110,6 +121,14 @@ class _Objects:
 
     def only_if(self, document: dict[str, Any], condition: str) -> None:
         self.conditions[id(document)] = condition
+
+
+def _replace_key(mapping: dict[str, Any], key: str, entries: dict[str, Any]) -> None:
+    """Replace `key` of `mapping` by `entries`, in its place (the order is the output's)."""
+    items = list(mapping.items())
+    mapping.clear()
+    for name, value in items:
+        mapping.update(entries if name == key else {name: value})
 
 
 def _value(path: str) -> str:
@@ -193,6 +212,106 @@ def _workload(objects: _Objects, component: str) -> None:
     )
 
 
+def _env_name(component: str, name: str) -> str:
+    """The variable `name` under the name the image reads (`<component>.envNames`)."""
+    return raw(f'{{{{ get .Values.{component}.envNames "{name}" | default "{name}" }}}}')
+
+
+def _own_image(objects: _Objects, component: str) -> None:
+    """The knobs that fit the chart to an image not made for it (docs/contract.md)."""
+    values = f".Values.{component}"
+    deployment = objects.get("Deployment", component)
+    pod = deployment["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    port = _number(f"{component}.containerPorts.http")
+    container["ports"][0]["containerPort"] = port
+    for probe in ("liveness", "readiness", "startup"):
+        container[f"{probe}Probe"]["httpGet"]["port"] = port
+        _replace_key(
+            container,
+            f"{probe}Probe",
+            {
+                if_key(f"{values}.probes.{probe}.enabled", f"{probe}Probe"): container[
+                    f"{probe}Probe"
+                ]
+            },
+        )
+    service = objects.get("Service", component)["spec"]["ports"][0]
+    service["targetPort"] = port
+    if component == "backend":
+        service["port"] = port
+
+    for var in container["env"]:
+        var["name"] = _env_name(component, var["name"])
+    config = objects.get("ConfigMap", component)["data"]
+    for key in list(config):
+        condition, separator, name = key.rpartition(" ~")
+        _replace_key(
+            config, key, {f"{condition}{separator}{_env_name(component, name)}": config[key]}
+        )
+    container["env"].append(
+        include_item(
+            f"{values}.extraSecretKeys",
+            f'include "todo-chatbot.secretEnv" (list . {values}.extraSecretKeys)',
+        )
+    )
+    _, config_map, secret = container["envFrom"]
+    for item, key, value in (
+        (config_map, "configMapRef", "extraEnvVarsCM"),
+        (secret, "secretRef", "extraEnvVarsSecret"),
+    ):
+        item[ITEM_IF] = f"{values}.{value}"
+        item[key]["name"] = _value(f"{component}.{value}")
+
+    pod["volumes"].append(
+        include_item(
+            f"{values}.writablePaths",
+            f'include "todo-chatbot.writableVolumes" {values}.writablePaths',
+        )
+    )
+    container["volumeMounts"].append(
+        include_item(
+            f"{values}.writablePaths",
+            f'include "todo-chatbot.writableMounts" {values}.writablePaths',
+        )
+    )
+    # Merged over the restricted defaults: a key the operator sets replaces the chart's.
+    for spec, name in ((pod, "podSecurityContext"), (container, "containerSecurityContext")):
+        security = spec["securityContext"]
+        for key in list(security):
+            _replace_key(
+                security, key, {if_key(f'not (hasKey {values}.{name} "{key}")', key): security[key]}
+            )
+        security[with_key(f"{values}.{name}")] = None
+
+
+def _pod_values(objects: _Objects, component: str) -> None:
+    """Each `chart_value` prop with a place (`at`) in the pod template, marked there."""
+    template = objects.get("Deployment", component)["spec"]["template"]
+    for prop in chart_values(WorkloadProps):
+        at = prop.metadata["chart"]["at"]
+        if at is None:
+            continue
+        values = f".Values.{component}.{camel_case(prop.name)}"
+        *parents, last = at.strip("/").split("/")
+        parent: Any = template
+        for token in parents:
+            parent = parent[int(token)] if isinstance(parent, list) else parent[token]
+        if last == "-":
+            parent.append(include_item(values, f"toYaml {values}"))
+        elif isinstance(parent.get(last), dict):
+            parent[last][with_key(values)] = None
+        elif last in parent:
+            replaced = {if_key(f"not {values}", last): parent[last]}
+            _replace_key(
+                parent, last, {**replaced, if_key(values, last): block(f"toYaml {values}")}
+            )
+        elif isinstance(prop.default, str):
+            parent[if_key(values, last)] = raw(f"{{{{ {values} | quote }}}}")
+        else:
+            parent[if_key(values, last)] = block(f"toYaml {values}")
+
+
 def _backend_config(objects: _Objects) -> None:
     data = objects.get("ConfigMap", "backend")["data"]
     data["AI_PROVIDER"] = _value("ai.provider")
@@ -221,6 +340,8 @@ def _frontend_config(objects: _Objects) -> None:
     data["LOG_LEVEL"] = _value("config.logLevel")
     data["SIGNUP_LIMIT_PER_CLIENT"] = _value("frontend.signUpLimitPerClient")
     data["PUBLIC_URL"] = raw('{{ include "todo-chatbot.publicUrl" . | quote }}')
+    url, _, _ = data["BACKEND_URL"].rpartition(":")
+    data["BACKEND_URL"] = f"{url}:{{{{ .Values.backend.containerPorts.http }}}}"
 
 
 def _frontend_service(objects: _Objects) -> None:
@@ -283,6 +404,12 @@ def _http_route(objects: _Objects) -> None:
 def _network_policies(objects: _Objects) -> None:
     egress = "networkPolicy.egress"
     defaults = NetworkPolicyProps()
+    backend = objects.get("NetworkPolicy", "backend")["spec"]
+    frontend = objects.get("NetworkPolicy", "frontend")["spec"]
+    backend_port = _number("backend.containerPorts.http")
+    backend["ingress"][0]["ports"][0]["port"] = backend_port
+    frontend["ingress"][0]["ports"][0]["port"] = _number("frontend.containerPorts.http")
+    frontend["egress"][-1]["ports"][0]["port"] = backend_port
     for component in ("backend", "frontend"):
         policy = objects.get("NetworkPolicy", component)
         objects.only_if(policy, ".Values.networkPolicy.enabled")

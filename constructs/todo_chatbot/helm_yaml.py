@@ -9,6 +9,9 @@ them into template text:
 - a key `"~if COND ~name"`: the entry `name` exists only when COND holds.
 - a key `"~with EXPR"` in a mapping: the entries of the map EXPR, merged in.
 - a list item with the key `"~if"`: the item exists only when that condition holds.
+- a key `"~include COND ~X"` in a mapping, or a list item `{"~include": X, "~if": COND}`:
+  when COND holds, the text of `X` (YAML entries or items, e.g. `toYaml .Values.x`),
+  indented in place.
 
 Any other string holding `{{` is written double-quoted around the raw action,
 so `"{{ include "x.fullname" . }}-backend"` renders to a quoted name.
@@ -27,6 +30,7 @@ BLOCK = "~block "
 IF = "~if "
 WITH = "~with "
 ITEM_IF = "~if"
+INCLUDE = "~include"
 IF_NAME_SEPARATOR = " ~"
 
 
@@ -48,6 +52,25 @@ def if_key(condition: str, name: str) -> str:
 def with_key(expression: str) -> str:
     """A mapping key that merges the entries of the map `expression`."""
     return WITH + expression
+
+
+def include_key(condition: str, expression: str) -> str:
+    """A mapping key replaced, when `condition` holds, by the entries `expression` writes."""
+    return f"{INCLUDE} {condition}{IF_NAME_SEPARATOR}{expression}"
+
+
+def include_item(condition: str, expression: str) -> dict[str, str]:
+    """A list item replaced, when `condition` holds, by the items `expression` writes."""
+    return {INCLUDE: expression, ITEM_IF: condition}
+
+
+def _included(condition: str, expression: str, indent: int) -> list[str]:
+    pad = " " * indent
+    return [
+        f"{pad}{{{{- if {condition} }}}}",
+        f"{pad}{{{{- {expression} | nindent {indent} }}}}",
+        f"{pad}{{{{- end }}}}",
+    ]
 
 
 def plain_scalar(value: Any) -> str:
@@ -72,6 +95,10 @@ def _entries(value: dict[str, Any], indent: int) -> list[str]:
     lines: list[str] = []
     for key, item in value.items():
         condition = None
+        if key.startswith(INCLUDE + " "):
+            condition, expression = key.removeprefix(INCLUDE + " ").split(IF_NAME_SEPARATOR, 1)
+            lines.extend(_included(condition, expression, indent))
+            continue
         if key.startswith(WITH):
             lines.append(f"{pad}{{{{- with {key.removeprefix(WITH)} }}}}")
             lines.append(f"{pad}{{{{- toYaml . | nindent {indent} }}}}")
@@ -106,6 +133,9 @@ def _items(values: list[Any], indent: int) -> list[str]:
     lines: list[str] = []
     for item in values:
         condition = None
+        if isinstance(item, dict) and INCLUDE in item:
+            lines.extend(_included(item[ITEM_IF], item[INCLUDE], indent))
+            continue
         if isinstance(item, dict) and ITEM_IF in item:
             item = dict(item)
             condition = item.pop(ITEM_IF)

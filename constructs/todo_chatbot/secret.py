@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 
 import cdk8s_plus_28 as kplus
 from cdk8s import ApiObjectMetadata
@@ -18,6 +19,8 @@ GEMINI_API_KEY = "GEMINI_API_KEY"
 AI_KEYS = {"openai": OPENAI_API_KEY, "gemini": GEMINI_API_KEY}
 SECRET_KEYS = (DATABASE_URL, BETTER_AUTH_SECRET, OPENAI_API_KEY, GEMINI_API_KEY)
 MIN_AUTH_SECRET_LENGTH = 32
+SECRET_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
+"""What Kubernetes accepts as a key of a Secret."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -43,6 +46,9 @@ class SecretsProps:
     """OpenAI API key; one AI key is required for a managed Secret."""
     gemini_api_key: str | None = None
     """Gemini API key; one AI key is required for a managed Secret."""
+    extra: dict[str, str] = field(default_factory=dict)
+    """More keys of the managed Secret (`GROQ_API_KEY: ...`), each given only to the
+    components whose `extra_secret_keys` name it; default: none."""
 
 
 class Secrets(Construct):
@@ -59,7 +65,8 @@ class Secrets(Construct):
             if not props.existing_secret:
                 raise ValueError("'existing_secret' must be a Secret name, got an empty string")
             self.resource = kplus.Secret.from_secret_name(self, "Resource", props.existing_secret)
-            self.keys = frozenset(SECRET_KEYS)
+            # Its keys are known only to the cluster: any key is taken on trust.
+            self.keys: frozenset[str] | None = None
             return
         data = _validated_data(props)
         self.resource = kplus.Secret(
@@ -79,7 +86,7 @@ class Secrets(Construct):
 
     def env_value(self, key: str) -> kplus.EnvValue:
         """A `secretKeyRef` to one key; fails early for a key this Secret lacks."""
-        if key not in self.keys:
+        if self.keys is not None and key not in self.keys:
             raise ValueError(f"secret has no key '{key}'; it has {sorted(self.keys)}")
         return kplus.EnvValue.from_secret_value(
             kplus.SecretValue(secret=self.resource, key=key), optional=False
@@ -103,4 +110,13 @@ def _validated_data(props: SecretsProps) -> dict[str, str]:
         raise ValueError("one of 'openai_api_key' or 'gemini_api_key' is required")
     data = {DATABASE_URL: props.database_url, BETTER_AUTH_SECRET: props.better_auth_secret}
     data.update({key: value for key, value in ai_keys.items() if value})
+    for key, value in props.extra.items():
+        if not SECRET_KEY.match(key) or key in SECRET_KEYS:
+            raise ValueError(
+                f"'extra' keys must be Secret keys ([-._a-zA-Z0-9]) other than {list(SECRET_KEYS)}"
+                f", got '{key}'"
+            )
+        if not value:
+            raise ValueError(f"'extra.{key}' must not be empty")
+        data[key] = value
     return data

@@ -25,11 +25,19 @@ from typing import Any, Literal
 
 import yaml
 
+from . import backend, frontend
 from .backend import BackendProps
 from .frontend import FrontendProps
 from .helm_yaml import plain_scalar
 from .network_policy import NetworkPolicyProps
-from .workload import AutoscalingProps, ProbeProps, WorkloadProps
+from .secret import SECRET_KEY, SECRET_KEYS
+from .workload import (
+    AutoscalingProps,
+    ProbeProps,
+    WorkloadProps,
+    camel_case,
+    chart_values,
+)
 
 LogLevel = Literal["debug", "info", "warning", "error"]
 AiProvider = Literal["openai", "gemini"]
@@ -175,6 +183,7 @@ _LIVENESS: ProbeProps = default_of(WorkloadProps, "liveness")
 
 @dataclass
 class Probe:
+    enabled: bool = param(True, "Run this probe")
     path: str = param(_LIVENESS.path, "HTTP path the kubelet GETs", pattern="^/")
     periodSeconds: int = param(_LIVENESS.period_seconds, "Seconds between two probes", minimum=1)
     timeoutSeconds: int = param(
@@ -229,11 +238,54 @@ class ServiceAccount:
     )
 
 
+def _values_hint(hint: Any) -> Any:
+    """The values' type of a prop's type: tuples are lists in YAML."""
+    if typing.get_origin(hint) is tuple:
+        return list[typing.get_args(hint)[0]]  # type: ignore[misc]
+    return hint
+
+
+def with_chart_values(props: type, **schemas: Any) -> typing.Callable[[type], type]:
+    """Add a value per `chart_value` prop of `props`, named, documented and defaulted by it.
+
+    `schemas` refines a value's schema for one component (`envNames={...}`).
+    """
+
+    def decorate(cls: type) -> type:
+        hints = typing.get_type_hints(props)
+        for prop in chart_values(props):
+            name = camel_case(prop.name)
+            chart = prop.metadata["chart"]
+            default = default_of(props, prop.name)
+            cls.__annotations__[name] = _values_hint(hints[prop.name])
+            declared = param(
+                list(default) if isinstance(default, tuple) else default,
+                chart["doc"],
+                **{**chart["schema"], **schemas.get(name, {})},
+            )
+            setattr(cls, name, declared)
+        return cls
+
+    return decorate
+
+
+@dataclass
+class ContainerPorts:
+    http: int = param(
+        backend.PORT,
+        "Port the image listens on: the container port, the Service's targetPort, the "
+        "probes', the NetworkPolicies' and helm test's port",
+        minimum=1,
+        maximum=65535,
+    )
+
+
 @dataclass
 class Component:
     """What the backend and the frontend have in common."""
 
     image: Image = section(Image, "Container image")
+    containerPorts: ContainerPorts = section(ContainerPorts, "Ports of the container")
     replicaCount: int = param(
         default_of(WorkloadProps, "replicas"), "Replicas when autoscaling is off", minimum=0
     )
@@ -273,7 +325,12 @@ class FrontendService:
     )
 
 
+def _renames(variables: tuple[str, ...]) -> dict[str, Any]:
+    return {"envNames": {"propertyNames": {"enum": list(variables)}}}
+
+
 @dataclass
+@with_chart_values(BackendProps, **_renames(backend.VARIABLES))
 class Backend(Component):
     image: Image = section(lambda: Image(repository="todo-chatbot/backend"), "Container image")
     resources: Resources = section(lambda: Resources.of(BackendProps), "Container resources")
@@ -285,8 +342,12 @@ class Backend(Component):
 
 
 @dataclass
+@with_chart_values(FrontendProps, **_renames(frontend.VARIABLES))
 class Frontend(Component):
     image: Image = section(lambda: Image(repository="todo-chatbot/frontend"), "Container image")
+    containerPorts: ContainerPorts = section(
+        lambda: ContainerPorts(http=frontend.PORT), "Ports of the container"
+    )
     resources: Resources = section(lambda: Resources.of(FrontendProps), "Container resources")
     service: FrontendService = section(FrontendService, "The frontend's Service")
     signUpLimitPerClient: int = param(
@@ -314,6 +375,12 @@ class Secrets:
     )
     openaiApiKey: str = param("", "OpenAI API key (required when ai.provider is openai)")
     geminiApiKey: str = param("", "Gemini API key (required when ai.provider is gemini)")
+    extra: dict[str, str] = param(
+        {},
+        "More keys of the chart-managed Secret, e.g. {GROQ_API_KEY: ...}; a component gets "
+        "one only when its extraSecretKeys names it",
+        propertyNames={"pattern": SECRET_KEY.pattern, "not": {"enum": list(SECRET_KEYS)}},
+    )
 
 
 @dataclass

@@ -7,7 +7,10 @@ way for both components.
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from dataclasses import dataclass, field
+from typing import Any
 
 import cdk8s_plus_28 as kplus
 from cdk8s import ApiObject, ApiObjectMetadata, Duration, JsonPatch, Size
@@ -26,6 +29,12 @@ SERVICE_TYPES = {
     "NodePort": kplus.ServiceType.NODE_PORT,
     "LoadBalancer": kplus.ServiceType.LOAD_BALANCER,
 }
+INSTANCE_NAME = "INSTANCE_NAME"
+"""Variable holding the pod's name (downward API), set in every component."""
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+"""What a variable name must look like (the shells' rule, which images rely on)."""
+WRITABLE_VOLUME = "writable-{index}"
+"""Name of the emptyDir volume of the `index`-th writable path."""
 PULL_POLICIES = {
     "Always": kplus.ImagePullPolicy.ALWAYS,
     "IfNotPresent": kplus.ImagePullPolicy.IF_NOT_PRESENT,
@@ -71,6 +80,37 @@ class ProbeProps:
                 )
 
 
+def chart_value(default: Any, doc: str, *, at: str | None = None, **schema: Any) -> Any:
+    """A prop that is also the chart value `<component>.<camelCase of the prop's name>`.
+
+    `doc` (which says the default) and `schema` (JSON schema keywords) document and check
+    the value (see `values.py`). `at` is where the value lands in the pod template, a JSON
+    pointer below `spec.template`: a trailing `/-` appends the items, a map at an existing
+    map is merged into it, anything else is set (replacing what the construct put there).
+    With `at`, the construct and the chart (helm.py) both apply it from this one
+    declaration; without, both wire it by hand.
+    """
+    metadata = {"chart": {"doc": doc, "schema": schema, "at": at}}
+    if isinstance(default, dict | list):
+        return field(default_factory=lambda: type(default)(default), metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
+def chart_values(props: type) -> list[Any]:
+    """The dataclass fields of `props` declared with `chart_value`, in order."""
+    return [f for f in dataclasses.fields(props) if "chart" in f.metadata]
+
+
+def camel_case(name: str) -> str:
+    """The chart's name of a prop: `extra_env_vars_cm` -> `extraEnvVarsCM` (Bitnami's)."""
+    first, *rest = name.split("_")
+    return first + "".join("CM" if part == "cm" else part.title() for part in rest)
+
+
+Json = dict[str, Any]
+"""A Kubernetes object or part of one, as its JSON (camelCase keys)."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class WorkloadProps:
     """Settings every component accepts; defaults are production-safe."""
@@ -91,13 +131,16 @@ class WorkloadProps:
     """Service type; default: reachable inside the cluster only."""
     service_port: int | None = None
     """Service port; default: the container port."""
-    liveness: ProbeProps = ProbeProps(path="/healthz", period_seconds=5, failure_threshold=3)
-    """Restarts a hung container; default: /healthz, 3 failures 5 s apart, so a hang is
-    detected 12-17 s after it starts. Faster means more false restarts under load."""
-    readiness: ProbeProps = ProbeProps(path="/readyz", period_seconds=3, failure_threshold=2)
-    """Takes the pod out of the Service while failing; default: /readyz, 2 failures 3 s apart."""
-    startup: ProbeProps = ProbeProps(path="/healthz", period_seconds=2, failure_threshold=30)
-    """Holds the other two probes until the app serves; default: /healthz, up to 60 s."""
+    liveness: ProbeProps | None = ProbeProps(path="/healthz", period_seconds=5, failure_threshold=3)
+    """Restarts a hung container (None: no liveness probe); default: /healthz, 3 failures
+    5 s apart, so a hang is detected 12-17 s after it starts. Faster means more false
+    restarts under load."""
+    readiness: ProbeProps | None = ProbeProps(path="/readyz", period_seconds=3, failure_threshold=2)
+    """Takes the pod out of the Service while failing (None: none); default: /readyz,
+    2 failures 3 s apart."""
+    startup: ProbeProps | None = ProbeProps(path="/healthz", period_seconds=2, failure_threshold=30)
+    """Holds the other two probes until the app serves (None: none); default: /healthz,
+    up to 60 s."""
     cpu_request_millis: int = 100
     """CPU the scheduler reserves; default: 100m."""
     cpu_limit_millis: int = 1000
@@ -121,6 +164,102 @@ class WorkloadProps:
     """Extra pod annotations; default: none."""
     service_account_annotations: dict[str, str] = field(default_factory=dict)
     """Annotations of the ServiceAccount, e.g. a cloud workload identity; default: none."""
+    container_port: int | None = None
+    """Port the image listens on: the container port, the Service's targetPort, the probes'
+    and NetworkPolicies' port; default: the image contract's (8000 backend, 3000 frontend)."""
+
+    # Bring-your-own-image knobs: each is also a chart value (see `chart_value`).
+    command: tuple[str, ...] = chart_value(
+        (),
+        "Command of the container, replacing the image's entrypoint; empty keeps the image's",
+        at="/spec/containers/0/command",
+    )
+    args: tuple[str, ...] = chart_value(
+        (),
+        "Arguments of the container, replacing the image's cmd; empty keeps the image's",
+        at="/spec/containers/0/args",
+    )
+    extra_env_vars: tuple[Json, ...] = chart_value(
+        (),
+        "More variables (Kubernetes EnvVar objects: name with value or valueFrom); default: none",
+        at="/spec/containers/0/env/-",
+        items={"type": "object", "required": ["name"]},
+    )
+    extra_env_vars_cm: str = chart_value(
+        "", "ConfigMap whose entries all become variables (envFrom); empty means none"
+    )
+    extra_env_vars_secret: str = chart_value(
+        "",
+        "Secret, created out of band, whose entries all become variables (envFrom); "
+        "empty means none",
+    )
+    env_names: dict[str, str] = chart_value(
+        {},
+        "Names the image reads for variables the chart sets, e.g. "
+        "{BETTER_AUTH_SECRET: JWT_SECRET, AI_PROVIDER: LLM_PROVIDER}; default: the contract's",
+        additionalProperties={"type": "string", "pattern": ENV_NAME.pattern},
+    )
+    extra_secret_keys: tuple[str, ...] = chart_value(
+        (),
+        "Keys of the release's Secret (managed or existing) this component gets as "
+        "variables of the same name, and no other component does; default: none",
+        items={"type": "string", "pattern": ENV_NAME.pattern},
+    )
+    writable_paths: tuple[str, ...] = chart_value(
+        (),
+        "Writable paths besides /tmp (the root filesystem stays read-only), each an "
+        "emptyDir, e.g. /app/.next/cache; default: none",
+        items={"type": "string", "pattern": "^/."},
+    )
+    extra_volumes: tuple[Json, ...] = chart_value(
+        (),
+        "More pod volumes (Kubernetes Volume objects); default: none",
+        at="/spec/volumes/-",
+        items={"type": "object", "required": ["name"]},
+    )
+    extra_volume_mounts: tuple[Json, ...] = chart_value(
+        (),
+        "More mounts of the container (Kubernetes VolumeMount objects); default: none",
+        at="/spec/containers/0/volumeMounts/-",
+        items={"type": "object", "required": ["name", "mountPath"]},
+    )
+    pod_security_context: Json = chart_value(
+        {},
+        "Merged over the pod's securityContext (runAsNonRoot, uid/gid 10001, fsGroup), "
+        "e.g. {runAsUser: 1001}; NOTES says what a value turns off; default: no change",
+    )
+    container_security_context: Json = chart_value(
+        {},
+        "Merged over the container's securityContext (read-only root filesystem, no "
+        "privilege escalation, no capabilities, seccomp RuntimeDefault, uid/gid 10001); "
+        "NOTES says what a value turns off; default: no change",
+    )
+    init_containers: tuple[Json, ...] = chart_value(
+        (),
+        "Init containers of the pod (Kubernetes Container objects); default: none",
+        at="/spec/initContainers",
+        items={"type": "object", "required": ["name", "image"]},
+    )
+    sidecars: tuple[Json, ...] = chart_value(
+        (),
+        "More containers of the pod (Kubernetes Container objects); default: none",
+        at="/spec/containers/-",
+        items={"type": "object", "required": ["name", "image"]},
+    )
+    pod_labels: dict[str, str] = chart_value(
+        {}, "More labels on the pods (never in selectors); default: none", at="/metadata/labels"
+    )
+    priority_class_name: str = chart_value(
+        "",
+        "PriorityClass of the pods; empty means the cluster's default",
+        at="/spec/priorityClassName",
+    )
+    topology_spread_constraints: tuple[Json, ...] = chart_value(
+        (),
+        "Topology spread constraints, replacing the default soft spread over nodes",
+        at="/spec/topologySpreadConstraints",
+        items={"type": "object", "required": ["maxSkew", "topologyKey", "whenUnsatisfiable"]},
+    )
 
     def validate(self) -> None:
         """Fail early, showing the bad value."""
@@ -136,7 +275,29 @@ class WorkloadProps:
                 f"got '{self.image_pull_policy}'"
             )
         for name in ("liveness", "readiness", "startup"):
-            getattr(self, name).validate(name)
+            if getattr(self, name) is not None:
+                getattr(self, name).validate(name)
+        if self.container_port is not None and not 1 <= self.container_port <= 65535:
+            raise ValueError(f"'container_port' must be a port, got {self.container_port}")
+        for path in self.writable_paths:
+            if not path.startswith("/") or path == "/":
+                raise ValueError(f"'writable_paths' must hold absolute paths, got '{path}'")
+        # Keys only: an item may hold a secret value.
+        required = {"extra_env_vars": {"name"}, "extra_volumes": {"name"}}
+        required |= {"extra_volume_mounts": {"name", "mountPath"}}
+        required |= {"init_containers": {"name", "image"}, "sidecars": {"name", "image"}}
+        for name, keys in required.items():
+            for index, item in enumerate(getattr(self, name)):
+                if not keys <= item.keys():
+                    raise ValueError(
+                        f"'{name}[{index}]' needs {sorted(keys)}, got keys {sorted(item)}"
+                    )
+        for name, value in self.env_names.items():
+            if not ENV_NAME.match(value):
+                raise ValueError(f"'env_names.{name}' must be a variable name, got '{value}'")
+        for key in self.extra_secret_keys:
+            if not ENV_NAME.match(key):
+                raise ValueError(f"'extra_secret_keys' must hold variable names, got '{key}'")
         if self.cpu_request_millis > self.cpu_limit_millis:
             raise ValueError(
                 f"'cpu_request_millis' ({self.cpu_request_millis}) exceeds "
@@ -183,17 +344,24 @@ class Workload(Construct):
         *,
         component: str,
         port: int,
+        variables: tuple[str, ...],
         props: WorkloadProps,
         config: dict[str, str],
         secret_env: dict[str, kplus.EnvValue],
     ) -> None:
         super().__init__(scope, id)
         props.validate()
+        port = props.container_port or port
         self.component = component
         self.port = port
         self.labels = labels = props.labels.of(component)
         self.selector_labels = props.labels.selector(component)
         name = props.name or f"{props.labels.instance}-{component}"
+        env = {
+            **secret_env,
+            INSTANCE_NAME: kplus.EnvValue.from_field_ref(kplus.EnvFieldPaths.POD_NAME),
+        }
+        config, env = _renamed(props.env_names, variables, config, env)
 
         def metadata() -> ApiObjectMetadata:
             return ApiObjectMetadata(name=name, labels=labels)
@@ -209,6 +377,12 @@ class Workload(Construct):
         self.config = kplus.ConfigMap(self, "Config", metadata=metadata(), data=config)
 
         tmp = kplus.Volume.from_empty_dir(self, "Tmp", "tmp", size_limit=Size.mebibytes(64))
+        writable = [
+            kplus.Volume.from_empty_dir(
+                self, f"Writable{index}", WRITABLE_VOLUME.format(index=index)
+            )
+            for index in range(len(props.writable_paths))
+        ]
         self.deployment = kplus.Deployment(
             self,
             "Resource",
@@ -226,19 +400,33 @@ class Workload(Construct):
             security_context=kplus.PodSecurityContextProps(
                 ensure_non_root=True, user=APP_USER, group=APP_USER, fs_group=APP_USER
             ),
-            volumes=[tmp],
+            volumes=[tmp, *writable],
         )
         self.deployment.select(kplus.LabelSelector.of(labels=self.selector_labels))
+        env_from = [kplus.Env.from_config_map(self.config)]
+        if props.extra_env_vars_cm:
+            env_from.append(
+                kplus.Env.from_config_map(
+                    kplus.ConfigMap.from_config_map_name(
+                        self, "ExtraEnvVarsCM", props.extra_env_vars_cm
+                    )
+                )
+            )
+        if props.extra_env_vars_secret:
+            env_from.append(
+                kplus.Env.from_secret(
+                    kplus.Secret.from_secret_name(
+                        self, "ExtraEnvVarsSecret", props.extra_env_vars_secret
+                    )
+                )
+            )
         self.deployment.add_container(
             name=component,
             image=props.image,
             image_pull_policy=PULL_POLICIES[props.image_pull_policy],
             port_number=port,
-            env_from=[kplus.Env.from_config_map(self.config)],
-            env_variables={
-                **secret_env,
-                "INSTANCE_NAME": kplus.EnvValue.from_field_ref(kplus.EnvFieldPaths.POD_NAME),
-            },
+            env_from=env_from,
+            env_variables=env,
             startup=_probe(props.startup, port),
             liveness=_probe(props.liveness, port),
             readiness=_probe(props.readiness, port),
@@ -267,7 +455,13 @@ class Workload(Construct):
                 ),
                 seccomp_profile=kplus.SeccompProfile(type=kplus.SeccompProfileType.RUNTIME_DEFAULT),
             ),
-            volume_mounts=[kplus.VolumeMount(path="/tmp", volume=tmp)],
+            volume_mounts=[
+                kplus.VolumeMount(path="/tmp", volume=tmp),
+                *(
+                    kplus.VolumeMount(path=path, volume=volume)
+                    for path, volume in zip(props.writable_paths, writable, strict=True)
+                ),
+            ],
         )
         deployment = ApiObject.of(self.deployment)
         # Escape hatch: cdk8s-plus spreads with pod anti-affinity, which leaves
@@ -286,15 +480,17 @@ class Workload(Construct):
                 ],
             )
         )
-        # Escape hatch: cdk8s-plus has no probe-level grace period. A pod the liveness probe
-        # kills is hung, so it cannot drain (a stopped process never handles SIGTERM): waiting
-        # the pod's termination grace would only delay the restart by up to 30 s.
-        deployment.add_json_patch(
-            JsonPatch.add(
-                "/spec/template/spec/containers/0/livenessProbe/terminationGracePeriodSeconds",
-                LIVENESS_KILL_GRACE_SECONDS,
+        if props.liveness is not None:
+            # Escape hatch: cdk8s-plus has no probe-level grace period. A pod the liveness
+            # probe kills is hung, so it cannot drain (a stopped process never handles
+            # SIGTERM): waiting the pod's termination grace would only delay the restart by
+            # up to 30 s.
+            deployment.add_json_patch(
+                JsonPatch.add(
+                    "/spec/template/spec/containers/0/livenessProbe/terminationGracePeriodSeconds",
+                    LIVENESS_KILL_GRACE_SECONDS,
+                )
             )
-        )
         if props.image_pull_secrets:
             deployment.add_json_patch(
                 JsonPatch.add(
@@ -302,6 +498,36 @@ class Workload(Construct):
                     [{"name": secret} for secret in props.image_pull_secrets],
                 )
             )
+        # Escape hatch: cdk8s-plus has no merge of raw security settings, nor a way to take
+        # Kubernetes-shaped objects (EnvVar, Volume, Container) as they are.
+        for pointer, overrides in (
+            ("/spec/template/spec/securityContext", props.pod_security_context),
+            (
+                "/spec/template/spec/containers/0/securityContext",
+                props.container_security_context,
+            ),
+        ):
+            for key, value in overrides.items():
+                deployment.add_json_patch(JsonPatch.add(f"{pointer}/{_escaped(key)}", value))
+        for prop in chart_values(WorkloadProps):
+            value = getattr(props, prop.name)
+            at = prop.metadata["chart"]["at"]
+            if not value or at is None:
+                continue
+            if at.endswith("/-"):
+                for item in value:
+                    deployment.add_json_patch(JsonPatch.add(f"/spec/template{at}", item))
+            elif isinstance(value, dict):
+                for key, item in value.items():
+                    deployment.add_json_patch(
+                        JsonPatch.add(f"/spec/template{at}/{_escaped(key)}", item)
+                    )
+            else:
+                deployment.add_json_patch(
+                    JsonPatch.add(
+                        f"/spec/template{at}", list(value) if isinstance(value, tuple) else value
+                    )
+                )
 
         self.service = kplus.Service(
             self,
@@ -365,11 +591,41 @@ class Workload(Construct):
         return f"http://{self.service.name}:{self.service.port}"
 
 
-def _probe(probe: ProbeProps, port: int) -> kplus.Probe:
+def _probe(probe: ProbeProps | None, port: int) -> kplus.Probe | None:
+    if probe is None:
+        return None
     return kplus.Probe.from_http_get(
         probe.path,
         port=port,
         period_seconds=Duration.seconds(probe.period_seconds),
         failure_threshold=probe.failure_threshold,
         timeout_seconds=Duration.seconds(probe.timeout_seconds),
+    )
+
+
+def _escaped(key: str) -> str:
+    """`key` as one JSON pointer token (label keys hold slashes)."""
+    return key.replace("~", "~0").replace("/", "~1")
+
+
+def _renamed(
+    names: dict[str, str],
+    variables: tuple[str, ...],
+    config: dict[str, str],
+    env: dict[str, kplus.EnvValue],
+) -> tuple[dict[str, str], dict[str, kplus.EnvValue]]:
+    """`config` and `env` with the variables in `names` renamed; fails for unknown ones."""
+    unknown = names.keys() - set(variables)
+    if unknown:
+        raise ValueError(
+            f"'env_names' renames only variables the chart sets, got {sorted(unknown)}; "
+            f"it sets {sorted(variables)}"
+        )
+    final = [names.get(key, key) for key in (*config, *env)]
+    clashes = sorted({key for key in final if final.count(key) > 1})
+    if clashes:
+        raise ValueError(f"'env_names' gives two variables the name {clashes}")
+    return (
+        {names.get(key, key): value for key, value in config.items()},
+        {names.get(key, key): value for key, value in env.items()},
     )

@@ -1,6 +1,7 @@
 """The values model: the one source of values.yaml, the schema and the README table."""
 
 import dataclasses
+import importlib
 import json
 import re
 from pathlib import Path
@@ -18,7 +19,7 @@ from todo_chatbot import (
 )
 from todo_chatbot.backend import LOG_LEVELS
 from todo_chatbot.secret import AI_KEYS
-from todo_chatbot.workload import PULL_POLICIES, SERVICE_TYPES
+from todo_chatbot.workload import PULL_POLICIES, SERVICE_TYPES, camel_case, chart_values
 
 CHART = Path(__file__).resolve().parents[2] / "dist" / "todo-chatbot"
 
@@ -51,9 +52,12 @@ def test_schema_rejects_unknown_keys_and_bad_types():
 
 
 def test_secret_values_have_no_defaults_and_no_patterns(defaults):
-    assert all(value == "" for value in vars(defaults.secrets).values())
+    assert all(value in ("", {}) for value in vars(defaults.secrets).values())
     schema = values.values_schema()["properties"]["secrets"]["properties"]
+    extra = schema.pop("extra")
     assert all(set(field) == {"type", "description"} for field in schema.values())
+    # Helm prints a value that fails a pattern: only the keys of `extra` have one.
+    assert extra["additionalProperties"] == {"type": "string"}
 
 
 def test_readme_table_lists_every_value(defaults):
@@ -92,6 +96,7 @@ def component_defaults(props):
     }
     probes = {
         name: {
+            "enabled": prop(props, name) is not None,
             "path": prop(props, name).path,
             "periodSeconds": prop(props, name).period_seconds,
             "timeoutSeconds": prop(props, name).timeout_seconds,
@@ -99,7 +104,14 @@ def component_defaults(props):
         }
         for name in ("liveness", "readiness", "startup")
     }
+    own_image = {
+        camel_case(field.name): (lambda d: list(d) if isinstance(d, tuple) else d)(
+            prop(props, field.name)
+        )
+        for field in chart_values(props)
+    }
     return {
+        **own_image,
         "replicaCount": prop(props, "replicas"),
         "image.pullPolicy": prop(props, "image_pull_policy"),
         "resources": resources,
@@ -127,6 +139,9 @@ def at(document, path):
 )
 def test_component_defaults_are_the_construct_defaults(defaults, component, props):
     chart = dataclasses.asdict(defaults)[component]
+    port = importlib.import_module(f"todo_chatbot.{component}").PORT
+    assert chart["containerPorts"]["http"] == port
+    assert prop(props, "container_port") is None, "None means the contract's port"
     for path, expected in component_defaults(props).items():
         assert at(chart, path) == expected, f"{component}.{path}"
 

@@ -33,6 +33,37 @@
 {{- end }}
 {{- end }}
 
+{{/*
+Variables from keys of the release's Secret, named as the keys:
+(list <root context> <keys>).
+*/}}
+{{- define "todo-chatbot.secretEnv" -}}
+{{- $root := index . 0 }}
+{{- range index . 1 }}
+- name: {{ . }}
+  valueFrom:
+    secretKeyRef:
+      key: {{ . }}
+      name: {{ include "todo-chatbot.secretName" $root | quote }}
+      optional: false
+{{- end }}
+{{- end }}
+
+{{/* One emptyDir per writable path; the names are the constructs' (workload.WRITABLE_VOLUME). */}}
+{{- define "todo-chatbot.writableVolumes" -}}
+{{- range $index, $path := . }}
+- emptyDir: {}
+  name: writable-{{ $index }}
+{{- end }}
+{{- end }}
+
+{{- define "todo-chatbot.writableMounts" -}}
+{{- range $index, $path := . }}
+- mountPath: {{ $path | quote }}
+  name: writable-{{ $index }}
+{{- end }}
+{{- end }}
+
 {{- define "todo-chatbot.pullSecrets" -}}
 {{- range . }}
 - name: {{ . | quote }}
