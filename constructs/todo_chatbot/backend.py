@@ -35,6 +35,11 @@ class BackendProps(WorkloadProps):
     flight (the image stops one after 50 s, CHAT_TURN_TIMEOUT_SECONDS) still gets its answer."""
     log_level: str = "info"
     """Log level; default: info."""
+    public_path: str = ""
+    """Path prefix under which the frontend's Ingress or HTTPRoute also routes to the backend,
+    for images whose browser code calls the backend itself (e.g. "/api"). This exposes the
+    backend's API to browsers; set `NetworkPolicyProps.ingress_namespace` too. Default: none,
+    the backend is reachable inside the cluster only."""
 
     def validate(self) -> None:
         """Fail early, showing the bad value."""
@@ -45,6 +50,11 @@ class BackendProps(WorkloadProps):
             )
         if self.log_level not in LOG_LEVELS:
             raise ValueError(f"'log_level' must be one of {LOG_LEVELS}, got '{self.log_level}'")
+        if self.public_path and (not self.public_path.startswith("/") or self.public_path == "/"):
+            raise ValueError(
+                f"'public_path' must be a path prefix below '/', e.g. '/api', got "
+                f"'{self.public_path}'"
+            )
         if self.ai_timeout_seconds < 1:
             raise ValueError(f"'ai_timeout_seconds' must be >= 1, got {self.ai_timeout_seconds}")
 
@@ -74,3 +84,4 @@ class Backend(Workload):
             config=config,
             secret_env=secret_env,
         )
+        self.public_path = props.public_path

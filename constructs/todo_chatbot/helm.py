@@ -18,7 +18,7 @@ from typing import Any
 from .backend import BackendProps
 from .chart import TodoChatbotProps
 from .frontend import FrontendProps
-from .helm_yaml import ITEM_IF, block, if_key, include_item, raw, with_key
+from .helm_yaml import ITEM_IF, block, if_key, include_item, include_key, raw, with_key
 from .http_route import GatewayRef, HttpRouteProps
 from .ingress import IngressProps
 from .labels import Labels
@@ -72,6 +72,7 @@ def chart_props() -> TodoChatbotProps:
             pod_annotations=annotations("backend"),
             extra_env_vars_cm="placeholder",
             extra_env_vars_secret="placeholder",
+            public_path="/placeholder",
         ),
         frontend=FrontendProps(
             name=f"{FULLNAME}-frontend",
@@ -83,7 +84,9 @@ def chart_props() -> TodoChatbotProps:
         ),
         ingress=IngressProps(name=FULLNAME),
         http_route=HttpRouteProps(name=FULLNAME, gateway_refs=(GatewayRef(name="placeholder"),)),
-        network_policy=NetworkPolicyProps(),
+        network_policy=NetworkPolicyProps(
+            ingress_namespace="placeholder", backend_to_frontend=True
+        ),
     )
 
 
@@ -156,6 +159,8 @@ def _secret(objects: _Objects) -> None:
         secret["data"][if_key(f".Values.{value}", key)] = raw(
             f"{{{{ .Values.{value} | b64enc | quote }}}}"
         )
+    extra = ".Values.secrets.extra"
+    secret["data"][include_key(extra, f'include "todo-chatbot.secretData" {extra}')] = None
 
 
 def _workload(objects: _Objects, component: str) -> None:
@@ -375,6 +380,10 @@ def _ingress(objects: _Objects) -> None:
     rule["http"]["paths"][0]["backend"]["service"]["port"]["number"] = _number(
         "frontend.service.port"
     )
+    api = rule["http"]["paths"][1]
+    api[ITEM_IF] = ".Values.backend.publicPath"
+    api["path"] = _value("backend.publicPath")
+    api["backend"]["service"]["port"]["number"] = _number("backend.containerPorts.http")
     ingress["spec"][if_key(".Values.ingress.tls.enabled", "tls")] = [
         {
             "hosts": [_value("ingress.host")],
@@ -399,6 +408,10 @@ def _http_route(objects: _Objects) -> None:
         "toYaml .Values.httpRoute.hostnames"
     )
     route["spec"]["rules"][0]["backendRefs"][0]["port"] = _number("frontend.service.port")
+    api = route["spec"]["rules"][1]
+    api[ITEM_IF] = ".Values.backend.publicPath"
+    api["matches"][0]["path"]["value"] = _value("backend.publicPath")
+    api["backendRefs"][0]["port"] = _number("backend.containerPorts.http")
 
 
 def _network_policies(objects: _Objects) -> None:
@@ -407,13 +420,28 @@ def _network_policies(objects: _Objects) -> None:
     backend = objects.get("NetworkPolicy", "backend")["spec"]
     frontend = objects.get("NetworkPolicy", "frontend")["spec"]
     backend_port = _number("backend.containerPorts.http")
+    frontend_port = _number("frontend.containerPorts.http")
     backend["ingress"][0]["ports"][0]["port"] = backend_port
-    frontend["ingress"][0]["ports"][0]["port"] = _number("frontend.containerPorts.http")
+    frontend["ingress"][0]["ports"][0]["port"] = frontend_port
     frontend["egress"][-1]["ports"][0]["port"] = backend_port
+    from_ingress = backend["ingress"][1]
+    from_ingress[ITEM_IF] = ".Values.backend.publicPath"
+    from_ingress["from"][0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] = (
+        _value("networkPolicy.ingressNamespace")
+    )
+    from_ingress["ports"][0]["port"] = backend_port
+    to_frontend = backend["egress"][-1]
+    to_frontend[ITEM_IF] = ".Values.networkPolicy.backendToFrontend"
+    to_frontend["ports"][0]["port"] = frontend_port
+    for component, spec in (("backend", backend), ("frontend", frontend)):
+        extra = f".Values.networkPolicy.extraEgress.{component}"
+        spec["egress"].append(include_item(extra, f"toYaml {extra}"))
     for component in ("backend", "frontend"):
         policy = objects.get("NetworkPolicy", component)
         objects.only_if(policy, ".Values.networkPolicy.enabled")
         for rule in policy["spec"]["egress"]:
+            if "ports" not in rule:
+                continue
             port = rule["ports"][0]
             if port["port"] == defaults.database_port:
                 rule["to"] = block(

@@ -48,7 +48,7 @@ class HttpRouteProps:
 
 
 class HttpRoute(Construct):
-    """Routes the Gateways' traffic to the frontend's Service, and only to it.
+    """Routes the Gateways' traffic to the frontend's Service (and the backend's public path).
 
     Child `Resource` is the HTTPRoute.
     """
@@ -58,6 +58,9 @@ class HttpRoute(Construct):
     ) -> None:
         super().__init__(scope, id)
         props.validate()
+        routes = [(frontend.service, "/")]
+        if frontend.backend.public_path:
+            routes.append((frontend.backend.service, frontend.backend.public_path))
         self.resource = gateway.HttpRoute(
             self,
             "Resource",
@@ -80,16 +83,17 @@ class HttpRoute(Construct):
                             gateway.HttpRouteSpecRulesMatches(
                                 path=gateway.HttpRouteSpecRulesMatchesPath(
                                     type=gateway.HttpRouteSpecRulesMatchesPathType.PATH_PREFIX,
-                                    value="/",
+                                    value=path,
                                 )
                             )
                         ],
                         backend_refs=[
                             gateway.HttpRouteSpecRulesBackendRefs(
-                                name=frontend.service.name, port=frontend.service.port
+                                name=service.name, port=service.port
                             )
                         ],
                     )
+                    for service, path in routes
                 ],
             ),
         )

@@ -40,7 +40,7 @@ class IngressProps:
 
 
 class Ingress(Construct):
-    """Routes outside traffic to the frontend's Service, and only to it.
+    """Routes outside traffic to the frontend's Service (and the backend's public path).
 
     Child `Resource` is the Ingress.
     """
@@ -68,6 +68,15 @@ class Ingress(Construct):
                 for host in props.hosts
             ],
         )
+        api = frontend.backend
+        if api.public_path:
+            for host in props.hosts:
+                self.resource.add_host_rule(
+                    host,
+                    api.public_path,
+                    kplus.IngressBackend.from_service(api.service, port=api.service.port),
+                    kplus.HttpIngressPathType.PREFIX,
+                )
         if props.tls_secret_name:
             self.resource.add_tls(
                 [

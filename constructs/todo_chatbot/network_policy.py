@@ -10,6 +10,7 @@ import todo_chatbot.k8s as k8s
 from constructs import Construct
 
 from .frontend import Frontend
+from .workload import Json
 
 DNS_PORT = 53
 HELM_TEST_COMPONENT = "helm-test"
@@ -28,6 +29,18 @@ class NetworkPolicyProps:
     """Where the AI provider's API lives, one CIDR at least; default: anywhere."""
     ai_port: int = 443
     """AI API port; default: 443."""
+    extra_egress_backend: tuple[Json, ...] = ()
+    """More egress rules of the backend (Kubernetes NetworkPolicyEgressRule objects);
+    default: none."""
+    extra_egress_frontend: tuple[Json, ...] = ()
+    """More egress rules of the frontend, e.g. the database over 443 for a serverless
+    driver; default: none."""
+    backend_to_frontend: bool = False
+    """Let the backend reach the frontend on the frontend's port (a Better Auth JWKS
+    endpoint); default: no."""
+    ingress_namespace: str = ""
+    """Namespace of the ingress controller or Gateway, admitted to the backend's port when
+    the backend has a `public_path` (required then); default: none."""
 
     def validate(self) -> None:
         """Fail early, showing the bad value."""
@@ -61,6 +74,11 @@ class NetworkPolicies(Construct):
         super().__init__(scope, id)
         props.validate()
         backend = frontend.backend
+        if backend.public_path and not props.ingress_namespace:
+            raise ValueError(
+                "'ingress_namespace' must name the ingress controller's namespace when the "
+                f"backend has a public path ('{backend.public_path}'), got ''"
+            )
         instance_selector = dict(frontend.selector_labels)
         test_selector = {**instance_selector, "app.kubernetes.io/component": HELM_TEST_COMPONENT}
         database = _egress(props.database_cidrs, props.database_port)
@@ -75,9 +93,33 @@ class NetworkPolicies(Construct):
                     k8s.NetworkPolicyIngressRule(
                         from_=[_pods(frontend.selector_labels), _pods(test_selector)],
                         ports=[_tcp(backend.port)],
-                    )
+                    ),
+                    *(
+                        [
+                            k8s.NetworkPolicyIngressRule(
+                                from_=[_namespace(props.ingress_namespace)],
+                                ports=[_tcp(backend.port)],
+                            )
+                        ]
+                        if backend.public_path
+                        else []
+                    ),
                 ],
-                egress=[_dns(), database, _egress(props.ai_cidrs, props.ai_port)],
+                egress=[
+                    _dns(),
+                    database,
+                    _egress(props.ai_cidrs, props.ai_port),
+                    *(
+                        [
+                            k8s.NetworkPolicyEgressRule(
+                                to=[_pods(frontend.selector_labels)], ports=[_tcp(frontend.port)]
+                            )
+                        ]
+                        if props.backend_to_frontend
+                        else []
+                    ),
+                    *(_egress_rule(rule) for rule in props.extra_egress_backend),
+                ],
             ),
         )
         self.frontend = k8s.KubeNetworkPolicy(
@@ -94,9 +136,69 @@ class NetworkPolicies(Construct):
                     k8s.NetworkPolicyEgressRule(
                         to=[_pods(backend.selector_labels)], ports=[_tcp(backend.port)]
                     ),
+                    *(_egress_rule(rule) for rule in props.extra_egress_frontend),
                 ],
             ),
         )
+
+
+def _egress_rule(rule: Json) -> k8s.NetworkPolicyEgressRule:
+    """An operator's rule, given as Kubernetes JSON, in the bindings' types.
+
+    A JSON patch would not do: the bindings re-read the patched JSON and drop the ports.
+    """
+    return k8s.NetworkPolicyEgressRule(
+        to=[_peer(peer) for peer in rule.get("to", [])] or None,
+        ports=[
+            k8s.NetworkPolicyPort(
+                protocol=port.get("protocol"),
+                port=None if "port" not in port else _int_or_string(port["port"]),
+                end_port=port.get("endPort"),
+            )
+            for port in rule.get("ports", [])
+        ]
+        or None,
+    )
+
+
+def _peer(peer: Json) -> k8s.NetworkPolicyPeer:
+    block = peer.get("ipBlock")
+    return k8s.NetworkPolicyPeer(
+        ip_block=None
+        if block is None
+        else k8s.IpBlock(cidr=block["cidr"], except_=block.get("except")),
+        namespace_selector=_selector(peer.get("namespaceSelector")),
+        pod_selector=_selector(peer.get("podSelector")),
+    )
+
+
+def _selector(selector: Json | None) -> k8s.LabelSelector | None:
+    if selector is None:
+        return None
+    return k8s.LabelSelector(
+        match_labels=selector.get("matchLabels"),
+        match_expressions=[
+            k8s.LabelSelectorRequirement(
+                key=requirement["key"],
+                operator=requirement["operator"],
+                values=requirement.get("values"),
+            )
+            for requirement in selector.get("matchExpressions", [])
+        ]
+        or None,
+    )
+
+
+def _int_or_string(port: int | str) -> k8s.IntOrString:
+    if isinstance(port, int):
+        return k8s.IntOrString.from_number(port)
+    return k8s.IntOrString.from_string(port)
+
+
+def _namespace(name: str) -> k8s.NetworkPolicyPeer:
+    return k8s.NetworkPolicyPeer(
+        namespace_selector=k8s.LabelSelector(match_labels={"kubernetes.io/metadata.name": name})
+    )
 
 
 def _tcp(port: int) -> k8s.NetworkPolicyPort:

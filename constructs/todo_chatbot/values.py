@@ -333,6 +333,14 @@ def _renames(variables: tuple[str, ...]) -> dict[str, Any]:
 @with_chart_values(BackendProps, **_renames(backend.VARIABLES))
 class Backend(Component):
     image: Image = section(lambda: Image(repository="todo-chatbot/backend"), "Container image")
+    publicPath: str = param(
+        default_of(BackendProps, "public_path"),
+        "Path prefix (e.g. /api) the frontend's Ingress or HTTPRoute also routes to the "
+        "backend, for images whose browser code calls the backend itself: this EXPOSES THE "
+        "BACKEND'S API TO BROWSERS; needs networkPolicy.ingressNamespace. Empty means the "
+        "backend is reachable inside the cluster only",
+        pattern="^(/[^/].*)?$",
+    )
     resources: Resources = section(lambda: Resources.of(BackendProps), "Container resources")
     terminationGracePeriodSeconds: int = param(
         default_of(BackendProps, "termination_grace_seconds"),
@@ -482,6 +490,24 @@ class NetworkPolicyEgress:
     )
 
 
+_EGRESS_RULES = {"items": {"type": "object"}}
+
+
+@dataclass
+class NetworkPolicyExtraEgress:
+    backend: list[dict[str, Any]] = param(
+        list(default_of(NetworkPolicyProps, "extra_egress_backend")),
+        "More egress rules of the backend (Kubernetes NetworkPolicyEgressRule objects)",
+        **_EGRESS_RULES,
+    )
+    frontend: list[dict[str, Any]] = param(
+        list(default_of(NetworkPolicyProps, "extra_egress_frontend")),
+        "More egress rules of the frontend, e.g. the database over 443 for a serverless "
+        "driver (Kubernetes NetworkPolicyEgressRule objects)",
+        **_EGRESS_RULES,
+    )
+
+
 @dataclass
 class NetworkPolicy:
     enabled: bool = param(
@@ -490,6 +516,20 @@ class NetworkPolicy:
         "DNS, the database and the AI API",
     )
     egress: NetworkPolicyEgress = section(NetworkPolicyEgress, "Where the pods may connect")
+    extraEgress: NetworkPolicyExtraEgress = section(
+        NetworkPolicyExtraEgress, "Egress rules added to the chart's"
+    )
+    backendToFrontend: bool = param(
+        default_of(NetworkPolicyProps, "backend_to_frontend"),
+        "Let the backend reach the frontend on the frontend's container port (e.g. a Better "
+        "Auth JWKS endpoint the backend verifies tokens with)",
+    )
+    ingressNamespace: str = param(
+        default_of(NetworkPolicyProps, "ingress_namespace"),
+        "Namespace of the ingress controller or Gateway; admitted to the backend's port when "
+        "backend.publicPath is set (required then)",
+        pattern="^([a-z0-9]([-a-z0-9]*[a-z0-9])?)?$",
+    )
 
 
 @dataclass

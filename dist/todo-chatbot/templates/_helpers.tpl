@@ -49,6 +49,12 @@ Variables from keys of the release's Secret, named as the keys:
 {{- end }}
 {{- end }}
 
+{{- define "todo-chatbot.secretData" -}}
+{{- range $key, $value := . }}
+{{ $key }}: {{ $value | b64enc | quote }}
+{{- end }}
+{{- end }}
+
 {{/* One emptyDir per writable path; the names are the constructs' (workload.WRITABLE_VOLUME). */}}
 {{- define "todo-chatbot.writableVolumes" -}}
 {{- range $index, $path := . }}
@@ -122,11 +128,31 @@ print a secret.
 {{- if not (get $secrets $key) }}
 {{- fail (printf "secrets.%s is required when ai.provider is %s (or set secrets.existingSecret)" $key .Values.ai.provider) }}
 {{- end }}
+{{- range $key, $value := $secrets.extra }}
+{{- if not $value }}
+{{- fail (printf "secrets.extra.%s must not be empty" $key) }}
+{{- end }}
+{{- end }}
+{{- range $component := list "backend" "frontend" }}
+{{- range (get $.Values $component).extraSecretKeys }}
+{{- if not (hasKey $secrets.extra .) }}
+{{- fail (printf "%s.extraSecretKeys names %s, which secrets.extra lacks: add it there (or use secrets.existingSecret)" $component .) }}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- end }}
 {{- range $component := list "backend" "frontend" }}
 {{- $scaling := (get $.Values $component).autoscaling }}
 {{- if and $scaling.enabled (gt (int $scaling.minReplicas) (int $scaling.maxReplicas)) }}
 {{- fail (printf "%s.autoscaling.minReplicas (%d) must not exceed maxReplicas (%d)" $component (int $scaling.minReplicas) (int $scaling.maxReplicas)) }}
+{{- end }}
+{{- end }}
+{{- if .Values.backend.publicPath }}
+{{- if not (or .Values.ingress.enabled .Values.httpRoute.enabled) }}
+{{- fail (printf "backend.publicPath (%s) is routed by the chart's Ingress or HTTPRoute: set ingress.enabled or httpRoute.enabled" .Values.backend.publicPath) }}
+{{- end }}
+{{- if and .Values.networkPolicy.enabled (not .Values.networkPolicy.ingressNamespace) }}
+{{- fail "networkPolicy.ingressNamespace must name the ingress controller's (or Gateway's) namespace when backend.publicPath is set: the backend's NetworkPolicy admits only that namespace besides the frontend" }}
 {{- end }}
 {{- end }}
 {{- if and .Values.httpRoute.enabled (not .Values.httpRoute.parentRefs) }}
