@@ -18,7 +18,17 @@ from typing import Any
 from .backend import BackendProps
 from .chart import TodoChatbotProps
 from .frontend import FrontendProps
-from .helm_yaml import ITEM_IF, block, if_key, include_item, include_key, raw, with_key
+from .helm_yaml import (
+    IF,
+    IF_NAME_SEPARATOR,
+    ITEM_IF,
+    block,
+    if_key,
+    include_item,
+    include_key,
+    raw,
+    with_key,
+)
 from .http_route import GatewayRef, HttpRouteProps
 from .ingress import IngressProps
 from .labels import Labels
@@ -40,7 +50,10 @@ _ENV_FROM_PLACEHOLDERS = {
 
 def chart_props() -> TodoChatbotProps:
     """The chart's construct tree: every optional object present, Helm names and labels."""
-    image = '{{ include "todo-chatbot.image" (list .Values.%s.image .Chart.AppVersion) }}'
+    image = (
+        '{{ include "todo-chatbot.image" '
+        "(list .Values.%s.image .Chart.AppVersion .Values.global) }}"
+    )
     checksums = {
         "checksum/config": '{{ include (print $.Template.BasePath "/configmap-%s.yaml") . '
         "| sha256sum }}",
@@ -105,6 +118,7 @@ def templatize(documents: list[dict[str, Any]]) -> list[tuple[dict[str, Any], st
     _ingress(objects)
     _http_route(objects)
     _network_policies(objects)
+    _common_metadata(objects)
     return [(document, objects.conditions.get(id(document))) for document in documents]
 
 
@@ -451,3 +465,33 @@ def _network_policies(objects: _Objects) -> None:
             elif port["port"] == defaults.ai_port:
                 rule["to"] = block(f'include "todo-chatbot.ipBlocks" .Values.{egress}.aiCidrs')
                 port["port"] = _number(f"{egress}.aiPort")
+
+
+def _common_metadata(objects: _Objects) -> None:
+    """commonLabels and commonAnnotations on every object; commonLabels on the pods too."""
+    common = ".Values.commonAnnotations"
+    for document in objects.documents:
+        metadata = document["metadata"]
+        metadata["labels"][with_key(".Values.commonLabels")] = None
+        own = next(
+            (key for key in metadata if key.startswith(IF) and key.endswith(" ~annotations")),
+            None,
+        )
+        if own is None:
+            metadata[if_key(common, "annotations")] = block(f"toYaml {common}")
+            continue
+        # The object's own annotations win over the common ones.
+        condition = own.removeprefix(IF).removesuffix(f"{IF_NAME_SEPARATOR}annotations")
+        expression = metadata[own].removeprefix("~block toYaml ")
+        _replace_key(
+            metadata,
+            own,
+            {
+                if_key(f"or {condition} {common}", "annotations"): block(
+                    f"toYaml (merge (dict) {expression} {common})"
+                )
+            },
+        )
+    for component in ("backend", "frontend"):
+        template = objects.get("Deployment", component)["spec"]["template"]["metadata"]
+        template["labels"][with_key(".Values.commonLabels")] = None

@@ -61,7 +61,7 @@ def _write_test_pod_labels(test_pod: Path, documents: list[dict[str, Any]]) -> N
         and document["metadata"]["labels"]["app.kubernetes.io/component"] == "backend"
     )
     labels = {
-        **backend["metadata"]["labels"],
+        **{key: value for key, value in backend["metadata"]["labels"].items() if "~" not in key},
         "app.kubernetes.io/component": HELM_TEST_COMPONENT,
     }
     block = helm_yaml.render({"labels": labels}).rstrip("\n").replace("\n", "\n  ")

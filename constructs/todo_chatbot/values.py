@@ -533,9 +533,33 @@ class NetworkPolicy:
 
 
 @dataclass
+class Global:
+    imageRegistry: str = param(
+        "", "Registry of every image, replacing each image.registry; empty keeps theirs"
+    )
+
+
+@dataclass
+class Tests:
+    image: Image = section(
+        lambda: Image(registry="", repository=""),
+        "Image of the helm test pod; an empty repository means the backend's image (which "
+        "has Python); another image needs `wget` (e.g. busybox: set repository and tag)",
+    )
+    command: list[str] = param(
+        [],
+        "Command of the helm test pod, replacing the chart's check; it gets the frontend's "
+        "and the backend's probe URLs as arguments",
+    )
+
+
+@dataclass
 class Values:
+    global_: Global = section(Global, "Settings shared with subcharts (Bitnami's names)")
     nameOverride: str = param("", "Replaces the chart name in object names")
     fullnameOverride: str = param("", "Replaces the whole <release>-<chart> object name prefix")
+    commonLabels: dict[str, str] = param({}, "Labels added to every object (never to selectors)")
+    commonAnnotations: dict[str, str] = param({}, "Annotations added to every object")
     secrets: Secrets = section(Secrets, "Secret values (never commit them; prefer existingSecret)")
     ai: Ai = section(Ai, "The AI assistant")
     config: Config = section(Config, "Non-secret configuration")
@@ -544,9 +568,29 @@ class Values:
     ingress: Ingress = section(Ingress, "Ingress for the frontend")
     httpRoute: HttpRoute = section(HttpRoute, "Gateway API HTTPRoute for the frontend")
     networkPolicy: NetworkPolicy = section(NetworkPolicy, "NetworkPolicies")
+    tests: Tests = section(Tests, "The helm test pod")
+    extraDeploy: list[Any] = param(
+        [],
+        "More manifests to deploy with the release (objects or strings, rendered with tpl), "
+        "e.g. a third small service",
+    )
 
 
 # ---- outputs ---------------------------------------------------------------
+
+
+def key_of(declared: dataclasses.Field[Any]) -> str:
+    """The values key of a field: its name, less the `_` that avoids a Python keyword."""
+    return declared.name.removesuffix("_")
+
+
+def as_dict(values: Any) -> dict[str, Any]:
+    """The values as the YAML document they are written as."""
+    return {
+        key_of(f): as_dict(value) if dataclasses.is_dataclass(value) else value
+        for f in dataclasses.fields(values)
+        for value in [getattr(values, f.name)]
+    }
 
 
 def _schema_of(hint: Any) -> dict[str, Any]:
@@ -583,7 +627,7 @@ def schema_for(cls: type) -> dict[str, Any]:
         for key, extra in f.metadata["schema"].items():
             merge = isinstance(extra, dict) and isinstance(schema.get(key), dict)
             schema[key] = {**schema[key], **extra} if merge else extra
-        properties[f.name] = schema
+        properties[key_of(f)] = schema
     return {"type": "object", "additionalProperties": False, "properties": properties}
 
 
@@ -600,7 +644,7 @@ def _leaves(obj: Any, prefix: str = "") -> typing.Iterator[tuple[str, str, Any, 
     """Yield (path, doc, default, is_section) for every field, depth first."""
     for f in dataclasses.fields(obj):
         value = getattr(obj, f.name)
-        path = f"{prefix}{f.name}"
+        path = f"{prefix}{key_of(f)}"
         if dataclasses.is_dataclass(value):
             yield path, f.metadata["doc"], None, True
             yield from _leaves(value, path + ".")
@@ -627,20 +671,22 @@ def values_yaml(values: Values) -> str:
         pad = " " * indent
         for f in dataclasses.fields(obj):
             value = getattr(obj, f.name)
-            path = f"{prefix}{f.name}"
+            path = f"{prefix}{key_of(f)}"
             if dataclasses.is_dataclass(value):
                 if indent == 0:
                     lines.append("")
                 lines.append(f"{pad}## @section {path}: {f.metadata['doc']}")
-                lines.append(f"{pad}{f.name}:")
+                lines.append(f"{pad}{key_of(f)}:")
                 walk(value, path + ".", indent + 2)
                 continue
             lines.append(f"{pad}## @param {path} {f.metadata['doc']}")
             if isinstance(value, dict | list) and value:
-                block = yaml.safe_dump({f.name: value}, default_flow_style=False, sort_keys=False)
+                block = yaml.safe_dump(
+                    {key_of(f): value}, default_flow_style=False, sort_keys=False
+                )
                 lines.extend(pad + line for line in block.rstrip().splitlines())
             else:
-                lines.append(f"{pad}{f.name}: {plain_scalar(value)}")
+                lines.append(f"{pad}{key_of(f)}: {plain_scalar(value)}")
 
     walk(values, "", 0)
     return "\n".join(lines).replace("\n\n\n", "\n\n") + "\n"

@@ -1,6 +1,5 @@
 """The values model: the one source of values.yaml, the schema and the README table."""
 
-import dataclasses
 import importlib
 import json
 import re
@@ -30,7 +29,7 @@ def defaults():
 
 
 def test_values_yaml_holds_the_model_defaults(defaults):
-    assert yaml.safe_load(values.values_yaml(defaults)) == dataclasses.asdict(defaults)
+    assert yaml.safe_load(values.values_yaml(defaults)) == values.as_dict(defaults)
 
 
 def test_every_key_is_documented(defaults):
@@ -138,7 +137,7 @@ def at(document, path):
     ("component", "props"), [("backend", BackendProps), ("frontend", FrontendProps)]
 )
 def test_component_defaults_are_the_construct_defaults(defaults, component, props):
-    chart = dataclasses.asdict(defaults)[component]
+    chart = values.as_dict(defaults)[component]
     port = importlib.import_module(f"todo_chatbot.{component}").PORT
     assert chart["containerPorts"]["http"] == port
     assert prop(props, "container_port") is None, "None means the contract's port"
@@ -147,7 +146,7 @@ def test_component_defaults_are_the_construct_defaults(defaults, component, prop
 
 
 def test_other_defaults_are_the_construct_defaults(defaults):
-    chart = dataclasses.asdict(defaults)
+    chart = values.as_dict(defaults)
     expected = {
         "frontend.service.port": prop(FrontendProps, "service_port"),
         "ai.provider": prop(BackendProps, "ai_provider"),

@@ -21,11 +21,15 @@
 {{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
 {{- end }}
 
-{{/* Image reference from (list .Values.<component>.image .Chart.AppVersion). */}}
+{{/*
+Image reference from (list .Values.<component>.image .Chart.AppVersion .Values.global);
+global.imageRegistry, when set, replaces every image's registry (Bitnami's rule).
+*/}}
 {{- define "todo-chatbot.image" -}}
 {{- $image := index . 0 }}
+{{- $registry := default $image.registry (index . 2).imageRegistry }}
 {{- $repository := $image.repository }}
-{{- if $image.registry }}{{ $repository = printf "%s/%s" $image.registry $repository }}{{ end }}
+{{- if $registry }}{{ $repository = printf "%s/%s" $registry $repository }}{{ end }}
 {{- if $image.digest }}
 {{- printf "%s@%s" $repository $image.digest }}
 {{- else }}
