@@ -6,6 +6,7 @@ from .frontend import Frontend, FrontendProps
 from .http_route import GatewayRef, HttpRoute, HttpRouteProps
 from .ingress import Ingress, IngressProps
 from .labels import Labels
+from .migration import Migration, MigrationProps
 from .network_policy import NetworkPolicies, NetworkPolicyProps
 from .secret import Secrets, SecretsProps
 from .workload import AutoscalingProps, ProbeProps, Workload, WorkloadProps
@@ -22,6 +23,8 @@ __all__ = [
     "Ingress",
     "IngressProps",
     "Labels",
+    "Migration",
+    "MigrationProps",
     "NetworkPolicies",
     "NetworkPolicyProps",
     "ProbeProps",

@@ -14,6 +14,7 @@ from .frontend import Frontend, FrontendProps
 from .http_route import HttpRoute, HttpRouteProps
 from .ingress import Ingress, IngressProps
 from .labels import Labels
+from .migration import Migration, MigrationProps
 from .network_policy import NetworkPolicies, NetworkPolicyProps
 from .secret import Secrets, SecretsProps
 
@@ -36,13 +37,16 @@ class TodoChatbotProps:
     """Gateway API HTTPRoute for the frontend; default: none."""
     network_policy: NetworkPolicyProps | None = NetworkPolicyProps()
     """NetworkPolicies; default: on, backend reachable from the frontend only."""
+    migrations: MigrationProps | None = None
+    """A Job that migrates the database (before the backend serves, in the Helm chart);
+    default: none, the images migrate themselves."""
 
 
 class TodoChatbot(cdk8s.Chart):
     """Secrets, backend, frontend, outside access and network policies, wired together.
 
-    Children: `Secrets`, `Backend`, `Frontend`, and when configured `Ingress`,
-    `HttpRoute`, `NetworkPolicy`.
+    Children: `Secrets`, `Backend`, `Frontend`, and when configured `Migrations`,
+    `Ingress`, `HttpRoute`, `NetworkPolicy`.
     """
 
     def __init__(self, scope: Construct, id: str, *, props: TodoChatbotProps) -> None:
@@ -63,6 +67,15 @@ class TodoChatbot(cdk8s.Chart):
             backend=self.backend,
             props=dataclasses.replace(props.frontend, labels=props.labels),
         )
+        self.migrations = None
+        if props.migrations is not None:
+            self.migrations = Migration(
+                self,
+                "Migrations",
+                backend=self.backend,
+                secrets=self.secrets,
+                props=props.migrations,
+            )
         if props.ingress is not None:
             self.ingress = Ingress(self, "Ingress", frontend=self.frontend, props=props.ingress)
         if props.http_route is not None:
@@ -71,5 +84,9 @@ class TodoChatbot(cdk8s.Chart):
             )
         if props.network_policy is not None:
             self.network_policy = NetworkPolicies(
-                self, "NetworkPolicy", frontend=self.frontend, props=props.network_policy
+                self,
+                "NetworkPolicy",
+                frontend=self.frontend,
+                migrations=self.migrations,
+                props=props.network_policy,
             )

@@ -13,6 +13,7 @@ step.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from .backend import BackendProps
@@ -32,6 +33,8 @@ from .helm_yaml import (
 from .http_route import GatewayRef, HttpRouteProps
 from .ingress import IngressProps
 from .labels import Labels
+from .migration import COMPONENT as MIGRATIONS
+from .migration import MigrationProps
 from .network_policy import NetworkPolicyProps
 from .secret import AI_KEYS, BETTER_AUTH_SECRET, DATABASE_URL, SecretsProps
 from .workload import AutoscalingProps, WorkloadProps, camel_case, chart_values
@@ -100,6 +103,7 @@ def chart_props() -> TodoChatbotProps:
         network_policy=NetworkPolicyProps(
             ingress_namespace="placeholder", backend_to_frontend=True
         ),
+        migrations=MigrationProps(),
     )
 
 
@@ -118,6 +122,7 @@ def templatize(documents: list[dict[str, Any]]) -> list[tuple[dict[str, Any], st
     _ingress(objects)
     _http_route(objects)
     _network_policies(objects)
+    _migrations(objects)
     _common_metadata(objects)
     return [(document, objects.conditions.get(id(document))) for document in documents]
 
@@ -294,10 +299,19 @@ def _own_image(objects: _Objects, component: str) -> None:
             f'include "todo-chatbot.writableMounts" {values}.writablePaths',
         )
     )
-    # Merged over the restricted defaults: a key the operator sets replaces the chart's.
-    for spec, name in ((pod, "podSecurityContext"), (container, "containerSecurityContext")):
+    _security(pod, component)
+
+
+def _security(pod: dict[str, Any], component: str) -> None:
+    """The operator's security settings of `component` merged over the restricted defaults."""
+    values = f".Values.{component}"
+    for spec, name in (
+        (pod, "podSecurityContext"),
+        (pod["containers"][0], "containerSecurityContext"),
+    ):
         security = spec["securityContext"]
         for key in list(security):
+            # A key the operator sets replaces the chart's.
             _replace_key(
                 security, key, {if_key(f'not (hasKey {values}.{name} "{key}")', key): security[key]}
             )
@@ -450,7 +464,7 @@ def _network_policies(objects: _Objects) -> None:
     for component, spec in (("backend", backend), ("frontend", frontend)):
         extra = f".Values.networkPolicy.extraEgress.{component}"
         spec["egress"].append(include_item(extra, f"toYaml {extra}"))
-    for component in ("backend", "frontend"):
+    for component in ("backend", "frontend", MIGRATIONS):
         policy = objects.get("NetworkPolicy", component)
         objects.only_if(policy, ".Values.networkPolicy.enabled")
         for rule in policy["spec"]["egress"]:
@@ -467,6 +481,72 @@ def _network_policies(objects: _Objects) -> None:
                 port["port"] = _number(f"{egress}.aiPort")
 
 
+HOOK = {
+    "helm.sh/hook": "pre-install,pre-upgrade",
+    "helm.sh/hook-delete-policy": "before-hook-creation,hook-succeeded",
+}
+"""A migration hook: run before the release's objects change, deleted once it succeeded."""
+
+
+def _migrations(objects: _Objects) -> None:
+    """The migration Job as a hook: a failure fails the install or upgrade, nothing changed.
+
+    A pre-install hook runs before the release's Secret and NetworkPolicies exist, so the
+    Job gets its own: a Secret holding DATABASE_URL only (unless secrets.existingSecret,
+    which exists already) and a NetworkPolicy, both hooks created just before it.
+    """
+    enabled = ".Values.migrations.enabled"
+    job = objects.get("Job", MIGRATIONS)
+    objects.only_if(job, enabled)
+    job["metadata"]["annotations"] = {**HOOK, "helm.sh/hook-weight": "0"}
+    spec = job["spec"]
+    spec["backoffLimit"] = _number("migrations.backoffLimit")
+    spec["activeDeadlineSeconds"] = _number("migrations.activeDeadlineSeconds")
+    del spec["template"]["metadata"]["labels"]["cdk8s.io/metadata.addr"]
+    pod = spec["template"]["spec"]
+    container = pod["containers"][0]
+    image = (
+        "(ternary .Values.migrations.image .Values.backend.image "
+        "(not (empty .Values.migrations.image.repository)))"
+    )
+    container["image"] = (
+        f'{{{{ include "todo-chatbot.image" (list {image} .Chart.AppVersion .Values.global) }}}}'
+    )
+    container["imagePullPolicy"] = raw(f"{{{{ {image}.pullPolicy | quote }}}}")
+    container["resources"] = block("toYaml .Values.backend.resources")
+    for key in ("command", "args"):
+        container[if_key(f".Values.migrations.{key}", key)] = block(
+            f"toYaml .Values.migrations.{key}"
+        )
+    (database_url,) = container["env"]
+    database_url["name"] = _env_name("backend", DATABASE_URL)
+    database_url["valueFrom"]["secretKeyRef"]["name"] = raw(
+        '{{ default (printf "%s-migrations" (include "todo-chatbot.fullname" .)) '
+        ".Values.secrets.existingSecret | quote }}"
+    )
+    container["env"].append(
+        include_item(".Values.migrations.extraEnvVars", "toYaml .Values.migrations.extraEnvVars")
+    )
+    _security(pod, "backend")
+    for key in ("nodeSelector", "tolerations", "affinity"):
+        pod[if_key(f".Values.backend.{key}", key)] = block(f"toYaml .Values.backend.{key}")
+    pod[if_key(".Values.backend.image.pullSecrets", "imagePullSecrets")] = block(
+        'include "todo-chatbot.pullSecrets" .Values.backend.image.pullSecrets'
+    )
+
+    policy = objects.get("NetworkPolicy", MIGRATIONS)
+    objects.only_if(policy, f"and {enabled} .Values.networkPolicy.enabled")
+    policy["metadata"]["annotations"] = {**HOOK, "helm.sh/hook-weight": "-10"}
+
+    secret = copy.deepcopy(objects.get("Secret", "secrets"))
+    secret["metadata"]["name"] = job["metadata"]["name"]
+    secret["metadata"]["labels"] = copy.deepcopy(job["metadata"]["labels"])
+    secret["metadata"]["annotations"] = {**HOOK, "helm.sh/hook-weight": "-10"}
+    secret["data"] = {DATABASE_URL: secret["data"][DATABASE_URL]}
+    objects.documents.append(secret)
+    objects.only_if(secret, f"and {enabled} (not .Values.secrets.existingSecret)")
+
+
 def _common_metadata(objects: _Objects) -> None:
     """commonLabels and commonAnnotations on every object; commonLabels on the pods too."""
     common = ".Values.commonAnnotations"
@@ -477,6 +557,9 @@ def _common_metadata(objects: _Objects) -> None:
             (key for key in metadata if key.startswith(IF) and key.endswith(" ~annotations")),
             None,
         )
+        if isinstance(metadata.get("annotations"), dict):
+            metadata["annotations"][with_key(common)] = None
+            continue
         if own is None:
             metadata[if_key(common, "annotations")] = block(f"toYaml {common}")
             continue

@@ -24,6 +24,7 @@ import yaml
 
 from . import helm_yaml, values
 from .helm import templatize
+from .migration import COMPONENT as MIGRATIONS
 from .network_policy import HELM_TEST_COMPONENT
 
 CHART_FILES = Path(__file__).parent / "chart_files"
@@ -40,7 +41,9 @@ def _template_name(document: dict[str, Any]) -> str:
     kind = document["kind"]
     name = SHORT_KIND_NAMES.get(kind, kind.lower())
     component = document["metadata"]["labels"]["app.kubernetes.io/component"]
-    if kind in PER_COMPONENT_KINDS:
+    # The migration's objects are hooks, rendered apart (the pods' checksum of the release's
+    # Secret must not change with them).
+    if kind in PER_COMPONENT_KINDS or component == MIGRATIONS:
         return f"{name}-{component}.yaml"
     return f"{name}.yaml"
 

@@ -10,6 +10,7 @@ import todo_chatbot.k8s as k8s
 from constructs import Construct
 
 from .frontend import Frontend
+from .migration import Migration
 from .workload import Json
 
 DNS_PORT = 53
@@ -61,7 +62,7 @@ class NetworkPolicyProps:
 
 
 class NetworkPolicies(Construct):
-    """One policy per component; children `Backend` and `Frontend`.
+    """One policy per component; children `Backend`, `Frontend` and `Migrations`.
 
     Escape hatch: plain NetworkPolicy objects, one rule per purpose (DNS,
     database, AI API, backend), because that is the shape operators audit
@@ -69,7 +70,13 @@ class NetworkPolicies(Construct):
     """
 
     def __init__(
-        self, scope: Construct, id: str, *, frontend: Frontend, props: NetworkPolicyProps
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        frontend: Frontend,
+        props: NetworkPolicyProps,
+        migrations: Migration | None = None,
     ) -> None:
         super().__init__(scope, id)
         props.validate()
@@ -140,6 +147,18 @@ class NetworkPolicies(Construct):
                 ],
             ),
         )
+        if migrations is not None:
+            # Its own policy: the migration runs before the others exist (a Helm hook).
+            self.migrations = k8s.KubeNetworkPolicy(
+                self,
+                "Migrations",
+                metadata=k8s.ObjectMeta(name=migrations.name, labels=migrations.labels),
+                spec=k8s.NetworkPolicySpec(
+                    pod_selector=k8s.LabelSelector(match_labels=migrations.selector_labels),
+                    policy_types=["Ingress", "Egress"],
+                    egress=[_dns(), database],
+                ),
+            )
 
 
 def _egress_rule(rule: Json) -> k8s.NetworkPolicyEgressRule:

@@ -29,6 +29,7 @@ from . import backend, frontend
 from .backend import BackendProps
 from .frontend import FrontendProps
 from .helm_yaml import plain_scalar
+from .migration import MigrationProps
 from .network_policy import NetworkPolicyProps
 from .secret import SECRET_KEY, SECRET_KEYS
 from .workload import (
@@ -533,6 +534,42 @@ class NetworkPolicy:
 
 
 @dataclass
+class Migrations:
+    enabled: bool = param(
+        False,
+        "Run a Job that migrates the database before each install and upgrade (a Helm "
+        "hook): a failed migration fails helm install/upgrade, naming the Job, and leaves "
+        "the running release as it was",
+    )
+    image: Image = section(
+        lambda: Image(registry="", repository=""),
+        "Image of the Job; an empty repository means the backend's image",
+    )
+    command: list[str] = param(
+        list(default_of(MigrationProps, "command")),
+        "Command that migrates, e.g. [alembic, upgrade, head]; empty keeps the image's",
+    )
+    args: list[str] = param(list(default_of(MigrationProps, "args")), "Arguments of the command")
+    extraEnvVars: list[dict[str, Any]] = param(
+        list(default_of(MigrationProps, "extra_env_vars")),
+        "More variables of the Job (EnvVar objects); it gets DATABASE_URL (under "
+        "backend.envNames) and no other secret",
+        items={"type": "object", "required": ["name"]},
+    )
+    backoffLimit: int = param(
+        default_of(MigrationProps, "backoff_limit"),
+        "Retries of a failed migration before the Job fails",
+        minimum=0,
+    )
+    activeDeadlineSeconds: int = param(
+        default_of(MigrationProps, "active_deadline_seconds"),
+        "Time the migration may take in all; keep it under helm's --timeout (5 min by "
+        "default) so that a hung migration fails as the Job",
+        minimum=1,
+    )
+
+
+@dataclass
 class Global:
     imageRegistry: str = param(
         "", "Registry of every image, replacing each image.registry; empty keeps theirs"
@@ -568,6 +605,7 @@ class Values:
     ingress: Ingress = section(Ingress, "Ingress for the frontend")
     httpRoute: HttpRoute = section(HttpRoute, "Gateway API HTTPRoute for the frontend")
     networkPolicy: NetworkPolicy = section(NetworkPolicy, "NetworkPolicies")
+    migrations: Migrations = section(Migrations, "Database migrations as a Job")
     tests: Tests = section(Tests, "The helm test pod")
     extraDeploy: list[Any] = param(
         [],

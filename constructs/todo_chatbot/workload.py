@@ -42,6 +42,23 @@ PULL_POLICIES = {
 }
 
 
+RESTRICTED_POD = kplus.PodSecurityContextProps(
+    ensure_non_root=True, user=APP_USER, group=APP_USER, fs_group=APP_USER
+)
+"""The pods' security settings before an operator's `pod_security_context`."""
+RESTRICTED_CONTAINER = kplus.ContainerSecurityContextProps(
+    ensure_non_root=True,
+    user=APP_USER,
+    group=APP_USER,
+    privileged=False,
+    read_only_root_filesystem=True,
+    allow_privilege_escalation=False,
+    capabilities=kplus.ContainerSecutiryContextCapabilities(drop=[kplus.Capability.ALL]),
+    seccomp_profile=kplus.SeccompProfile(type=kplus.SeccompProfileType.RUNTIME_DEFAULT),
+)
+"""The containers' security settings before an operator's `container_security_context`."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class AutoscalingProps:
     """A CPU-based HorizontalPodAutoscaler (autoscaling/v2)."""
@@ -397,9 +414,7 @@ class Workload(Construct):
                 max_surge=kplus.PercentOrAbsolute.absolute(1),
                 max_unavailable=kplus.PercentOrAbsolute.absolute(0),
             ),
-            security_context=kplus.PodSecurityContextProps(
-                ensure_non_root=True, user=APP_USER, group=APP_USER, fs_group=APP_USER
-            ),
+            security_context=RESTRICTED_POD,
             volumes=[tmp, *writable],
         )
         self.deployment.select(kplus.LabelSelector.of(labels=self.selector_labels))
@@ -443,18 +458,7 @@ class Workload(Construct):
                     limit=Size.mebibytes(props.memory_limit_mebibytes),
                 ),
             ),
-            security_context=kplus.ContainerSecurityContextProps(
-                ensure_non_root=True,
-                user=APP_USER,
-                group=APP_USER,
-                privileged=False,
-                read_only_root_filesystem=True,
-                allow_privilege_escalation=False,
-                capabilities=kplus.ContainerSecutiryContextCapabilities(
-                    drop=[kplus.Capability.ALL]
-                ),
-                seccomp_profile=kplus.SeccompProfile(type=kplus.SeccompProfileType.RUNTIME_DEFAULT),
-            ),
+            security_context=RESTRICTED_CONTAINER,
             volume_mounts=[
                 kplus.VolumeMount(path="/tmp", volume=tmp),
                 *(
@@ -498,17 +502,10 @@ class Workload(Construct):
                     [{"name": secret} for secret in props.image_pull_secrets],
                 )
             )
-        # Escape hatch: cdk8s-plus has no merge of raw security settings, nor a way to take
-        # Kubernetes-shaped objects (EnvVar, Volume, Container) as they are.
-        for pointer, overrides in (
-            ("/spec/template/spec/securityContext", props.pod_security_context),
-            (
-                "/spec/template/spec/containers/0/securityContext",
-                props.container_security_context,
-            ),
-        ):
-            for key, value in overrides.items():
-                deployment.add_json_patch(JsonPatch.add(f"{pointer}/{_escaped(key)}", value))
+        self.props = props
+        merge_security_contexts(deployment, props)
+        # Escape hatch: cdk8s-plus takes no Kubernetes-shaped objects (EnvVar, Volume,
+        # Container) as they are.
         for prop in chart_values(WorkloadProps):
             value = getattr(props, prop.name)
             at = prop.metadata["chart"]["at"]
@@ -601,6 +598,17 @@ def _probe(probe: ProbeProps | None, port: int) -> kplus.Probe | None:
         failure_threshold=probe.failure_threshold,
         timeout_seconds=Duration.seconds(probe.timeout_seconds),
     )
+
+
+def merge_security_contexts(resource: ApiObject, props: WorkloadProps) -> None:
+    """Merge the operator's security settings over the restricted ones of a pod template."""
+    # Escape hatch: cdk8s-plus has no merge of raw security settings.
+    for pointer, overrides in (
+        ("/spec/template/spec/securityContext", props.pod_security_context),
+        ("/spec/template/spec/containers/0/securityContext", props.container_security_context),
+    ):
+        for key, value in overrides.items():
+            resource.add_json_patch(JsonPatch.add(f"{pointer}/{_escaped(key)}", value))
 
 
 def _escaped(key: str) -> str:
