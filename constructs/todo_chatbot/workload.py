@@ -495,6 +495,11 @@ class Workload(Construct):
                     LIVENESS_KILL_GRACE_SECONDS,
                 )
             )
+        if props.startup is None:
+            # Escape hatch: cdk8s-plus adds a TCP startup probe to a container without one.
+            deployment.add_json_patch(
+                JsonPatch.remove("/spec/template/spec/containers/0/startupProbe")
+            )
         if props.image_pull_secrets:
             deployment.add_json_patch(
                 JsonPatch.add(

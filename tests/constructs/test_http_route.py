@@ -2,7 +2,7 @@
 
 import pytest
 from support.manifests import all_of, by_kind
-from todo_chatbot import FrontendProps, GatewayRef, HttpRouteProps
+from todo_chatbot import BackendProps, FrontendProps, GatewayRef, HttpRouteProps, NetworkPolicyProps
 
 
 def test_attaches_to_the_named_gateway(synth_app):
@@ -58,3 +58,15 @@ def test_follows_the_frontend_service_port(synth_app):
 def test_fails_when_props_are_invalid(synth_app, props, message):
     with pytest.raises(ValueError, match=message):
         synth_app(http_route=props)
+
+
+def test_a_public_backend_path_routes_to_the_backend(synth_app):
+    manifests = synth_app(
+        backend=BackendProps(image="registry.example/todo/backend:1.0", public_path="/api"),
+        http_route=HttpRouteProps(gateway_refs=(GatewayRef(name="public"),)),
+        network_policy=NetworkPolicyProps(ingress_namespace="infra"),
+    )
+    rules = by_kind(manifests, "HTTPRoute")["spec"]["rules"]
+    assert [
+        (rule["matches"][0]["path"]["value"], rule["backendRefs"][0]["name"]) for rule in rules
+    ] == [("/", "todo-chatbot-frontend"), ("/api", "todo-chatbot-backend")]

@@ -2,7 +2,7 @@
 
 import pytest
 from support.manifests import all_of, by_kind
-from todo_chatbot import FrontendProps, IngressProps
+from todo_chatbot import BackendProps, FrontendProps, IngressProps, NetworkPolicyProps
 
 
 def test_no_outside_access_by_default(synth_app):
@@ -52,3 +52,26 @@ def test_ingress_follows_the_frontend_service_port(synth_app):
     )
     (rule,) = by_kind(manifests, "Ingress")["spec"]["rules"]
     assert rule["http"]["paths"][0]["backend"]["service"]["port"] == {"number": 8080}
+
+
+def test_a_public_backend_path_routes_to_the_backend(synth_app):
+    backend = BackendProps(image="registry.example/todo/backend:1.0", public_path="/api")
+    manifests = synth_app(
+        backend=backend,
+        ingress=IngressProps(hosts=("todo.example.com",)),
+        network_policy=NetworkPolicyProps(ingress_namespace="ingress-nginx"),
+    )
+    paths = by_kind(manifests, "Ingress")["spec"]["rules"][0]["http"]["paths"]
+    assert [(p["path"], p["backend"]["service"]["name"]) for p in paths] == [
+        ("/", "todo-chatbot-frontend"),
+        ("/api", "todo-chatbot-backend"),
+    ]
+    assert paths[1]["backend"]["service"]["port"] == {"number": 8000}
+
+
+@pytest.mark.parametrize("path", ["api", "/"])
+def test_fails_when_the_public_path_is_not_below_the_root(synth_app, path):
+    with pytest.raises(
+        ValueError, match=f"'public_path' must be a path prefix below '/'.*'{path}'"
+    ):
+        synth_app(backend=BackendProps(image="registry.example/todo/backend:1.0", public_path=path))

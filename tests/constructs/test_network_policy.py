@@ -2,7 +2,7 @@
 
 import pytest
 from support.manifests import by_kind
-from todo_chatbot import NetworkPolicyProps
+from todo_chatbot import BackendProps, NetworkPolicyProps
 
 
 def policies(manifests):
@@ -77,3 +77,64 @@ def test_can_be_turned_off(synth_app):
 def test_fails_when_props_are_invalid(synth_app, props, message):
     with pytest.raises(ValueError, match=message):
         synth_app(network_policy=props)
+
+
+def public_backend(**network):
+    return {
+        "backend": BackendProps(image="registry.example/todo/backend:1.0", public_path="/api"),
+        "network_policy": NetworkPolicyProps(**network),
+    }
+
+
+def test_a_public_backend_admits_the_ingress_namespace_too(synth_app):
+    backend, _ = policies(synth_app(**public_backend(ingress_namespace="traefik")))
+    _, from_ingress = backend["ingress"]
+    assert from_ingress == {
+        "from": [
+            {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "traefik"}}}
+        ],
+        "ports": [{"port": 8000, "protocol": "TCP"}],
+    }
+
+
+def test_an_internal_backend_admits_no_namespace(synth_app):
+    backend, _ = policies(synth_app(network_policy=NetworkPolicyProps(ingress_namespace="x")))
+    assert len(backend["ingress"]) == 1
+
+
+def test_fails_when_a_public_backend_names_no_ingress_namespace(synth_app):
+    with pytest.raises(ValueError, match="'ingress_namespace' must name the ingress controller"):
+        synth_app(**public_backend())
+
+
+def test_backend_to_frontend_admits_the_frontend_port_only(synth_app):
+    backend, _ = policies(synth_app(network_policy=NetworkPolicyProps(backend_to_frontend=True)))
+    to_frontend = backend["egress"][-1]
+    assert to_frontend["ports"] == [{"port": 3000, "protocol": "TCP"}]
+    labels = to_frontend["to"][0]["podSelector"]["matchLabels"]
+    assert labels["app.kubernetes.io/component"] == "frontend"
+    assert len(policies(synth_app())[0]["egress"]) == 3
+
+
+def test_extra_egress_rules_keep_their_shape(synth_app):
+    database_over_https = {
+        "to": [{"ipBlock": {"cidr": "10.9.0.0/16", "except": ["10.9.9.0/24"]}}],
+        "ports": [{"port": 443, "protocol": "TCP"}],
+    }
+    mcp = {
+        "to": [
+            {
+                "namespaceSelector": {"matchLabels": {"team": "ai"}},
+                "podSelector": {
+                    "matchExpressions": [{"key": "app", "operator": "In", "values": ["mcp"]}]
+                },
+            }
+        ],
+        "ports": [{"port": "http"}],
+    }
+    network = NetworkPolicyProps(
+        extra_egress_frontend=(database_over_https,), extra_egress_backend=(mcp,)
+    )
+    backend, frontend = policies(synth_app(network_policy=network))
+    assert frontend["egress"][-1] == database_over_https
+    assert backend["egress"][-1] == mcp
