@@ -33,6 +33,7 @@ from .migration import MigrationProps
 from .network_policy import NetworkPolicyProps
 from .secret import SECRET_KEY, SECRET_KEYS
 from .workload import (
+    ENV_NAME,
     AutoscalingProps,
     ProbeProps,
     WorkloadProps,
@@ -327,7 +328,14 @@ class FrontendService:
 
 
 def _renames(variables: tuple[str, ...]) -> dict[str, Any]:
-    return {"envNames": {"propertyNames": {"enum": list(variables)}}}
+    """envNames takes the variables the component gets from the chart, and only those."""
+    name = {"type": "string", "pattern": ENV_NAME.pattern}
+    return {
+        "envNames": {
+            "properties": {variable: name for variable in variables},
+            "additionalProperties": False,
+        }
+    }
 
 
 @dataclass
@@ -388,7 +396,11 @@ class Secrets:
         {},
         "More keys of the chart-managed Secret, e.g. {GROQ_API_KEY: ...}; a component gets "
         "one only when its extraSecretKeys names it",
-        propertyNames={"pattern": SECRET_KEY.pattern, "not": {"enum": list(SECRET_KEYS)}},
+        # Keys are checked with (pattern)properties, not propertyNames, whose errors Helm
+        # reports at a wrong path; no check prints a value.
+        additionalProperties=False,
+        patternProperties={SECRET_KEY.pattern: {"type": "string"}},
+        properties={key: {"not": {}} for key in SECRET_KEYS},
     )
 
 

@@ -110,10 +110,136 @@ def test_fails_when_the_auth_secret_is_short_without_printing_it(render, credent
             "at '/httpRoute/scheme': value must be one of 'https', 'http'",
         ),
         ({"ingress": {"host": "Not A Host"}}, "at '/ingress/host': 'Not A Host' does not match"),
+        (
+            {"backend": {"containerPorts": {"http": 70000}}},
+            "at '/backend/containerPorts/http': maximum: got 70,000, want 65,535",
+        ),
+        (
+            {"backend": {"envNames": {"PORT": "HTTP_PORT"}}},
+            "at '/backend/envNames': additional properties 'PORT' not allowed",
+        ),
+        (
+            {"frontend": {"envNames": {"AI_PROVIDER": "LLM_PROVIDER"}}},
+            "at '/frontend/envNames': additional properties 'AI_PROVIDER' not allowed",
+        ),
+        (
+            {"backend": {"envNames": {"DATABASE_URL": "db-url"}}},
+            "at '/backend/envNames/DATABASE_URL': 'db-url' does not match pattern "
+            "'^[A-Za-z_][A-Za-z0-9_]*$'",
+        ),
+        (
+            {"backend": {"extraSecretKeys": ["groq-key"]}},
+            "at '/backend/extraSecretKeys/0': 'groq-key' does not match pattern "
+            "'^[A-Za-z_][A-Za-z0-9_]*$'",
+        ),
+        (
+            {"frontend": {"writablePaths": ["cache"]}},
+            "at '/frontend/writablePaths/0': 'cache' does not match pattern '^/.'",
+        ),
+        (
+            {"backend": {"extraEnvVars": [{"value": "production"}]}},
+            "at '/backend/extraEnvVars/0': missing property 'name'",
+        ),
+        (
+            {"backend": {"extraEnvVars": {"NODE_ENV": "production"}}},
+            "at '/backend/extraEnvVars': got object, want array",
+        ),
+        (
+            {"frontend": {"sidecars": [{"name": "mcp"}]}},
+            "at '/frontend/sidecars/0': missing property 'image'",
+        ),
+        (
+            {"backend": {"extraVolumeMounts": [{"name": "ca"}]}},
+            "at '/backend/extraVolumeMounts/0': missing property 'mountPath'",
+        ),
+        (
+            {"backend": {"podSecurityContext": "runAsUser=1001"}},
+            "at '/backend/podSecurityContext': got string, want object",
+        ),
+        (
+            {"backend": {"probes": {"startup": {"enabled": "no"}}}},
+            "at '/backend/probes/startup/enabled': got string, want boolean",
+        ),
+        (
+            {"backend": {"publicPath": "api"}},
+            "at '/backend/publicPath': 'api' does not match pattern '^(/[^/].*)?$'",
+        ),
+        (
+            {"networkPolicy": {"ingressNamespace": "Ingress_NS"}},
+            "at '/networkPolicy/ingressNamespace': 'Ingress_NS' does not match pattern "
+            "'^([a-z0-9]([-a-z0-9]*[a-z0-9])?)?$'",
+        ),
+        (
+            {"networkPolicy": {"extraEgress": {"backend": {"to": []}}}},
+            "at '/networkPolicy/extraEgress/backend': got object, want array",
+        ),
+        (
+            {"migrations": {"backoffLimit": -1}},
+            "at '/migrations/backoffLimit': minimum: got -1, want 0",
+        ),
+        (
+            {"migrations": {"activeDeadlineSeconds": 0}},
+            "at '/migrations/activeDeadlineSeconds': minimum: got 0, want 1",
+        ),
+        ({"tests": {"command": "wget"}}, "at '/tests/command': got string, want array"),
+        ({"global": {"registry": "r.example"}}, "at '/global': additional properties 'registry'"),
+        ({"extraDeploy": {"kind": "Service"}}, "at '/extraDeploy': got object, want array"),
     ],
 )
 def test_fails_when_a_value_breaks_the_schema(render, values, message):
     assert message in refused(render, values)
+
+
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [
+        ("groq key", "at '/secrets/extra': additional properties 'groq key' not allowed"),
+        ("DATABASE_URL", "at '/secrets/extra/DATABASE_URL': 'not' failed"),
+    ],
+)
+def test_fails_when_an_extra_secret_key_is_bad_without_printing_its_value(
+    render, credentials, key, message
+):
+    value = credentials["betterAuthSecret"][::-1]
+    error = refused(render, {"secrets": {**credentials, "extra": {key: value}}})
+    assert message in error
+    assert value not in error
+    assert_no_secret_in(error, credentials)
+
+
+def test_fails_when_an_extra_secret_is_empty(render, credentials):
+    error = refused(render, {"secrets": {**credentials, "extra": {"GROQ_API_KEY": ""}}})
+    assert "secrets.extra.GROQ_API_KEY must not be empty" in error
+    assert_no_secret_in(error, credentials)
+
+
+def test_fails_when_a_component_names_a_secret_key_the_managed_secret_lacks(render, credentials):
+    error = refused(render, {"frontend": {"extraSecretKeys": ["GROQ_API_KEY"]}})
+    assert (
+        "frontend.extraSecretKeys names GROQ_API_KEY, which secrets.extra lacks: add it there "
+        "(or use secrets.existingSecret)" in error
+    )
+    assert_no_secret_in(error, credentials)
+    values = {"secrets": {"existingSecret": "creds"}, "frontend": {"extraSecretKeys": ["GROQ"]}}
+    render(values, with_credentials=False)
+
+
+def test_fails_when_a_public_path_has_no_route(render):
+    assert (
+        "backend.publicPath (/api) is routed by the chart's Ingress or HTTPRoute: set "
+        "ingress.enabled or httpRoute.enabled"
+        in refused(render, {"backend": {"publicPath": "/api"}})
+    )
+
+
+def test_fails_when_a_public_path_names_no_ingress_namespace(render):
+    values = {"backend": {"publicPath": "/api"}, "ingress": {"enabled": True}}
+    assert (
+        "networkPolicy.ingressNamespace must name the ingress controller's (or Gateway's) "
+        "namespace when backend.publicPath is set: the backend's NetworkPolicy admits only "
+        "that namespace besides the frontend" in refused(render, values)
+    )
+    render({**values, "networkPolicy": {"enabled": False}})
 
 
 def test_fails_when_autoscaling_bounds_are_inverted(render):

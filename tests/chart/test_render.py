@@ -78,6 +78,87 @@ SCENARIOS = {
         "backend": {"podDisruptionBudget": {"enabled": False}},
         "frontend": {"podDisruptionBudget": {"enabled": False}},
     },
+    "own-image": {
+        "global": {"imageRegistry": "registry.example"},
+        "commonLabels": {"example.com/owner": "todo"},
+        "commonAnnotations": {"example.com/contact": "ops"},
+        "secrets": {"extra": {"GROQ_API_KEY": "groq-not-a-real-key"}},
+        "backend": {
+            "containerPorts": {"http": 8080},
+            "command": ["uvicorn", "main:app"],
+            "args": ["--port", "8080"],
+            "envNames": {"BETTER_AUTH_SECRET": "JWT_SECRET", "AI_PROVIDER": "LLM_PROVIDER"},
+            "extraEnvVars": [
+                {"name": "APP_ENV", "value": "production"},
+                {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
+            ],
+            "extraEnvVarsCM": "todo-env",
+            "extraEnvVarsSecret": "todo-more-keys",
+            "extraSecretKeys": ["GROQ_API_KEY"],
+            "writablePaths": ["/app/.cache", "/var/run/app"],
+            "extraVolumes": [{"name": "ca", "configMap": {"name": "ca-bundle"}}],
+            "extraVolumeMounts": [{"name": "ca", "mountPath": "/etc/ca", "readOnly": True}],
+            "podSecurityContext": {"runAsUser": 1001, "runAsGroup": 1001, "fsGroup": 1001},
+            "containerSecurityContext": {"runAsUser": 1001, "runAsGroup": 1001},
+            "initContainers": [{"name": "wait", "image": "busybox:1.36", "command": ["true"]}],
+            "sidecars": [{"name": "mcp", "image": "mcp:1.0", "ports": [{"containerPort": 9000}]}],
+            "podLabels": {"example.com/team": "todo"},
+            "priorityClassName": "high",
+            "topologySpreadConstraints": [
+                {
+                    "maxSkew": 1,
+                    "topologyKey": "topology.kubernetes.io/zone",
+                    "whenUnsatisfiable": "ScheduleAnyway",
+                }
+            ],
+            "probes": {
+                "liveness": {"path": "/api/health"},
+                "readiness": {"path": "/api/health"},
+                "startup": {"enabled": False},
+            },
+        },
+        "frontend": {
+            "containerPorts": {"http": 8081},
+            "envNames": {"BACKEND_URL": "API_URL"},
+            "writablePaths": ["/app/.next/cache"],
+            "probes": {"liveness": {"enabled": False}},
+        },
+        "networkPolicy": {
+            "backendToFrontend": True,
+            "extraEgress": {
+                "frontend": [
+                    {
+                        "to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}],
+                        "ports": [{"port": 443, "protocol": "TCP"}],
+                    }
+                ]
+            },
+        },
+        "tests": {"image": {"repository": "library/busybox", "tag": "1.36"}},
+    },
+    "public-path": {
+        "backend": {"publicPath": "/api"},
+        "networkPolicy": {"ingressNamespace": "ingress-nginx"},
+        "ingress": {"enabled": True, "host": "todo.example.com"},
+        "httpRoute": {"enabled": True, "parentRefs": [{"name": "public"}]},
+    },
+    "migrations": {"migrations": {"enabled": True, "command": ["alembic", "upgrade", "head"]}},
+    "migrations-existing-secret": {
+        "secrets": {"existingSecret": "creds"},
+        "migrations": {"enabled": True, "image": {"repository": "todo/migrate", "tag": "1"}},
+    },
+    "extra-deploy": {
+        "extraDeploy": [
+            {
+                "apiVersion": "v1",
+                "kind": "Service",
+                "metadata": {"name": "{{ .Release.Name }}-mcp"},
+                "spec": {"ports": [{"port": 9000}], "selector": {"app": "mcp"}},
+            },
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-mcp\n"
+            "data:\n  BACKEND: {{ .Values.backend.containerPorts.http | quote }}\n",
+        ]
+    },
     "example-file": yaml.safe_load((ROOT / "examples" / "values-existing-secret.yaml").read_text()),
     "two-releases": {"backend": {"autoscaling": {"enabled": True}}},
 }

@@ -30,6 +30,26 @@ def test_secrets_only_in_the_secret_data(render, credentials, provider):
         assert not occurrences(text, values | encoded(values)), manifest["kind"]
 
 
+def test_extra_secrets_and_the_migration_stay_in_secret_data(render, credentials):
+    # The migration's own hook Secret holds DATABASE_URL too; the Job only references it.
+    extra = {"GROQ_API_KEY": "gq-" + credentials["openaiApiKey"][::-1]}
+    values = {
+        "secrets": {**credentials, "extra": extra},
+        "backend": {"extraSecretKeys": ["GROQ_API_KEY"]},
+        "migrations": {"enabled": True},
+    }
+    manifests = render(values)
+    secrets = set(credentials.values()) | set(extra.values())
+    kinds = set()
+    for manifest in manifests:
+        kinds.add(manifest["kind"])
+        if manifest["kind"] == "Secret":
+            data = manifest.pop("data")
+            assert set(data.values()) <= encoded(secrets)
+        assert not occurrences(json.dumps(manifest), secrets | encoded(secrets)), manifest["kind"]
+    assert {"Job", "Secret", "Deployment"} <= kinds
+
+
 def test_chart_defaults_hold_no_secret(chart_dir):
     defaults = yaml.safe_load((chart_dir / "values.yaml").read_text())
     assert all(value in ("", {}) for key, value in defaults["secrets"].items())
