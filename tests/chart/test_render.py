@@ -161,6 +161,10 @@ SCENARIOS = {
     },
     "example-file": yaml.safe_load((ROOT / "examples" / "values-existing-secret.yaml").read_text()),
     "two-releases": {"backend": {"autoscaling": {"enabled": True}}},
+    **{
+        f"example-{path.stem.removeprefix('values-')}": yaml.safe_load(path.read_text())
+        for path in sorted((ROOT / "examples").glob("values-own-images-*.yaml"))
+    },
 }
 RELEASES = {"two-releases": ("blue", "green")}
 """Scenarios installed as several releases into one namespace; the others as the release "todo"."""
