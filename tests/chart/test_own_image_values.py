@@ -323,10 +323,32 @@ def test_no_migration_objects_by_default(render):
     assert [m["metadata"]["name"] for m in all_of(manifests, "Secret")] == ["todo-todo-chatbot"]
 
 
+def notes_of(chart_dir, tmp_path, *value_sets):
+    # Helm 4: Helm 3 wants a reachable cluster even for a client-side dry run.
+    files = []
+    for index, value_set in enumerate(value_sets):
+        path = tmp_path / f"notes-{index}.yaml"
+        path.write_text(yaml.safe_dump(value_set))
+        files += ["-f", str(path)]
+    result = subprocess.run(
+        [tool_path("helm"), "install", "todo", str(chart_dir), *files, "--dry-run=client"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return result.stdout.split("NOTES:", 1)[1]
+
+
+def test_the_new_knobs_at_their_defaults_change_no_note(chart_dir, tmp_path, credentials):
+    base = {"secrets": credentials}
+    assert notes_of(chart_dir, tmp_path, base) == notes_of(
+        chart_dir, tmp_path, base, new_knobs_off()
+    )
+
+
 def test_notes_say_what_a_security_value_turns_off_and_warn_of_a_public_backend(
     chart_dir, tmp_path, credentials
 ):
-    # Helm 4: Helm 3 wants a reachable cluster even for a client-side dry run.
     values = {
         **SCENARIOS["public-path"],
         "secrets": credentials,
@@ -334,16 +356,10 @@ def test_notes_say_what_a_security_value_turns_off_and_warn_of_a_public_backend(
             "publicPath": "/api",
             "containerSecurityContext": {"readOnlyRootFilesystem": False},
         },
+        "migrations": {"enabled": True},
     }
-    path = tmp_path / "values.yaml"
-    path.write_text(yaml.safe_dump(values))
-    result = subprocess.run(
-        [tool_path("helm"), "install", "todo", str(chart_dir), "-f", str(path), "--dry-run=client"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    notes = result.stdout.split("NOTES:", 1)[1]
+    notes = notes_of(chart_dir, tmp_path, values)
+    assert "Migrations: the Job todo-todo-chatbot-migrations ran before" in notes
     assert (
         "Security: backend.containerSecurityContext.readOnlyRootFilesystem=false overrides "
         "the read-only root filesystem." in notes
