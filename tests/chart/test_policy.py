@@ -9,6 +9,9 @@ from conftest import ROOT, tool_path
 from test_render import SCENARIOS
 
 CONFIG = ROOT / ".checkov.yaml"
+ACCEPTED = {"example-own-images-proxy": {"CKV_K8S_40"}}
+"""Checks a scenario fails by the operator's choice: that image needs uid 1001 (a low uid,
+CKV_K8S_40), which NOTES names as an override of the chart's uid 10001."""
 
 
 @pytest.fixture(scope="module")
@@ -16,7 +19,17 @@ def checkov() -> str:
     return tool_path("checkov")
 
 
-@pytest.mark.parametrize("scenario", ["defaults", "example-file", "autoscaling", "http-route"])
+@pytest.mark.parametrize(
+    "scenario",
+    [
+        "defaults",
+        "example-file",
+        "autoscaling",
+        "http-route",
+        "migrations",
+        "example-own-images-proxy",
+    ],
+)
 def test_no_failed_policy_checks(render, checkov, tmp_path, scenario):
     values = SCENARIOS[scenario]
     manifests = render(values, with_credentials="existingSecret" not in values.get("secrets", {}))
@@ -29,7 +42,9 @@ def test_no_failed_policy_checks(render, checkov, tmp_path, scenario):
     )
     report = json.loads(result.stdout)
     failed = [
-        (check["check_id"], check["resource"]) for check in report["results"]["failed_checks"]
+        (check["check_id"], check["resource"])
+        for check in report["results"]["failed_checks"]
+        if check["check_id"] not in ACCEPTED.get(scenario, set())
     ]
     assert failed == []
     assert report["summary"]["passed"] > 100
