@@ -8,7 +8,7 @@ from conftest import tool_path
 from support.manifests import all_of, by_kind, container
 from test_render import SCENARIOS
 from todo_chatbot import backend, frontend, values
-from todo_chatbot.workload import WorkloadProps, camel_case, chart_values
+from todo_chatbot.workload import WRITABLE_VOLUME, WorkloadProps, camel_case, chart_values
 
 BACKEND = "todo-todo-chatbot-backend"
 FRONTEND = "todo-todo-chatbot-frontend"
@@ -155,6 +155,16 @@ def test_writable_paths_mount_volumes_of_the_pod(render):
         assert mounts[path] in volumes, path
     assert volumes[mounts["/app/.cache"]] == {"emptyDir": {}, "name": mounts["/app/.cache"]}
     assert main_container(manifests)["securityContext"]["readOnlyRootFilesystem"] is True
+
+
+def test_writable_volumes_are_named_as_the_constructs_name_them(render):
+    # _helpers.tpl repeats workload.WRITABLE_VOLUME: the copy must match.
+    pod = deployment(render(OWN_IMAGE))["spec"]["template"]["spec"]
+    paths = OWN_IMAGE["backend"]["writablePaths"]
+    names = [WRITABLE_VOLUME.format(index=index) for index in range(len(paths))]
+    assert [m["name"] for m in pod["containers"][0]["volumeMounts"] if m["mountPath"] in paths] == (
+        names
+    )
 
 
 def test_security_contexts_merge_over_the_restricted_defaults(render):

@@ -88,10 +88,25 @@ def test_the_wheel_ships_the_bindings_and_chart_files(tmp_path):
     assert int(result.stdout) > 10
 
 
-def test_the_readme_library_example_synthesizes(tmp_path):
+def readme_example(tmp_path, index):
+    """Run the `index`-th Python example of the README; returns the synthesized objects."""
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    example = readme.split("```python\n", 1)[1].split("```", 1)[0]
+    example = readme.split("```python\n")[index + 1].split("```", 1)[0]
     subprocess.run([sys.executable, "-c", example], cwd=tmp_path, check=True, capture_output=True)
     (output,) = (tmp_path / "dist").glob("*.k8s.yaml")
-    kinds = [doc["kind"] for doc in yaml.safe_load_all(output.read_text())]
+    return list(yaml.safe_load_all(output.read_text()))
+
+
+def test_the_readme_library_example_synthesizes(tmp_path):
+    kinds = [doc["kind"] for doc in readme_example(tmp_path, 0)]
     assert "Ingress" in kinds and "Secret" not in kinds
+
+
+def test_the_readme_own_images_example_synthesizes(tmp_path):
+    manifests = readme_example(tmp_path, 1)
+    job = by_kind(manifests, "Job")
+    assert job["spec"]["template"]["spec"]["containers"][0]["command"][0] == "alembic"
+    backend = by_kind(manifests, "Deployment", "todo-chatbot-backend")
+    assert backend["spec"]["template"]["spec"]["containers"][0]["ports"] == [
+        {"containerPort": 8080}
+    ]
