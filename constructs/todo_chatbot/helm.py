@@ -536,6 +536,8 @@ def _migrations(objects: _Objects) -> None:
 
     policy = objects.get("NetworkPolicy", MIGRATIONS)
     objects.only_if(policy, f"and {enabled} .Values.networkPolicy.enabled")
+    extra = ".Values.networkPolicy.extraEgress.migrations"
+    policy["spec"]["egress"].append(include_item(extra, f"toYaml {extra}"))
     policy["metadata"]["annotations"] = {**HOOK, "helm.sh/hook-weight": "-10"}
 
     secret = copy.deepcopy(objects.get("Secret", "secrets"))

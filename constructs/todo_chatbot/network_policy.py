@@ -36,6 +36,8 @@ class NetworkPolicyProps:
     extra_egress_frontend: tuple[Json, ...] = ()
     """More egress rules of the frontend, e.g. the database over 443 for a serverless
     driver; default: none."""
+    extra_egress_migrations: tuple[Json, ...] = ()
+    """More egress rules of the migration Job, e.g. the database over 443; default: none."""
     backend_to_frontend: bool = False
     """Let the backend reach the frontend on the frontend's port (a Better Auth JWKS
     endpoint); default: no."""
@@ -156,7 +158,11 @@ class NetworkPolicies(Construct):
                 spec=k8s.NetworkPolicySpec(
                     pod_selector=k8s.LabelSelector(match_labels=migrations.selector_labels),
                     policy_types=["Ingress", "Egress"],
-                    egress=[_dns(), database],
+                    egress=[
+                        _dns(),
+                        database,
+                        *(_egress_rule(rule) for rule in props.extra_egress_migrations),
+                    ],
                 ),
             )
 

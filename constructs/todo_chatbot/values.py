@@ -519,6 +519,11 @@ class NetworkPolicyExtraEgress:
         "driver (Kubernetes NetworkPolicyEgressRule objects)",
         **_EGRESS_RULES,
     )
+    migrations: list[dict[str, Any]] = param(
+        list(default_of(NetworkPolicyProps, "extra_egress_migrations")),
+        "More egress rules of the migration Job (Kubernetes NetworkPolicyEgressRule objects)",
+        **_EGRESS_RULES,
+    )
 
 
 @dataclass

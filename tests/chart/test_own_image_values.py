@@ -55,7 +55,7 @@ def new_knobs_off():
         },
         "frontend": {**component, "containerPorts": {"http": frontend.PORT}, "probes": probes},
         "networkPolicy": {
-            "extraEgress": {"backend": [], "frontend": []},
+            "extraEgress": {"backend": [], "frontend": [], "migrations": []},
             "backendToFrontend": False,
             "ingressNamespace": "",
         },
@@ -317,6 +317,16 @@ def test_migrations_run_as_a_hook_with_database_url_only(render):
     assert policy["spec"]["podSelector"]["matchLabels"].items() <= (
         job["spec"]["template"]["metadata"]["labels"].items()
     )
+
+
+def test_migration_network_policy_takes_extra_egress(render):
+    https = {
+        "to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}],
+        "ports": [{"port": 443, "protocol": "TCP"}],
+    }
+    values = {**SCENARIOS["migrations"], "networkPolicy": {"extraEgress": {"migrations": [https]}}}
+    policy = by_kind(render(values), "NetworkPolicy", "todo-todo-chatbot-migrations")
+    assert policy["spec"]["egress"][-1] == https
 
 
 def test_migrations_with_an_existing_secret_read_it(render):

@@ -62,6 +62,14 @@ def test_its_network_policy_reaches_dns_and_the_database_only(synth_app):
     }
 
 
+def test_its_network_policy_takes_extra_egress(synth_app):
+    https = {"to": [{"ipBlock": {"cidr": "10.9.0.0/16"}}], "ports": [{"port": 443}]}
+    policies = NetworkPolicyProps(extra_egress_migrations=(https,))
+    manifests = synth_app(migrations=MigrationProps(), network_policy=policies)
+    policy = by_kind(manifests, "NetworkPolicy", "todo-chatbot-migrations")["spec"]
+    assert policy["egress"][-1] == https
+
+
 def test_no_job_by_default(synth_app):
     assert [m for m in synth_app() if m["kind"] == "Job"] == []
 
