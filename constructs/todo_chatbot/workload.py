@@ -634,7 +634,8 @@ def _renamed(
             f"'env_names' renames only variables the chart sets, got {sorted(unknown)}; "
             f"it sets {sorted(variables)}"
         )
-    final = [names.get(key, key) for key in (*config, *env)]
+    # Checked over every variable the chart may set, as the chart's own check does.
+    final = [names.get(key, key) for key in variables]
     clashes = sorted({key for key in final if final.count(key) > 1})
     if clashes:
         raise ValueError(f"'env_names' gives two variables the name {clashes}")

@@ -224,6 +224,17 @@ def test_fails_when_a_component_names_a_secret_key_the_managed_secret_lacks(rend
     render(values, with_credentials=False)
 
 
+@pytest.mark.parametrize(
+    "names",
+    [{"AI_MODEL": "LOG_LEVEL"}, {"AI_MODEL": "MODEL", "AI_PROVIDER": "MODEL"}],
+)
+def test_fails_when_env_names_give_two_variables_one_name(render, names):
+    target = next(iter(names.values()))
+    assert f"backend.envNames gives two variables the name {target}" in refused(
+        render, {"backend": {"envNames": names}}
+    )
+
+
 def test_fails_when_a_public_path_has_no_route(render):
     assert (
         "backend.publicPath (/api) is routed by the chart's Ingress or HTTPRoute: set "

@@ -145,6 +145,18 @@ print a secret.
 {{- end }}
 {{- end }}
 {{- end }}
+{{- $variables := include "todo-chatbot.variables" . | fromJson }}
+{{- range $component := list "backend" "frontend" }}
+{{- $renames := (get $.Values $component).envNames }}
+{{- $names := list }}
+{{- range $variable := get $variables $component }}
+{{- $name := get $renames $variable | default $variable }}
+{{- if has $name $names }}
+{{- fail (printf "%s.envNames gives two variables the name %s" $component $name) }}
+{{- end }}
+{{- $names = append $names $name }}
+{{- end }}
+{{- end }}
 {{- range $component := list "backend" "frontend" }}
 {{- $scaling := (get $.Values $component).autoscaling }}
 {{- if and $scaling.enabled (gt (int $scaling.minReplicas) (int $scaling.maxReplicas)) }}
