@@ -42,8 +42,9 @@ class NetworkPolicyProps:
     """Let the backend reach the frontend on the frontend's port (a Better Auth JWKS
     endpoint); default: no."""
     ingress_namespace: str = ""
-    """Namespace of the ingress controller or Gateway, admitted to the backend's port when
-    the backend has a `public_path` (required then); default: none."""
+    """Namespace where the ingress controller's (or the Gateway's proxy) pods run, admitted
+    to the backend's port when the backend has a `public_path` (required then); default:
+    none."""
 
     def validate(self) -> None:
         """Fail early, showing the bad value."""

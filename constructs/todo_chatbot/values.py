@@ -544,8 +544,8 @@ class NetworkPolicy:
     )
     ingressNamespace: str = param(
         default_of(NetworkPolicyProps, "ingress_namespace"),
-        "Namespace of the ingress controller or Gateway; admitted to the backend's port when "
-        "backend.publicPath is set (required then)",
+        "Namespace where the ingress controller's (or the Gateway's proxy) pods run; admitted "
+        "to the backend's port when backend.publicPath is set (required then)",
         pattern="^([a-z0-9]([-a-z0-9]*[a-z0-9])?)?$",
     )
 
