@@ -577,6 +577,10 @@ def _common_metadata(objects: _Objects) -> None:
                 )
             },
         )
-    for component in ("backend", "frontend"):
-        template = objects.get("Deployment", component)["spec"]["template"]["metadata"]
+    for kind, component in (
+        ("Deployment", "backend"),
+        ("Deployment", "frontend"),
+        ("Job", MIGRATIONS),
+    ):
+        template = objects.get(kind, component)["spec"]["template"]["metadata"]
         template["labels"][with_key(".Values.commonLabels")] = None

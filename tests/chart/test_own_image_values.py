@@ -245,7 +245,11 @@ def test_global_image_registry_replaces_every_registry(render):
 
 def test_common_labels_and_annotations_reach_every_object_but_no_selector(render):
     manifests = render(
-        {**OWN_IMAGE, "ingress": {"enabled": True, "annotations": {"a.example/b": "c"}}}
+        {
+            **OWN_IMAGE,
+            "ingress": {"enabled": True, "annotations": {"a.example/b": "c"}},
+            "migrations": {"enabled": True},
+        }
     )
     for manifest in manifests:
         metadata = manifest["metadata"]
@@ -254,6 +258,11 @@ def test_common_labels_and_annotations_reach_every_object_but_no_selector(render
     assert by_kind(manifests, "Ingress")["metadata"]["annotations"]["a.example/b"] == "c"
     selector = deployment(manifests)["spec"]["selector"]["matchLabels"]
     assert "example.com/owner" not in selector
+    pods = [
+        deployment(manifests)["spec"]["template"],
+        by_kind(manifests, "Job")["spec"]["template"],
+    ]
+    assert all(pod["metadata"]["labels"]["example.com/owner"] == "todo" for pod in pods)
 
 
 def test_extra_deploy_renders_objects_and_strings_with_tpl(render):
