@@ -13,7 +13,6 @@ from pathlib import Path
 from . import pki, settings, supervisor
 from .settings import Paths
 
-API_URL = f"https://{settings.NODE_IP}:{settings.PORTS.apiserver}"
 ETCD_URL = f"http://127.0.0.1:{settings.PORTS.etcd_client}"
 START_TIMEOUT_SECONDS = 90
 
@@ -22,9 +21,9 @@ def write_kubeconfigs(paths: Paths) -> None:
     """One kubeconfig per client identity, and the admin one at $STATE/kubeconfig."""
     for user in ("controller-manager", "scheduler", "kube-proxy", "kubelet-client"):
         pki.write_kubeconfig(
-            paths.config / f"{user}.kubeconfig", pki=paths.pki, user=user, server=API_URL
+            paths.config / f"{user}.kubeconfig", pki=paths.pki, user=user, server=settings.API_URL
         )
-    pki.write_kubeconfig(paths.kubeconfig, pki=paths.pki, user="admin", server=API_URL)
+    pki.write_kubeconfig(paths.kubeconfig, pki=paths.pki, user="admin", server=settings.API_URL)
 
 
 def start_etcd(paths: Paths) -> None:
@@ -88,7 +87,7 @@ def start_apiserver(paths: Paths) -> None:
     supervisor.wait_healthy(
         paths,
         "kube-apiserver",
-        lambda: supervisor.http_ok(f"{API_URL}/readyz", context=context),
+        lambda: supervisor.http_ok(f"{settings.API_URL}/readyz", context=context),
         timeout_seconds=START_TIMEOUT_SECONDS,
     )
 

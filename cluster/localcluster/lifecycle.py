@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import time
 
@@ -24,6 +25,7 @@ from . import (
     supervisor,
     teardown,
     traefik,
+    user_kubeconfig,
     usernet,
 )
 from .progress import say, step
@@ -93,7 +95,11 @@ def cluster_up(paths: Paths) -> None:
         addons.apply_all(paths)
     with step("ingress controller (Traefik: Ingress and Gateway API)"):
         traefik.apply(paths)
+    with step(f"kubectl context {user_kubeconfig.CONTEXT}"):
+        merged = user_kubeconfig.merge(paths, os.environ)
     say(f"cluster up in {time.monotonic() - began:.0f}s; kubeconfig: {paths.kubeconfig}")
+    if merged is not None:
+        say(f"kubectl now uses the context {user_kubeconfig.CONTEXT} (in {merged})")
 
 
 def deploy_app(paths: Paths) -> str:

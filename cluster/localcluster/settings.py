@@ -72,7 +72,12 @@ class Ports:
 
 
 PORTS = Ports()
+# The local registry (docker-registry on loopback): the one definition of `localhost:5001`, which
+# the images are tagged for and the chart's default image registry names.
 REGISTRY = f"localhost:{PORTS.registry}"
+# The apiserver's URL, in every kubeconfig of the cluster; it also tells a kube context that
+# points at this cluster from one that points elsewhere.
+API_URL = f"https://{NODE_IP}:{PORTS.apiserver}"
 
 
 @dataclass(frozen=True)

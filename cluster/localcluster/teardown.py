@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import containerd, hostnet, snapshot, supervisor, usernet
+from . import containerd, hostnet, snapshot, supervisor, user_kubeconfig, usernet
 from .errors import ClusterError
 from .progress import say, step
 from .settings import CGROUP_NAME, CGROUP_ROOT, Paths
@@ -188,6 +188,7 @@ def delete_tasks(paths: Paths) -> None:
 def down(paths: Paths) -> None:
     """Stop and remove everything; safe to repeat and safe after a crashed `up`."""
     record = snapshot.load(paths)
+    user_kubeconfig.remove(paths)
     for name in PROCESSES:
         if name == OTHER_PROCESSES[0]:
             with step("remove the containers"):
