@@ -31,26 +31,13 @@ from . import (
 from .progress import say, step
 from .settings import Paths
 
-# Which port each supervised process listens on, so a rerun of `up` skips their port checks.
-PROCESS_PORTS = {
-    "registry": [settings.PORTS.registry, settings.PORTS.registry_debug],
-    "etcd": [settings.PORTS.etcd_client, settings.PORTS.etcd_peer],
-    "kube-apiserver": [settings.PORTS.apiserver],
-    "kube-controller-manager": [settings.PORTS.controller_manager],
-    "kube-scheduler": [settings.PORTS.scheduler],
-    "kubelet": [settings.PORTS.kubelet, settings.PORTS.kubelet_healthz],
-    "kube-proxy": [settings.PORTS.kube_proxy_healthz, settings.PORTS.kube_proxy_metrics],
-    "postgres": [settings.PORTS.postgres],
-    "ai-standin": [settings.PORTS.ai_standin],
-}
-
 
 def _running_ports(paths: Paths) -> list[int]:
     ports = [
         port
-        for name, owned in PROCESS_PORTS.items()
-        if supervisor.running_pid(paths, name) is not None
-        for port in owned
+        for process in settings.HOST_PROCESSES
+        if supervisor.running_pid(paths, process.name) is not None
+        for port in process.ports
     ]
     # kube-router's DaemonSet pod listens on the host network while the kubelet runs it.
     if supervisor.running_pid(paths, "kubelet") is not None:
@@ -119,7 +106,7 @@ def cluster_down(paths: Paths) -> None:
 def status(paths: Paths) -> list[tuple[str, str]]:
     """Each supervised process with `running (pid N)` or `stopped`."""
     rows = []
-    for name in reversed(teardown.PROCESSES):
-        pid = supervisor.running_pid(paths, name)
-        rows.append((name, f"running (pid {pid})" if pid else "stopped"))
+    for process in settings.HOST_PROCESSES:
+        pid = supervisor.running_pid(paths, process.name)
+        rows.append((process.name, f"running (pid {pid})" if pid else "stopped"))
     return rows

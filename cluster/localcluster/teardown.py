@@ -17,24 +17,9 @@ from typing import Any
 from . import containerd, hostnet, snapshot, supervisor, user_kubeconfig, usernet
 from .errors import ClusterError
 from .progress import say, step
-from .settings import CGROUP_NAME, CGROUP_ROOT, Paths
+from .settings import CGROUP_NAME, CGROUP_ROOT, HOST_PROCESSES, Paths
 from .shell import run
 from .supervisor import stop
-
-# The node's processes stop first, so nothing restarts the pods killed next; the control plane
-# and the host services follow (pods that still watch the apiserver would hold its shutdown).
-NODE_PROCESSES = ("kube-proxy", "kubelet")
-OTHER_PROCESSES = (
-    "kube-scheduler",
-    "kube-controller-manager",
-    "kube-apiserver",
-    "etcd",
-    "ai-standin",
-    "postgres",
-    "containerd",
-    "registry",
-)
-PROCESSES = NODE_PROCESSES + OTHER_PROCESSES
 
 
 def cgroup_dirs() -> list[Path]:
@@ -189,14 +174,15 @@ def down(paths: Paths) -> None:
     """Stop and remove everything; safe to repeat and safe after a crashed `up`."""
     record = snapshot.load(paths)
     user_kubeconfig.remove(paths)
-    for name in PROCESSES:
-        if name == OTHER_PROCESSES[0]:
+    node_stopped = False
+    for process in reversed(HOST_PROCESSES):
+        if not process.node and not node_stopped:
             with step("remove the containers"):
                 delete_tasks(paths)
                 kill_containers(paths)
-        stop_signal = signal.SIGINT if name == "postgres" else signal.SIGTERM
-        if stop(paths, name, stop_signal=stop_signal):
-            say(f"stopped {name}")
+            node_stopped = True
+        if stop(paths, process.name, stop_signal=process.stop_signal):
+            say(f"stopped {process.name}")
     leftovers = supervisor.stop_marked(paths)
     if leftovers:
         say(f"stopped {len(leftovers)} process(es) without a pid file")
