@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import sys
-import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
+
+from toolchain.progress import ticker
 
 _START = time.monotonic()
 
@@ -25,24 +26,13 @@ def step(what: str) -> Iterator[None]:
     say(f"{what}: done in {time.monotonic() - began:.1f}s")
 
 
-@contextmanager
-def heartbeat(what: str, *, every_seconds: float = 15) -> Iterator[None]:
+def heartbeat(what: str, *, every_seconds: float = 15) -> AbstractContextManager[None]:
     """Print `still waiting for <what> (N s)` every `every_seconds` while the block runs.
 
     For waits that a child process does silently (`kubectl rollout status`, `helm --wait`), so a
     slow start never looks like a hang.
     """
-    began = time.monotonic()
-    done = threading.Event()
-
-    def beat() -> None:
-        while not done.wait(every_seconds):
-            say(f"still waiting for {what} ({time.monotonic() - began:.0f}s)")
-
-    thread = threading.Thread(target=beat, name="heartbeat", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        done.set()
-        thread.join()
+    return ticker(
+        lambda seconds: say(f"still waiting for {what} ({seconds:.0f}s)"),
+        every_seconds=every_seconds,
+    )

@@ -13,10 +13,11 @@ import signal
 from dataclasses import dataclass
 from pathlib import Path
 
-# The Kubernetes version the cluster expects its binaries to be (the live tests check the node's
-# kubelet). The pin itself, and why v1.33, is tools/gotools.py's KUBERNETES_VERSION, which builds
-# them; tests/cluster/test_settings.py fails when the two differ.
-KUBERNETES_VERSION = "v1.33.13"
+from toolchain import pins
+
+# The Kubernetes version the cluster runs (the live tests check the node's kubelet): the pin its
+# binaries are built from (and why v1.33) in tools/toolchain/pins.py.
+KUBERNETES_VERSION = pins.KUBERNETES_VERSION
 
 NODE_NAME = "todo-chatbot"
 # Every interface, chain and netns name starts with this, so ownership is visible at a glance.
