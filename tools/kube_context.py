@@ -32,14 +32,13 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 # tools/ holds scripts; the local cluster's package is imported from its source folder.
 sys.path.insert(0, str(ROOT / "cluster"))
+from localcluster import release  # noqa: E402
 from localcluster.settings import API_URL, paths_from_env  # noqa: E402
 
-CHART = ROOT / "dist" / "todo-chatbot"
-RELEASE = os.environ.get("RELEASE", "todo-chatbot")
-NAMESPACE = os.environ.get("NAMESPACE", "todo-chatbot")
+CHART = release.chart_folder(ROOT)
+RELEASE = os.environ.get("RELEASE", release.RELEASE)
+NAMESPACE = os.environ.get("NAMESPACE", release.NAMESPACE)
 DEFAULT_VALUES = ROOT / "examples" / "values-existing-secret.yaml"
-TIMEOUT = "5m"
-"""The mission's budget for both services to become Ready."""
 
 # The chart's components whose images the cluster pulls.
 COMPONENTS = ("backend", "frontend")
@@ -181,21 +180,14 @@ def deploy() -> int:
         f"values {values_path}",
         flush=True,
     )
-    command = [
+    command = release.upgrade_command(
         "helm",
-        "upgrade",
-        "--install",
-        RELEASE,
-        str(CHART),
-        "--namespace",
-        NAMESPACE,
-        "--create-namespace",
-        "--values",
-        str(values_path),
-        "--wait",
-        "--timeout",
-        TIMEOUT,
-    ]
+        CHART,
+        values=values_path,
+        release=RELEASE,
+        namespace=NAMESPACE,
+        options=["--create-namespace"],
+    )
     if subprocess.run(command).returncode != 0:
         print(
             f"error: helm could not deploy {RELEASE}; see `kubectl -n {NAMESPACE} get events`",
