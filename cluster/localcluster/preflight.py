@@ -13,6 +13,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
+from toolchain.catalog import KUBERNETES_COMMANDS
 from toolchain.resources import available_memory_mib, free_disk_mib
 
 from . import hostnet, settings, shell
@@ -20,15 +21,7 @@ from .errors import ClusterError
 from .settings import Paths
 
 # Binaries built by tools/gotools.py into $CACHE/bin.
-BUILT_BINARIES = (
-    "etcd",
-    "kube-apiserver",
-    "kube-controller-manager",
-    "kube-scheduler",
-    "kubelet",
-    "kube-proxy",
-    "kubectl",
-)
+BUILT_BINARIES = ("etcd", *KUBERNETES_COMMANDS)
 # Binaries from Debian packages that `make setup-cluster` installs.
 HOST_BINARIES = (
     "containerd",

@@ -4,37 +4,21 @@ Nothing here compiles Go: the cache logic runs on stand-in tools that write a sh
 and the binaries in $CACHE/bin are only run when `make tools` / `make cluster-tools` built them.
 """
 
-import importlib.util
 import os
 import re
 import struct
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
+import gotools
 import pytest
+from toolchain import catalog, golang, installer, pins, progress, wrapper
+from toolchain.cache import cache_dir
 
 REPO = Path(__file__).resolve().parents[2]
 
-
-def load_gotools() -> ModuleType:
-    """Import tools/gotools.py, which is a script rather than a package module.
-
-    Loading it puts tools/ on the path, so its `toolchain` package imports after it.
-    """
-    spec = importlib.util.spec_from_file_location("gotools", REPO / "tools" / "gotools.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["gotools"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-gotools = load_gotools()
-from toolchain import catalog, golang, installer, pins, progress, wrapper  # noqa: E402
-from toolchain.cache import cache_dir  # noqa: E402
 
 PINS = {
     "HELM_VERSION": pins.HELM_VERSION,
@@ -245,23 +229,22 @@ def test_traefik_ldflags_are_those_of_its_release_build(monkeypatch: pytest.Monk
     ]
 
 
-def test_traefik_codename_comes_from_the_release_workflow(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def traefik_source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Stand in for the downloaded Traefik module; return its release workflow file."""
+    monkeypatch.setattr(catalog, "module_info", lambda module, version: {"Dir": str(tmp_path)})
     workflow = tmp_path / ".github" / "workflows" / "release.yaml"
     workflow.parent.mkdir(parents=True)
-    workflow.write_text("env:\n  CGO_ENABLED: 0\n  CODENAME: ramequin\n\njobs: {}\n")
-    monkeypatch.setattr(catalog, "module_info", lambda module, version: {"Dir": str(tmp_path)})
+    return workflow
+
+
+def test_traefik_codename_comes_from_the_release_workflow(traefik_source: Path) -> None:
+    traefik_source.write_text("env:\n  CGO_ENABLED: 0\n  CODENAME: ramequin\n\njobs: {}\n")
     assert catalog.traefik_codename() == "ramequin"
 
 
-def test_fails_when_the_release_workflow_names_no_codename(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    workflow = tmp_path / ".github" / "workflows" / "release.yaml"
-    workflow.parent.mkdir(parents=True)
-    workflow.write_text("env:\n  CGO_ENABLED: 0\n")
-    monkeypatch.setattr(catalog, "module_info", lambda module, version: {"Dir": str(tmp_path)})
+def test_fails_when_the_release_workflow_names_no_codename(traefik_source: Path) -> None:
+    traefik_source.write_text("env:\n  CGO_ENABLED: 0\n")
     with pytest.raises(ValueError, match="no CODENAME"):
         catalog.traefik_codename()
 

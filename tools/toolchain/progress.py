@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import TypedDict, Unpack
 
 HEARTBEAT_SECONDS = 15
 
@@ -125,32 +126,27 @@ def watch(
     return subprocess.CompletedProcess(command, returncode, "".join(lines))
 
 
-def run(
-    command: Sequence[str],
-    *,
-    what: str,
-    program: str = "gotools",
-    env: dict[str, str] | None = None,
-    cwd: Path | None = None,
-    log_file: Path | None = None,
-    progress: Progress | None = None,
-) -> str:
+class RunOptions(TypedDict, total=False):
+    """What `run` passes on to `watch` besides the command and its description."""
+
+    program: str
+    env: dict[str, str] | None
+    cwd: Path | None
+    log_file: Path | None
+    progress: Progress | None
+
+
+def run(command: Sequence[str], *, what: str, **options: Unpack[RunOptions]) -> str:
     """Run a command like `watch` and return its output; stop with the end of it if it fails.
 
     The failure is the command's last 40 lines and one line naming what failed, the exit
     code and the full log when there is one.
     """
-    result = watch(
-        command,
-        what=what,
-        program=program,
-        env=env,
-        cwd=cwd,
-        log_file=log_file,
-        progress=progress,
-    )
+    result = watch(command, what=what, **options)
     if result.returncode != 0:
         sys.stderr.write("".join(result.stdout.splitlines(keepends=True)[-40:]))
+        log_file = options.get("log_file")
         where = f" (full log: {log_file})" if log_file else ""
+        program = options.get("program", "gotools")
         sys.exit(f"{program}: {what} failed (exit {result.returncode}){where}: {' '.join(command)}")
     return result.stdout
