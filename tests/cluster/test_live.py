@@ -18,6 +18,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from localcluster import hostnet, images, settings, snapshot, supervisor
@@ -215,23 +216,27 @@ def test_a_pod_gets_an_ip_resolves_cluster_names_and_reaches_a_service(
     ]
 
 
-def test_network_policy_is_enforced(cluster: dict[str, list[str]]) -> None:
-    image = images.ref(paths_from_env(), "backend")
-    server = {
+def web_pod(name: str) -> dict[str, Any]:
+    """A pod labelled app=`name` in `default` serving HTTP on 8080 (the backend image's Python)."""
+    return {
         "apiVersion": "v1",
         "kind": "Pod",
-        "metadata": {"name": "np-server", "namespace": "default", "labels": {"app": "np-server"}},
+        "metadata": {"name": name, "namespace": "default", "labels": {"app": name}},
         "spec": {
             "containers": [
                 {
                     "name": "http",
-                    "image": image,
+                    "image": images.ref(paths_from_env(), "backend"),
                     "command": ["python3", "-m", "http.server", "8080"],
                     "readinessProbe": {"tcpSocket": {"port": 8080}, "periodSeconds": 1},
                 }
             ]
         },
     }
+
+
+def test_network_policy_is_enforced(cluster: dict[str, list[str]]) -> None:
+    server = web_pod("np-server")
     kubectl("apply", "-f", "-", input_text=json.dumps(server))
     kubectl("wait", "--for=condition=Ready", "pod/np-server", "--timeout=120s")
     server_ip = kubectl("get", "pod/np-server", "-o", "jsonpath={.status.podIP}")
@@ -310,23 +315,8 @@ def test_pods_reach_the_host_services_on_the_node_ip(cluster: dict[str, list[str
 def test_user_namespace_reaches_a_node_port_but_not_the_pods(
     cluster: dict[str, list[str]],
 ) -> None:
-    image = images.ref(paths_from_env(), "backend")
     objects = [
-        {
-            "apiVersion": "v1",
-            "kind": "Pod",
-            "metadata": {"name": "np-web", "namespace": "default", "labels": {"app": "np-web"}},
-            "spec": {
-                "containers": [
-                    {
-                        "name": "http",
-                        "image": image,
-                        "command": ["python3", "-m", "http.server", "8080"],
-                        "readinessProbe": {"tcpSocket": {"port": 8080}, "periodSeconds": 1},
-                    }
-                ]
-            },
-        },
+        web_pod("np-web"),
         {
             "apiVersion": "v1",
             "kind": "Service",
