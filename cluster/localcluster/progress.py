@@ -19,10 +19,18 @@ def say(message: str) -> None:
 
 @contextmanager
 def step(what: str) -> Iterator[None]:
-    """Announce a step, then report its duration when it ends without an error."""
+    """Announce a step, then report how it ended and after how long.
+
+    A failure is reported as the step's own line before the error propagates, so the output
+    says which step failed even when the error's message names only a command.
+    """
     say(f"{what} ...")
     began = time.monotonic()
-    yield
+    try:
+        yield
+    except BaseException:
+        say(f"{what}: failed after {time.monotonic() - began:.1f}s")
+        raise
     say(f"{what}: done in {time.monotonic() - began:.1f}s")
 
 
