@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from localcluster import hostnet, images, settings, snapshot, supervisor
+import yaml
+from localcluster import hostnet, images, settings, snapshot, supervisor, user_kubeconfig
 from localcluster.settings import Paths, paths_from_env
 from support.live_cluster import kubectl, localcluster, unbuildable_reason
 
@@ -96,7 +97,16 @@ def host_state() -> dict[str, list[str]]:
             if MARKER in _read(p.parent / "environ")
             or b"/todo-chatbot/" in _read(p.parent / "cgroup")
         ),
+        "user kubeconfig": _users_kubeconfig(),
     }
+
+
+def _users_kubeconfig() -> list[str]:
+    """The kubeconfig `up` adds its context to, as kubectl reads it ("absent": no such file)."""
+    path = user_kubeconfig.target(paths_from_env(), os.environ)
+    if path is None or not path.exists():
+        return ["absent"]
+    return yaml.safe_dump(yaml.safe_load(path.read_text()), sort_keys=True).splitlines()
 
 
 def _walk(folder: Path) -> list[Path]:
@@ -191,6 +201,19 @@ def test_node_is_ready_on_the_pinned_version(cluster: dict[str, list[str]]) -> N
     ready = {c["type"]: c["status"] for c in node["status"]["conditions"]}["Ready"]
     assert ready == "True"
     assert node["status"]["nodeInfo"]["kubeletVersion"] == settings.KUBERNETES_VERSION
+
+
+def test_plain_kubectl_reaches_the_cluster_as_after_kind_create_cluster(
+    cluster: dict[str, list[str]],
+) -> None:
+    result = subprocess.run(
+        [paths_from_env().bin / "kubectl", "get", "node", "-o", "name"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (result.returncode, result.stdout) == (0, f"node/{settings.NODE_NAME}\n")
 
 
 def test_a_pod_gets_an_ip_resolves_cluster_names_and_reaches_a_service(
