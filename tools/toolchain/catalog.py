@@ -172,6 +172,7 @@ KUBERNETES = Tool(
     build_disk_gib=5.0,
 )
 
+# The pause container's binary is compiled with the CFLAGS of build/pause/Makefile.
 PAUSE_CFLAGS = [
     "-Os",
     "-Wall",
@@ -281,8 +282,8 @@ KUBE_ROUTER = go_install_tool(
 
 
 # ---- traefik ----------------------------------------------------------------------------------
-TRAEFIK_MODULE_PATH = "github.com/traefik/traefik/v3"
 
+TRAEFIK_MODULE_PATH = "github.com/traefik/traefik/v3"
 
 TRAEFIK_MODULE = WrapperModule(
     name="traefik",

@@ -33,7 +33,6 @@ METRICS_SERVER_VERSION = "v0.8.0"
 # runs as the NetworkPolicy firewall only (--run-firewall, no --run-service-proxy/--run-router).
 KUBE_ROUTER_VERSION = "v2.1.0"
 
-
 # Traefik v3.6.12, the newest v3 release whose whole module graph the Go module proxy serves.
 # The v3.7 releases it lists (v3.7.11 to v3.7.13) cannot be built from it: they need a fork of
 # go-http-auth at a version it refuses and 14 DNS provider SDKs of lego v5 that it does not
