@@ -172,7 +172,6 @@ KUBERNETES = Tool(
     build_disk_gib=5.0,
 )
 
-# The pause container's binary is compiled with the CFLAGS of build/pause/Makefile.
 PAUSE_CFLAGS = [
     "-Os",
     "-Wall",
