@@ -109,7 +109,7 @@ class Cluster:
     def down(self) -> None:
         """Stop every process and remove everything `up` added."""
         with step("cluster down"):
-            teardown.down(self.paths)
+            teardown.down(self.paths, self.env)
 
     def status(self) -> list[tuple[str, str]]:
         """Each supervised process, in start order, with `running (pid N)` or `stopped`."""

@@ -11,6 +11,7 @@ import os
 import shutil
 import signal
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -170,10 +171,13 @@ def delete_tasks(paths: Paths) -> None:
         run(containerd.ctr(paths, "containers", "delete", container), check=False)
 
 
-def down(paths: Paths) -> None:
-    """Stop and remove everything; safe to repeat and safe after a crashed `up`."""
+def down(paths: Paths, env: Mapping[str, str]) -> None:
+    """Stop and remove everything; safe to repeat and safe after a crashed `up`.
+
+    `env` is the user's environment, whose kubeconfig `up` may have added a context to.
+    """
     record = snapshot.load(paths)
-    user_kubeconfig.remove(paths)
+    user_kubeconfig.remove(paths, env)
     node_stopped = False
     for process in reversed(HOST_PROCESSES):
         if not process.node and not node_stopped:

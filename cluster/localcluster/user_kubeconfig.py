@@ -5,8 +5,9 @@
 removes exactly those three entries, gives back the current context they replaced, and deletes
 the file (and its folder) only when `up` created it and nothing else was added since. The file
 `up` wrote to is recorded in the state folder, so `down` cleans it whatever $KUBECONFIG says
-then. Edits go through the built kubectl (`kubectl config`), which the runtime needs anyway and
-which keeps the rest of the file as kubectl itself would.
+then; without that record it cleans the user's kubeconfig of entries that point at this
+cluster. Edits go through the built kubectl (`kubectl config`), which the runtime needs anyway
+and which keeps the rest of the file as kubectl itself would.
 """
 
 from __future__ import annotations
@@ -96,28 +97,39 @@ def merge(paths: Paths, env: Mapping[str, str]) -> Path | None:
     return kubeconfig
 
 
-def remove(paths: Paths) -> None:
-    """Undo `merge`: our entries go, the previous current context comes back, nothing else moves."""
+def remove(paths: Paths, env: Mapping[str, str]) -> None:
+    """Undo `merge`: our entries go, the previous current context comes back, nothing else moves.
+
+    Without the record (the state folder was deleted, or `up` stopped before it merged), the
+    user's kubeconfig of `env` loses our entries only when our cluster entry points at this
+    cluster's apiserver, and the file stays.
+    """
     record = _record(paths)
-    if not record.exists():
-        return
-    state = json.loads(record.read_text())
-    kubeconfig = Path(state["kubeconfig"])
-    if not kubeconfig.exists():
+    state = json.loads(record.read_text()) if record.exists() else None
+    kubeconfig = Path(state["kubeconfig"]) if state else target(paths, env)
+    if kubeconfig is None or not kubeconfig.exists():
         return
     if not os.access(paths.bin / "kubectl", os.X_OK):
         say(f"kubectl is not built: remove the context {CONTEXT} from {kubeconfig} by hand")
         return
+    if state is None and _our_server(paths, kubeconfig) != settings.API_URL:
+        return
     if current_context(paths, kubeconfig) == CONTEXT:
-        previous = state["previous_context"]
+        previous = state["previous_context"] if state else ""
         restore = ["use-context", previous] if previous else ["unset", "current-context"]
         _kubectl_config(paths, kubeconfig, *restore, check=False)
     for kind in ("context", "cluster", "user"):
         _kubectl_config(paths, kubeconfig, f"delete-{kind}", CONTEXT, check=False)
-    if state["created_file"] and _is_empty(paths, kubeconfig):
+    if state and state["created_file"] and _is_empty(paths, kubeconfig):
         kubeconfig.unlink()
         if state["created_folder"] and not any(kubeconfig.parent.iterdir()):
             kubeconfig.parent.rmdir()
+
+
+def _our_server(paths: Paths, kubeconfig: Path) -> str:
+    """The server of the file's cluster entry named CONTEXT, or "" when there is none."""
+    query = f'jsonpath={{.clusters[?(@.name=="{CONTEXT}")].cluster.server}}'
+    return _kubectl_config(paths, kubeconfig, "view", "-o", query)
 
 
 def _is_empty(paths: Paths, kubeconfig: Path) -> bool:

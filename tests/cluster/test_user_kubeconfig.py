@@ -75,7 +75,8 @@ def test_up_makes_the_context_current_and_down_gives_the_file_back(
     assert clusters["prod"] == {"server": "https://192.0.2.10:6443"}
     # A second `up` refreshes the entries and still remembers the user's own context.
     user_kubeconfig.merge(paths, env)
-    user_kubeconfig.remove(paths)
+    # `down` runs under another $KUBECONFIG: the record says which file `up` wrote.
+    user_kubeconfig.remove(paths, {"KUBECONFIG": str(tmp_path / "elsewhere")})
     assert yaml.safe_load(kubeconfig.read_text()) == yaml.safe_load(USERS_KUBECONFIG)
 
 
@@ -85,7 +86,7 @@ def test_down_removes_the_file_and_folder_that_up_created(paths: Paths, tmp_path
     kubeconfig = user_kubeconfig.merge(paths, {"HOME": str(home)})
     assert kubeconfig == home / ".kube" / "config"
     assert kubeconfig.stat().st_mode & 0o077 == 0
-    user_kubeconfig.remove(paths)
+    user_kubeconfig.remove(paths, {"HOME": str(home)})
     assert list(home.iterdir()) == []
 
 
@@ -97,7 +98,31 @@ def test_down_keeps_what_the_user_added_to_a_file_up_created(paths: Paths, tmp_p
         env={"KUBECONFIG": str(kubeconfig)},
         check=True,
     )
-    user_kubeconfig.remove(paths)
+    user_kubeconfig.remove(paths, {"KUBECONFIG": str(kubeconfig)})
     left = yaml.safe_load(kubeconfig.read_text())
     assert [context["name"] for context in left["contexts"]] == ["mine"]
     assert not left.get("clusters") and not left.get("users") and not left["current-context"]
+
+
+@pytest.mark.parametrize(("server", "removed"), [(settings.API_URL, True), ("https://x:1", False)])
+def test_down_without_the_record_removes_only_a_context_of_this_cluster(
+    paths: Paths, tmp_path: Path, server: str, removed: bool
+) -> None:
+    # The state folder went (deleted by hand, or by an older `down`): the entries named
+    # todo-chatbot are ours only when they point at this cluster's apiserver.
+    kubeconfig = tmp_path / "config"
+    kubeconfig.write_text(USERS_KUBECONFIG)
+    env = {"KUBECONFIG": str(kubeconfig)}
+    user_kubeconfig.merge(paths, env)
+    subprocess.run(
+        [paths.bin / "kubectl", "config", "set-cluster", "todo-chatbot", f"--server={server}"],
+        env=env,
+        check=True,
+    )
+    (paths.state / "user-kubeconfig.json").unlink()
+    user_kubeconfig.remove(paths, env)
+    left = yaml.safe_load(kubeconfig.read_text())
+    names = {entry["name"] for entry in left["contexts"]}
+    assert ("todo-chatbot" not in names) is removed
+    assert "prod-ops" in names
+    assert (left["current-context"] == "todo-chatbot") is not removed
