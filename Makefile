@@ -145,7 +145,7 @@ lint: ## ruff and mypy (strict) on the project's own code.
 	$(RUN) ruff format --check .
 	$(RUN) mypy constructs/todo_chatbot main.py app/common/todo_common app/backend/todo_backend \
 		app/frontend/todo_frontend app/ai_standin images/build.py tools/gotools.py \
-		tools/kube_context.py cluster/localcluster bench
+		tools/toolchain tools/kube_context.py cluster/localcluster bench
 
 ## ---- benchmark -----------------------------------------------------------
 

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from localcluster import deploy, images, settings, supervisor, teardown
+from localcluster import deploy, images, settings, supervisor
 from localcluster.settings import Paths
 
 REPO = Path(__file__).resolve().parents[1]
@@ -82,10 +82,10 @@ def _rss_mib(pid: int) -> float:
 def cluster_memory(paths: Paths) -> dict[str, float]:
     """RSS (MiB) of each host process of the local cluster, with their children."""
     usage = {}
-    for name in teardown.PROCESSES:
-        pid = supervisor.running_pid(paths, name)
+    for process in settings.HOST_PROCESSES:
+        pid = supervisor.running_pid(paths, process.name)
         if pid is not None:
-            usage[name] = _rss_mib(pid)
+            usage[process.name] = _rss_mib(pid)
     return dict(sorted(usage.items(), key=lambda item: -item[1]))
 
 

@@ -1,15 +1,18 @@
 """`make up` on a configured cluster: install the chart into the current kube context.
 
-    python3 -m pipenv run python tools/kube_context.py configured  # 0: a context is set, 1: none
+    python3 -m pipenv run python tools/kube_context.py configured  # 0: a cluster not ours, 1: none
     python3 -m pipenv run python tools/kube_context.py deploy      # helm upgrade --install --wait
 
 A context is "configured" when the kubeconfig ($KUBECONFIG, a list of files, else
-~/.kube/config) names a current context; otherwise `make up` boots the project's local
-cluster instead. The kubeconfig is read here rather than through kubectl, which `make up`
-builds only for the local cluster; deploying needs helm alone (`make tools`). Exit status 2,
-with one line, means something is wrong (an unreadable kubeconfig, a current context it
-does not define, a missing values file): `make up` stops then instead of booting the local
-cluster.
+~/.kube/config) names a current context of another cluster than the local one; otherwise
+`make up` boots (or refreshes) the project's local cluster instead. The local cluster is
+recognised by its apiserver's URL, whether the context is the one `make up` merged into the
+user's kubeconfig or the cluster's own $STATE/kubeconfig; that file, named by KUBECONFIG after
+`make down` removed it, counts as no kubeconfig. The kubeconfig is read here rather than
+through kubectl, which `make up` builds only for the local cluster; deploying needs helm alone
+(`make tools`). Exit status 2, with one line, means something is wrong (an unreadable
+kubeconfig, a current context it does not define, a missing values file): `make up` stops then
+instead of booting the local cluster.
 
 The release reads its credentials from a Secret the operator created (see the chart
 README); this script never handles secret values.
@@ -27,12 +30,15 @@ from typing import Any
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-CHART = ROOT / "dist" / "todo-chatbot"
-RELEASE = os.environ.get("RELEASE", "todo-chatbot")
-NAMESPACE = os.environ.get("NAMESPACE", "todo-chatbot")
+# tools/ holds scripts; the local cluster's package is imported from its source folder.
+sys.path.insert(0, str(ROOT / "cluster"))
+from localcluster import release  # noqa: E402
+from localcluster.settings import API_URL, paths_from_env  # noqa: E402
+
+CHART = release.chart_folder(ROOT)
+RELEASE = os.environ.get("RELEASE", release.RELEASE)
+NAMESPACE = os.environ.get("NAMESPACE", release.NAMESPACE)
 DEFAULT_VALUES = ROOT / "examples" / "values-existing-secret.yaml"
-TIMEOUT = "5m"
-"""The mission's budget for both services to become Ready."""
 
 # The chart's components whose images the cluster pulls.
 COMPONENTS = ("backend", "frontend")
@@ -69,28 +75,47 @@ def read_yaml(path: Path, kind: str) -> dict[str, Any]:
     return loaded
 
 
-def current_context() -> str | None:
-    """Return the current context of the operator's kubeconfig, or None when none is set.
+def read_kubeconfig() -> tuple[str | None, str | None]:
+    """Return the current context and its cluster's server URL (None when not set).
 
     Files merge as kubectl merges them: missing files of $KUBECONFIG are skipped, the first
-    file that sets current-context wins, and that context must be defined in one of them.
+    file that sets current-context (or defines a name) wins, and that context must be defined
+    in one of them.
     """
     files = kubeconfig_files()
     existing = [path for path in files if path.is_file()]
-    if os.environ.get("KUBECONFIG") and not existing:
+    local_state = paths_from_env().state
+    others = [path for path in files if not path.absolute().is_relative_to(local_state)]
+    if os.environ.get("KUBECONFIG") and not existing and others:
         raise ConfigError(f"KUBECONFIG={os.environ['KUBECONFIG']} names no file that exists")
     current: str | None = None
-    defined: set[str] = set()
+    clusters: dict[str, str | None] = {}
+    servers: dict[str, str] = {}
     for path in existing:
         config = read_yaml(path, "kubeconfig")
         current = current or config.get("current-context") or None
         for context in config.get("contexts") or []:
             if isinstance(context, dict) and isinstance(context.get("name"), str):
-                defined.add(context["name"])
-    if current is not None and current not in defined:
+                fields = context.get("context")
+                cluster = fields.get("cluster") if isinstance(fields, dict) else None
+                clusters.setdefault(context["name"], cluster)
+        for cluster in config.get("clusters") or []:
+            fields = cluster.get("cluster") if isinstance(cluster, dict) else None
+            if isinstance(fields, dict) and isinstance(fields.get("server"), str):
+                servers.setdefault(cluster["name"], fields["server"])
+    if current is not None and current not in clusters:
         names = os.pathsep.join(str(path) for path in existing)
         raise ConfigError(f"the current context {current!r} is not defined in {names}")
-    return current
+    cluster_name = clusters.get(current) if current is not None else None
+    return current, servers.get(cluster_name) if cluster_name is not None else None
+
+
+def configured() -> int:
+    """0 when a context of another cluster is current; 1 with none, or the local cluster's."""
+    current, server = read_kubeconfig()
+    if current is None or server == API_URL:
+        return NOT_CONFIGURED
+    return 0
 
 
 def image_registry(values: dict[str, Any], component: str) -> str | None:
@@ -124,7 +149,7 @@ def local_images(values: dict[str, Any], chart_defaults: dict[str, Any]) -> list
 
 def deploy() -> int:
     """Install or upgrade the release, wait until Ready; 1 without a context, 2 on an error."""
-    context = current_context()
+    context, _ = read_kubeconfig()
     if context is None:
         print("error: no kube context is configured (set KUBECONFIG)", file=sys.stderr)
         return NOT_CONFIGURED
@@ -155,21 +180,14 @@ def deploy() -> int:
         f"values {values_path}",
         flush=True,
     )
-    command = [
+    command = release.upgrade_command(
         "helm",
-        "upgrade",
-        "--install",
-        RELEASE,
-        str(CHART),
-        "--namespace",
-        NAMESPACE,
-        "--create-namespace",
-        "--values",
-        str(values_path),
-        "--wait",
-        "--timeout",
-        TIMEOUT,
-    ]
+        CHART,
+        values=values_path,
+        release=RELEASE,
+        namespace=NAMESPACE,
+        options=["--create-namespace"],
+    )
     if subprocess.run(command).returncode != 0:
         print(
             f"error: helm could not deploy {RELEASE}; see `kubectl -n {NAMESPACE} get events`",
@@ -183,7 +201,7 @@ def main(argv: list[str]) -> int:
     """Run `configured` or `deploy`; return 0, 1 (no kube context) or 2 (an error, one line)."""
     try:
         if argv == ["configured"]:
-            return 0 if current_context() else NOT_CONFIGURED
+            return configured()
         if argv == ["deploy"]:
             return deploy()
     except ConfigError as error:

@@ -8,9 +8,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import deploy, lifecycle, preflight, settings
+from . import deploy, preflight, settings
 from .errors import ClusterError
-from .settings import paths_from_env
+from .lifecycle import Cluster
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -18,25 +18,25 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="localcluster", description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=["up", "deploy", "down", "status", "preflight"])
     args = parser.parse_args(argv)
-    paths = paths_from_env()
+    cluster = Cluster.from_env()
     try:
         if args.command == "up":
-            lifecycle.cluster_up(paths)
+            cluster.up()
         elif args.command == "deploy":
-            url = lifecycle.deploy_app(paths)
+            url = cluster.deploy()
             print(f"todo-chatbot is ready: open {url} from the user's namespace, e.g.")
             print(f"  ip netns exec {settings.USER_NETNS} curl {url}/")
             print("or through the ingress controller (Traefik):")
             print(f"  {deploy.ingress_command()}")
         elif args.command == "down":
-            lifecycle.cluster_down(paths)
+            cluster.down()
         elif args.command == "preflight":
-            preflight.run(paths)
+            preflight.run(cluster.paths)
             print("preflight: ok")
         else:
-            for name, state in lifecycle.status(paths):
+            for name, state in cluster.status():
                 print(f"{name:<24} {state}")
-            print(f"kubeconfig: {paths.kubeconfig}")
+            print(f"kubeconfig: {cluster.paths.kubeconfig}")
     except ClusterError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -7,12 +7,10 @@ import time
 
 from . import images, settings
 from .errors import ClusterError
-from .kubectl import kubectl
-from .progress import heartbeat, say
+from .kubectl import kubectl, wait_rolled_out
+from .progress import heartbeat
 from .render import render
 from .settings import Paths
-
-ROLLOUT_TIMEOUT_SECONDS = 180
 
 # hack/local-up-cluster.sh: the apiserver's client identity towards the kubelet (logs, exec,
 # port-forward, metrics proxying) needs the kubelet API.
@@ -68,25 +66,17 @@ def apply_all(paths: Paths) -> None:
 
 def wait_rollout(paths: Paths, kind: str, name: str) -> None:
     """Wait until a kube-system workload is rolled out; fail naming it and where to look."""
-    say(f"waiting for {kind}/{name}")
-    with heartbeat(f"{kind}/{name}"):
-        result = kubectl(
-            paths,
-            "-n",
-            "kube-system",
-            "rollout",
-            "status",
-            f"{kind}/{name}",
-            f"--timeout={ROLLOUT_TIMEOUT_SECONDS}s",
-            check=False,
-            timeout=ROLLOUT_TIMEOUT_SECONDS + 10,
-        )
-    if result.returncode != 0:
-        raise ClusterError(
-            f"{kind}/{name} not ready after {ROLLOUT_TIMEOUT_SECONDS}s: run "
-            f"`kubectl --kubeconfig {paths.kubeconfig} -n kube-system describe {kind}/{name}` "
+    workload = f"{kind}/{name}"
+    wait_rolled_out(
+        paths,
+        "kube-system",
+        workload,
+        what=workload,
+        look=(
+            f"`kubectl --kubeconfig {paths.kubeconfig} -n kube-system describe {workload}` "
             f"and read {paths.log('kubelet')}"
-        )
+        ),
+    )
 
 
 def wait_node_ready(paths: Paths, *, timeout_seconds: float = 120) -> None:

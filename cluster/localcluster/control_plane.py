@@ -13,7 +13,6 @@ from pathlib import Path
 from . import pki, settings, supervisor
 from .settings import Paths
 
-API_URL = f"https://{settings.NODE_IP}:{settings.PORTS.apiserver}"
 ETCD_URL = f"http://127.0.0.1:{settings.PORTS.etcd_client}"
 START_TIMEOUT_SECONDS = 90
 
@@ -22,9 +21,9 @@ def write_kubeconfigs(paths: Paths) -> None:
     """One kubeconfig per client identity, and the admin one at $STATE/kubeconfig."""
     for user in ("controller-manager", "scheduler", "kube-proxy", "kubelet-client"):
         pki.write_kubeconfig(
-            paths.config / f"{user}.kubeconfig", pki=paths.pki, user=user, server=API_URL
+            paths.config / f"{user}.kubeconfig", pki=paths.pki, user=user, server=settings.API_URL
         )
-    pki.write_kubeconfig(paths.kubeconfig, pki=paths.pki, user="admin", server=API_URL)
+    pki.write_kubeconfig(paths.kubeconfig, pki=paths.pki, user="admin", server=settings.API_URL)
 
 
 def start_etcd(paths: Paths) -> None:
@@ -88,7 +87,7 @@ def start_apiserver(paths: Paths) -> None:
     supervisor.wait_healthy(
         paths,
         "kube-apiserver",
-        lambda: supervisor.http_ok(f"{API_URL}/readyz", context=context),
+        lambda: supervisor.http_ok(f"{settings.API_URL}/readyz", context=context),
         timeout_seconds=START_TIMEOUT_SECONDS,
     )
 
@@ -96,14 +95,10 @@ def start_apiserver(paths: Paths) -> None:
 def start_controller_manager(paths: Paths) -> None:
     """Start kube-controller-manager; it also hands the node its pod CIDR."""
     p = paths.pki
-    kubeconfig = paths.config / "controller-manager.kubeconfig"
-    argv: list[str | Path] = [
-        paths.bin / "kube-controller-manager",
-        f"--kubeconfig={kubeconfig}",
-        f"--authentication-kubeconfig={kubeconfig}",
-        f"--authorization-kubeconfig={kubeconfig}",
-        "--bind-address=127.0.0.1",
-        f"--secure-port={settings.PORTS.controller_manager}",
+    _start_on_loopback(
+        paths,
+        "kube-controller-manager",
+        settings.PORTS.controller_manager,
         f"--service-account-private-key-file={p / 'service-account.key'}",
         f"--root-ca-file={p / 'ca.crt'}",
         f"--cluster-signing-cert-file={p / 'ca.crt'}",
@@ -113,39 +108,38 @@ def start_controller_manager(paths: Paths) -> None:
         f"--cluster-cidr={settings.POD_CIDR}",
         f"--node-cidr-mask-size={settings.NODE_POD_CIDR.prefixlen}",
         f"--service-cluster-ip-range={settings.SERVICE_CIDR}",
-        "--leader-elect=false",
-        "--profiling=false",
-    ]
-    supervisor.start(paths, supervisor.Process("kube-controller-manager", argv))
-    url = f"https://127.0.0.1:{settings.PORTS.controller_manager}/healthz"
-    context = supervisor.insecure_context()
-    supervisor.wait_healthy(
-        paths,
-        "kube-controller-manager",
-        lambda: supervisor.http_ok(url, context=context),
-        timeout_seconds=START_TIMEOUT_SECONDS,
     )
 
 
 def start_scheduler(paths: Paths) -> None:
     """Start kube-scheduler."""
-    kubeconfig = paths.config / "scheduler.kubeconfig"
+    _start_on_loopback(paths, "kube-scheduler", settings.PORTS.scheduler)
+
+
+def _start_on_loopback(paths: Paths, name: str, port: int, *flags: str) -> None:
+    """Start a controller that serves HTTPS on loopback `port`; wait for its /healthz.
+
+    It authenticates to the apiserver, and checks its own clients, with its kubeconfig;
+    one instance runs, so it needs no leader election.
+    """
+    kubeconfig = paths.config / f"{name.removeprefix('kube-')}.kubeconfig"
     argv: list[str | Path] = [
-        paths.bin / "kube-scheduler",
+        paths.bin / name,
         f"--kubeconfig={kubeconfig}",
         f"--authentication-kubeconfig={kubeconfig}",
         f"--authorization-kubeconfig={kubeconfig}",
         "--bind-address=127.0.0.1",
-        f"--secure-port={settings.PORTS.scheduler}",
+        f"--secure-port={port}",
+        *flags,
         "--leader-elect=false",
         "--profiling=false",
     ]
-    supervisor.start(paths, supervisor.Process("kube-scheduler", argv))
-    url = f"https://127.0.0.1:{settings.PORTS.scheduler}/healthz"
+    supervisor.start(paths, supervisor.Process(name, argv))
+    url = f"https://127.0.0.1:{port}/healthz"
     context = supervisor.insecure_context()
     supervisor.wait_healthy(
         paths,
-        "kube-scheduler",
+        name,
         lambda: supervisor.http_ok(url, context=context),
         timeout_seconds=START_TIMEOUT_SECONDS,
     )

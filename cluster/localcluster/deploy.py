@@ -20,11 +20,10 @@ from . import ai_standin, app_secrets, images, postgres, settings, traefik
 from .errors import ClusterError
 from .kubectl import kubectl
 from .progress import heartbeat
+from .release import NAMESPACE, RELEASE, chart_folder, upgrade_command
 from .settings import Paths
 from .shell import run
 
-RELEASE = "todo-chatbot"
-NAMESPACE = "todo-chatbot"
 SECRET = "todo-chatbot-local"
 # The frontend's NodePort, served on the host end of the user's veth: the primary URL, and the
 # fallback when the ingress controller is down.
@@ -32,7 +31,6 @@ FRONTEND_NODE_PORT = 30080
 # The host of the release's Ingress, served by Traefik (traefik.NODE_PORT). Nothing resolves it
 # here: the user sends it as the Host header.
 INGRESS_HOST = "todo.localtest.me"
-HELM_TIMEOUT = "5m"
 CHART_REPOSITORY = f"{settings.REGISTRY}/todo-chatbot/charts"
 
 
@@ -232,7 +230,7 @@ def push_chart(paths: Paths) -> str:
 
     Installing from there proves `helm install oci://...` works as well as the folder does.
     """
-    chart = paths.repo / "dist" / "todo-chatbot"
+    chart = chart_folder(paths.repo)
     if not (chart / "Chart.yaml").is_file():
         raise ClusterError(f"the chart {chart} is not built: run `make chart`")
     if not os.access(paths.bin / "helm", os.X_OK):
@@ -248,7 +246,7 @@ def push_chart(paths: Paths) -> str:
 def deploy(paths: Paths) -> str:
     """Install or upgrade the release from the local registry; wait for the pods; return the URL."""
     chart_ref = push_chart(paths)
-    version = chart_version(paths.repo / "dist" / "todo-chatbot")
+    version = chart_version(chart_folder(paths.repo))
     manifest = json.dumps(
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}}
     )
@@ -260,23 +258,12 @@ def deploy(paths: Paths) -> str:
     _preflight_resources(paths, chart_ref, version, values)
     with heartbeat(f"helm --wait: the pods of release {RELEASE} to be ready"):
         result = run(
-            [
+            upgrade_command(
                 paths.bin / "helm",
-                "upgrade",
-                "--install",
-                RELEASE,
                 chart_ref,
-                "--version",
-                version,
-                "--plain-http",
-                "--namespace",
-                NAMESPACE,
-                f"--kubeconfig={paths.kubeconfig}",
-                "--values",
-                values,
-                "--wait",
-                f"--timeout={HELM_TIMEOUT}",
-            ],
+                values=values,
+                options=["--version", version, "--plain-http", f"--kubeconfig={paths.kubeconfig}"],
+            ),
             check=False,
             timeout=600,
         )

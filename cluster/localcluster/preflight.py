@@ -13,20 +13,15 @@ import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
+from toolchain.catalog import KUBERNETES_COMMANDS
+from toolchain.resources import available_memory_mib, free_disk_mib
+
 from . import hostnet, settings, shell
 from .errors import ClusterError
 from .settings import Paths
 
 # Binaries built by tools/gotools.py into $CACHE/bin.
-BUILT_BINARIES = (
-    "etcd",
-    "kube-apiserver",
-    "kube-controller-manager",
-    "kube-scheduler",
-    "kubelet",
-    "kube-proxy",
-    "kubectl",
-)
+BUILT_BINARIES = ("etcd", *KUBERNETES_COMMANDS)
 # Binaries from Debian packages that `make setup-cluster` installs.
 HOST_BINARIES = (
     "containerd",
@@ -144,14 +139,6 @@ def probe_kernel() -> str:
         env = {**os.environ, "XTABLES_LOCKFILE": str(Path(scratch) / "xtables.lock")}
         script = kernel_probe_script()
         return shell.run(["unshare", "--net", "sh", "-c", script], env=env).stdout
-
-
-def available_memory_mib(meminfo_text: str) -> int:
-    """Read MemAvailable from /proc/meminfo, in MiB."""
-    for line in meminfo_text.splitlines():
-        if line.startswith("MemAvailable:"):
-            return int(line.split()[1]) // 1024
-    raise ValueError("/proc/meminfo has no MemAvailable line")
 
 
 def check_memory(available_mib: int, minimum_mib: int = MIN_AVAILABLE_MEMORY_MIB) -> str | None:
@@ -317,7 +304,7 @@ def run(paths: Paths, *, ours: Iterable[int] = (), booted: bool = False) -> None
         ),
         lambda: check_kernel_features(probe_kernel()),
         lambda: None if booted else check_memory(available_memory_mib(read("/proc/meminfo"))),
-        lambda: check_disk(paths.state, _free_mib(paths.state)),
+        lambda: check_disk(paths.state, free_disk_mib(paths.state)),
         lambda: check_ports(
             listening_ports(read(f"/proc/net/{n}") for n in ("tcp", "tcp6")),
             settings.PORTS.owners(),
@@ -351,11 +338,3 @@ def _cgroup_v1_controllers(mounts_text: str) -> set[str]:
         if len(fields) > 3 and fields[2] == "cgroup":
             controllers.update(fields[3].split(","))
     return controllers
-
-
-def _free_mib(path: Path) -> int:
-    """Free space of the file system that holds `path` (or its nearest existing parent)."""
-    existing = path
-    while not existing.exists():
-        existing = existing.parent
-    return shutil.disk_usage(existing).free // (1024 * 1024)

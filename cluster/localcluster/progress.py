@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import sys
-import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
+
+from toolchain.progress import ticker
 
 _START = time.monotonic()
 
@@ -18,31 +19,28 @@ def say(message: str) -> None:
 
 @contextmanager
 def step(what: str) -> Iterator[None]:
-    """Announce a step, then report its duration when it ends without an error."""
+    """Announce a step, then report how it ended and after how long.
+
+    A failure is reported as the step's own line before the error propagates, so the output
+    says which step failed even when the error's message names only a command.
+    """
     say(f"{what} ...")
     began = time.monotonic()
-    yield
+    try:
+        yield
+    except BaseException:
+        say(f"{what}: failed after {time.monotonic() - began:.1f}s")
+        raise
     say(f"{what}: done in {time.monotonic() - began:.1f}s")
 
 
-@contextmanager
-def heartbeat(what: str, *, every_seconds: float = 15) -> Iterator[None]:
+def heartbeat(what: str, *, every_seconds: float = 15) -> AbstractContextManager[None]:
     """Print `still waiting for <what> (N s)` every `every_seconds` while the block runs.
 
     For waits that a child process does silently (`kubectl rollout status`, `helm --wait`), so a
     slow start never looks like a hang.
     """
-    began = time.monotonic()
-    done = threading.Event()
-
-    def beat() -> None:
-        while not done.wait(every_seconds):
-            say(f"still waiting for {what} ({time.monotonic() - began:.0f}s)")
-
-    thread = threading.Thread(target=beat, name="heartbeat", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        done.set()
-        thread.join()
+    return ticker(
+        lambda seconds: say(f"still waiting for {what} ({seconds:.0f}s)"),
+        every_seconds=every_seconds,
+    )

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import signal
 from dataclasses import dataclass
 from pathlib import Path
 
-# The Kubernetes version the cluster expects its binaries to be (the live tests check the node's
-# kubelet). The pin itself, and why v1.33, is tools/gotools.py's KUBERNETES_VERSION, which builds
-# them; tests/cluster/test_settings.py fails when the two differ.
-KUBERNETES_VERSION = "v1.33.13"
+from toolchain import pins
+
+# The Kubernetes version the cluster runs (the live tests check the node's kubelet): the pin its
+# binaries are built from (and why v1.33) in tools/toolchain/pins.py.
+KUBERNETES_VERSION = pins.KUBERNETES_VERSION
 
 NODE_NAME = "todo-chatbot"
 # Every interface, chain and netns name starts with this, so ownership is visible at a glance.
@@ -72,7 +74,45 @@ class Ports:
 
 
 PORTS = Ports()
+
+
+@dataclass(frozen=True)
+class HostProcess:
+    """A process the runtime starts on the host and supervises by its pid file.
+
+    `ports` are those it listens on (a rerun of `up` skips their checks while it runs); `node`
+    marks the node's own processes, which run the pods; `stop_signal` asks it to stop.
+    """
+
+    name: str
+    ports: tuple[int, ...] = ()
+    node: bool = False
+    stop_signal: signal.Signals = signal.SIGTERM
+
+
+# In the order `up` starts them; `down` stops them in the reverse order: the node's processes
+# first, so nothing restarts the pods killed next, then the control plane and the host services
+# (pods that still watch the apiserver would hold its shutdown).
+HOST_PROCESSES = (
+    HostProcess("registry", (PORTS.registry, PORTS.registry_debug)),
+    HostProcess("containerd"),
+    # SIGINT is PostgreSQL's fast shutdown; SIGTERM would wait for every client to leave.
+    HostProcess("postgres", (PORTS.postgres,), stop_signal=signal.SIGINT),
+    HostProcess("ai-standin", (PORTS.ai_standin,)),
+    HostProcess("etcd", (PORTS.etcd_client, PORTS.etcd_peer)),
+    HostProcess("kube-apiserver", (PORTS.apiserver,)),
+    HostProcess("kube-controller-manager", (PORTS.controller_manager,)),
+    HostProcess("kube-scheduler", (PORTS.scheduler,)),
+    HostProcess("kubelet", (PORTS.kubelet, PORTS.kubelet_healthz), node=True),
+    HostProcess("kube-proxy", (PORTS.kube_proxy_healthz, PORTS.kube_proxy_metrics), node=True),
+)
+
+# The local registry (docker-registry on loopback): the one definition of `localhost:5001`, which
+# the images are tagged for and the chart's default image registry names.
 REGISTRY = f"localhost:{PORTS.registry}"
+# The apiserver's URL, in every kubeconfig of the cluster; it also tells a kube context that
+# points at this cluster from one that points elsewhere.
+API_URL = f"https://{NODE_IP}:{PORTS.apiserver}"
 
 
 @dataclass(frozen=True)

@@ -11,30 +11,16 @@ import os
 import shutil
 import signal
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from . import containerd, hostnet, snapshot, supervisor, usernet
+from . import containerd, hostnet, snapshot, supervisor, user_kubeconfig, usernet
 from .errors import ClusterError
 from .progress import say, step
-from .settings import CGROUP_NAME, CGROUP_ROOT, Paths
+from .settings import CGROUP_NAME, CGROUP_ROOT, HOST_PROCESSES, Paths
 from .shell import run
 from .supervisor import stop
-
-# The node's processes stop first, so nothing restarts the pods killed next; the control plane
-# and the host services follow (pods that still watch the apiserver would hold its shutdown).
-NODE_PROCESSES = ("kube-proxy", "kubelet")
-OTHER_PROCESSES = (
-    "kube-scheduler",
-    "kube-controller-manager",
-    "kube-apiserver",
-    "etcd",
-    "ai-standin",
-    "postgres",
-    "containerd",
-    "registry",
-)
-PROCESSES = NODE_PROCESSES + OTHER_PROCESSES
 
 
 def cgroup_dirs() -> list[Path]:
@@ -185,17 +171,22 @@ def delete_tasks(paths: Paths) -> None:
         run(containerd.ctr(paths, "containers", "delete", container), check=False)
 
 
-def down(paths: Paths) -> None:
-    """Stop and remove everything; safe to repeat and safe after a crashed `up`."""
+def down(paths: Paths, env: Mapping[str, str]) -> None:
+    """Stop and remove everything; safe to repeat and safe after a crashed `up`.
+
+    `env` is the user's environment, whose kubeconfig `up` may have added a context to.
+    """
     record = snapshot.load(paths)
-    for name in PROCESSES:
-        if name == OTHER_PROCESSES[0]:
+    user_kubeconfig.remove(paths, env)
+    node_stopped = False
+    for process in reversed(HOST_PROCESSES):
+        if not process.node and not node_stopped:
             with step("remove the containers"):
                 delete_tasks(paths)
                 kill_containers(paths)
-        stop_signal = signal.SIGINT if name == "postgres" else signal.SIGTERM
-        if stop(paths, name, stop_signal=stop_signal):
-            say(f"stopped {name}")
+            node_stopped = True
+        if stop(paths, process.name, stop_signal=process.stop_signal):
+            say(f"stopped {process.name}")
     leftovers = supervisor.stop_marked(paths)
     if leftovers:
         say(f"stopped {len(leftovers)} process(es) without a pid file")

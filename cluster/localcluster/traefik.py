@@ -19,8 +19,7 @@ from pathlib import Path
 
 from . import images, settings
 from .errors import ClusterError
-from .kubectl import kubectl
-from .progress import heartbeat, say
+from .kubectl import kubectl, wait, wait_rolled_out
 from .settings import Paths
 
 NAMESPACE = "traefik"
@@ -37,7 +36,6 @@ PING_PORT = 8080
 NODE_PORT = 30081
 # The uid of the image (images/traefik/Containerfile).
 USER_ID = 65532
-ROLLOUT_TIMEOUT_SECONDS = 180
 GATEWAY_TIMEOUT_SECONDS = 60
 
 SHARED_CRDS = "gateway-api-v1.6.1"
@@ -280,37 +278,22 @@ def apply(paths: Paths) -> None:
 
 def wait_ready(paths: Paths) -> None:
     """Wait for Traefik's rollout, then for the Gateway to be programmed by it."""
-    say(f"waiting for deployment/{NAME} in {NAMESPACE}")
-    with heartbeat(f"deployment/{NAME} in {NAMESPACE}"):
-        result = kubectl(
-            paths,
-            "-n",
-            NAMESPACE,
-            "rollout",
-            "status",
-            f"deployment/{NAME}",
-            f"--timeout={ROLLOUT_TIMEOUT_SECONDS}s",
-            check=False,
-            timeout=ROLLOUT_TIMEOUT_SECONDS + 10,
-        )
-    if result.returncode != 0:
-        raise ClusterError(
-            f"deployment/{NAME} not ready after {ROLLOUT_TIMEOUT_SECONDS}s: run "
-            f"`kubectl --kubeconfig {paths.kubeconfig} -n {NAMESPACE} logs deployment/{NAME}`"
-        )
-    result = kubectl(
+    wait_rolled_out(
         paths,
-        "-n",
+        NAMESPACE,
+        f"deployment/{NAME}",
+        what=f"deployment/{NAME} in {NAMESPACE}",
+        look=f"`kubectl --kubeconfig {paths.kubeconfig} -n {NAMESPACE} logs deployment/{NAME}`",
+    )
+    wait(
+        paths,
         NAMESPACE,
         "wait",
         "--for=condition=Programmed",
         f"gateway/{GATEWAY}",
-        f"--timeout={GATEWAY_TIMEOUT_SECONDS}s",
-        check=False,
-        timeout=GATEWAY_TIMEOUT_SECONDS + 10,
-    )
-    if result.returncode != 0:
-        raise ClusterError(
+        timeout_seconds=GATEWAY_TIMEOUT_SECONDS,
+        failure=(
             f"gateway/{GATEWAY} not programmed after {GATEWAY_TIMEOUT_SECONDS}s: run "
             f"`kubectl --kubeconfig {paths.kubeconfig} -n {NAMESPACE} describe gateway/{GATEWAY}`"
-        )
+        ),
+    )

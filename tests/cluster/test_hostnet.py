@@ -253,16 +253,37 @@ print("after down:", rules_left, hostnet.table_routes().strip() or "empty")
 """
 
 
+# sysfs shows the network namespace of whoever mounted it, not of the reader: without a mount
+# of its own the namespace would see the host's links (the live cluster's tcb0 among them), as
+# `ip netns exec` avoids by remounting /sys. The private mount namespace keeps it from the host.
+OWN_SYSFS = 'mount -t sysfs sysfs /sys && exec "$0" -c "$1"'
+
+
 def in_own_network_namespace(script: str) -> subprocess.CompletedProcess[str]:
     """Run a Python `script` with `localcluster` importable, in a throwaway network namespace."""
     return subprocess.run(
-        ["unshare", "--net", sys.executable, "-c", script],
+        ["unshare", "--net", "--mount", "sh", "-c", OWN_SYSFS, sys.executable, script],
         env={**os.environ, "PYTHONPATH": str(Path(hostnet.__file__).parents[1])},
         capture_output=True,
         text=True,
         timeout=60,
         check=True,
     )
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="network namespaces need root")
+def test_the_throwaway_namespace_sees_its_own_links_only() -> None:
+    # hostnet.link_exists reads /sys/class/net: a host link seen there (the live cluster's
+    # bridge) would make tear_down delete a link the namespace does not have.
+    script = (
+        "import os, subprocess\n"
+        "from localcluster import hostnet, settings\n"
+        "print(sorted(os.listdir('/sys/class/net')))\n"
+        "print(hostnet.link_exists(settings.BRIDGE))\n"
+        "subprocess.run(['ip', 'link', 'add', settings.BRIDGE, 'type', 'bridge'], check=True)\n"
+        "print(hostnet.link_exists(settings.BRIDGE))\n"
+    )
+    assert in_own_network_namespace(script).stdout.splitlines() == ["['lo']", "False", "True"]
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="network namespaces need root")

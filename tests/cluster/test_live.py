@@ -18,9 +18,11 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from localcluster import hostnet, images, settings, snapshot, supervisor
+import yaml
+from localcluster import hostnet, images, settings, snapshot, supervisor, user_kubeconfig
 from localcluster.settings import Paths, paths_from_env
 from support.live_cluster import kubectl, localcluster, unbuildable_reason
 
@@ -95,7 +97,16 @@ def host_state() -> dict[str, list[str]]:
             if MARKER in _read(p.parent / "environ")
             or b"/todo-chatbot/" in _read(p.parent / "cgroup")
         ),
+        "user kubeconfig": _users_kubeconfig(),
     }
+
+
+def _users_kubeconfig() -> list[str]:
+    """The kubeconfig `up` adds its context to, as kubectl reads it ("absent": no such file)."""
+    path = user_kubeconfig.target(paths_from_env(), os.environ)
+    if path is None or not path.exists():
+        return ["absent"]
+    return yaml.safe_dump(yaml.safe_load(path.read_text()), sort_keys=True).splitlines()
 
 
 def _walk(folder: Path) -> list[Path]:
@@ -192,6 +203,19 @@ def test_node_is_ready_on_the_pinned_version(cluster: dict[str, list[str]]) -> N
     assert node["status"]["nodeInfo"]["kubeletVersion"] == settings.KUBERNETES_VERSION
 
 
+def test_plain_kubectl_reaches_the_cluster_as_after_kind_create_cluster(
+    cluster: dict[str, list[str]],
+) -> None:
+    result = subprocess.run(
+        [paths_from_env().bin / "kubectl", "get", "node", "-o", "name"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (result.returncode, result.stdout) == (0, f"node/{settings.NODE_NAME}\n")
+
+
 def test_a_pod_gets_an_ip_resolves_cluster_names_and_reaches_a_service(
     cluster: dict[str, list[str]],
 ) -> None:
@@ -215,23 +239,27 @@ def test_a_pod_gets_an_ip_resolves_cluster_names_and_reaches_a_service(
     ]
 
 
-def test_network_policy_is_enforced(cluster: dict[str, list[str]]) -> None:
-    image = images.ref(paths_from_env(), "backend")
-    server = {
+def web_pod(name: str) -> dict[str, Any]:
+    """A pod labelled app=`name` in `default` serving HTTP on 8080 (the backend image's Python)."""
+    return {
         "apiVersion": "v1",
         "kind": "Pod",
-        "metadata": {"name": "np-server", "namespace": "default", "labels": {"app": "np-server"}},
+        "metadata": {"name": name, "namespace": "default", "labels": {"app": name}},
         "spec": {
             "containers": [
                 {
                     "name": "http",
-                    "image": image,
+                    "image": images.ref(paths_from_env(), "backend"),
                     "command": ["python3", "-m", "http.server", "8080"],
                     "readinessProbe": {"tcpSocket": {"port": 8080}, "periodSeconds": 1},
                 }
             ]
         },
     }
+
+
+def test_network_policy_is_enforced(cluster: dict[str, list[str]]) -> None:
+    server = web_pod("np-server")
     kubectl("apply", "-f", "-", input_text=json.dumps(server))
     kubectl("wait", "--for=condition=Ready", "pod/np-server", "--timeout=120s")
     server_ip = kubectl("get", "pod/np-server", "-o", "jsonpath={.status.podIP}")
@@ -310,23 +338,8 @@ def test_pods_reach_the_host_services_on_the_node_ip(cluster: dict[str, list[str
 def test_user_namespace_reaches_a_node_port_but_not_the_pods(
     cluster: dict[str, list[str]],
 ) -> None:
-    image = images.ref(paths_from_env(), "backend")
     objects = [
-        {
-            "apiVersion": "v1",
-            "kind": "Pod",
-            "metadata": {"name": "np-web", "namespace": "default", "labels": {"app": "np-web"}},
-            "spec": {
-                "containers": [
-                    {
-                        "name": "http",
-                        "image": image,
-                        "command": ["python3", "-m", "http.server", "8080"],
-                        "readinessProbe": {"tcpSocket": {"port": 8080}, "periodSeconds": 1},
-                    }
-                ]
-            },
-        },
+        web_pod("np-web"),
         {
             "apiVersion": "v1",
             "kind": "Service",

@@ -102,11 +102,16 @@ def test_chosen_ranges_do_not_overlap_each_other() -> None:
     assert settings.NODE_POD_CIDR.subnet_of(settings.POD_CIDR)
 
 
+def sysctls(folder: Path) -> Path:
+    """A /proc/sys stand-in with the two entries the kernel check looks for."""
+    for entry in ("net/bridge/bridge-nf-call-iptables", "net/ipv4/ip_forward"):
+        (folder / entry).parent.mkdir(parents=True, exist_ok=True)
+        (folder / entry).write_text("1\n")
+    return folder
+
+
 def test_check_kernel_accepts_this_kind_of_host(tmp_path: Path) -> None:
-    (tmp_path / "net/bridge").mkdir(parents=True)
-    (tmp_path / "net/bridge/bridge-nf-call-iptables").write_text("1\n")
-    (tmp_path / "net/ipv4").mkdir(parents=True)
-    (tmp_path / "net/ipv4/ip_forward").write_text("0\n")
+    sysctls(tmp_path)
     problem = preflight.check_kernel(
         sysctl_dir=tmp_path,
         filesystems_text="nodev\tsysfs\n\text4\nnodev\toverlay\n",
@@ -124,10 +129,7 @@ def test_check_kernel_fails_without_bridge_netfilter(tmp_path: Path) -> None:
 
 
 def test_check_kernel_lists_missing_cgroup_controllers(tmp_path: Path) -> None:
-    (tmp_path / "net/bridge").mkdir(parents=True)
-    (tmp_path / "net/bridge/bridge-nf-call-iptables").write_text("1\n")
-    (tmp_path / "net/ipv4").mkdir(parents=True)
-    (tmp_path / "net/ipv4/ip_forward").write_text("1\n")
+    sysctls(tmp_path)
     problem = preflight.check_kernel(
         sysctl_dir=tmp_path,
         filesystems_text="nodev\toverlay\n",

@@ -1,25 +1,19 @@
-"""Settings: the Kubernetes version the cluster expects is the one tools/gotools.py builds."""
-
-import ast
-from pathlib import Path
+"""Settings: every process the runtime supervises, its ports, and the order `down` stops them."""
 
 import pytest
 from localcluster import settings
 
 pytestmark = pytest.mark.cluster
 
-GOTOOLS = Path(__file__).resolve().parents[2] / "tools" / "gotools.py"
+
+def test_every_port_but_kube_routers_belongs_to_one_host_process() -> None:
+    owned = [port for process in settings.HOST_PROCESSES for port in process.ports]
+    assert len(owned) == len(set(owned))
+    # kube-router runs as a pod on the host network, not as a supervised process.
+    assert set(settings.PORTS.owners()) - set(owned) == {settings.PORTS.kube_router_health}
 
 
-def _module_constant(path: Path, name: str) -> object:
-    """The literal value a module assigns to `name` at its top level (read, never imported)."""
-    for node in ast.parse(path.read_text()).body:
-        if isinstance(node, ast.Assign) and any(
-            isinstance(t, ast.Name) and t.id == name for t in node.targets
-        ):
-            return ast.literal_eval(node.value)
-    raise AssertionError(f"{path} assigns no {name}")
-
-
-def test_the_kubernetes_version_is_the_one_gotools_builds() -> None:
-    assert _module_constant(GOTOOLS, "KUBERNETES_VERSION") == settings.KUBERNETES_VERSION
+def test_the_node_processes_start_last_so_down_stops_them_first() -> None:
+    node = [process.node for process in settings.HOST_PROCESSES]
+    assert node == sorted(node)
+    assert [p.name for p in settings.HOST_PROCESSES if p.node] == ["kubelet", "kube-proxy"]

@@ -1,46 +1,35 @@
-"""Tests of tools/gotools.py: pins, wrapper modules, the versioned cache, and built binaries.
+"""Tests of tools/gotools.py and its toolchain: pins, wrappers, the versioned cache, binaries.
 
 Nothing here compiles Go: the cache logic runs on stand-in tools that write a shell script,
 and the binaries in $CACHE/bin are only run when `make tools` / `make cluster-tools` built them.
 """
 
-import importlib.util
 import os
 import re
 import struct
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
+import gotools
 import pytest
+from toolchain import catalog, golang, installer, pins, progress, wrapper
+from toolchain.cache import cache_dir
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def load_gotools() -> ModuleType:
-    """Import tools/gotools.py, which is a script rather than a package module."""
-    spec = importlib.util.spec_from_file_location("gotools", REPO / "tools" / "gotools.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["gotools"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-gotools = load_gotools()
-
 PINS = {
-    "HELM_VERSION": gotools.HELM_VERSION,
-    "HELM3_VERSION": gotools.HELM3_VERSION,
-    "KUBERNETES_VERSION": gotools.KUBERNETES_VERSION,
-    "ETCD_VERSION": gotools.ETCD_VERSION,
-    "COREDNS_VERSION": gotools.COREDNS_VERSION,
-    "METRICS_SERVER_VERSION": gotools.METRICS_SERVER_VERSION,
-    "KUBE_ROUTER_VERSION": gotools.KUBE_ROUTER_VERSION,
-    "TRAEFIK_VERSION": gotools.TRAEFIK_VERSION,
-    "PAUSE_VERSION": gotools.PAUSE_VERSION,
+    "HELM_VERSION": pins.HELM_VERSION,
+    "HELM3_VERSION": pins.HELM3_VERSION,
+    "KUBERNETES_VERSION": pins.KUBERNETES_VERSION,
+    "ETCD_VERSION": pins.ETCD_VERSION,
+    "COREDNS_VERSION": pins.COREDNS_VERSION,
+    "METRICS_SERVER_VERSION": pins.METRICS_SERVER_VERSION,
+    "KUBE_ROUTER_VERSION": pins.KUBE_ROUTER_VERSION,
+    "TRAEFIK_VERSION": pins.TRAEFIK_VERSION,
+    "PAUSE_VERSION": pins.PAUSE_VERSION,
 }
 
 
@@ -50,27 +39,27 @@ def test_pins_are_exact_release_versions(name: str) -> None:
 
 
 def test_helm_pins_are_helm_4_and_helm_3() -> None:
-    assert gotools.HELM_VERSION.startswith("v4.")
-    assert gotools.HELM3_VERSION.startswith("v3.")
+    assert pins.HELM_VERSION.startswith("v4.")
+    assert pins.HELM3_VERSION.startswith("v3.")
 
 
 def test_kubernetes_stays_on_a_release_that_accepts_cgroup_v1() -> None:
     # Kubernetes 1.35 and later refuse to start a kubelet on cgroup v1, which this machine has.
-    minor = int(gotools.KUBERNETES_VERSION.split(".")[1])
-    assert gotools.KUBERNETES_VERSION.startswith("v1.") and minor < 35
+    minor = int(pins.KUBERNETES_VERSION.split(".")[1])
+    assert pins.KUBERNETES_VERSION.startswith("v1.") and minor < 35
 
 
 def test_etcd_is_on_the_3_5_line() -> None:
-    assert gotools.ETCD_VERSION.startswith("v3.5.")
+    assert pins.ETCD_VERSION.startswith("v3.5.")
 
 
 def test_every_tool_folder_is_keyed_by_its_version() -> None:
-    for tool in gotools.GROUPS["all"]:
+    for tool in catalog.GROUPS["all"]:
         assert tool.folder.name == f"{tool.name}-{tool.version}"
 
 
 def test_each_command_is_installed_by_exactly_one_tool() -> None:
-    links = [name for tool in gotools.GROUPS["all"] for name in tool.links]
+    links = [name for tool in catalog.GROUPS["all"] for name in tool.links]
     assert sorted(links) == sorted(set(links))
     assert {"helm", "helm3", "kubectl", "kubelet", "etcd", "coredns", "traefik", "pause"} <= set(
         links
@@ -87,7 +76,7 @@ def test_each_command_is_installed_by_exactly_one_tool() -> None:
     ],
 )
 def test_command_name_follows_go_naming(package: str, binary: str) -> None:
-    assert gotools.command_name(package) == binary
+    assert golang.command_name(package) == binary
 
 
 # ---- kubernetes wrapper module --------------------------------------------------------------
@@ -111,8 +100,8 @@ replace (
 
 
 def test_staging_modules_are_replaced_by_their_release() -> None:
-    staging = "v0." + gotools.KUBERNETES_VERSION.split(".", 1)[1]
-    replaces = gotools.kubernetes_staging_replaces(UPSTREAM_GO_MOD)
+    staging = "v0." + pins.KUBERNETES_VERSION.split(".", 1)[1]
+    replaces = catalog.kubernetes_staging_replaces(UPSTREAM_GO_MOD)
     # k8s.io/utils is a real pseudo-version, not a staging module: it must stay as it is.
     assert replaces == {
         "k8s.io/api": f"k8s.io/api {staging}",
@@ -122,11 +111,11 @@ def test_staging_modules_are_replaced_by_their_release() -> None:
 
 def test_fails_when_kubernetes_requires_no_staging_module() -> None:
     with pytest.raises(ValueError, match="requires no staging module"):
-        gotools.kubernetes_staging_replaces("module k8s.io/kubernetes\n\ngo 1.24.0\n")
+        catalog.kubernetes_staging_replaces("module k8s.io/kubernetes\n\ngo 1.24.0\n")
 
 
 @pytest.mark.parametrize(
-    "wrapper", [gotools.KUBERNETES_MODULE, gotools.ETCD_MODULE, gotools.TRAEFIK_MODULE]
+    "wrapper", [catalog.KUBERNETES_MODULE, catalog.ETCD_MODULE, catalog.TRAEFIK_MODULE]
 )
 def test_committed_wrapper_matches_the_pin(wrapper: Any) -> None:
     go_mod = wrapper.folder / "go.mod"
@@ -138,23 +127,23 @@ def test_committed_wrapper_matches_the_pin(wrapper: Any) -> None:
 
 
 def test_committed_kubernetes_wrapper_pins_every_staging_module_to_the_release() -> None:
-    text = (gotools.KUBERNETES_MODULE.folder / "go.mod").read_text()
-    staging = "v0." + gotools.KUBERNETES_VERSION.split(".", 1)[1]
+    text = (catalog.KUBERNETES_MODULE.folder / "go.mod").read_text()
+    staging = "v0." + pins.KUBERNETES_VERSION.split(".", 1)[1]
     replaced = re.findall(r"^\t(k8s\.io/\S+) => \1 (\S+)$", text, flags=re.MULTILINE)
     names = {name for name, _ in replaced}
     assert {"k8s.io/api", "k8s.io/client-go", "k8s.io/kubelet", "k8s.io/cri-api"} <= names
     assert {version for _, version in replaced} == {staging}
-    assert f"\tk8s.io/kubernetes {gotools.KUBERNETES_VERSION}" in text
+    assert f"\tk8s.io/kubernetes {pins.KUBERNETES_VERSION}" in text
 
 
 def test_kubernetes_ldflags_stamp_the_release_into_both_version_packages(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(gotools, "release_date", lambda module, version: "2026-01-02T03:04:05Z")
-    flags = gotools.kubernetes_ldflags()
-    major, minor = gotools.KUBERNETES_VERSION.lstrip("v").split(".")[:2]
+    monkeypatch.setattr(catalog, "release_date", lambda module, version: "2026-01-02T03:04:05Z")
+    flags = catalog.kubernetes_ldflags()
+    major, minor = pins.KUBERNETES_VERSION.lstrip("v").split(".")[:2]
     for package in ("k8s.io/client-go/pkg/version", "k8s.io/component-base/version"):
-        assert f"-X {package}.gitVersion={gotools.KUBERNETES_VERSION}" in flags
+        assert f"-X {package}.gitVersion={pins.KUBERNETES_VERSION}" in flags
         assert f"-X {package}.gitMajor={major}" in flags
         assert f"-X {package}.gitMinor={minor}" in flags
         assert f"-X {package}.buildDate=2026-01-02T03:04:05Z" in flags
@@ -186,18 +175,18 @@ exclude github.com/tencentcloud/tencentcloud-sdk-go v3.0.83+incompatible
 
 
 def test_go_mod_directives_reads_one_line_and_block_forms_without_comments() -> None:
-    assert gotools.go_mod_directives(TRAEFIK_GO_MOD, "replace") == [
+    assert wrapper.go_mod_directives(TRAEFIK_GO_MOD, "replace") == [
         "github.com/mailgun/minheap => github.com/containous/minheap v0.0.0-2019",
         "github.com/abbot/go-http-auth => github.com/containous/go-http-auth v0.4.1-0.2020",
         "github.com/gorilla/mux => github.com/containous/mux v0.0.0-20250523120546-41b6ec3aed59",
     ]
-    assert gotools.go_mod_directives(TRAEFIK_GO_MOD, "exclude") == [
+    assert wrapper.go_mod_directives(TRAEFIK_GO_MOD, "exclude") == [
         "github.com/tencentcloud/tencentcloud-sdk-go v3.0.83+incompatible"
     ]
 
 
 def test_upstream_replaces_keep_every_fork() -> None:
-    replaces = gotools.upstream_replaces(TRAEFIK_GO_MOD)
+    replaces = wrapper.upstream_replaces(TRAEFIK_GO_MOD)
     assert replaces["github.com/abbot/go-http-auth"] == (
         "github.com/containous/go-http-auth v0.4.1-0.2020"
     )
@@ -211,12 +200,12 @@ def test_upstream_replaces_keep_every_fork() -> None:
 def test_fails_when_upstream_replaces_a_module_by_a_local_folder() -> None:
     go_mod = TRAEFIK_GO_MOD + "replace example.com/ext => ./pkg/ext\n"
     with pytest.raises(ValueError, match=r"example\.com/ext by the local folder \./pkg/ext"):
-        gotools.upstream_replaces(go_mod)
+        wrapper.upstream_replaces(go_mod)
 
 
 def test_committed_traefik_wrapper_repeats_the_forks_and_the_exclude() -> None:
-    text = (gotools.TRAEFIK_MODULE.folder / "go.mod").read_text()
-    assert f"\tgithub.com/traefik/traefik/v3 {gotools.TRAEFIK_VERSION} " in text
+    text = (catalog.TRAEFIK_MODULE.folder / "go.mod").read_text()
+    assert f"\tgithub.com/traefik/traefik/v3 {pins.TRAEFIK_VERSION} " in text
     assert re.search(
         r"github\.com/abbot/go-http-auth => github\.com/containous/go-http-auth ", text
     )
@@ -225,40 +214,39 @@ def test_committed_traefik_wrapper_repeats_the_forks_and_the_exclude() -> None:
 
 
 def test_traefik_is_a_v3_release() -> None:
-    assert gotools.TRAEFIK_VERSION.startswith("v3.")
+    assert pins.TRAEFIK_VERSION.startswith("v3.")
 
 
 def test_traefik_ldflags_are_those_of_its_release_build(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(gotools, "release_date", lambda module, version: "2026-01-02T03:04:05Z")
-    monkeypatch.setattr(gotools, "traefik_codename", lambda: "ramequin")
+    monkeypatch.setattr(catalog, "release_date", lambda module, version: "2026-01-02T03:04:05Z")
+    monkeypatch.setattr(catalog, "traefik_codename", lambda: "ramequin")
     package = "github.com/traefik/traefik/v3/pkg/version"
     # goreleaser's {{.Version}} has no leading v: `traefik version` prints 3.x.y.
-    assert gotools.traefik_ldflags() == [
-        f"-X {package}.Version={gotools.TRAEFIK_VERSION.removeprefix('v')}",
+    assert catalog.traefik_ldflags() == [
+        f"-X {package}.Version={pins.TRAEFIK_VERSION.removeprefix('v')}",
         f"-X {package}.Codename=ramequin",
         f"-X {package}.BuildDate=2026-01-02T03:04:05Z",
     ]
 
 
-def test_traefik_codename_comes_from_the_release_workflow(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def traefik_source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Stand in for the downloaded Traefik module; return its release workflow file."""
+    monkeypatch.setattr(catalog, "module_info", lambda module, version: {"Dir": str(tmp_path)})
     workflow = tmp_path / ".github" / "workflows" / "release.yaml"
     workflow.parent.mkdir(parents=True)
-    workflow.write_text("env:\n  CGO_ENABLED: 0\n  CODENAME: ramequin\n\njobs: {}\n")
-    monkeypatch.setattr(gotools, "module_info", lambda module, version: {"Dir": str(tmp_path)})
-    assert gotools.traefik_codename() == "ramequin"
+    return workflow
 
 
-def test_fails_when_the_release_workflow_names_no_codename(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    workflow = tmp_path / ".github" / "workflows" / "release.yaml"
-    workflow.parent.mkdir(parents=True)
-    workflow.write_text("env:\n  CGO_ENABLED: 0\n")
-    monkeypatch.setattr(gotools, "module_info", lambda module, version: {"Dir": str(tmp_path)})
+def test_traefik_codename_comes_from_the_release_workflow(traefik_source: Path) -> None:
+    traefik_source.write_text("env:\n  CGO_ENABLED: 0\n  CODENAME: ramequin\n\njobs: {}\n")
+    assert catalog.traefik_codename() == "ramequin"
+
+
+def test_fails_when_the_release_workflow_names_no_codename(traefik_source: Path) -> None:
+    traefik_source.write_text("env:\n  CGO_ENABLED: 0\n")
     with pytest.raises(ValueError, match="no CODENAME"):
-        gotools.traefik_codename()
+        catalog.traefik_codename()
 
 
 def test_traefik_crds_come_from_the_gateway_api_module_of_its_build(
@@ -275,13 +263,13 @@ def test_traefik_crds_come_from_the_gateway_api_module_of_its_build(
         asked.append((path, version))
         return {"Dir": str(module)}
 
-    monkeypatch.setattr(gotools, "module_info", module_info)
+    monkeypatch.setattr(catalog, "module_info", module_info)
     out = tmp_path / "out"
     out.mkdir()
-    gotools.copy_traefik_crds(out)
-    wrapper = gotools.TRAEFIK_MODULE.folder / "go.mod"
+    catalog.copy_traefik_crds(out)
+    wrapper = catalog.TRAEFIK_MODULE.folder / "go.mod"
     assert asked == [
-        ("sigs.k8s.io/gateway-api", gotools.required_version(wrapper, "sigs.k8s.io/gateway-api"))
+        ("sigs.k8s.io/gateway-api", golang.required_version(wrapper, "sigs.k8s.io/gateway-api"))
     ]
     copied = sorted(path.name for path in (out / "gateway-api-crds").iterdir())
     assert copied == [
@@ -304,12 +292,12 @@ def fake_tool(
     def build(out_dir: Path) -> None:
         if calls is not None:
             calls.append(version)
-            calls.append(gotools.STEP.get())
+            calls.append(progress.STEP.get())
         script = out_dir / "fake"
         script.write_text(f"#!/bin/sh\necho 'fake {prints}'\n")
         script.chmod(0o755)
 
-    return gotools.Tool(
+    return installer.Tool(
         name=name,
         version=version,
         links={name: "fake"},
@@ -325,7 +313,7 @@ def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_install_builds_checks_and_links_the_version(cache: Path) -> None:
-    gotools.install(fake_tool("v1.2.3", prints="v1.2.3"), force=False)
+    installer.install(fake_tool("v1.2.3", prints="v1.2.3"), force=False)
     link = cache / "bin" / "fake"
     assert os.readlink(link) == "../tools/fake-v1.2.3/fake"
     assert subprocess.run([link], capture_output=True, text=True).stdout == "fake v1.2.3\n"
@@ -333,30 +321,30 @@ def test_install_builds_checks_and_links_the_version(cache: Path) -> None:
 
 def test_unchanged_pin_is_not_rebuilt(cache: Path) -> None:
     calls: list[str] = []
-    gotools.install(fake_tool("v1.2.3", prints="v1.2.3", calls=calls), force=False)
-    gotools.install(fake_tool("v1.2.3", prints="v1.2.3", calls=calls), force=False)
+    installer.install(fake_tool("v1.2.3", prints="v1.2.3", calls=calls), force=False)
+    installer.install(fake_tool("v1.2.3", prints="v1.2.3", calls=calls), force=False)
     assert calls == ["v1.2.3", "fake"]
 
 
 def test_version_bump_rebuilds_and_relinks(cache: Path) -> None:
-    gotools.install(fake_tool("v1.2.3", prints="v1.2.3"), force=False)
-    gotools.install(fake_tool("v1.2.4", prints="v1.2.4"), force=False)
+    installer.install(fake_tool("v1.2.3", prints="v1.2.3"), force=False)
+    installer.install(fake_tool("v1.2.4", prints="v1.2.4"), force=False)
     assert os.readlink(cache / "bin" / "fake") == "../tools/fake-v1.2.4/fake"
 
 
 def test_changed_recipe_rebuilds(cache: Path) -> None:
     calls: list[str] = []
     tool = fake_tool("v1.2.3", prints="v1.2.3", calls=calls)
-    gotools.install(tool, force=False)
+    installer.install(tool, force=False)
     (tool.folder / ".recipe").write_text("a recipe of another build\n")
-    gotools.install(tool, force=False)
+    installer.install(tool, force=False)
     assert calls == ["v1.2.3", "fake", "v1.2.3", "fake"]
 
 
 def test_fails_when_the_binary_prints_another_version(cache: Path) -> None:
-    gotools.install(fake_tool("v1.2.3", prints="v1.2.3"), force=False)
+    installer.install(fake_tool("v1.2.3", prints="v1.2.3"), force=False)
     with pytest.raises(SystemExit, match=r"expected version v1\.2\.4"):
-        gotools.install(fake_tool("v1.2.4", prints="v0.0.0"), force=False)
+        installer.install(fake_tool("v1.2.4", prints="v0.0.0"), force=False)
     # The failed build leaves neither a folder nor a link behind; the working version stays.
     assert not (cache / "tools" / "fake-v1.2.4").exists()
     assert os.readlink(cache / "bin" / "fake") == "../tools/fake-v1.2.3/fake"
@@ -368,7 +356,7 @@ def test_fails_when_the_binary_prints_another_version(cache: Path) -> None:
 
 
 def test_package_count_counts_compiled_packages_only() -> None:
-    progress = gotools.PackageCount(3)
+    count = golang.PackageCount(3)
     for line in [
         "go: downloading k8s.io/api v0.33.13\n",
         "internal/abi\n",
@@ -376,41 +364,41 @@ def test_package_count_counts_compiled_packages_only() -> None:
         "pkg/kubelet/kubelet.go:12:2: warning\n",
         "k8s.io/kubernetes/cmd/kubelet\n",
     ]:
-        progress.feed(line)
-    assert progress.describe() == "2/3 packages"
-    progress.feed("example.com/last\n")
-    assert progress.describe() == "all 3 packages compiled, linking"
+        count.feed(line)
+    assert count.describe() == "2/3 packages"
+    count.feed("example.com/last\n")
+    assert count.describe() == "all 3 packages compiled, linking"
 
 
 def test_package_count_without_a_total_shows_the_count() -> None:
-    progress = gotools.PackageCount(None)
-    progress.feed("fmt\n")
-    assert progress.describe() == "packages compiled: 1"
+    count = golang.PackageCount(None)
+    count.feed("fmt\n")
+    assert count.describe() == "packages compiled: 1"
 
 
 def test_heartbeat_says_what_where_how_far_and_how_long() -> None:
-    line = gotools.heartbeat_line(
+    line = progress.heartbeat_line(
         "gotools", "go build kubelet", "tool 1/7 kubernetes", "812/2649 packages", 245.4
     )
     assert line == (
         "[gotools]   ... go build kubelet (tool 1/7 kubernetes): 812/2649 packages, 4 min 05 s"
     )
     assert (
-        gotools.heartbeat_line("images", "export x", "", "", 15) == "[images]   ... export x: 15 s"
+        progress.heartbeat_line("images", "export x", "", "", 15) == "[images]   ... export x: 15 s"
     )
 
 
 def test_watch_feeds_the_output_to_the_progress_and_the_log(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    progress = gotools.PackageCount(2)
+    count = golang.PackageCount(2)
     log = tmp_path / "logs" / "build.log"
     script = "import sys; print('fmt'); print('go: downloading x v1', file=sys.stderr); sys.exit(3)"
-    result = gotools.watch(
-        [sys.executable, "-c", script], what="probe", log_file=log, progress=progress
+    result = progress.watch(
+        [sys.executable, "-c", script], what="probe", log_file=log, progress=count
     )
     assert result.returncode == 3
-    assert progress.done == 1
+    assert count.done == 1
     assert log.read_text() == result.stdout
     assert "go: downloading x v1" in result.stdout
     # A command shorter than a heartbeat prints nothing.
@@ -423,7 +411,7 @@ def test_run_stops_with_the_end_of_the_output_and_the_log(
     log = tmp_path / "probe.log"
     script = "for n in range(100): print(f'line {n}')\nraise SystemExit(2)"
     with pytest.raises(SystemExit, match=rf"gotools: probe failed \(exit 2\) \(full log: {log}\)"):
-        gotools.run([sys.executable, "-c", script], what="probe", log_file=log)
+        progress.run([sys.executable, "-c", script], what="probe", log_file=log)
     printed = capsys.readouterr().err
     assert "line 99" in printed and "line 60" in printed and "line 59" not in printed
     assert "line 0\n" in log.read_text()
@@ -441,20 +429,20 @@ def test_the_count_to_compile_is_what_go_build_v_compiles(
     (module / "main.go").write_text(
         'package main\n\nimport "example.com/probe/lib"\n\nfunc main() { _ = lib.Answer() }\n'
     )
-    env = gotools.go_env(cgo=False)
-    total = gotools.count_to_compile(["."], what="probe", env=env, cwd=module)
-    progress = gotools.PackageCount(total)
-    gotools.run(
+    env = golang.go_env(cgo=False)
+    total = golang.count_to_compile(["."], what="probe", env=env, cwd=module)
+    count = golang.PackageCount(total)
+    progress.run(
         ["go", "build", "-v", "-trimpath", "-o", str(tmp_path / "probe"), "."],
         what="probe",
         env=env,
         cwd=module,
-        progress=progress,
+        progress=count,
     )
     assert total is not None and total > 2
-    assert progress.done == total
+    assert count.done == total
     # The main package is always relinked; everything else now comes from the cache.
-    assert gotools.count_to_compile(["./lib"], what="probe", env=env, cwd=module) == 0
+    assert golang.count_to_compile(["./lib"], what="probe", env=env, cwd=module) == 0
 
 
 def test_main_numbers_only_the_tools_it_builds(
@@ -462,10 +450,10 @@ def test_main_numbers_only_the_tools_it_builds(
 ) -> None:
     calls: list[str] = []
     built = fake_tool("v1.0.0", prints="v1.0.0", name="built")
-    gotools.install(built, force=False)
+    installer.install(built, force=False)
     first = fake_tool("v1.0.0", prints="v1.0.0", calls=calls, name="first")
     second = fake_tool("v1.0.0", prints="v1.0.0", calls=calls, name="second")
-    monkeypatch.setitem(gotools.GROUPS, "fakes", [built, first, second])
+    monkeypatch.setitem(catalog.GROUPS, "fakes", [built, first, second])
     gotools.main(["fakes"])
     assert calls == ["v1.0.0", "tool 1/2 first", "v1.0.0", "tool 2/2 second"]
 
@@ -473,8 +461,8 @@ def test_main_numbers_only_the_tools_it_builds(
 def test_fails_when_memory_is_short_for_a_build(
     cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(gotools, "available_memory_gib", lambda: 0.5)
-    monkeypatch.setitem(gotools.GROUPS, "fakes", [fake_tool("v1.0.0", prints="v1.0.0")])
+    monkeypatch.setattr(installer, "available_memory_gib", lambda: 0.5)
+    monkeypatch.setitem(catalog.GROUPS, "fakes", [fake_tool("v1.0.0", prints="v1.0.0")])
     with pytest.raises(
         SystemExit, match=r"building fake needs about 1 GiB of memory, but only 0\.5 GiB"
     ):
@@ -483,11 +471,11 @@ def test_fails_when_memory_is_short_for_a_build(
 
 
 def test_fails_when_disk_is_short_for_a_build(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(gotools, "free_disk_gib", lambda path: 0.25)
-    tools = [fake_tool("v1.0.0", prints="v1.0.0"), gotools.KUBERNETES]
+    monkeypatch.setattr(installer, "free_disk_gib", lambda path: 0.25)
+    tools = [fake_tool("v1.0.0", prints="v1.0.0"), catalog.KUBERNETES]
     monkeypatch.setattr(gotools, "is_current", lambda tool: False)
-    monkeypatch.setitem(gotools.GROUPS, "fakes", tools)
-    disk = 1 + gotools.KUBERNETES.build_disk_gib
+    monkeypatch.setitem(catalog.GROUPS, "fakes", tools)
+    disk = 1 + catalog.KUBERNETES.build_disk_gib
     with pytest.raises(
         SystemExit,
         match=rf"building fake, kubernetes needs about {disk:g} GiB of disk under {cache}",
@@ -497,10 +485,10 @@ def test_fails_when_disk_is_short_for_a_build(cache: Path, monkeypatch: pytest.M
 
 def test_no_preflight_when_nothing_is_built(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     tool = fake_tool("v1.0.0", prints="v1.0.0")
-    gotools.install(tool, force=False)
-    monkeypatch.setattr(gotools, "available_memory_gib", lambda: 0.0)
-    monkeypatch.setattr(gotools, "free_disk_gib", lambda path: 0.0)
-    monkeypatch.setitem(gotools.GROUPS, "fakes", [tool])
+    installer.install(tool, force=False)
+    monkeypatch.setattr(installer, "available_memory_gib", lambda: 0.0)
+    monkeypatch.setattr(installer, "free_disk_gib", lambda path: 0.0)
+    monkeypatch.setitem(catalog.GROUPS, "fakes", [tool])
     gotools.main(["fakes"])
     assert os.readlink(cache / "bin" / "fake") == "../tools/fake-v1.0.0/fake"
 
@@ -510,14 +498,14 @@ def test_no_preflight_when_nothing_is_built(cache: Path, monkeypatch: pytest.Mon
 
 def installed(link: str) -> Path:
     """Return $CACHE/bin/<link>, or skip the test with the target that builds it."""
-    path = gotools.cache_dir() / "bin" / link
+    path = cache_dir() / "bin" / link
     if not path.exists():
         target = "tools" if link in ("helm", "helm3") else "cluster-tools"
         pytest.skip(f"{link} is not built: run `make {target}`")
     return path
 
 
-BINARIES = [(tool, link) for tool in gotools.GROUPS["all"] for link in tool.links]
+BINARIES = [(tool, link) for tool in catalog.GROUPS["all"] for link in tool.links]
 
 
 @pytest.mark.parametrize(
@@ -525,7 +513,7 @@ BINARIES = [(tool, link) for tool in gotools.GROUPS["all"] for link in tool.link
 )
 def test_built_binary_reports_the_pinned_version(tool: Any, link: str) -> None:
     path = installed(link)
-    printed = gotools.check_version(tool, path)
+    printed = installer.check_version(tool, path)
     assert tool.version.lstrip("v") in printed
 
 
@@ -538,7 +526,7 @@ def test_helm_default_kube_version_follows_its_client_go(helm: str, tmp_path: Pa
     (chart / "templates").mkdir(parents=True)
     (chart / "Chart.yaml").write_text(
         "apiVersion: v2\nname: probe\nversion: 0.1.0\n"
-        f'kubeVersion: ">= {gotools.KUBERNETES_VERSION}"\n'
+        f'kubeVersion: ">= {pins.KUBERNETES_VERSION}"\n'
     )
     (chart / "templates" / "probe.yaml").write_text(
         'kube: "{{ .Capabilities.KubeVersion.Version }}"\n'
@@ -547,7 +535,7 @@ def test_helm_default_kube_version_follows_its_client_go(helm: str, tmp_path: Pa
     assert result.returncode == 0, result.stderr
     rendered = re.search(r'kube: "v1\.(\d+)\.0"', result.stdout)
     assert rendered, result.stdout
-    assert int(rendered.group(1)) >= int(gotools.KUBERNETES_VERSION.split(".")[1])
+    assert int(rendered.group(1)) >= int(pins.KUBERNETES_VERSION.split(".")[1])
 
 
 PT_INTERP = 3  # the ELF program header type that names the dynamic loader
@@ -576,7 +564,7 @@ def test_image_binaries_are_static(link: str) -> None:
 
 def test_built_traefik_carries_the_crds_it_watches() -> None:
     folder = installed("traefik").resolve().parent / "gateway-api-crds"
-    for kind in gotools.TRAEFIK_EXTRA_CRDS:
+    for kind in catalog.TRAEFIK_EXTRA_CRDS:
         text = (folder / f"gateway.networking.k8s.io_{kind}.yaml").read_text()
         assert "kind: CustomResourceDefinition" in text
         assert f"name: {kind}.gateway.networking.k8s.io" in text

@@ -4,13 +4,12 @@ The kubeconfig is read without kubectl (the tests run with an empty PATH); deplo
 stand-in helm that records its arguments.
 """
 
-import importlib.util
 import os
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 
+import kube_context
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,24 +30,13 @@ contexts:
 """
 
 
-def load_kube_context() -> ModuleType:
-    """Import tools/kube_context.py, which is a script rather than a package module."""
-    path = ROOT / "tools" / "kube_context.py"
-    spec = importlib.util.spec_from_file_location("kube_context", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-kube_context = load_kube_context()
-
-
-def run(*args: str, home: Path, kubeconfig: str | None) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, home: Path, kubeconfig: str | None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run the script as `make up` does, with no kubectl (nor anything else) on PATH."""
     empty = home / "empty-path"
     empty.mkdir(exist_ok=True)
-    env = {**os.environ, "HOME": str(home), "PATH": str(empty)}
+    env = {**os.environ, "HOME": str(home), "PATH": str(empty), **(env or {})}
     env.pop("KUBECONFIG", None)
     if kubeconfig is not None:
         env["KUBECONFIG"] = kubeconfig
@@ -122,6 +110,50 @@ def test_fails_when_kubeconfig_names_no_file_that_exists(tmp_path: Path) -> None
     result = run("configured", home=tmp_path, kubeconfig=missing)
     assert result.returncode == 2
     assert result.stderr == f"error: KUBECONFIG={missing} names no file that exists\n"
+
+
+LOCAL_CLUSTER_KUBECONFIG = """\
+apiVersion: v1
+kind: Config
+clusters:
+- name: todo-chatbot
+  cluster: {server: "%s"}
+users:
+- name: todo-chatbot
+  user: {}
+contexts:
+- name: todo-chatbot
+  context: {cluster: todo-chatbot, user: todo-chatbot}
+current-context: todo-chatbot
+"""
+
+
+@pytest.mark.parametrize(
+    ("server", "status"), [(kube_context.API_URL, 1), ("https://192.0.2.10:6443", 0)]
+)
+def test_a_context_is_the_local_clusters_by_its_server(
+    tmp_path: Path, server: str, status: int
+) -> None:
+    # What `make up` merges into ~/.kube/config: the next `make up` refreshes the local cluster
+    # rather than treating it as someone else's; the name alone proves nothing.
+    (tmp_path / ".kube").mkdir()
+    (tmp_path / ".kube" / "config").write_text(LOCAL_CLUSTER_KUBECONFIG % server)
+    result = run("configured", home=tmp_path, kubeconfig=None)
+    assert result.returncode == status, result.stderr
+
+
+def test_not_configured_with_the_local_clusters_own_kubeconfig(tmp_path: Path) -> None:
+    # The path `make up` prints: exported, it must not turn the next `make up` away, neither
+    # while the cluster runs nor after `make down` removed the file.
+    state = tmp_path / "state"
+    state.mkdir()
+    own = state / "kubeconfig"
+    own.write_text(LOCAL_CLUSTER_KUBECONFIG % kube_context.API_URL)
+    env = {"STATE": str(state)}
+    assert run("configured", home=tmp_path, kubeconfig=str(own), env=env).returncode == 1
+    own.unlink()
+    result = run("configured", home=tmp_path, kubeconfig=str(own), env=env)
+    assert (result.returncode, result.stderr) == (1, "")
 
 
 # ---- deploy, in-process with a stand-in helm ------------------------------------------------
