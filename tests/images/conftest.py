@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +16,8 @@ import pytest
 from image_helpers import (
     APPS,
     COMPONENTS,
+    FIXTURES,
+    REPO,
     BuiltImage,
     Container,
     RunContainer,
@@ -53,6 +56,21 @@ def component_images(build_manifest: dict[str, dict[str, str]]) -> dict[str, Bui
     }
 
 
+@pytest.fixture(scope="session")
+def fixture_images() -> dict[str, BuiltImage]:
+    """Build the test fixture images now (`make fixture-images`; cached when unchanged)."""
+    built = subprocess.run(
+        ["python3", str(REPO / "images" / "build.py"), "fixtures"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if built.returncode != 0:
+        pytest.fail(f"images/build.py fixtures failed:\n{(built.stdout + built.stderr)[-3000:]}")
+    manifest = json.loads((cache_dir() / "images" / "manifest.json").read_text())
+    return {name: read_image(name, manifest[name]) for name in FIXTURES}
+
+
 @pytest.fixture(params=APPS)
 def app_image(request: pytest.FixtureRequest, app_images: dict[str, BuiltImage]) -> BuiltImage:
     """Each app image in turn."""
@@ -65,9 +83,14 @@ def run_container() -> Iterator[RunContainer]:
     stack = contextlib.ExitStack()
     containers: list[Container] = []
 
-    def factory(image: BuiltImage, env: dict[str, str], args: list[str] | None = None) -> Container:
+    def factory(
+        image: BuiltImage,
+        env: dict[str, str],
+        args: list[str] | None = None,
+        writable: tuple[str, ...] = ("/tmp",),
+    ) -> Container:
         rootfs = stack.enter_context(mounted_rootfs(image.ref))
-        container = Container(image, rootfs, env, args)
+        container = Container(image, rootfs, env, args, writable)
         containers.append(container)
         return container
 

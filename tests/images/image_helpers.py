@@ -29,6 +29,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 APPS = ("backend", "frontend")
+FIXTURES = ("foreign",)
 COMPONENTS = ("pause", "coredns", "metrics-server", "kube-router", "traefik")
 
 
@@ -158,11 +159,17 @@ class Container:
     """
 
     def __init__(
-        self, image: BuiltImage, rootfs: Path, env: dict[str, str], args: list[str] | None = None
+        self,
+        image: BuiltImage,
+        rootfs: Path,
+        env: dict[str, str],
+        args: list[str] | None = None,
+        writable: tuple[str, ...] = ("/tmp",),
     ) -> None:
         """Write the OCI bundle (config.json) for the image in a temporary folder.
 
-        `args` replaces the image's Cmd (after its Entrypoint), as a pod's `args` does.
+        `args` replaces the image's Cmd (after its Entrypoint), as a pod's `args` does;
+        `writable` are the paths that get a tmpfs, as the chart's emptyDir volumes.
         """
         self.id = f"todo-images-test-{secrets.token_hex(4)}"
         self.bundle = Path(tempfile.mkdtemp(prefix=f"{self.id}-"))
@@ -185,14 +192,15 @@ class Container:
             env=[*image_env, *(f"{key}={value}" for key, value in env.items())],
             noNewPrivileges=True,
         )
-        spec["mounts"].append(
+        spec["mounts"] += [
             {
-                "destination": "/tmp",
+                "destination": path,
                 "type": "tmpfs",
                 "source": "tmpfs",
                 "options": ["nosuid", "nodev", "mode=1777", "size=64m"],
             }
-        )
+            for path in writable
+        ]
         spec["linux"]["namespaces"] = [
             ns for ns in spec["linux"]["namespaces"] if ns["type"] != "network"
         ]
@@ -299,7 +307,11 @@ class RunContainer(Protocol):
     """The `run_container` fixture: make a runc container of an image."""
 
     def __call__(
-        self, image: BuiltImage, env: dict[str, str], args: list[str] | None = None
+        self,
+        image: BuiltImage,
+        env: dict[str, str],
+        args: list[str] | None = None,
+        writable: tuple[str, ...] = ("/tmp",),
     ) -> Container:
         """Return a container of the image (not started yet)."""
         ...
