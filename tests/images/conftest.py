@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +16,6 @@ from image_helpers import (
     APPS,
     COMPONENTS,
     FIXTURES,
-    REPO,
     BuiltImage,
     Container,
     RunContainer,
@@ -25,6 +23,7 @@ from image_helpers import (
     mounted_rootfs,
     read_image,
 )
+from support.fixture_images import build_fixture_images
 
 
 @pytest.fixture(scope="session")
@@ -58,15 +57,8 @@ def component_images(build_manifest: dict[str, dict[str, str]]) -> dict[str, Bui
 
 @pytest.fixture(scope="session")
 def fixture_images() -> dict[str, BuiltImage]:
-    """Build the test fixture images now (`make fixture-images`; cached when unchanged)."""
-    built = subprocess.run(
-        ["python3", str(REPO / "images" / "build.py"), "fixtures"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if built.returncode != 0:
-        pytest.fail(f"images/build.py fixtures failed:\n{(built.stdout + built.stderr)[-3000:]}")
+    """Build the test fixture images now (cached when unchanged) and read them."""
+    build_fixture_images()
     manifest = json.loads((cache_dir() / "images" / "manifest.json").read_text())
     return {name: read_image(name, manifest[name]) for name in FIXTURES}
 
