@@ -165,7 +165,7 @@ def test_the_user_adds_an_item_through_the_frontend_and_the_backend(
     title = f"foreign {secrets.token_hex(4)}"
     created = user_agent.request("POST", foreign.url + "/api/items", json_body={"title": title})
     assert created.status == 201, (created.status, created.error, created.text[:300])
-    assert created.headers["x-instance"] == foreign.ready_pods("backend")[0]
+    assert created.headers["x-instance"] == foreign.ready_pods("frontend")[0]
     stored = foreign.schema.query("SELECT title FROM items WHERE id = %s", [created.json()["id"]])
     assert stored == [(title,)]
 

@@ -207,7 +207,7 @@ def test_both_roles_serve_as_1001_on_a_read_only_root_and_stop_on_sigterm(
     )
     with urllib.request.urlopen(request, timeout=5) as created:
         assert created.status == 201
-        assert created.headers["X-Instance"] == "images-test-backend"
+        assert created.headers["X-Instance"] == "images-test-frontend"
     assert get_json(f"{front}/api/items") == {
         "data": [{"id": 1, "title": "through both"}],
         "count": 1,

@@ -41,6 +41,13 @@ DRAIN_SECONDS = 2.0
 MAX_BODY_BYTES = 64 * 1024
 MAX_TITLE_CHARS = 200
 UPSTREAM_TIMEOUT_SECONDS = 5
+# During a rollout a leaving backend pod, or a Service whose endpoints are being reprogrammed,
+# can refuse a connection for a moment; a refused connection never carried the request, so
+# retrying it is safe even for a POST.
+CONNECT_RETRY_DELAYS = (0.0, 0.5)
+# The backend is plain HTTP inside the cluster: a proxy in the pod's environment must not
+# capture it.
+DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 INSTANCE = os.environ.get("HOSTNAME") or socket.gethostname()
 
 
@@ -135,15 +142,20 @@ class App:
             method=method,
             headers={"Content-Type": "application/json"},
         )
-        try:
-            with urllib.request.urlopen(request, timeout=UPSTREAM_TIMEOUT_SECONDS) as answer:
-                return int(answer.status), bytes(answer.read())
-        except urllib.error.HTTPError as error:
-            return error.code, bytes(error.read())
-        except OSError as error:
-            log("warning", f"the API at API_URL did not answer ({type(error).__name__})")
-            detail = {"detail": "the API is unavailable, try again"}
-            return HTTPStatus.BAD_GATEWAY, json.dumps(detail).encode()
+        for delay in (*CONNECT_RETRY_DELAYS, None):
+            try:
+                with DIRECT.open(request, timeout=UPSTREAM_TIMEOUT_SECONDS) as answer:
+                    return int(answer.status), bytes(answer.read())
+            except urllib.error.HTTPError as error:
+                return error.code, bytes(error.read())
+            except OSError as error:
+                refused = isinstance(getattr(error, "reason", error), ConnectionRefusedError)
+                if not refused or delay is None:
+                    log("warning", f"the API at API_URL did not answer ({type(error).__name__})")
+                    break
+                time.sleep(delay)
+        detail = {"detail": "the API is unavailable, try again"}
+        return HTTPStatus.BAD_GATEWAY, json.dumps(detail).encode()
 
 
 class Handler(BaseHTTPRequestHandler):
