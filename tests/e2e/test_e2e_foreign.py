@@ -129,6 +129,22 @@ def test_install_is_ready_and_migrated_once_before_the_pods_started(foreign: Rel
     assert kubectl_json("-n", foreign.namespace, "get", "jobs")["items"] == []
 
 
+def test_the_migration_job_gets_the_database_url_and_no_other_secret(foreign: Release) -> None:
+    hooks = helm("get", "hooks", RELEASE, "--namespace", foreign.namespace)
+    assert hooks.returncode == 0, hooks.stderr
+    [job] = [doc for doc in yaml.safe_load_all(hooks.stdout) if doc and doc["kind"] == "Job"]
+    pod = job["spec"]["template"]["spec"]
+    containers = pod["containers"] + pod.get("initContainers", [])
+    secret_keys = {
+        variable["valueFrom"]["secretKeyRef"]["key"]
+        for container in containers
+        for variable in container.get("env", [])
+        if "secretKeyRef" in variable.get("valueFrom", {})
+    }
+    assert secret_keys == {"DATABASE_URL"}
+    assert not [s for c in containers for s in c.get("envFrom", []) if "secretRef" in s]
+
+
 def test_helm_test_passes(foreign: Release) -> None:
     result = helm("test", RELEASE, "--namespace", foreign.namespace, "--timeout=90s")
     assert result.returncode == 0, result.stderr + result.stdout
