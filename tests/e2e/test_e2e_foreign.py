@@ -3,8 +3,9 @@
 The fixture image (app/foreign) follows none of docs/contract.md: port 8080, uid 1001,
 JWT_SECRET / LLM_PROVIDER / API_URL instead of the chart's names, probes on /api/health and
 /api/ready, a writable /app/.next/cache, and a migration command of its own. The release is
-installed with examples/values-foreign-contract.yaml as it stands (only the release's own
-Secret, NodePort and the pushed image's digest differ), and must be Ready, pass `helm test`,
+installed with examples/values-foreign-contract.yaml as it stands, on top of the local
+cluster's values (Release.full_values: the release's own Secret, NodePort and egress), pinned
+to the image just pushed; it must be Ready, pass `helm test`,
 run its migration once per install and upgrade, lose no request during a config upgrade, and
 give each pod exactly the secrets its values name.
 """
