@@ -23,7 +23,16 @@ from typing import Any
 import pytest
 import yaml
 from conftest import REPO, ReleaseFactory
-from e2e_cluster import RELEASE, Release, helm, host_pid, kubectl, kubectl_json, paths
+from e2e_cluster import (
+    FULLNAME,
+    RELEASE,
+    Release,
+    helm,
+    host_pid,
+    kubectl,
+    kubectl_json,
+    paths,
+)
 from e2e_user import AppUser, Load, UserAgent
 from localcluster import images
 from support.fixture_images import build_fixture_images
@@ -211,3 +220,19 @@ def test_a_config_upgrade_migrates_once_more_and_loses_no_request(
     assert len(runs) == len(runs_before) + 1
     new_pods = [p for c in ("backend", "frontend") for p in foreign.pods(c)]
     assert runs[-1].replace(microsecond=0) <= min(created_at(p) for p in new_pods)
+
+
+def test_a_failing_migration_stops_the_upgrade_and_the_release_keeps_serving(
+    foreign: Release, user_agent: UserAgent
+) -> None:
+    before = pod_names(foreign)
+    runs_before = migration_runs(foreign)
+    # The image's migrate command refuses an argument it does not know: the Job fails.
+    refused = {"migrations": {"command": ["python", "-m", "foreign", "migrate", "--refused"]}}
+    result = foreign.helm("upgrade", extra=refused, args=("--wait", "--timeout=120s"))
+    assert result.returncode != 0
+    assert f"{FULLNAME}-migrations" in result.stderr + result.stdout, result.stderr[-800:]
+    assert pod_names(foreign) == before
+    assert migration_runs(foreign) == runs_before
+    listed = user_agent.request("GET", foreign.url + "/api/items")
+    assert listed.status == 200, (listed.status, listed.error)

@@ -126,7 +126,8 @@ class App:
         except (ValueError, TypeError, KeyError):
             return HTTPStatus.UNPROCESSABLE_ENTITY, {"detail": 'send {"title": "..."}'}
         if not isinstance(title, str) or not 0 < len(title) <= MAX_TITLE_CHARS:
-            return HTTPStatus.UNPROCESSABLE_ENTITY, {"detail": "title: 1 to 200 characters"}
+            detail = f"title: 1 to {MAX_TITLE_CHARS} characters"
+            return HTTPStatus.UNPROCESSABLE_ENTITY, {"detail": detail}
         with self.pool.connection(timeout=5) as conn:
             row = conn.execute(
                 "INSERT INTO items (title) VALUES (%s) RETURNING id", [title]
