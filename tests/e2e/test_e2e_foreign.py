@@ -5,9 +5,9 @@ JWT_SECRET / LLM_PROVIDER / API_URL instead of the chart's names, probes on /api
 /api/ready, a writable /app/.next/cache, and a migration command of its own. The release is
 installed with examples/values-foreign-contract.yaml as it stands, on top of the local
 cluster's values (Release.full_values: the release's own Secret, NodePort and egress), pinned
-to the image just pushed; it must be Ready, pass `helm test`,
-run its migration once per install and upgrade, lose no request during a config upgrade, and
-give each pod exactly the secrets its values name.
+to the image just pushed. It must be Ready, pass `helm test`, run its migration once per
+install and upgrade (and stop an upgrade whose migration fails, serving on), lose no request
+during a config upgrade, and give each pod exactly the secrets its values name.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import REPO, ReleaseFactory
+from conftest import REPO, ReleaseFactory, wait_until_served
 from e2e_cluster import (
     FULLNAME,
     RELEASE,
@@ -91,16 +91,8 @@ def foreign(
     release.credentials[EXTRA_KEY] = Secret(secrets.token_urlsafe(32))
     release.create_secret()
     release.install()
-    wait_until_served(release, user_agent)
+    wait_until_served(release, user_agent, path="/api/health")
     yield release
-
-
-def wait_until_served(release: Release, agent: UserAgent, *, timeout: float = 30) -> None:
-    """Wait until the frontend answers the user on its own health path (kube-proxy's sync)."""
-    deadline = time.monotonic() + timeout
-    while agent.request("GET", release.url + "/api/health", timeout=2).status != 200:
-        assert time.monotonic() < deadline, f"{release.url} never answered the user"
-        time.sleep(0.3)
 
 
 def migration_runs(release: Release) -> list[datetime.datetime]:
