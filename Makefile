@@ -79,7 +79,7 @@ imports: ## Regenerate imports/ offline from ../shared (byte-for-byte).
 
 ## ---- images --------------------------------------------------------------
 
-.PHONY: setup-images images cluster-images
+.PHONY: setup-images images cluster-images fixture-images
 # buildah builds without a Docker engine; debootstrap makes the base rootfs; containerd's ctr
 # and runc import and run the images (tests and the local cluster).
 setup-images:
@@ -93,6 +93,10 @@ images: setup-images ## Build the app images (+ component images whose binaries 
 
 cluster-images: setup-images ## Build every cluster component image (needs `make cluster-tools`).
 	python3 images/build.py components --require-all-components
+
+# Built on demand: the tests that run a fixture image build it themselves, the same way.
+fixture-images: setup-images ## Build the test fixture images (the foreign-contract app).
+	python3 images/build.py fixtures
 
 ## ---- local cluster -------------------------------------------------------
 
@@ -144,8 +148,8 @@ lint: ## ruff and mypy (strict) on the project's own code.
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(RUN) mypy constructs/todo_chatbot main.py app/common/todo_common app/backend/todo_backend \
-		app/frontend/todo_frontend app/ai_standin images/build.py tools/gotools.py \
-		tools/toolchain tools/kube_context.py cluster/localcluster bench
+		app/frontend/todo_frontend app/ai_standin app/foreign/foreign images/build.py \
+		tools/gotools.py tools/toolchain tools/kube_context.py cluster/localcluster bench
 
 ## ---- benchmark -----------------------------------------------------------
 

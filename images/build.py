@@ -1,6 +1,6 @@
 """Build the project's container images offline with buildah, cached under $CACHE/images.
 
-Usage: python3 images/build.py apps|components|all [--require-all-components]
+Usage: python3 images/build.py apps|components|fixtures|all [--require-all-components]
                                 [--component-version NAME=VERSION ...] [--refresh-base] [--force]
 
 No Docker engine and no container registry is reachable here, so every image starts from a
@@ -11,7 +11,9 @@ Debian rootfs that debootstrap fetches from the machine's configured apt mirror:
 2. `base-python`: base-debian plus Debian's python3 and python3-venv (images/base-python).
 3. the app images from app/backend/Dockerfile and app/frontend/Dockerfile with that base as
    their BASE_IMAGE; their Python packages come from wheels built on the host into
-   $CACHE/wheels and mounted read-only at /mnt, so pip installs them with --no-index.
+   $CACHE/wheels and mounted read-only at /mnt, so pip installs them with --no-index. The
+   test fixture images (`fixtures`, app/foreign/Dockerfile) are built the same way, only
+   when a test asks for them: `all` leaves them out.
 4. the cluster's component images (images/<name>/Containerfile) around the static binaries
    that `tools/gotools.py` builds into $CACHE/bin; a missing binary is skipped unless
    --require-all-components is given.
@@ -719,15 +721,22 @@ def source_url() -> str:
     return result.stdout.strip() if result.returncode == 0 else "unknown"
 
 
+APPS = ("backend", "frontend")
+# Images only tests run: the foreign-contract app (app/foreign), which proves the chart
+# deploys images that do not follow docs/contract.md. It needs no todo_common.
+FIXTURES = ("foreign",)
+
+
 def app_image(name: str, version: str) -> Image:
-    """Describe the backend or frontend image (context: app/, for the shared todo_common)."""
+    """Describe an app or fixture image (context: app/, for the shared todo_common)."""
     folder = APP_DIR / name
+    shared = [APP_DIR / "common"] if name in APPS else []
     return Image(
         name=name,
         ref=f"{REGISTRY}/{PROJECT}/{name}:{version}",
         containerfile=folder / "Dockerfile",
         context=APP_DIR,
-        inputs=[APP_DIR / "common", folder, APP_DIR / ".dockerignore"],
+        inputs=[*shared, folder, APP_DIR / ".dockerignore"],
         build_args={"VERSION": version, "SOURCE": source_url()},
         requirements=folder / "requirements.txt",
     )
@@ -806,6 +815,23 @@ def stage_context(component: Component) -> Path | None:
     return context
 
 
+def build_python_base(base_debian: str, *, force: bool) -> str:
+    """Build (or find) base-python, the app images' base, and return its reference."""
+    python_base = Image(
+        name="base-python",
+        ref="",
+        containerfile=IMAGES_DIR / "base-python" / "Containerfile",
+        context=IMAGES_DIR / "base-python",
+        export=False,
+    )
+    python_base.ref = (
+        f"{LOCAL_PREFIX}/base-python:{DEBIAN_SUITE}-{inputs_digest(python_base, base_debian, None)}"
+    )
+    if build_image(python_base, base_ref=base_debian, force=force) == "built":
+        drop_other_tags(python_base.ref)
+    return python_base.ref
+
+
 # ---- summary ----------------------------------------------------------------------------------
 
 
@@ -829,7 +855,7 @@ def write_manifest(entries: dict[str, dict[str, str]]) -> None:
 def main(argv: Sequence[str] | None = None) -> None:
     """Build the images the command line names."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("group", choices=["apps", "components", "all"])
+    parser.add_argument("group", choices=["apps", "components", "fixtures", "all"])
     parser.add_argument(
         "--require-all-components",
         action="store_true",
@@ -877,28 +903,13 @@ def main(argv: Sequence[str] | None = None) -> None:
             "base": base_ref,
         }
 
-    if args.group in ("apps", "all"):
-        python_base = Image(
-            name="base-python",
-            ref="",
-            containerfile=IMAGES_DIR / "base-python" / "Containerfile",
-            context=IMAGES_DIR / "base-python",
-            export=False,
-        )
-        python_base.ref = (
-            f"{LOCAL_PREFIX}/base-python:{DEBIAN_SUITE}-"
-            f"{inputs_digest(python_base, base_debian, None)}"
-        )
-        if build_image(python_base, base_ref=base_debian, force=args.force) == "built":
-            drop_other_tags(python_base.ref)
+    python_apps = {"apps": APPS, "fixtures": FIXTURES, "all": APPS}.get(args.group, ())
+    if python_apps:
+        python_base = build_python_base(base_debian, force=args.force)
         version = project_version()
-        for name in ("backend", "frontend"):
+        for name in python_apps:
             image = app_image(name, version)
-            record(
-                image,
-                build_image(image, base_ref=python_base.ref, force=args.force),
-                python_base.ref,
-            )
+            record(image, build_image(image, base_ref=python_base, force=args.force), python_base)
 
     if args.group in ("components", "all"):
         for component in COMPONENTS:

@@ -20,6 +20,15 @@ from .shell import run
 CLUSTER_IMAGES = ("pause", "coredns", "metrics-server", "kube-router", "traefik")
 # The chart's components, whose images images/build.py names the same.
 APP_IMAGES = ("backend", "frontend")
+# Images only tests deploy (`images/build.py fixtures`, built on demand); pushed like the
+# others once built.
+FIXTURE_IMAGES = ("foreign",)
+# The make target that builds each image.
+BUILT_BY = {
+    **dict.fromkeys(CLUSTER_IMAGES, "cluster-images"),
+    **dict.fromkeys(APP_IMAGES, "images"),
+    **dict.fromkeys(FIXTURE_IMAGES, "fixture-images"),
+}
 
 
 def manifest_path(paths: Paths) -> Path:
@@ -40,7 +49,8 @@ def ref(paths: Paths, name: str) -> str:
     """The registry reference of a built image, e.g. localhost:5001/todo-chatbot/pause:v3.10.1."""
     entry = built(paths).get(name)
     if entry is None or not Path(entry["archive"]).is_file():
-        raise ClusterError(f"the {name} image is not built: run `make cluster-images`")
+        target = BUILT_BY.get(name, "images")
+        raise ClusterError(f"the {name} image is not built: run `make {target}`")
     return entry["ref"]
 
 
@@ -86,11 +96,13 @@ def app_digests(paths: Paths) -> dict[str, str]:
     Releases pin them (`image.digest`): a rebuilt image keeps its version tag, and a node that
     already has that tag would otherwise go on running the old build.
     """
-    digests = {}
-    for component in APP_IMAGES:
-        inspected = run(
-            ["skopeo", "inspect", "--tls-verify=false", f"docker://{ref(paths, component)}"],
-            timeout=60,
-        )
-        digests[component] = json.loads(inspected.stdout)["Digest"]
-    return digests
+    return {component: digest(paths, component) for component in APP_IMAGES}
+
+
+def digest(paths: Paths, name: str) -> str:
+    """The registry digest of a built image as pushed (sha256:...)."""
+    inspected = run(
+        ["skopeo", "inspect", "--tls-verify=false", f"docker://{ref(paths, name)}"], timeout=60
+    )
+    found: str = json.loads(inspected.stdout)["Digest"]
+    return found

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from localcluster import images, settings
+from localcluster.errors import ClusterError
 from localcluster.settings import Paths
 
 pytestmark = pytest.mark.cluster
@@ -50,3 +51,15 @@ def test_each_build_is_pushed_once_and_a_rebuild_again(
     os.utime(rebuilt, ns=(0, rebuilt.stat().st_mtime_ns + 1))
     images.push_all(paths)
     assert copied[2:] == [f"docker://{settings.REGISTRY}/todo-chatbot/backend:1"]
+
+
+@pytest.mark.parametrize(
+    ("name", "target"),
+    [("coredns", "cluster-images"), ("frontend", "images"), ("foreign", "fixture-images")],
+)
+def test_an_image_not_built_names_the_make_target_that_builds_it(
+    paths: Paths, name: str, target: str
+) -> None:
+    message = rf"^the {name} image is not built: run `make {target}`$"
+    with pytest.raises(ClusterError, match=message):
+        images.ref(paths, name)

@@ -224,13 +224,15 @@ def app(
     return release
 
 
-def wait_until_served(release: Release, agent: UserAgent, *, timeout: float = 30) -> None:
-    """Wait until the frontend answers from the user's namespace.
+def wait_until_served(
+    release: Release, agent: UserAgent, *, timeout: float = 30, path: str = "/healthz"
+) -> None:
+    """Wait until the frontend answers `path` from the user's namespace.
 
     `helm --wait` ends when the pods are Ready; kube-proxy programs a new NodePort on its next
     sync, a moment later.
     """
     deadline = time.monotonic() + timeout
-    while agent.request("GET", release.url + "/healthz", timeout=2).status != 200:
+    while agent.request("GET", release.url + path, timeout=2).status != 200:
         assert time.monotonic() < deadline, f"{release.url} never answered the user"
         time.sleep(0.3)

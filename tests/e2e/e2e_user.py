@@ -179,16 +179,24 @@ class Load:
     """Continuous traffic from the user's namespace while the body of a `with` runs.
 
     Each worker lists the user's tasks (and with `create_every=n`, creates one every n-th
-    request); `summary` holds the counts once the block ends.
+    request); `summary` holds the counts once the block ends. Another app's list that
+    answers GET and creates on POST `{"title"}` with `{"id"}` is loaded the same way (`path`).
     """
 
-    def __init__(self, user: AppUser, *, workers: int = 4, create_every: int = 0) -> None:
+    def __init__(
+        self,
+        user: AppUser,
+        *,
+        workers: int = 4,
+        create_every: int = 0,
+        path: str = "/app/api/tasks",
+    ) -> None:
         """Prepare the traffic of `workers` concurrent clients signed in as `user`."""
         self.config = {
             "url": user.url,
             "cookies": user.cookies,
-            "path": "/app/api/tasks",
-            "create_path": "/app/api/tasks",
+            "path": path,
+            "create_path": path,
             "create_every": create_every,
             "workers": workers,
         }

@@ -15,6 +15,7 @@ import pytest
 from image_helpers import (
     APPS,
     COMPONENTS,
+    FIXTURES,
     BuiltImage,
     Container,
     RunContainer,
@@ -22,6 +23,7 @@ from image_helpers import (
     mounted_rootfs,
     read_image,
 )
+from support.fixture_images import build_fixture_images
 
 
 @pytest.fixture(scope="session")
@@ -53,6 +55,14 @@ def component_images(build_manifest: dict[str, dict[str, str]]) -> dict[str, Bui
     }
 
 
+@pytest.fixture(scope="session")
+def fixture_images() -> dict[str, BuiltImage]:
+    """Build the test fixture images now (cached when unchanged) and read them."""
+    build_fixture_images()
+    manifest = json.loads((cache_dir() / "images" / "manifest.json").read_text())
+    return {name: read_image(name, manifest[name]) for name in FIXTURES}
+
+
 @pytest.fixture(params=APPS)
 def app_image(request: pytest.FixtureRequest, app_images: dict[str, BuiltImage]) -> BuiltImage:
     """Each app image in turn."""
@@ -65,9 +75,14 @@ def run_container() -> Iterator[RunContainer]:
     stack = contextlib.ExitStack()
     containers: list[Container] = []
 
-    def factory(image: BuiltImage, env: dict[str, str], args: list[str] | None = None) -> Container:
+    def factory(
+        image: BuiltImage,
+        env: dict[str, str],
+        args: list[str] | None = None,
+        writable: tuple[str, ...] = ("/tmp",),
+    ) -> Container:
         rootfs = stack.enter_context(mounted_rootfs(image.ref))
-        container = Container(image, rootfs, env, args)
+        container = Container(image, rootfs, env, args, writable)
         containers.append(container)
         return container
 

@@ -3,7 +3,7 @@
 The tests read $CACHE/images/manifest.json (written by images/build.py), open each image's
 docker-archive to see its layers exactly as containerd imports them, and run containers with
 runc the way Kubernetes does: the image's user, a read-only root filesystem with only /tmp
-writable (a tmpfs, as the chart's emptyDir), no added capabilities.
+writable (an emptyDir, as the chart's), no added capabilities.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 APPS = ("backend", "frontend")
+FIXTURES = ("foreign",)
 COMPONENTS = ("pause", "coredns", "metrics-server", "kube-router", "traefik")
 
 
@@ -151,18 +152,25 @@ class Exited:
 
 
 class Container:
-    """One runc container of an image: the image's user, read-only root, tmpfs /tmp.
+    """One runc container of an image: the image's user, read-only root, an emptyDir at /tmp.
 
     It shares the host's network namespace, like a test process: the app reaches the test
     PostgreSQL on 127.0.0.1 and the test reaches the app's port there.
     """
 
     def __init__(
-        self, image: BuiltImage, rootfs: Path, env: dict[str, str], args: list[str] | None = None
+        self,
+        image: BuiltImage,
+        rootfs: Path,
+        env: dict[str, str],
+        args: list[str] | None = None,
+        writable: tuple[str, ...] = ("/tmp",),
     ) -> None:
         """Write the OCI bundle (config.json) for the image in a temporary folder.
 
-        `args` replaces the image's Cmd (after its Entrypoint), as a pod's `args` does.
+        `args` replaces the image's Cmd (after its Entrypoint), as a pod's `args` does;
+        `writable` are the paths that get an emptyDir as kubelet makes one: a folder of mode
+        0777 bind-mounted there (a tmpfs would take the mode of the image's folder).
         """
         self.id = f"todo-images-test-{secrets.token_hex(4)}"
         self.bundle = Path(tempfile.mkdtemp(prefix=f"{self.id}-"))
@@ -185,14 +193,18 @@ class Container:
             env=[*image_env, *(f"{key}={value}" for key, value in env.items())],
             noNewPrivileges=True,
         )
-        spec["mounts"].append(
-            {
-                "destination": "/tmp",
-                "type": "tmpfs",
-                "source": "tmpfs",
-                "options": ["nosuid", "nodev", "mode=1777", "size=64m"],
-            }
-        )
+        for number, path in enumerate(writable):
+            empty_dir = self.bundle / f"empty-dir-{number}"
+            empty_dir.mkdir()
+            empty_dir.chmod(0o777)
+            spec["mounts"].append(
+                {
+                    "destination": path,
+                    "type": "bind",
+                    "source": str(empty_dir),
+                    "options": ["rbind", "rw", "nosuid", "nodev"],
+                }
+            )
         spec["linux"]["namespaces"] = [
             ns for ns in spec["linux"]["namespaces"] if ns["type"] != "network"
         ]
@@ -299,7 +311,11 @@ class RunContainer(Protocol):
     """The `run_container` fixture: make a runc container of an image."""
 
     def __call__(
-        self, image: BuiltImage, env: dict[str, str], args: list[str] | None = None
+        self,
+        image: BuiltImage,
+        env: dict[str, str],
+        args: list[str] | None = None,
+        writable: tuple[str, ...] = ("/tmp",),
     ) -> Container:
         """Return a container of the image (not started yet)."""
         ...

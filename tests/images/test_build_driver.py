@@ -13,7 +13,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from image_helpers import REPO
+from image_helpers import APPS, FIXTURES, REPO
 
 pytestmark = pytest.mark.images
 
@@ -203,7 +203,7 @@ def test_fails_when_a_resolved_package_has_no_hash_in_the_lock(resolved: tuple[s
 
 def test_the_lock_pins_every_package_of_the_app_images_with_hashes() -> None:
     packages = build.lock_packages()
-    for app in ("backend", "frontend"):
+    for app in (*build.APPS, *build.FIXTURES):
         for line in (REPO / "app" / app / "requirements.txt").read_text().splitlines():
             if line and not line.startswith("#"):
                 name, version = line.split("==")
@@ -230,3 +230,23 @@ def test_app_images_take_the_project_version_as_tag() -> None:
     assert image.ref == f"localhost:5001/todo-chatbot/backend:{version}"
     assert image.context == REPO / "app"
     assert image.requirements == REPO / "app" / "backend" / "requirements.txt"
+
+
+def test_the_fixture_image_is_an_app_image_without_the_shared_package() -> None:
+    version = (REPO / "VERSION").read_text().strip()
+    image = build.app_image("foreign", version)
+    assert image.ref == f"localhost:5001/todo-chatbot/foreign:{version}"
+    assert image.containerfile == REPO / "app" / "foreign" / "Dockerfile"
+    assert image.inputs == [REPO / "app" / "foreign", REPO / "app" / ".dockerignore"]
+    assert image.requirements == REPO / "app" / "foreign" / "requirements.txt"
+
+
+def test_the_build_the_cluster_and_the_tests_list_the_same_images(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.syspath_prepend(str(REPO / "cluster"))
+    from localcluster import images
+
+    assert build.APPS == images.APP_IMAGES == APPS
+    assert build.FIXTURES == images.FIXTURE_IMAGES == FIXTURES
+    assert [c.name for c in build.COMPONENTS] == list(images.CLUSTER_IMAGES)

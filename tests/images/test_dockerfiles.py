@@ -1,11 +1,14 @@
-"""The app Dockerfiles follow the image contract before anything is built."""
+"""The app Dockerfiles follow the image contract before anything is built.
+
+The fixture's (app/foreign) follows the same build rules, not the contract.
+"""
 
 from __future__ import annotations
 
 import re
 
 import pytest
-from image_helpers import APPS, REPO, contract_port
+from image_helpers import APPS, FIXTURES, REPO, contract_port
 
 pytestmark = pytest.mark.images
 
@@ -23,7 +26,7 @@ def instructions(app: str) -> list[tuple[str, str]]:
     return pairs
 
 
-@pytest.mark.parametrize("app", APPS)
+@pytest.mark.parametrize("app", (*APPS, *FIXTURES))
 def test_base_image_is_a_build_argument_defaulting_to_the_public_python(app: str) -> None:
     steps = instructions(app)
     assert steps[0] == ("ARG", "BASE_IMAGE=python:3.11-slim-bookworm")
@@ -31,7 +34,7 @@ def test_base_image_is_a_build_argument_defaulting_to_the_public_python(app: str
     assert froms and all(rest.startswith("${BASE_IMAGE}") for rest in froms)
 
 
-@pytest.mark.parametrize("app", APPS)
+@pytest.mark.parametrize("app", (*APPS, *FIXTURES))
 def test_is_multi_stage_and_the_final_stage_copies_from_the_builder(app: str) -> None:
     steps = instructions(app)
     froms = [index for index, (keyword, _) in enumerate(steps) if keyword == "FROM"]
@@ -51,7 +54,7 @@ def test_final_stage_runs_the_app_as_10001_on_the_contract_port(app: str) -> Non
     assert steps[-1] == ("CMD", f'["python", "-m", "todo_{app}"]')
 
 
-@pytest.mark.parametrize("app", APPS)
+@pytest.mark.parametrize("app", (*APPS, *FIXTURES))
 def test_pip_keeps_no_cache(app: str) -> None:
     runs = [
         rest for keyword, rest in instructions(app) if keyword == "RUN" and "pip install" in rest
