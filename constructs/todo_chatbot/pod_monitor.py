@@ -11,7 +11,6 @@ from .labels import COMPONENT, SCRAPED_POD_LABELS
 from .service_monitor import (
     METRICS_PATH,
     ScrapeProps,
-    pods_namespace,
     scrape_metadata,
     target_components,
 )
@@ -29,7 +28,6 @@ class PodMonitor(Construct):
         super().__init__(scope, id)
         props.validate()
         components = target_components(targets)
-        match_names = pods_namespace(self, props)
         selector = props.labels.selector(components[0])
         del selector[COMPONENT]
         self.resource = monitoring.PodMonitor(
@@ -45,9 +43,6 @@ class PodMonitor(Construct):
                         )
                     ],
                 ),
-                namespace_selector=None
-                if match_names is None
-                else monitoring.PodMonitorSpecNamespaceSelector(match_names=match_names),
                 pod_target_labels=list(SCRAPED_POD_LABELS),
                 pod_metrics_endpoints=[
                     monitoring.PodMonitorSpecPodMetricsEndpoints(

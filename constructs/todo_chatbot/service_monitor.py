@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from cdk8s import ApiObjectMetadata, Chart
+from cdk8s import ApiObjectMetadata
 
 import todo_chatbot.monitoring as monitoring
 from constructs import Construct
@@ -33,9 +33,6 @@ class ScrapeProps:
     """Standard labels; default: instance "todo-chatbot"."""
     name: str | None = None
     """Object name; default: "<labels.instance>-metrics"."""
-    namespace: str | None = None
-    """Namespace of the monitor (where Prometheus looks for monitors); the pods are still
-    looked for in the chart's namespace, which must then be set. Default: the chart's."""
     monitor_labels: dict[str, str] = field(default_factory=dict)
     """Labels of the monitor that Prometheus' monitor selector matches, e.g.
     {"release": "prometheus"}; default: none."""
@@ -46,10 +43,13 @@ class ScrapeProps:
 
     def validate(self) -> None:
         """Fail early, showing the bad value."""
-        for name in ("interval", "scrape_timeout"):
-            value = getattr(self, name)
-            if (value or name == "interval") and not DURATION.match(value):
-                raise ValueError(f"'{name}' must be a duration such as 30s, got '{value}'")
+        # The pattern takes "" (every part is optional), which only the timeout may be.
+        if not self.interval or not DURATION.match(self.interval):
+            raise ValueError(f"'interval' must be a duration such as 30s, got '{self.interval}'")
+        if not DURATION.match(self.scrape_timeout):
+            raise ValueError(
+                f"'scrape_timeout' must be a duration such as 30s, got '{self.scrape_timeout}'"
+            )
         if self.scrape_timeout and seconds(self.scrape_timeout) > seconds(self.interval):
             raise ValueError(
                 f"'scrape_timeout' ({self.scrape_timeout}) must not exceed 'interval' "
@@ -66,25 +66,11 @@ def seconds(duration: str) -> float:
 
 
 def scrape_metadata(props: ScrapeProps) -> ApiObjectMetadata:
-    """Name, labels and namespace of a monitor."""
+    """Name and labels of a monitor, which lives beside the pods it scrapes."""
     return ApiObjectMetadata(
         name=props.name or f"{props.labels.instance}-metrics",
-        namespace=props.namespace,
         labels={**props.labels.of(COMPONENT_NAME), **props.monitor_labels},
     )
-
-
-def pods_namespace(scope: Construct, props: ScrapeProps) -> list[str] | None:
-    """The namespace the monitor finds the pods in, when it lives in another one."""
-    if props.namespace is None:
-        return None
-    namespace = Chart.of(scope).namespace
-    if namespace is None:
-        raise ValueError(
-            f"'namespace' ('{props.namespace}') needs the chart's namespace, where the pods "
-            "are, got a chart without one"
-        )
-    return [namespace]
 
 
 def target_components(targets: Sequence[Workload]) -> list[str]:
@@ -108,7 +94,6 @@ class ServiceMonitor(Construct):
         super().__init__(scope, id)
         props.validate()
         components = target_components(targets)
-        match_names = pods_namespace(self, props)
         selector = props.labels.selector(components[0])
         del selector[COMPONENT]
         self.resource = monitoring.ServiceMonitor(
@@ -124,9 +109,6 @@ class ServiceMonitor(Construct):
                         )
                     ],
                 ),
-                namespace_selector=None
-                if match_names is None
-                else monitoring.ServiceMonitorSpecNamespaceSelector(match_names=match_names),
                 pod_target_labels=list(SCRAPED_POD_LABELS),
                 endpoints=[
                     monitoring.ServiceMonitorSpecEndpoints(

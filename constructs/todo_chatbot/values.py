@@ -579,6 +579,7 @@ class Monitor:
         default_of(ScrapeProps, "interval"),
         "Time between two scrapes (a Prometheus duration, e.g. 30s)",
         pattern=DURATION.pattern,
+        minLength=1,
     )
     scrapeTimeout: str = param(
         default_of(ScrapeProps, "scrape_timeout"),
