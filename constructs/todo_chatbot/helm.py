@@ -44,6 +44,14 @@ from .service_monitor import METRICS_PATH, ScrapeProps
 from .workload import AutoscalingProps, WorkloadProps, camel_case, chart_values
 
 FULLNAME = '{{ include "todo-chatbot.fullname" . }}'
+LABELS = Labels(
+    name='{{ include "todo-chatbot.name" . }}',
+    instance="{{ .Release.Name }}",
+    version="{{ .Chart.AppVersion }}",
+    managed_by="{{ .Release.Service }}",
+    chart='{{ include "todo-chatbot.chart" . }}',
+)
+"""The chart's standard labels, Helm expressions."""
 
 # Placeholders that pass the constructs' checks; templatize() replaces each
 # with a value expression, so none reaches the chart.
@@ -71,13 +79,7 @@ def chart_props() -> TodoChatbotProps:
         return {key: value.replace("%s", component) for key, value in checksums.items()}
 
     return TodoChatbotProps(
-        labels=Labels(
-            name='{{ include "todo-chatbot.name" . }}',
-            instance="{{ .Release.Name }}",
-            version="{{ .Chart.AppVersion }}",
-            managed_by="{{ .Release.Service }}",
-            chart='{{ include "todo-chatbot.chart" . }}',
-        ),
+        labels=LABELS,
         secrets=SecretsProps(
             name='{{ include "todo-chatbot.secretName" . }}',
             database_url=_PLACEHOLDER_URL,
@@ -125,7 +127,7 @@ def add_pod_monitor(chart: TodoChatbot) -> PodMonitor:
         chart,
         "PodMonitor",
         targets=(chart.backend, chart.frontend),
-        props=ScrapeProps(name=FULLNAME, labels=chart_props().labels),
+        props=ScrapeProps(name=FULLNAME, labels=LABELS),
     )
 
 

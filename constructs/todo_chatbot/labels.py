@@ -12,8 +12,10 @@ SCRAPED_POD_LABELS = (INSTANCE, COMPONENT)
 
 
 def series_label(label: str) -> str:
-    """The name Prometheus gives a copied pod label: `app.kubernetes.io/component` ->
-    `app_kubernetes_io_component` (invalid characters become `_`)."""
+    """The name Prometheus gives a copied pod label (invalid characters become `_`).
+
+    `app.kubernetes.io/component` -> `app_kubernetes_io_component`.
+    """
     return "".join(char if char.isalnum() or char == "_" else "_" for char in label)
 
 

@@ -5,7 +5,7 @@ from support import k8s_schema
 from support.manifests import by_kind
 from todo_chatbot import ScrapeProps
 from todo_chatbot.labels import series_label
-from todo_chatbot.service_monitor import seconds
+from todo_chatbot.service_monitor import DURATION, seconds
 
 
 def test_selects_both_services_by_their_metrics_port(synth_app):
@@ -77,3 +77,8 @@ def test_fails_when_props_are_invalid(synth_app, props, message):
 def test_fails_with_a_pod_monitor_too(synth_app):
     with pytest.raises(ValueError, match="would scrape every pod twice; set one, got both"):
         synth_app(service_monitor=ScrapeProps(), pod_monitor=ScrapeProps())
+
+
+def test_the_duration_pattern_is_the_crds():
+    crd = k8s_schema.MONITORING_CRDS / "monitoring.coreos.com_servicemonitors.yaml"
+    assert f"pattern: {DURATION.pattern}\n" in crd.read_text()
