@@ -5,6 +5,7 @@ import pytest
 from support import k8s_schema
 from support.manifests import all_of, by_kind, container
 from test_bad_input import refused
+from test_own_image_values import notes_of
 from todo_chatbot.service_monitor import DURATION
 from todo_chatbot.workload import METRICS_PORT
 
@@ -238,3 +239,17 @@ def test_fails_when_the_metrics_port_is_the_app_port(render):
 )
 def test_fails_when_a_metrics_value_breaks_the_schema(render, values, message):
     assert message in refused(render, values)
+
+
+def test_notes_name_the_metrics_ports_and_a_missing_scraper_namespace(
+    chart_dir, tmp_path, credentials
+):
+    values = {"secrets": credentials, "metrics": {"enabled": True}}
+    notes = notes_of(chart_dir, tmp_path, values)
+    assert f"serves /metrics on port {METRICS_PORT} (backend)" in notes
+    assert "set networkPolicy.metricsNamespace to Prometheus' namespace" in notes
+    admitted = notes_of(
+        chart_dir, tmp_path, {**values, "networkPolicy": {"metricsNamespace": "monitoring"}}
+    )
+    assert "networkPolicy.metricsNamespace" not in admitted
+    assert "/metrics" not in notes_of(chart_dir, tmp_path, {"secrets": credentials})
