@@ -129,6 +129,7 @@ class CommonSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _metrics_port_apart(self) -> Self:
+        # PORT is each app's own field (its default differs); uvicorn would fail to bind.
         if getattr(self, "PORT", None) == self.METRICS_PORT:
             raise ValueError("METRICS_PORT must differ from PORT")
         return self
