@@ -37,10 +37,11 @@ from .migration import COMPONENT as MIGRATIONS
 from .migration import MigrationProps
 from .network_policy import NetworkPolicyProps
 from .pod_monitor import PodMonitor
-from .prometheus_rule import PrometheusRuleProps
+from .prometheus_rule import PrometheusRuleProps, error_budget
 from .secret import AI_KEYS, BETTER_AUTH_SECRET, DATABASE_URL, SecretsProps
 from .service_monitor import COMPONENT_NAME as METRICS
 from .service_monitor import METRICS_PATH, ScrapeProps
+from .values import default_of
 from .workload import AutoscalingProps, WorkloadProps, camel_case, chart_values
 
 FULLNAME = '{{ include "todo-chatbot.fullname" . }}'
@@ -624,6 +625,11 @@ def _metrics(objects: _Objects) -> None:
     rule = objects.get("PrometheusRule", METRICS)
     objects.only_if(rule, f"and {enabled} .Values.metrics.prometheusRule.enabled")
     rule["metadata"]["labels"][with_key(".Values.metrics.prometheusRule.labels")] = None
+    constructed = error_budget(default_of(PrometheusRuleProps, "availability_objective"))
+    objective = error_budget("{{ .Values.metrics.prometheusRule.availabilityObjective }}")
+    for group in rule["spec"]["groups"]:
+        for item in group["rules"]:
+            item["expr"] = item["expr"].replace(constructed, objective)
 
 
 def _common_metadata(objects: _Objects) -> None:

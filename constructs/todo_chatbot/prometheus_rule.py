@@ -64,6 +64,11 @@ def record_name(signal: str, window: str) -> str:
     return f"{RECORD_PREFIX}:{signal}:{window}"
 
 
+def error_budget(objective: object) -> str:
+    """The share of requests that may fail, as PromQL: `(1 - 0.999)`."""
+    return f"(1 - {objective})"
+
+
 def rule_groups(props: PrometheusRuleProps) -> list[dict[str, Any]]:
     """The rule groups, as the PrometheusRule's `spec.groups` JSON."""
     # Single quotes: PromQL takes them, and the chart's template strings cannot hold `"`.
@@ -109,7 +114,7 @@ def rule_groups(props: PrometheusRuleProps) -> list[dict[str, Any]]:
             }
         )
 
-    budget = f"(1 - {props.availability_objective})"
+    budget = error_budget(props.availability_objective)
 
     def burning(long: str, short: str, rate_factor: float) -> str:
         return " and ".join(

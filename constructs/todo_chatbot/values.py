@@ -615,7 +615,14 @@ class PrometheusRule:
         False,
         "Create a PrometheusRule (with metrics.enabled): per component request rate, 5xx "
         "ratio, p50/p95/p99 latency and availability over 5m, 1h, 1d and 30d, and alerts on "
-        "burning the 99.9 % availability budget, restarts and failed scrapes",
+        "burning the availability budget, restarts and failed scrapes",
+    )
+    availabilityObjective: float = param(
+        default_of(PrometheusRuleProps, "availability_objective"),
+        "Share of requests answered without a 5xx over 30 days that the burn-rate alerts "
+        "defend (SC-002's 99.9 %)",
+        exclusiveMinimum=0,
+        exclusiveMaximum=1,
     )
     labels: dict[str, str] = param(
         default_of(PrometheusRuleProps, "rule_labels"),

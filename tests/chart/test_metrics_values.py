@@ -253,3 +253,35 @@ def test_notes_name_the_metrics_ports_and_a_missing_scraper_namespace(
     )
     assert "networkPolicy.metricsNamespace" not in admitted
     assert "/metrics" not in notes_of(chart_dir, tmp_path, {"secrets": credentials})
+
+
+def test_the_burn_rate_alerts_defend_the_objective(render):
+    rule_values = {"enabled": True, "availabilityObjective": 0.995}
+    rule = by_kind(
+        render({"metrics": {"enabled": True, "prometheusRule": rule_values}}), "PrometheusRule"
+    )
+    burns = [
+        item["expr"]
+        for group in rule["spec"]["groups"]
+        for item in group["rules"]
+        if "Burn" in item.get("alert", "")
+    ]
+    assert len(burns) == 2
+    for expression in burns:
+        assert expression.count("(1 - 0.995)") == 2
+        promql_parser.parse(expression)
+
+
+@pytest.mark.parametrize(
+    ("objective", "message"),
+    [
+        (0, "exclusiveMinimum: got 0, want 0"),
+        (1, "exclusiveMaximum: got 1, want 1"),
+        (99.9, "exclusiveMaximum: got 99.9, want 1"),
+    ],
+)
+def test_fails_when_the_objective_is_not_a_share(render, objective, message):
+    values = {"metrics": {"prometheusRule": {"availabilityObjective": objective}}}
+    assert f"at '/metrics/prometheusRule/availabilityObjective': {message}" in refused(
+        render, values
+    )
