@@ -19,12 +19,12 @@ from typing import Any
 from localcluster import deploy, supervisor
 from localcluster.settings import Paths
 from localcluster.shell import run
+from todo_chatbot.workload import METRICS_PORT
 
 from bench import netns, release, stats
 from bench.kube import Kube, Pod
 from bench.load import TASK_CALLS
 
-BACKEND_PORT = 8000
 READY_TIMEOUT_SECONDS = 300
 
 
@@ -199,7 +199,7 @@ def background_load(
 
 def _served_requests(bench: Bench, pod: str) -> float:
     """Task and chat requests a backend pod has answered, from its own /metrics."""
-    response = bench.kube.pod_proxy_get(bench.release.namespace, pod, BACKEND_PORT, "/metrics")
+    response = bench.kube.pod_proxy_get(bench.release.namespace, pod, METRICS_PORT, "/metrics")
     if response.status_code != 200:
         return 0.0
     total = 0.0

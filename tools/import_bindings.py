@@ -3,7 +3,10 @@
 `cdk8s import k8s@1.28.0` downloads its schema from GitHub, which is not
 reachable here; tools/offline-schemas.cjs answers that request from
 ../shared/k8s-schemas instead. The Gateway API bindings (HTTPRoute) come from
-the CRD file in ../shared/crds. Run from the repository root: `make imports`;
+the CRD file in ../shared/crds, the Prometheus Operator's (ServiceMonitor, PodMonitor,
+PrometheusRule) from its CRD files there, joined into one multi-document file since
+`cdk8s import` reads one source per run and writes one module per API group. Run from the
+repository root: `make imports`;
 `--out DIR` writes elsewhere (the test compares such a copy with imports/).
 """
 
@@ -12,12 +15,17 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 KUBERNETES_VERSION = "1.28.0"
 HTTPROUTE_CRD = SHARED / "crds/gateway-api-v1.6.1/gateway.networking.k8s.io_httproutes.yaml"
+MONITORING_CRDS = tuple(
+    SHARED / f"crds/prometheus-operator-v0.93.0/monitoring.coreos.com_{plural}.yaml"
+    for plural in ("podmonitors", "prometheusrules", "servicemonitors")
+)
 OUTPUT = ROOT / "imports"
 
 
@@ -53,13 +61,22 @@ def main(argv: list[str] | None = None) -> int:
         "--out", type=Path, default=OUTPUT, help="folder to (re)write; default: imports/"
     )
     output = parser.parse_args(argv).out.resolve()
-    for needed in (SHARED / "k8s-schemas" / f"v{KUBERNETES_VERSION}", HTTPROUTE_CRD):
+    for needed in (
+        SHARED / "k8s-schemas" / f"v{KUBERNETES_VERSION}",
+        HTTPROUTE_CRD,
+        *MONITORING_CRDS,
+    ):
         if not needed.exists():
             print(f"error: {needed} is missing; the imports need ../shared", file=sys.stderr)
             return 1
     shutil.rmtree(output, ignore_errors=True)
     cdk8s_import(f"k8s@{KUBERNETES_VERSION}", output)
     cdk8s_import(str(HTTPROUTE_CRD), output)
+    with tempfile.TemporaryDirectory() as folder:
+        joined = Path(folder) / "monitoring.coreos.com.yaml"
+        # Each file starts a document with `---`, so plain concatenation keeps them apart.
+        joined.write_text("".join(crd.read_text() for crd in MONITORING_CRDS))
+        cdk8s_import(str(joined), output)
     print(f"bindings written to {output}/")
     return 0
 

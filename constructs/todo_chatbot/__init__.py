@@ -8,7 +8,10 @@ from .ingress import Ingress, IngressProps
 from .labels import Labels
 from .migration import Migration, MigrationProps
 from .network_policy import NetworkPolicies, NetworkPolicyProps
+from .pod_monitor import PodMonitor
+from .prometheus_rule import PrometheusRule, PrometheusRuleProps
 from .secret import Secrets, SecretsProps
+from .service_monitor import ScrapeProps, ServiceMonitor
 from .workload import AutoscalingProps, ProbeProps, Workload, WorkloadProps
 
 __all__ = [
@@ -27,9 +30,14 @@ __all__ = [
     "MigrationProps",
     "NetworkPolicies",
     "NetworkPolicyProps",
+    "PodMonitor",
     "ProbeProps",
+    "PrometheusRule",
+    "PrometheusRuleProps",
+    "ScrapeProps",
     "Secrets",
     "SecretsProps",
+    "ServiceMonitor",
     "TodoChatbot",
     "TodoChatbotProps",
     "Workload",

@@ -16,7 +16,10 @@ from .ingress import Ingress, IngressProps
 from .labels import Labels
 from .migration import Migration, MigrationProps
 from .network_policy import NetworkPolicies, NetworkPolicyProps
+from .pod_monitor import PodMonitor
+from .prometheus_rule import PrometheusRule, PrometheusRuleProps
 from .secret import Secrets, SecretsProps
+from .service_monitor import ScrapeProps, ServiceMonitor
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -40,16 +43,34 @@ class TodoChatbotProps:
     migrations: MigrationProps | None = None
     """A Job that migrates the database (before the backend serves, in the Helm chart);
     default: none, the images migrate themselves."""
+    service_monitor: ScrapeProps | None = None
+    """A Prometheus Operator ServiceMonitor scraping both components' metrics port;
+    default: none."""
+    pod_monitor: ScrapeProps | None = None
+    """A PodMonitor instead, for set-ups that watch pods (not with `service_monitor`: each
+    pod would be scraped twice); default: none."""
+    prometheus_rule: PrometheusRuleProps | None = None
+    """The service level recording rules and alerts (`PrometheusRule`); default: none."""
+
+    def validate(self) -> None:
+        """Fail early, showing the bad value."""
+        if self.service_monitor is not None and self.pod_monitor is not None:
+            raise ValueError(
+                "'service_monitor' and 'pod_monitor' would scrape every pod twice; set one, "
+                "got both"
+            )
 
 
 class TodoChatbot(cdk8s.Chart):
     """Secrets, backend, frontend, outside access and network policies, wired together.
 
     Children: `Secrets`, `Backend`, `Frontend`, and when configured `Migrations`,
-    `Ingress`, `HttpRoute`, `NetworkPolicy`.
+    `Ingress`, `HttpRoute`, `NetworkPolicy`, `ServiceMonitor` or `PodMonitor`,
+    `PrometheusRule`.
     """
 
     def __init__(self, scope: Construct, id: str, *, props: TodoChatbotProps) -> None:
+        props.validate()
         super().__init__(scope, id, disable_resource_name_hashes=True)
         self.secrets = Secrets(
             self, "Secrets", props=dataclasses.replace(props.secrets, labels=props.labels)
@@ -89,4 +110,25 @@ class TodoChatbot(cdk8s.Chart):
                 frontend=self.frontend,
                 migrations=self.migrations,
                 props=props.network_policy,
+            )
+        targets = (self.backend, self.frontend)
+        if props.service_monitor is not None:
+            self.service_monitor = ServiceMonitor(
+                self,
+                "ServiceMonitor",
+                targets=targets,
+                props=dataclasses.replace(props.service_monitor, labels=props.labels),
+            )
+        if props.pod_monitor is not None:
+            self.pod_monitor = PodMonitor(
+                self,
+                "PodMonitor",
+                targets=targets,
+                props=dataclasses.replace(props.pod_monitor, labels=props.labels),
+            )
+        if props.prometheus_rule is not None:
+            self.prometheus_rule = PrometheusRule(
+                self,
+                "PrometheusRule",
+                props=dataclasses.replace(props.prometheus_rule, labels=props.labels),
             )

@@ -5,6 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 PART_OF = "todo-chatbot"
+INSTANCE = "app.kubernetes.io/instance"
+COMPONENT = "app.kubernetes.io/component"
+SCRAPED_POD_LABELS = (INSTANCE, COMPONENT)
+"""Pod labels the monitors copy onto every scraped series, which the rules group by."""
+
+
+def series_label(label: str) -> str:
+    """The name Prometheus gives a copied pod label (invalid characters become `_`).
+
+    `app.kubernetes.io/component` -> `app_kubernetes_io_component`.
+    """
+    return "".join(char if char.isalnum() or char == "_" else "_" for char in label)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -32,8 +44,8 @@ class Labels:
         """Labels that select the pods of one component; stable across upgrades."""
         return {
             "app.kubernetes.io/name": self.name,
-            "app.kubernetes.io/instance": self.instance,
-            "app.kubernetes.io/component": component,
+            INSTANCE: self.instance,
+            COMPONENT: component,
         }
 
     def of(self, component: str) -> dict[str, str]:

@@ -45,6 +45,9 @@ class NetworkPolicyProps:
     """Namespace where the ingress controller's (or the Gateway's proxy) pods run, admitted
     to the backend's port when the backend has a `public_path` (required then); default:
     none."""
+    metrics_namespace: str = ""
+    """Namespace where Prometheus runs, admitted to both components' metrics port (and no
+    other port); default: none, nothing reaches the metrics port."""
 
     def validate(self) -> None:
         """Fail early, showing the bad value."""
@@ -114,6 +117,7 @@ class NetworkPolicies(Construct):
                         if backend.public_path
                         else []
                     ),
+                    *_scraper(props.metrics_namespace, backend.metrics_port),
                 ],
                 egress=[
                     _dns(),
@@ -139,7 +143,10 @@ class NetworkPolicies(Construct):
             spec=k8s.NetworkPolicySpec(
                 pod_selector=k8s.LabelSelector(match_labels=frontend.selector_labels),
                 policy_types=["Ingress", "Egress"],
-                ingress=[k8s.NetworkPolicyIngressRule(ports=[_tcp(frontend.port)])],
+                ingress=[
+                    k8s.NetworkPolicyIngressRule(ports=[_tcp(frontend.port)]),
+                    *_scraper(props.metrics_namespace, frontend.metrics_port),
+                ],
                 egress=[
                     _dns(),
                     database,
@@ -219,6 +226,13 @@ def _int_or_string(port: int | str) -> k8s.IntOrString:
     if isinstance(port, int):
         return k8s.IntOrString.from_number(port)
     return k8s.IntOrString.from_string(port)
+
+
+def _scraper(namespace: str, port: int) -> list[k8s.NetworkPolicyIngressRule]:
+    """The rule admitting Prometheus' namespace to the metrics port, if it is named."""
+    if not namespace:
+        return []
+    return [k8s.NetworkPolicyIngressRule(from_=[_namespace(namespace)], ports=[_tcp(port)])]
 
 
 def _namespace(name: str) -> k8s.NetworkPolicyPeer:

@@ -31,7 +31,9 @@ from .frontend import FrontendProps
 from .helm_yaml import plain_scalar
 from .migration import MigrationProps
 from .network_policy import NetworkPolicyProps
+from .prometheus_rule import PrometheusRuleProps
 from .secret import SECRET_KEY, SECRET_KEYS
+from .service_monitor import DURATION, ScrapeProps
 from .workload import (
     ENV_NAME,
     AutoscalingProps,
@@ -64,6 +66,8 @@ CIDR = {
     "pattern": rf"^({_IPV4_CIDR}|{_IPV6_CIDR})$",
 }
 """Schema of one CIDR: "10.0.0.0/8", "0.0.0.0/0" or an IPv6 one such as "fd00::/8"."""
+_NAMESPACE = "^([a-z0-9]([-a-z0-9]*[a-z0-9])?)?$"
+"""A namespace name, or empty."""
 
 
 def default_of(props: type, name: str) -> Any:
@@ -277,6 +281,13 @@ class ContainerPorts:
         backend.PORT,
         "Port the image listens on: the container port, the Service's targetPort, the "
         "probes', the NetworkPolicies' and helm test's port",
+        minimum=1,
+        maximum=65535,
+    )
+    metrics: int = param(
+        default_of(WorkloadProps, "metrics_port"),
+        "Port of the image's /metrics, apart from http so that no Ingress or HTTPRoute reaches "
+        "it: the container port and Service port named metrics, which the monitors scrape",
         minimum=1,
         maximum=65535,
     )
@@ -546,8 +557,95 @@ class NetworkPolicy:
         default_of(NetworkPolicyProps, "ingress_namespace"),
         "Namespace where the ingress controller's (or the Gateway's proxy) pods run; admitted "
         "to the backend's port when backend.publicPath is set (required then)",
-        pattern="^([a-z0-9]([-a-z0-9]*[a-z0-9])?)?$",
+        pattern=_NAMESPACE,
     )
+    metricsNamespace: str = param(
+        default_of(NetworkPolicyProps, "metrics_namespace"),
+        "Namespace where Prometheus runs, admitted to both components' metrics port and no "
+        "other; empty means nothing reaches the metrics port",
+        pattern=_NAMESPACE,
+    )
+
+
+@dataclass
+class Monitor:
+    enabled: bool = param(False, "Create the monitor (with metrics.enabled)")
+    namespace: str = param(
+        "",
+        "Namespace of the monitor, where Prometheus looks for monitors; empty means the release's",
+        pattern=_NAMESPACE,
+    )
+    interval: str = param(
+        default_of(ScrapeProps, "interval"),
+        "Time between two scrapes (a Prometheus duration, e.g. 30s)",
+        pattern=DURATION.pattern,
+        minLength=1,
+    )
+    scrapeTimeout: str = param(
+        default_of(ScrapeProps, "scrape_timeout"),
+        "Time a scrape may take, at most interval; empty means Prometheus' global timeout",
+        pattern=DURATION.pattern,
+    )
+    labels: dict[str, str] = param(
+        default_of(ScrapeProps, "monitor_labels"),
+        "Labels of the monitor, e.g. {release: prometheus} for the Prometheus' monitor selector",
+    )
+
+
+@dataclass
+class PodMonitor(Monitor):
+    enabled: bool = param(
+        False,
+        "Create a PodMonitor instead of the ServiceMonitor (with metrics.enabled; not both)",
+    )
+
+
+@dataclass
+class ServiceMonitor(Monitor):
+    enabled: bool = param(
+        False,
+        "Create a Prometheus Operator ServiceMonitor scraping both components' metrics port "
+        "(with metrics.enabled; needs the operator's CRDs)",
+    )
+
+
+@dataclass
+class PrometheusRule:
+    enabled: bool = param(
+        False,
+        "Create a PrometheusRule (with metrics.enabled): per component request rate, 5xx "
+        "ratio, p50/p95/p99 latency and availability over 5m, 1h, 1d and 30d, and alerts on "
+        "burning the availability budget, restarts and failed scrapes",
+    )
+    availabilityObjective: float = param(
+        default_of(PrometheusRuleProps, "availability_objective"),
+        "Share of requests answered without a 5xx over 30 days that the burn-rate alerts "
+        "defend (SC-002's 99.9 %)",
+        exclusiveMinimum=0,
+        exclusiveMaximum=1,
+    )
+    labels: dict[str, str] = param(
+        default_of(PrometheusRuleProps, "rule_labels"),
+        "Labels of the PrometheusRule, e.g. {release: prometheus} for the Prometheus' rule "
+        "selector",
+    )
+
+
+@dataclass
+class Metrics:
+    enabled: bool = param(
+        False,
+        "Create what Prometheus uses, as set below; false means none of it (each pod still "
+        "serves /metrics on containerPorts.metrics)",
+    )
+    annotations: bool = param(
+        False,
+        "Annotate the pods with prometheus.io/scrape, prometheus.io/port and "
+        "prometheus.io/path, for a Prometheus without the operator (with metrics.enabled)",
+    )
+    serviceMonitor: ServiceMonitor = section(ServiceMonitor, "Prometheus Operator ServiceMonitor")
+    podMonitor: PodMonitor = section(PodMonitor, "Prometheus Operator PodMonitor")
+    prometheusRule: PrometheusRule = section(PrometheusRule, "Prometheus Operator PrometheusRule")
 
 
 @dataclass
@@ -623,6 +721,7 @@ class Values:
     httpRoute: HttpRoute = section(HttpRoute, "Gateway API HTTPRoute for the frontend")
     networkPolicy: NetworkPolicy = section(NetworkPolicy, "NetworkPolicies")
     migrations: Migrations = section(Migrations, "Database migrations as a Job")
+    metrics: Metrics = section(Metrics, "Prometheus metrics")
     tests: Tests = section(Tests, "The helm test pod")
     extraDeploy: list[Any] = param(
         [],

@@ -29,6 +29,10 @@ SERVICE_TYPES = {
     "NodePort": kplus.ServiceType.NODE_PORT,
     "LoadBalancer": kplus.ServiceType.LOAD_BALANCER,
 }
+METRICS_PORT = 9090
+"""Port of the images' `GET /metrics`, apart from the app port (docs/contract.md)."""
+METRICS_PORT_NAME = "metrics"
+"""Name of the metrics port of the containers and Services, which the monitors scrape."""
 INSTANCE_NAME = "INSTANCE_NAME"
 """Variable holding the pod's name (downward API), set in every component."""
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -184,6 +188,9 @@ class WorkloadProps:
     container_port: int | None = None
     """Port the image listens on: the container port, the Service's targetPort, the probes'
     and NetworkPolicies' port; default: the image contract's (8000 backend, 3000 frontend)."""
+    metrics_port: int = METRICS_PORT
+    """Port of the image's `/metrics`, apart from `container_port` so that no route to the
+    app reaches it: a container port and a Service port named "metrics"; default: 9090."""
 
     # Bring-your-own-image knobs: each is also a chart value (see `chart_value`).
     command: tuple[str, ...] = chart_value(
@@ -296,6 +303,8 @@ class WorkloadProps:
                 getattr(self, name).validate(name)
         if self.container_port is not None and not 1 <= self.container_port <= 65535:
             raise ValueError(f"'container_port' must be a port, got {self.container_port}")
+        if not 1 <= self.metrics_port <= 65535:
+            raise ValueError(f"'metrics_port' must be a port, got {self.metrics_port}")
         for path in self.writable_paths:
             if not path.startswith("/") or path == "/":
                 raise ValueError(f"'writable_paths' must hold absolute paths, got '{path}'")
@@ -369,8 +378,11 @@ class Workload(Construct):
         super().__init__(scope, id)
         props.validate()
         port = props.container_port or port
+        if props.metrics_port == port:
+            raise ValueError(f"'metrics_port' must differ from the {component}'s port, got {port}")
         self.component = component
         self.port = port
+        self.metrics_port = props.metrics_port
         self.labels = labels = props.labels.of(component)
         self.selector_labels = props.labels.selector(component)
         name = props.name or f"{props.labels.instance}-{component}"
@@ -440,6 +452,7 @@ class Workload(Construct):
             image=props.image,
             image_pull_policy=PULL_POLICIES[props.image_pull_policy],
             port_number=port,
+            ports=[kplus.ContainerPort(number=props.metrics_port, name=METRICS_PORT_NAME)],
             env_from=env_from,
             env_variables=env,
             startup=_probe(props.startup, port),
@@ -537,7 +550,12 @@ class Workload(Construct):
             metadata=metadata(),
             type=SERVICE_TYPES[props.service_type],
             ports=[
-                kplus.ServicePort(name="http", port=props.service_port or port, target_port=port)
+                kplus.ServicePort(name="http", port=props.service_port or port, target_port=port),
+                kplus.ServicePort(
+                    name=METRICS_PORT_NAME,
+                    port=props.metrics_port,
+                    target_port=props.metrics_port,
+                ),
             ],
         )
         for key, value in self.selector_labels.items():

@@ -17,3 +17,7 @@ def test_regenerated_bindings_equal_the_committed_ones(tmp_path):
     )
     assert tree(tmp_path / "imports") == tree(ROOT / "imports"), "run `make imports` and commit"
     assert (ROOT / "cdk8s.yaml").read_bytes() == config, "cdk8s import rewrote cdk8s.yaml"
+    # One module for the three Prometheus Operator CRDs, each of which is in it.
+    monitoring = (tmp_path / "imports/com/coreos/monitoring/__init__.py").read_text()
+    for kind in ("ServiceMonitor", "PodMonitor", "PrometheusRule"):
+        assert f"\nclass {kind}(" in monitoring, kind

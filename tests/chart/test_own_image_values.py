@@ -8,7 +8,13 @@ from conftest import tool_path
 from support.manifests import all_of, by_kind, container
 from test_render import SCENARIOS
 from todo_chatbot import backend, frontend, values
-from todo_chatbot.workload import WRITABLE_VOLUME, WorkloadProps, camel_case, chart_values
+from todo_chatbot.workload import (
+    METRICS_PORT,
+    WRITABLE_VOLUME,
+    WorkloadProps,
+    camel_case,
+    chart_values,
+)
 
 BACKEND = "todo-todo-chatbot-backend"
 FRONTEND = "todo-todo-chatbot-frontend"
@@ -102,7 +108,10 @@ def test_the_knobs_off_cover_every_new_component_value():
 def test_container_port_drives_every_port(render):
     manifests = render(OWN_IMAGE)
     main = main_container(manifests)
-    assert main["ports"] == [{"containerPort": 8080}]
+    assert main["ports"] == [
+        {"containerPort": 8080},
+        {"containerPort": METRICS_PORT, "name": "metrics"},
+    ]
     assert {main[p]["httpGet"]["port"] for p in ("livenessProbe", "readinessProbe")} == {8080}
     service = by_kind(manifests, "Service", BACKEND)["spec"]["ports"][0]
     assert (service["port"], service["targetPort"]) == (8080, 8080)

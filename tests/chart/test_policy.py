@@ -27,6 +27,7 @@ def checkov() -> str:
         "autoscaling",
         "http-route",
         "migrations",
+        "metrics-service-monitor",
         "example-own-images-proxy",
     ],
 )

@@ -143,6 +143,18 @@ SCENARIOS = {
         "httpRoute": {"enabled": True, "parentRefs": [{"name": "public"}]},
     },
     "migrations": {"migrations": {"enabled": True, "command": ["alembic", "upgrade", "head"]}},
+    "metrics-service-monitor": {
+        "metrics": {
+            "enabled": True,
+            "annotations": True,
+            "serviceMonitor": {"enabled": True, "namespace": "monitoring", "scrapeTimeout": "10s"},
+            "prometheusRule": {"enabled": True, "labels": {"release": "prometheus"}},
+        },
+        "networkPolicy": {"metricsNamespace": "monitoring"},
+    },
+    "metrics-pod-monitor": {
+        "metrics": {"enabled": True, "podMonitor": {"enabled": True, "labels": {"team": "ops"}}}
+    },
     "migrations-existing-secret": {
         "secrets": {"existingSecret": "creds"},
         "migrations": {"enabled": True, "image": {"repository": "todo/migrate", "tag": "1"}},

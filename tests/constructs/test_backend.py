@@ -3,6 +3,7 @@
 import pytest
 from support.manifests import by_kind, container, env_names, synth_backend
 from todo_chatbot import Secrets, SecretsProps
+from todo_chatbot.workload import METRICS_PORT
 
 
 def test_gets_database_auth_and_the_openai_key_by_default(chart, secrets):
@@ -64,7 +65,10 @@ def test_grace_period_outlasts_a_chat_turn(chart, secrets):
 
 def test_listens_on_the_contract_port(chart, secrets):
     deployment = by_kind(synth_backend(chart, secrets), "Deployment")
-    assert container(deployment)["ports"] == [{"containerPort": 8000}]
+    assert container(deployment)["ports"] == [
+        {"containerPort": 8000},
+        {"containerPort": METRICS_PORT, "name": "metrics"},
+    ]
 
 
 @pytest.mark.parametrize(

@@ -107,6 +107,6 @@ def test_the_readme_own_images_example_synthesizes(tmp_path):
     job = by_kind(manifests, "Job")
     assert job["spec"]["template"]["spec"]["containers"][0]["command"][0] == "alembic"
     backend = by_kind(manifests, "Deployment", "todo-chatbot-backend")
-    assert backend["spec"]["template"]["spec"]["containers"][0]["ports"] == [
-        {"containerPort": 8080}
-    ]
+    assert backend["spec"]["template"]["spec"]["containers"][0]["ports"][0] == {
+        "containerPort": 8080
+    }

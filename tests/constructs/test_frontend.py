@@ -3,6 +3,7 @@
 import pytest
 from support.manifests import by_kind, container, env_names
 from todo_chatbot import Backend, BackendProps, Frontend, FrontendProps
+from todo_chatbot.workload import METRICS_PORT
 
 
 def synth(chart, secrets, **props):
@@ -54,7 +55,10 @@ def test_service_port_80_forwards_to_the_contract_port(chart, secrets):
     manifests = synth(chart, secrets, service_type="NodePort")
     service = by_kind(manifests, "Service", "todo-chatbot-frontend")
     assert service["spec"]["type"] == "NodePort"
-    assert service["spec"]["ports"] == [{"name": "http", "port": 80, "targetPort": 3000}]
+    assert service["spec"]["ports"] == [
+        {"name": "http", "port": 80, "targetPort": 3000},
+        {"name": "metrics", "port": METRICS_PORT, "targetPort": METRICS_PORT},
+    ]
     deployment = by_kind(manifests, "Deployment", "todo-chatbot-frontend")
     assert container(deployment)["readinessProbe"]["httpGet"]["port"] == 3000
 

@@ -3,6 +3,7 @@
 import pytest
 from support.manifests import by_kind
 from todo_chatbot import BackendProps, NetworkPolicyProps
+from todo_chatbot.workload import METRICS_PORT
 
 
 def policies(manifests):
@@ -138,3 +139,27 @@ def test_extra_egress_rules_keep_their_shape(synth_app):
     backend, frontend = policies(synth_app(network_policy=network))
     assert frontend["egress"][-1] == database_over_https
     assert backend["egress"][-1] == mcp
+
+
+def test_the_metrics_namespace_reaches_the_metrics_port_only(synth_app):
+    backend, frontend = policies(
+        synth_app(
+            backend=BackendProps(image="registry.example/b:1", metrics_port=9100),
+            network_policy=NetworkPolicyProps(metrics_namespace="monitoring"),
+        )
+    )
+    scraper = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}
+    assert backend["ingress"][-1] == {
+        "from": [scraper],
+        "ports": [{"port": 9100, "protocol": "TCP"}],
+    }
+    assert frontend["ingress"][-1] == {
+        "from": [scraper],
+        "ports": [{"port": METRICS_PORT, "protocol": "TCP"}],
+    }
+
+
+def test_nothing_reaches_the_metrics_port_by_default(synth_app):
+    for policy in policies(synth_app()):
+        ports = [port["port"] for rule in policy["ingress"] for port in rule["ports"]]
+        assert METRICS_PORT not in ports

@@ -11,7 +11,7 @@ from support.manifests import (
 )
 from todo_chatbot import ProbeProps, Secrets, SecretsProps
 from todo_chatbot.backend import PORT
-from todo_chatbot.workload import WRITABLE_VOLUME
+from todo_chatbot.workload import METRICS_PORT, WRITABLE_VOLUME
 
 
 def deployment_of(chart, secrets, **props):
@@ -29,17 +29,24 @@ def env_of(deployment):
 def test_container_port_drives_the_port_probes_and_service(chart, secrets):
     manifests = synth_backend(chart, secrets, container_port=8080)
     main = container(by_kind(manifests, "Deployment"))
-    assert main["ports"] == [{"containerPort": 8080}]
+    assert main["ports"] == [
+        {"containerPort": 8080},
+        {"containerPort": METRICS_PORT, "name": "metrics"},
+    ]
     assert {main[f"{p}Probe"]["httpGet"]["port"] for p in ("liveness", "readiness", "startup")} == {
         8080
     }
     assert by_kind(manifests, "Service")["spec"]["ports"] == [
-        {"name": "http", "port": 8080, "targetPort": 8080}
+        {"name": "http", "port": 8080, "targetPort": 8080},
+        {"name": "metrics", "port": METRICS_PORT, "targetPort": METRICS_PORT},
     ]
 
 
 def test_container_port_defaults_to_the_contract_port(chart, secrets):
-    assert container(deployment_of(chart, secrets))["ports"] == [{"containerPort": PORT}]
+    assert container(deployment_of(chart, secrets))["ports"] == [
+        {"containerPort": PORT},
+        {"containerPort": METRICS_PORT, "name": "metrics"},
+    ]
 
 
 def test_command_and_args_replace_the_image_entrypoint(chart, secrets):

@@ -3,6 +3,8 @@
 import pytest
 from support.manifests import all_of, by_kind, container, synth_backend
 from todo_chatbot import AutoscalingProps, Labels, ProbeProps
+from todo_chatbot.workload import METRICS_PORT
+from todo_common.config import DEFAULT_METRICS_PORT
 
 
 @pytest.fixture
@@ -144,7 +146,10 @@ def test_chart_label_when_given(chart, secrets):
 def test_service_is_cluster_internal_by_default(manifests):
     service = by_kind(manifests, "Service")
     assert service["spec"]["type"] == "ClusterIP"
-    assert service["spec"]["ports"] == [{"name": "http", "port": 8000, "targetPort": 8000}]
+    assert service["spec"]["ports"] == [
+        {"name": "http", "port": 8000, "targetPort": 8000},
+        {"name": "metrics", "port": METRICS_PORT, "targetPort": METRICS_PORT},
+    ]
 
 
 def test_no_autoscaler_by_default_and_fixed_replicas(manifests):
@@ -221,6 +226,12 @@ def test_image_pull_secrets(chart, secrets):
             {"autoscaling": AutoscalingProps(scale_down_stabilization_seconds=-5)},
             "'scale_down_stabilization_seconds' must be 0..3600, got -5",
         ),
+        ({"metrics_port": 0}, "'metrics_port' must be a port, got 0"),
+        ({"metrics_port": 8000}, "'metrics_port' must differ from the backend's port, got 8000"),
+        (
+            {"container_port": 9090},
+            "'metrics_port' must differ from the backend's port, got 9090",
+        ),
     ],
 )
 def test_fails_when_props_are_invalid(chart, secrets, props, message):
@@ -236,3 +247,17 @@ def test_service_account_annotations_name_a_workload_identity(chart, secrets):
     identity = {"iam.gke.io/gcp-service-account": "todo@project.iam.gserviceaccount.com"}
     manifests = synth_backend(chart, secrets, service_account_annotations=identity)
     assert by_kind(manifests, "ServiceAccount")["metadata"]["annotations"] == identity
+
+
+def test_the_metrics_port_is_the_images_default():
+    assert METRICS_PORT == DEFAULT_METRICS_PORT
+
+
+def test_metrics_port_names_a_container_and_a_service_port(chart, secrets):
+    manifests = synth_backend(chart, secrets, metrics_port=9100)
+    assert {"containerPort": 9100, "name": "metrics"} in container(
+        by_kind(manifests, "Deployment")
+    )["ports"]
+    assert {"name": "metrics", "port": 9100, "targetPort": 9100} in by_kind(manifests, "Service")[
+        "spec"
+    ]["ports"]

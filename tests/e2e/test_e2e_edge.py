@@ -35,6 +35,7 @@ from e2e_cluster import (
 )
 from e2e_user import AppUser, Load, UserAgent, run_browser
 from localcluster import postgres
+from todo_chatbot.workload import METRICS_PORT
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
@@ -187,7 +188,7 @@ def test_concurrent_writes_through_every_backend_are_neither_lost_nor_doubled(
     assert sorted(row[0] for row in rows) == sorted(created)
     assert len({row[1] for row in rows}) == len(rows), "a title was stored twice"
     for pod in fleet.ready_pods("backend"):
-        [(_, text)] = fleet.http_in_pod(pod, [{"url": "http://127.0.0.1:8000/metrics"}])
+        [(_, text)] = fleet.http_in_pod(pod, [{"url": f"http://127.0.0.1:{METRICS_PORT}/metrics"}])
         assert 'route="/api/tasks",status="201"' in text, f"{pod} took no write"
 
 

@@ -18,6 +18,7 @@ import pytest
 from conftest import ReleaseFactory, wait_until_served
 from e2e_cluster import Release, host_pid, is_ready
 from e2e_user import AppUser, UserAgent
+from todo_chatbot.workload import METRICS_PORT
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
@@ -52,7 +53,7 @@ def test_probes_and_metrics_answer_on_every_pod(app: Release) -> None:
         for pod in app.ready_pods(component):
             assert scrape(app, pod, port, "/healthz") == (200, '{"status":"ok"}')
             assert scrape(app, pod, port, "/readyz") == (200, '{"status":"ready"}')
-            status, text = scrape(app, pod, port, "/metrics")
+            status, text = scrape(app, pod, METRICS_PORT, "/metrics")
             assert status == 200
             for name in (
                 "process_uptime_seconds",
@@ -65,7 +66,7 @@ def test_probes_and_metrics_answer_on_every_pod(app: Release) -> None:
 
 def test_metrics_show_uptime_latency_and_failures(app: Release, user_agent: UserAgent) -> None:
     [backend] = app.ready_pods("backend")
-    before = scrape(app, backend, PORTS["backend"], "/metrics")[1]
+    before = scrape(app, backend, METRICS_PORT, "/metrics")[1]
     user = AppUser(user_agent, app.url).sign_up()
     user.create_task("measured")
     # The AI stand-in fails this one message with a 500: the backend answers 502 with a
@@ -73,7 +74,7 @@ def test_metrics_show_uptime_latency_and_failures(app: Release, user_agent: User
     failed = user.call("POST", "/app/api/chat", json_body={"message": "hi [[error500]]"})
     assert failed.status == 502, failed.text
     assert "The AI provider failed (HTTP 500)" in failed.text
-    after = scrape(app, backend, PORTS["backend"], "/metrics")[1]
+    after = scrape(app, backend, METRICS_PORT, "/metrics")[1]
 
     assert metric(after, "process_uptime_seconds") > metric(before, "process_uptime_seconds") > 0
     chat = {"route": "/api/chat"}

@@ -18,6 +18,7 @@ import pytest
 from conftest import ReleaseFactory, wait_until_served
 from e2e_cluster import BACKEND, RELEASE, Release, helm, kubectl, kubectl_json
 from e2e_user import AppUser, Load, UserAgent
+from todo_chatbot.workload import METRICS_PORT
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
@@ -52,7 +53,9 @@ def backend_requests(release: Release) -> dict[str, float]:
     """Task list requests each backend pod has served so far (its own metrics)."""
     served = {}
     for pod in release.ready_pods("backend"):
-        [(status, text)] = release.http_in_pod(pod, [{"url": "http://127.0.0.1:8000/metrics"}])
+        [(status, text)] = release.http_in_pod(
+            pod, [{"url": f"http://127.0.0.1:{METRICS_PORT}/metrics"}]
+        )
         assert status == 200
         found = re.search(
             r'^http_requests_total\{method="GET",route="/api/tasks",status="200"\} (\S+)$',

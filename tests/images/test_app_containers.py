@@ -35,6 +35,8 @@ def healthy_env(app: str, database_url: str, port: int) -> dict[str, str]:
         "LOG_LEVEL": "info",
         "INSTANCE_NAME": f"images-test-{app}",
         "PORT": str(port),
+        # Apart from the default, which a host may use already.
+        "METRICS_PORT": str(free_port()),
     }
     if app == "backend":
         env |= {

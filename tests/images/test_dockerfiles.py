@@ -9,6 +9,7 @@ import re
 
 import pytest
 from image_helpers import APPS, FIXTURES, REPO, contract_port
+from todo_common.config import DEFAULT_METRICS_PORT
 
 pytestmark = pytest.mark.images
 
@@ -47,10 +48,10 @@ def test_is_multi_stage_and_the_final_stage_copies_from_the_builder(app: str) ->
 
 
 @pytest.mark.parametrize("app", APPS)
-def test_final_stage_runs_the_app_as_10001_on_the_contract_port(app: str) -> None:
+def test_final_stage_runs_the_app_as_10001_on_the_contract_ports(app: str) -> None:
     steps = instructions(app)
     assert ("USER", "10001:10001") in steps
-    assert ("EXPOSE", str(contract_port(app))) in steps
+    assert ("EXPOSE", f"{contract_port(app)} {DEFAULT_METRICS_PORT}") in steps
     assert steps[-1] == ("CMD", f'["python", "-m", "todo_{app}"]')
 
 

@@ -51,7 +51,7 @@ class AppProcess:
         args: Sequence[str] = (),
         ready_path: str = "/readyz",
     ) -> None:
-        """Prepare (but do not start) `python -m module *args` with `env` and `PORT`.
+        """Prepare (but do not start) `python -m module *args` with `env`, `PORT`, `METRICS_PORT`.
 
         `args` may use `{port}`. Output goes to a new file in `log_dir` (a pytest `tmp_path`).
         """
@@ -59,6 +59,8 @@ class AppProcess:
         self.ready_path = ready_path
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.metrics_port = free_port()
+        self.metrics_url = f"http://127.0.0.1:{self.metrics_port}"
         self.args = [arg.format(port=self.port) for arg in args]
         self.env = {
             # Only what Python needs from the test runner's environment: the app must be
@@ -67,6 +69,7 @@ class AppProcess:
             "PYTHONPATH": os.pathsep.join(str(path) for path in APP_PYTHONPATH),
             "PYTHONUNBUFFERED": "1",
             "PORT": str(self.port),
+            "METRICS_PORT": str(self.metrics_port),
             **env,
         }
         self._log = Path(tempfile.mkstemp(prefix=f"{module}-", suffix=".log", dir=log_dir)[1])

@@ -1,7 +1,7 @@
 """Strict offline validation of manifests against the Kubernetes API schemas.
 
 The schemas are the `_definitions.json` files in ../shared/k8s-schemas (the
-ones `cdk8s import` uses) and the Gateway API CRDs in ../shared/crds.
+ones `cdk8s import` uses) and the Gateway API and Prometheus Operator CRDs in ../shared/crds.
 "Strict" means what `kubectl apply --validate=strict` means: a field the
 schema does not know is an error, not silently dropped.
 """
@@ -20,6 +20,18 @@ import yaml
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 KUBERNETES_VERSIONS = ("1.28.0", "1.36.0")
 GATEWAY_CRDS = SHARED / "crds" / "gateway-api-v1.6.1"
+MONITORING_CRDS = SHARED / "crds" / "prometheus-operator-v0.93.0"
+
+
+class _CrdLoader(yaml.SafeLoader):
+    """A safe loader that reads a bare `=` (an enum value of the Prometheus Operator's CRDs)
+    as a string; PyYAML takes it for YAML 1.1's value key, which it cannot build."""
+
+
+_CrdLoader.yaml_implicit_resolvers = {
+    first: [(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:value"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
 
 
 def _strict(schema: Any) -> Any:
@@ -49,8 +61,8 @@ def _kubernetes(version: str) -> tuple[dict[str, Any], dict[tuple[str, str, str]
 @functools.cache
 def _custom_resources() -> dict[tuple[str, str, str], dict[str, Any]]:
     schemas = {}
-    for path in GATEWAY_CRDS.glob("*.yaml"):
-        for crd in yaml.safe_load_all(path.read_text()):
+    for path in [*GATEWAY_CRDS.glob("*.yaml"), *MONITORING_CRDS.glob("*.yaml")]:
+        for crd in yaml.load_all(path.read_text(), Loader=_CrdLoader):
             if not crd or crd.get("kind") != "CustomResourceDefinition":
                 continue
             spec = crd["spec"]
@@ -74,7 +86,7 @@ def errors(manifest: dict[str, Any], version: str) -> list[str]:
     else:
         return [
             f"{manifest['apiVersion']} {manifest['kind']} is not served by Kubernetes "
-            f"{version} nor by the Gateway API CRDs"
+            f"{version} nor by the Gateway API or Prometheus Operator CRDs"
         ]
     name = f"{manifest['kind']}/{manifest.get('metadata', {}).get('name')}"
     return [

@@ -13,15 +13,24 @@ from __future__ import annotations
 
 import socket
 import sys
-from typing import Annotated, Literal, NoReturn, TypeVar
+from typing import Annotated, Literal, NoReturn, Self, TypeVar
 from urllib.parse import unquote, urlsplit
 
-from pydantic import AfterValidator, BeforeValidator, Field, SecretStr, ValidationError
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    SecretStr,
+    ValidationError,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from todo_common.logs import register_secret
 
 CONFIG_ERROR_EXIT_CODE = 2
+DEFAULT_METRICS_PORT = 9090
+"""Port of `/metrics` (docs/contract.md); the chart's `containerPorts.metrics` default."""
 
 # Values people leave in a template; lower-cased, compared after stripping `<>`, quotes, `_-`.
 _PLACEHOLDERS = {
@@ -115,6 +124,15 @@ class CommonSettings(BaseSettings):
     # How long the server keeps accepting requests after SIGTERM while /readyz answers 503,
     # so that Services stop routing to it before it stops listening.
     SHUTDOWN_DRAIN_SECONDS: float = Field(default=2.0, ge=0, le=120)
+    # Port of `GET /metrics`, apart from PORT so that no route to the app reaches it.
+    METRICS_PORT: int = Field(default=DEFAULT_METRICS_PORT, ge=1, le=65535)
+
+    @model_validator(mode="after")
+    def _metrics_port_apart(self) -> Self:
+        # PORT is each app's own field (its default differs); uvicorn would fail to bind.
+        if getattr(self, "PORT", None) == self.METRICS_PORT:
+            raise ValueError("METRICS_PORT must differ from PORT")
+        return self
 
 
 SettingsT = TypeVar("SettingsT", bound=BaseSettings)

@@ -8,6 +8,9 @@ request. Then uvicorn stops listening, lets in-flight requests finish (up to
 `graceful_timeout_seconds`), runs the app's shutdown and the process exits 0. A second
 signal skips the drain.
 
+The metrics app is served on its own port for as long as the main server runs, through
+the drain too, so that the last scrape sees the last requests.
+
 When start-up work fails for good (`Readiness.mark_failed`, e.g. a broken migration), the
 server stops at once and the process exits with `STARTUP_FAILED_EXIT_CODE`, so that the
 orchestrator shows a crash with the logged reason instead of a pod that never gets ready.
@@ -15,14 +18,19 @@ orchestrator shows a crash with the logged reason instead of a pod that never ge
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import signal
+import socket
 import time
+from collections.abc import Iterator
 from types import FrameType
 
 import uvicorn
 from starlette.types import ASGIApp
 
+from todo_common.config import DEFAULT_METRICS_PORT
 from todo_common.readiness import Readiness
 from todo_common.web import Headers, ResponseHeadersMiddleware
 
@@ -32,15 +40,47 @@ logger = logging.getLogger(__name__)
 STARTUP_FAILED_EXIT_CODE = 3
 
 
+class _CompanionServer(uvicorn.Server):
+    """A uvicorn server run beside the main one, which alone handles the signals."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        """Leave the signals to the main server (the last to install handlers wins)."""
+        yield
+
+
 class GracefulServer(uvicorn.Server):
     """A uvicorn server that drains before it stops and exits 0 after a signal."""
 
-    def __init__(self, config: uvicorn.Config, *, readiness: Readiness, drain_seconds: float):
-        """Create the server; `readiness` is flipped on the first signal."""
+    def __init__(
+        self,
+        config: uvicorn.Config,
+        *,
+        readiness: Readiness,
+        drain_seconds: float,
+        companion: uvicorn.Server | None = None,
+    ):
+        """Create the server; `readiness` is flipped on the first signal.
+
+        `companion` (the metrics server) runs as long as this one does.
+        """
         super().__init__(config)
         self.readiness = readiness
         self.drain_seconds = drain_seconds
+        self.companion = companion
         self._exit_requested_at: float | None = None
+
+    async def serve(self, sockets: list[socket.socket] | None = None) -> None:
+        """Serve, with the companion server beside."""
+        if self.companion is None:
+            await super().serve(sockets)
+            return
+        companion = asyncio.create_task(self.companion.serve())
+        try:
+            await super().serve(sockets)
+        finally:
+            self.companion.should_exit = True
+            await companion
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         """Start draining on the first signal, stop at once on the second.
@@ -75,11 +115,15 @@ def serve(
     *,
     port: int,
     readiness: Readiness,
+    metrics_app: ASGIApp | None = None,
+    metrics_port: int = DEFAULT_METRICS_PORT,
     host: str = "0.0.0.0",
     drain_seconds: float = 2.0,
     graceful_timeout_seconds: float = 60.0,
 ) -> None:
     """Serve `app` until a signal arrives and in-flight requests are done; then return.
+
+    `metrics_app`, when given, is served on `metrics_port` meanwhile.
 
     Raises `SystemExit(STARTUP_FAILED_EXIT_CODE)` when `readiness` was marked failed.
 
@@ -103,7 +147,22 @@ def serve(
         proxy_headers=False,
         timeout_graceful_shutdown=int(graceful_timeout_seconds),
     )
-    server = GracefulServer(config, readiness=readiness, drain_seconds=drain_seconds)
+    companion = None
+    if metrics_app is not None:
+        companion = _CompanionServer(
+            uvicorn.Config(
+                metrics_app,
+                host=host,
+                port=metrics_port,
+                log_config=None,
+                access_log=False,
+                lifespan="off",
+                server_header=False,
+            )
+        )
+    server = GracefulServer(
+        config, readiness=readiness, drain_seconds=drain_seconds, companion=companion
+    )
     server.run()
     # uvicorn has restored the default handlers; a repeated SIGTERM must not turn a clean
     # shutdown into a death by signal in the last milliseconds.

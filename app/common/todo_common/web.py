@@ -2,7 +2,7 @@
 
 `install(app, instance_name=...)` adds to a FastAPI app:
 
-- `/metrics` (Prometheus text): `process_uptime_seconds`, `http_requests_total{route,method,
+- metrics (Prometheus text): `process_uptime_seconds`, `http_requests_total{route,method,
   status}`, `http_request_duration_seconds{route,status_class}` (histogram) and
   `http_request_failures_total{route}` (5xx and unhandled exceptions). `route` is the route
   template (`/api/tasks/{task_id}`), or `unmatched`, so that label values stay few. The
@@ -13,6 +13,9 @@
 - a request body limit (413 beyond it);
 - errors as `{"detail": "..."}` only: validation errors become one readable sentence, an
   unhandled exception a 500 with a generic message (the traceback goes to the log, redacted).
+
+`metrics_app(metrics)` serves them as `/metrics` on the metrics port, apart from the app's
+port, so that no route to the app reaches them.
 """
 
 from __future__ import annotations
@@ -257,13 +260,9 @@ async def _on_http_error(request: Request, exc: Exception) -> Response:
 def install(
     app: FastAPI, *, instance_name: str, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
 ) -> AppMetrics:
-    """Add metrics, `/metrics`, `X-Instance`, the body limit and JSON errors to `app`."""
+    """Add metrics (in `app.state.metrics`), `X-Instance`, the body limit and JSON errors."""
     metrics = AppMetrics()
-
-    async def metrics_endpoint() -> Response:
-        return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
-
-    app.add_api_route("/metrics", metrics_endpoint, methods=["GET"], include_in_schema=False)
+    app.state.metrics = metrics
     handlers: dict[Any, Callable[[Request, Exception], Awaitable[Response]]] = {
         RequestValidationError: _on_validation_error,
         StarletteHTTPException: _on_http_error,
@@ -277,3 +276,14 @@ def install(
         max_body_bytes=max_body_bytes,
     )
     return metrics
+
+
+def metrics_app(metrics: AppMetrics) -> FastAPI:
+    """The app of the metrics port: `GET /metrics` and nothing else (scrapes are not counted)."""
+    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+
+    async def metrics_endpoint() -> Response:
+        return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
+    app.add_api_route("/metrics", metrics_endpoint, methods=["GET"])
+    return app

@@ -3,6 +3,7 @@
 from todo_common.config import load_settings
 from todo_common.logs import configure_logging
 from todo_common.runner import serve
+from todo_common.web import metrics_app
 
 from todo_frontend.core.config import Settings
 from todo_frontend.main import create_app
@@ -16,6 +17,8 @@ def main() -> None:
     serve(
         app,
         port=settings.PORT,
+        metrics_app=metrics_app(app.state.metrics),
+        metrics_port=settings.METRICS_PORT,
         readiness=app.state.readiness,
         drain_seconds=settings.SHUTDOWN_DRAIN_SECONDS,
     )

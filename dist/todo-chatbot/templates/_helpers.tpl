@@ -171,6 +171,15 @@ print a secret.
 {{- fail "networkPolicy.ingressNamespace must name the ingress controller's (or Gateway's) namespace when backend.publicPath is set: the backend's NetworkPolicy admits only that namespace besides the frontend" }}
 {{- end }}
 {{- end }}
+{{- range $component := list "backend" "frontend" }}
+{{- $ports := (get $.Values $component).containerPorts }}
+{{- if eq (int $ports.metrics) (int $ports.http) }}
+{{- fail (printf "%s.containerPorts.metrics (%d) must differ from containerPorts.http: /metrics is served apart from the app" $component (int $ports.metrics)) }}
+{{- end }}
+{{- end }}
+{{- if and .Values.metrics.serviceMonitor.enabled .Values.metrics.podMonitor.enabled }}
+{{- fail "metrics.serviceMonitor.enabled and metrics.podMonitor.enabled would scrape every pod twice: enable one" }}
+{{- end }}
 {{- if and .Values.httpRoute.enabled (not .Values.httpRoute.parentRefs) }}
 {{- fail "httpRoute.parentRefs must name at least one Gateway when httpRoute.enabled is true" }}
 {{- end }}

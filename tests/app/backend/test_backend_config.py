@@ -28,6 +28,7 @@ VARIABLES = [
     "LOG_LEVEL",
     "INSTANCE_NAME",
     "PORT",
+    "METRICS_PORT",
     "SHUTDOWN_DRAIN_SECONDS",
 ]
 
@@ -65,6 +66,7 @@ def test_valid_environment_loads_with_documented_defaults(
     settings = load(monkeypatch, {**environment, "LOG_LEVEL": "WARNING"})
     assert settings.LOG_LEVEL == "warning"
     assert settings.PORT == 8000
+    assert settings.METRICS_PORT == 9090
     assert settings.AI_TIMEOUT_SECONDS == 30
     assert settings.CHAT_TURN_TIMEOUT_SECONDS == 50
     assert settings.SHUTDOWN_DRAIN_SECONDS == 2
@@ -118,6 +120,15 @@ def test_fails_when_a_variable_is_missing(
     captured = capsys.readouterr()
     assert captured.err == line + "\n"
     assert captured.out == ""
+
+
+def test_fails_when_the_metrics_port_is_the_app_port(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], environment: dict[str, str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        load(monkeypatch, {**environment, "PORT": "9100", "METRICS_PORT": "9100"})
+    assert exited.value.code == 2
+    assert capsys.readouterr().err == "config error: METRICS_PORT must differ from PORT\n"
 
 
 def test_fails_when_the_gemini_key_is_missing(

@@ -40,7 +40,7 @@ def test_healthz_and_readyz_answer_200(client: httpx.Client) -> None:
 
 
 def test_metrics_use_route_templates_and_count_failures(
-    client: httpx.Client, fresh_standin: StandIn, make_token: Any
+    client: httpx.Client, backend: AppProcess, fresh_standin: StandIn, make_token: Any
 ) -> None:
     headers = bearer(make_token("metrics-user"))
     task = client.post("/api/tasks", json={"title": "measured"}, headers=headers).json()
@@ -48,7 +48,7 @@ def test_metrics_use_route_templates_and_count_failures(
     client.get("/api/tasks/999999", headers=headers)
     client.post("/api/chat", json={"message": "list [[error500]]"}, headers=headers)
 
-    response = client.get("/metrics")
+    response = httpx.get(f"{backend.metrics_url}/metrics", timeout=5)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
     text = response.text
@@ -66,12 +66,19 @@ def test_metrics_use_route_templates_and_count_failures(
     assert 'http_request_failures_total{route="/api/tasks' not in text
 
 
-def test_unknown_paths_share_one_label(client: httpx.Client) -> None:
+def test_unknown_paths_share_one_label(client: httpx.Client, backend: AppProcess) -> None:
     for index in range(3):
         assert client.get(f"/random/{index}").status_code == 404
-    text = client.get("/metrics").text
+    text = httpx.get(f"{backend.metrics_url}/metrics", timeout=5).text
     assert 'http_requests_total{method="GET",route="unmatched",status="404"} 3.0' in text
     assert "/random/" not in text
+
+
+# After the test above, which counts the unmatched requests of its module.
+def test_metrics_are_on_the_metrics_port_only(client: httpx.Client, backend: AppProcess) -> None:
+    assert client.get("/metrics").status_code == 404
+    assert httpx.get(f"{backend.metrics_url}/metrics", timeout=5).status_code == 200
+    assert httpx.get(f"{backend.metrics_url}/api/tasks", timeout=5).status_code == 404
 
 
 def test_database_outage_turns_readyz_503_and_recovers(

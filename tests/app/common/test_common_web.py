@@ -38,21 +38,33 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=make_app())
+def app() -> FastAPI:
+    return make_app()
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://app") as http:
         yield http
 
 
+@pytest.fixture
+async def metrics_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=web.metrics_app(app.state.metrics))
+    async with httpx.AsyncClient(transport=transport, base_url="http://metrics") as http:
+        yield http
+
+
 async def test_unhandled_exception_is_a_json_500_counted_as_failure(
-    client: httpx.AsyncClient,
+    client: httpx.AsyncClient, metrics_client: httpx.AsyncClient
 ) -> None:
     response = await client.get("/boom")
     assert response.status_code == 500
     assert response.json() == {"detail": "internal server error"}
     assert response.headers["x-instance"] == "pod-7"
     assert "internal detail" not in response.text
-    metrics = (await client.get("/metrics")).text
+    metrics = (await metrics_client.get("/metrics")).text
     assert 'http_request_failures_total{route="/boom"} 1.0' in metrics
     assert 'http_requests_total{method="GET",route="/boom",status="500"} 1.0' in metrics
 
@@ -81,3 +93,16 @@ async def test_validation_errors_are_one_sentence(client: httpx.AsyncClient) -> 
         "detail": "path.item_id: Input should be a valid integer, unable to parse string as an"
         " integer; name: Input should be a valid string"
     }
+
+
+async def test_metrics_are_served_by_the_metrics_app_only(
+    client: httpx.AsyncClient, metrics_client: httpx.AsyncClient
+) -> None:
+    assert (await client.get("/metrics")).status_code == 404
+    scraped = await metrics_client.get("/metrics")
+    assert scraped.status_code == 200
+    assert scraped.headers["content-type"].startswith("text/plain")
+    assert "process_uptime_seconds" in scraped.text
+    # Scrapes are not requests of the app: they would inflate its rate and availability.
+    assert 'route="/metrics"' not in (await metrics_client.get("/metrics")).text
+    assert (await metrics_client.get("/items/1")).status_code == 404

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from pathlib import Path
@@ -52,6 +53,17 @@ def test_fails_when_a_variable_is_missing_or_malformed(
     if value is not None:
         assert value not in lines[0]
         assert "hunter2" not in lines[0]
+
+
+def test_stops_when_the_metrics_port_is_taken(frontend_env: dict[str, str], tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("0.0.0.0", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {"PUBLIC_URL": "http://127.0.0.1:3000", **frontend_env, "METRICS_PORT": str(port)}
+        process = start_with(env, tmp_path)
+        assert process.wait_exit() != 0
+    assert f"{port}): address already in use" in process.output()
 
 
 def test_never_reads_an_ai_key(frontend_env: dict[str, str], tmp_path: Path) -> None:

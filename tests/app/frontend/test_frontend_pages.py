@@ -6,6 +6,7 @@ import re
 
 import httpx
 import pytest
+from support.app_process import AppProcess
 from support.stack import new_password
 
 pytestmark = pytest.mark.app
@@ -72,10 +73,11 @@ def test_probes(client: httpx.Client) -> None:
     assert ready.json() == {"status": "ready"}
 
 
-def test_metrics_count_requests_by_route(client: httpx.Client) -> None:
+def test_metrics_count_requests_by_route(client: httpx.Client, frontend: AppProcess) -> None:
     client.get("/signin")
     client.get("/static/app.js")
-    metrics = client.get("/metrics")
+    assert client.get("/metrics").status_code == 404
+    metrics = httpx.get(f"{frontend.metrics_url}/metrics", timeout=5)
     assert metrics.status_code == 200
     text = metrics.text
     assert "process_uptime_seconds" in text
