@@ -10,6 +10,9 @@
   request (`"normal"` turns it off).
 - `GET /_standin/requests`: how many requests arrived and their bodies (never the key);
   `DELETE /_standin/requests` forgets them.
+- The `/_standin/` debug routes (all but `/_standin/health`) answer 401 unless
+  `Authorization: Bearer <debug token>`: they show users' prompts and can break everyone's
+  chat, so they take a credential of their own that only the tests hold, never the API key.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import time
 from collections import deque
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from ai_standin import brain
@@ -47,9 +50,20 @@ def openai_error(
     )
 
 
-def create_app(*, expected_key: str, slow_seconds: float = 60.0) -> FastAPI:
-    """Return the stand-in app that accepts only `expected_key`."""
-    app = FastAPI(title="AI provider stand-in", docs_url=None, redoc_url=None)
+def _bearer_matches(request: Request, expected: str) -> bool:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        token.strip().encode(), expected.encode()
+    )
+
+
+def create_app(*, expected_key: str, debug_token: str, slow_seconds: float = 60.0) -> FastAPI:
+    """Return the stand-in app that accepts only `expected_key`, and `debug_token` for debug."""
+    if not expected_key or not debug_token or expected_key == debug_token:
+        raise ValueError("the API key and the debug token must be set and differ")
+    app = FastAPI(
+        title="AI provider stand-in", docs_url=None, redoc_url=None, openapi_url=None
+    )
     recorded: deque[dict[str, Any]] = deque(maxlen=MAX_RECORDED)
     state: dict[str, Any] = {"mode": "normal", "count": 0}
 
@@ -67,10 +81,7 @@ def create_app(*, expected_key: str, slow_seconds: float = 60.0) -> FastAPI:
         return response
 
     async def _answer(request: Request, entry: dict[str, Any]) -> Response:
-        scheme, _, key = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(
-            key.strip().encode(), expected_key.encode()
-        ):
+        if not _bearer_matches(request, expected_key):
             return openai_error(
                 401,
                 "Incorrect API key provided.",
@@ -101,19 +112,25 @@ def create_app(*, expected_key: str, slow_seconds: float = 60.0) -> FastAPI:
     for path in (OPENAI_PATH, GEMINI_PATH):
         app.add_api_route(path, chat_completions, methods=["POST"])
 
-    @app.get("/_standin/requests")
+    def require_debug_token(request: Request) -> None:
+        if not _bearer_matches(request, debug_token):
+            raise HTTPException(401, "the debug routes need the stand-in's debug token")
+
+    debug = APIRouter(prefix="/_standin", dependencies=[Depends(require_debug_token)])
+
+    @debug.get("/requests")
     async def list_requests() -> dict[str, Any]:
         """Requests received so far (bodies only: the key is never recorded)."""
         return {"count": state["count"], "requests": list(recorded)}
 
-    @app.delete("/_standin/requests", status_code=204)
+    @debug.delete("/requests", status_code=204)
     async def forget_requests() -> Response:
         """Forget the recorded requests."""
         recorded.clear()
         state["count"] = 0
         return Response(status_code=204)
 
-    @app.put("/_standin/mode")
+    @debug.put("/mode")
     async def set_mode(request: Request) -> Response:
         """Set a fault for every request (`normal` or one of FAULTS)."""
         mode = (await request.json()).get("mode")
@@ -121,6 +138,8 @@ def create_app(*, expected_key: str, slow_seconds: float = 60.0) -> FastAPI:
             return JSONResponse({"detail": f"mode must be normal or one of {FAULTS}"}, 400)
         state["mode"] = mode
         return JSONResponse({"mode": mode})
+
+    app.include_router(debug)
 
     @app.get("/_standin/health")
     async def health() -> dict[str, str]:
