@@ -61,9 +61,7 @@ def create_app(*, expected_key: str, debug_token: str, slow_seconds: float = 60.
     """Return the stand-in app that accepts only `expected_key`, and `debug_token` for debug."""
     if not expected_key or not debug_token or expected_key == debug_token:
         raise ValueError("the API key and the debug token must be set and differ")
-    app = FastAPI(
-        title="AI provider stand-in", docs_url=None, redoc_url=None, openapi_url=None
-    )
+    app = FastAPI(title="AI provider stand-in", docs_url=None, redoc_url=None, openapi_url=None)
     recorded: deque[dict[str, Any]] = deque(maxlen=MAX_RECORDED)
     state: dict[str, Any] = {"mode": "normal", "count": 0}
 

@@ -257,7 +257,8 @@ async def test_health_needs_no_token(standin: httpx.AsyncClient) -> None:
 def test_fails_when_the_key_and_the_debug_token_are_not_two_values(
     api_key: str, token: str
 ) -> None:
-    with pytest.raises(ValueError, match=r"^the API key and the debug token must be set and differ$"):
+    problem = r"^the API key and the debug token must be set and differ$"
+    with pytest.raises(ValueError, match=problem):
         create_app(expected_key=api_key, debug_token=token)
 
 
