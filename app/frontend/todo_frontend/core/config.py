@@ -53,7 +53,7 @@ class Settings(CommonSettings):
     @property
     def secure_cookies(self) -> bool:
         """Whether cookies get the `Secure` flag (users reach the app over https)."""
-        return self.PUBLIC_URL.startswith("https://")
+        return self.public_origin.startswith("https://")
 
     @cached_property
     def trusted_proxies(self) -> tuple[Network, ...]:
