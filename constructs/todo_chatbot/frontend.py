@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 
 from constructs import Construct
@@ -33,6 +34,9 @@ class FrontendProps(WorkloadProps):
     sign_up_limit_per_client: int = 5
     """Sign-ups one client address may make per 10 minutes, per replica; default: 5 (a flood
     gets an account and an argon2 hash every two minutes, a family or office still signs up)."""
+    trusted_proxies: tuple[str, ...] = ()
+    """CIDRs of the proxies (the ingress controller's pods) whose `X-Forwarded-For` the sign-in
+    and sign-up limits believe; default: none, the limits key on the connection's address."""
     service_port: int | None = 80
     """Service port; default: 80."""
     cpu_request_millis: int = 50
@@ -49,6 +53,13 @@ class FrontendProps(WorkloadProps):
             raise ValueError(
                 f"'sign_up_limit_per_client' must be >= 1, got {self.sign_up_limit_per_client}"
             )
+        for cidr in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(cidr)
+            except ValueError:
+                raise ValueError(
+                    f"'trusted_proxies' must hold CIDRs such as 10.0.0.0/8, got '{cidr}'"
+                ) from None
         if not self.public_url.startswith(("http://", "https://")):
             raise ValueError(
                 f"'public_url' must start with http:// or https://, got '{self.public_url}'"
@@ -71,6 +82,7 @@ class Frontend(Workload):
             "PUBLIC_URL": props.public_url,
             "LOG_LEVEL": props.log_level,
             "SIGNUP_LIMIT_PER_CLIENT": str(props.sign_up_limit_per_client),
+            "TRUSTED_PROXIES": ",".join(props.trusted_proxies),
         }
         secret_env = {key: secrets.env_value(key) for key in (DATABASE_URL, BETTER_AUTH_SECRET)}
         super().__init__(
