@@ -1,7 +1,8 @@
 """The host side of the cluster's network: sysctls, bridge, routes, and the firewall we own.
 
-Only additions: the bridge, two blackhole routes, two filter chains, and a routing table with its
-rules that keep pod and user traffic on the machine. `down` removes those, and what appeared
+Only additions: the bridge, two blackhole routes, two filter chains, two mangle chains that let
+the user's side reach the NodePorts and nothing else, and a routing table with its rules that
+keep pod and user traffic on the machine. `down` removes those, and what appeared
 since the snapshot taken before the first `up`: chains (and the rules that jump to them) and
 ipsets created by our components; it puts changed sysctls back.
 """
@@ -40,6 +41,8 @@ OWNED_IPSET_PREFIXES = ("KUBE-", "kube-router", "inet6:KUBE-", "inet6:kube-route
 IPTABLES = {"ipv4": "iptables", "ipv6": "ip6tables"}
 FORWARD_CHAIN = "TCB-FORWARD"
 INPUT_CHAIN = "TCB-INPUT"
+USER_FORWARD_CHAIN = "TCB-USER-FORWARD"
+USER_INPUT_CHAIN = "TCB-USER-INPUT"
 # Our routing table and the priority of its rule (the `prohibit` rule follows at +1): numbers
 # nothing else on this host uses (the preflight checks), ahead of the main table's 32766.
 ROUTE_TABLE = 2244
@@ -161,6 +164,7 @@ def set_up() -> None:
         run(["ip", "route", "replace", "blackhole", str(network)])
     _ensure_forward_chain()
     _ensure_input_chain()
+    _ensure_user_link_chains()
 
 
 def _ensure_forward_chain() -> None:
@@ -214,6 +218,58 @@ def _ensure_input_chain() -> None:
                 f"-A {INPUT_CHAIN} -p tcp --dport {port} ! -i lo "
                 '-m comment --comment "todo-chatbot: kube-router health on loopback only" -j DROP',
                 f"-I INPUT 1 -j {INPUT_CHAIN}",
+                "COMMIT",
+            ]
+        )
+        run([f"{command}-restore", "--noflush"], input_text=script + "\n")
+
+
+def _ensure_user_link_chains() -> None:
+    """Let what arrives on the user link reach the NodePorts and nothing else.
+
+    A client in the user's namespace can route the pod and Service ranges via the host; without
+    these rules it would reach the apiserver, the kubelet, PostgreSQL, the AI stand-in, CoreDNS
+    and every pod. Forwarded to the pods only when kube-proxy DNATed it from a NodePort on the
+    host end of the link (conntrack's original destination), delivered to the host only as part
+    of a connection the host opened. In the mangle table, which kube-router never rewrites and
+    which runs before the filter table whose order kube-proxy and kube-router decide: a drop
+    here holds whatever they accept later.
+    """
+    user = settings.USER_VETH_HOST
+    first, last = settings.NODE_PORT_RANGE
+    node_ports = (
+        f"-m conntrack --ctstate DNAT --ctorigdst {settings.USER_HOST_IP} "
+        f"--ctorigdstport {first}:{last}"
+    )
+    drop = '-m comment --comment "todo-chatbot: the user side reaches NodePorts only" -j DROP'
+    replies = "-m conntrack --ctstate ESTABLISHED,RELATED -j RETURN"
+    chains = {
+        "ipv4": [
+            f"-A {USER_FORWARD_CHAIN} {node_ports} -j RETURN",
+            f"-A {USER_FORWARD_CHAIN} {drop}",
+            f"-A {USER_INPUT_CHAIN} {node_ports} -j RETURN",
+            f"-A {USER_INPUT_CHAIN} {replies}",
+            f"-A {USER_INPUT_CHAIN} {drop}",
+        ],
+        # No NodePort on IPv6; neighbour discovery keeps the link itself working.
+        "ipv6": [
+            f"-A {USER_FORWARD_CHAIN} {drop}",
+            f"-A {USER_INPUT_CHAIN} -p ipv6-icmp -j RETURN",
+            f"-A {USER_INPUT_CHAIN} {replies}",
+            f"-A {USER_INPUT_CHAIN} {drop}",
+        ],
+    }
+    for family, command in IPTABLES.items():
+        if f":{USER_FORWARD_CHAIN} " in _save(family):
+            continue
+        script = "\n".join(
+            [
+                "*mangle",
+                f":{USER_FORWARD_CHAIN} - [0:0]",
+                f":{USER_INPUT_CHAIN} - [0:0]",
+                *chains[family],
+                f"-I FORWARD 1 -i {user} -j {USER_FORWARD_CHAIN}",
+                f"-I INPUT 1 -i {user} -j {USER_INPUT_CHAIN}",
                 "COMMIT",
             ]
         )

@@ -72,6 +72,9 @@ class Ports:
 
 
 PORTS = Ports()
+# kube-apiserver's default --service-node-port-range, which the control plane keeps: the only
+# ports the user's side may reach (hostnet's user-link chains).
+NODE_PORT_RANGE = (30000, 32767)
 REGISTRY = f"localhost:{PORTS.registry}"
 
 

@@ -290,13 +290,16 @@ from localcluster import hostnet
 
 def rules():
     return [
-        subprocess.run([command, "-S"], capture_output=True, text=True, check=True).stdout
+        subprocess.run([command, "-t", table, "-S"], capture_output=True, text=True, check=True)
+        .stdout
         for command in ("iptables", "ip6tables")
+        for table in ("filter", "mangle")
     ]
 
 for _ in range(2):
     hostnet._ensure_forward_chain()
     hostnet._ensure_input_chain()
+    hostnet._ensure_user_link_chains()
 print(repr(rules()))
 hostnet.tear_down({})
 print(repr(rules()))
@@ -307,7 +310,7 @@ print(repr(rules()))
 def test_our_chains_are_added_once_and_removed_by_down() -> None:
     result = in_own_network_namespace(FIREWALLED_HOST)
     while_up, after_down = (ast.literal_eval(line) for line in result.stdout.splitlines())
-    ipv4, ipv6 = (text.splitlines() for text in while_up)
+    ipv4, ipv4_mangle, ipv6, ipv6_mangle = (text.splitlines() for text in while_up)
     assert ipv4.count("-A FORWARD -j TCB-FORWARD") == 1
     assert ipv4.count("-A INPUT -j TCB-INPUT") == 1
     health = (
@@ -316,6 +319,25 @@ def test_our_chains_are_added_once_and_removed_by_down() -> None:
     )
     assert health in ipv4
     assert health in ipv6
-    assert [text.splitlines() for text in after_down] == [
-        ["-P INPUT ACCEPT", "-P FORWARD ACCEPT", "-P OUTPUT ACCEPT"]
-    ] * 2
+    user_side_only = (
+        '-m comment --comment "todo-chatbot: the user side reaches NodePorts only" -j DROP'
+    )
+    node_ports = (
+        "-m conntrack --ctstate DNAT --ctorigdst 10.250.0.1 --ctorigdstport 30000:32767 -j RETURN"
+    )
+    assert ipv4_mangle[-9:] == [
+        "-N TCB-USER-FORWARD",
+        "-N TCB-USER-INPUT",
+        "-A INPUT -i tcbu0 -j TCB-USER-INPUT",
+        "-A FORWARD -i tcbu0 -j TCB-USER-FORWARD",
+        f"-A TCB-USER-FORWARD {node_ports}",
+        f"-A TCB-USER-FORWARD {user_side_only}",
+        f"-A TCB-USER-INPUT {node_ports}",
+        "-A TCB-USER-INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN",
+        f"-A TCB-USER-INPUT {user_side_only}",
+    ]
+    assert f"-A TCB-USER-FORWARD {user_side_only}" in ipv6_mangle
+    assert ipv6_mangle.count("-A FORWARD -i tcbu0 -j TCB-USER-FORWARD") == 1
+    filter_policies = ["-P INPUT ACCEPT", "-P FORWARD ACCEPT", "-P OUTPUT ACCEPT"]
+    mangle_policies = ["-P PREROUTING ACCEPT", *filter_policies, "-P POSTROUTING ACCEPT"]
+    assert [text.splitlines() for text in after_down] == [filter_policies, mangle_policies] * 2
