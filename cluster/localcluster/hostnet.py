@@ -34,7 +34,7 @@ TRACKED_SYSCTLS = (
 # Chains our components create: kube-proxy, the kubelet and kube-router (KUBE-), the CNI
 # plugins (CNI-) and this runtime (TCB-).
 OWNED_CHAIN_PREFIXES = ("KUBE-", "CNI-", "TCB-")
-# The prefix only this runtime uses: such chains are ours even without a snapshot.
+# The prefix only this runtime uses: such chains and ipsets are ours even without a snapshot.
 OWN_CHAIN_PREFIX = "TCB-"
 OUR_INTERFACES = (settings.BRIDGE, settings.USER_VETH_HOST)
 OWNED_IPSET_PREFIXES = ("KUBE-", "kube-router", "inet6:KUBE-", "inet6:kube-router")
@@ -43,6 +43,9 @@ FORWARD_CHAIN = "TCB-FORWARD"
 INPUT_CHAIN = "TCB-INPUT"
 USER_FORWARD_CHAIN = "TCB-USER-FORWARD"
 USER_INPUT_CHAIN = "TCB-USER-INPUT"
+AI_STANDIN_CHAIN = "TCB-AI-STANDIN"
+# The pods that may reach the AI stand-in (the backends'), kept current by ai_clients.
+AI_CLIENTS_SET = "TCB-AI-CLIENTS"
 # Our routing table and the priority of its rule (the `prohibit` rule follows at +1): numbers
 # nothing else on this host uses (the preflight checks), ahead of the main table's 32766.
 ROUTE_TABLE = 2244
@@ -165,6 +168,7 @@ def set_up() -> None:
     _ensure_forward_chain()
     _ensure_input_chain()
     _ensure_user_link_chains()
+    _ensure_ai_standin_chain()
 
 
 def _ensure_forward_chain() -> None:
@@ -276,6 +280,30 @@ def _ensure_user_link_chains() -> None:
         run([f"{command}-restore", "--noflush"], input_text=script + "\n")
 
 
+def _ensure_ai_standin_chain() -> None:
+    """Drop pod traffic to the AI stand-in's port unless it comes from a backend pod.
+
+    The stand-in runs on the host, where no NetworkPolicy reaches; the set starts empty (no
+    pod gets in) until ai_clients fills it. In the mangle table for the reason given in
+    `_ensure_user_link_chains`.
+    """
+    run(["ipset", "create", AI_CLIENTS_SET, "hash:ip", "-exist"])
+    if f":{AI_STANDIN_CHAIN} " in _save("ipv4"):
+        return
+    script = "\n".join(
+        [
+            "*mangle",
+            f":{AI_STANDIN_CHAIN} - [0:0]",
+            f"-A {AI_STANDIN_CHAIN} -d {settings.NODE_IP} -p tcp "
+            f"--dport {settings.PORTS.ai_standin} -m set ! --match-set {AI_CLIENTS_SET} src "
+            '-m comment --comment "todo-chatbot: only backend pods reach the AI stand-in" -j DROP',
+            f"-I INPUT 1 -i {settings.BRIDGE} -j {AI_STANDIN_CHAIN}",
+            "COMMIT",
+        ]
+    )
+    run(["iptables-restore", "--noflush"], input_text=script + "\n")
+
+
 def confine_routing() -> None:
     """Route what arrives from the pods or the user's namespace only to our own interfaces.
 
@@ -374,8 +402,12 @@ def tear_down(snapshot: dict[str, Any]) -> None:
         script = removal_script(_save(family), before)
         if script:
             run([f"{command}-restore", "--noflush"], input_text=script)
+    remaining = _ipsets()
+    for name in sorted(remaining):
+        if name.startswith(OWN_CHAIN_PREFIX):
+            run(["ipset", "destroy", name], check=False)
     if "ipsets" in snapshot:
-        for name in sorted(_ipsets() - set(snapshot["ipsets"])):
+        for name in sorted(remaining - set(snapshot["ipsets"])):
             if name.startswith(OWNED_IPSET_PREFIXES):
                 run(["ipset", "destroy", name], check=False)
     for key, value in snapshot.get("sysctls", {}).items():

@@ -7,6 +7,7 @@ import time
 
 from . import (
     addons,
+    ai_clients,
     ai_standin,
     app_secrets,
     containerd,
@@ -93,6 +94,8 @@ def cluster_up(paths: Paths) -> None:
         addons.apply_all(paths)
     with step("ingress controller (Traefik: Ingress and Gateway API)"):
         traefik.apply(paths)
+    with step("the AI stand-in's clients (the backend pods only)"):
+        ai_clients.start(paths)
     say(f"cluster up in {time.monotonic() - began:.0f}s; kubeconfig: {paths.kubeconfig}")
 
 

@@ -25,6 +25,7 @@ from .supervisor import stop
 # and the host services follow (pods that still watch the apiserver would hold its shutdown).
 NODE_PROCESSES = ("kube-proxy", "kubelet")
 OTHER_PROCESSES = (
+    "ai-clients",
     "kube-scheduler",
     "kube-controller-manager",
     "kube-apiserver",

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from localcluster import ai_standin, deploy, settings, supervisor, traefik
+from localcluster import ai_clients, ai_standin, deploy, settings, supervisor, traefik
 from localcluster.settings import paths_from_env
 from support.live_cluster import kubectl, localcluster, unbuildable_reason
 from support.secret import Secret
@@ -193,6 +193,45 @@ def test_user_side_reaches_the_node_ports_and_nothing_inside(routes_via_the_host
         POSTS, [sign_in(NODE_PORT, "nobody@example.com", "wrong-password")], as_user=True
     )
     assert status == [401]
+
+
+CONNECT_TO_THE_STANDIN = f"""\
+import socket
+try:
+    socket.create_connection(("{settings.NODE_IP}", {settings.PORTS.ai_standin}), 3).close()
+    print("open")
+except OSError:
+    print("closed")
+"""
+
+
+def test_only_backend_pods_reach_the_standin(release: None) -> None:
+    backend = kubectl(
+        "-n", deploy.NAMESPACE, "get", "pods", "-l", ai_clients.SELECTOR, "-o", "name"
+    ).split()[0]
+    from_backend = kubectl(
+        "-n", deploy.NAMESPACE, "exec", backend, "--", "python3", "-c", CONNECT_TO_THE_STANDIN
+    )
+    assert from_backend.strip() == "open"
+    # Another pod of the same image and namespace, without the backend's labels.
+    image = json.loads(kubectl("-n", deploy.NAMESPACE, "get", backend, "-o", "json"))["spec"][
+        "containers"
+    ][0]["image"]
+    probe = "attack-standin-probe"
+    try:
+        kubectl(
+            "-n", deploy.NAMESPACE, "run", probe, f"--image={image}", "--restart=Never",
+            "--command", "--", "python3", "-c", CONNECT_TO_THE_STANDIN,
+        )  # fmt: skip
+        kubectl(
+            "-n", deploy.NAMESPACE, "wait", "--for=jsonpath={.status.phase}=Succeeded",
+            f"pod/{probe}", "--timeout=120s",
+        )  # fmt: skip
+        assert kubectl("-n", deploy.NAMESPACE, "logs", f"pod/{probe}").strip() == "closed"
+    finally:
+        kubectl(
+            "-n", deploy.NAMESPACE, "delete", "pod", probe, "--ignore-not-found", "--wait=false"
+        )
 
 
 def test_standin_debug_routes_need_the_debug_token(release: None) -> None:
