@@ -148,13 +148,14 @@ class _Replay:
 def carries_nul(scope: Scope, body: bytes) -> bool:
     """Whether the path, the query or the body holds a NUL character once decoded.
 
-    A JSON body is looked into only when it parses (malformed JSON is the validation's 400);
-    a form body once percent-decoded; any other body as it is.
+    A JSON body (FastAPI reads one without a content type too) is looked into only when it
+    parses (malformed JSON is the validation's 400); a form body once percent-decoded; any other
+    body as it is.
     """
     if "\x00" in scope["path"] or b"\x00" in unquote_to_bytes(scope["query_string"]):
         return True
     content_type = _header(scope, b"content-type").split(b";")[0].strip().lower()
-    if content_type == b"application/json" or content_type.endswith(b"+json"):
+    if content_type in (b"", b"application/json") or content_type.endswith(b"+json"):
         if b"\\u0000" not in body:
             return False
         try:

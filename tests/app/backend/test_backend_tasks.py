@@ -296,6 +296,16 @@ def test_nul_characters_are_refused_before_the_database(
     assert "Traceback" not in backend.output()[logged_before:]
 
 
+@pytest.mark.parametrize("content_type", [None, "application/json; charset=utf-8"])
+def test_an_escaped_nul_in_json_is_refused_whatever_the_content_type(
+    client: httpx.Client, user_a: dict[str, str], content_type: str | None
+) -> None:
+    headers = {**user_a, **({"Content-Type": content_type} if content_type else {})}
+    response = client.post("/api/tasks", content=b'{"title": "a\\u0000b"}', headers=headers)
+    assert response.status_code == 422
+    assert response.json()["detail"].startswith("the request holds a NUL character")
+
+
 def test_an_escaped_backslash_before_u0000_is_text_not_nul(
     client: httpx.Client, user_a: dict[str, str]
 ) -> None:
