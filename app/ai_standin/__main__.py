@@ -33,6 +33,11 @@ def main() -> None:
         help="environment variable that holds the token of the /_standin/ debug routes",
     )
     parser.add_argument(
+        "--test-mode",
+        action="store_true",
+        help="honour the [[slow]], [[error500]], [[error429]], [[badjson]] markers in messages",
+    )
+    parser.add_argument(
         "--slow-seconds",
         type=float,
         default=60.0,
@@ -53,6 +58,7 @@ def main() -> None:
             expected_key=values[options.expected_key_env],
             debug_token=values[options.debug_token_env],
             slow_seconds=options.slow_seconds,
+            test_mode=options.test_mode,
         ),
         host=options.host,
         port=options.port,

@@ -4,9 +4,10 @@
   OpenAI-compatible path): 401 unless `Authorization: Bearer <expected key>`; 400 for a body
   that breaks the wire format (on the Gemini path also for tool schemas with keywords Gemini
   refuses, such as `additionalProperties`); otherwise the deterministic reply.
-- Fault injection: a last user message containing `[[slow]]` waits `slow_seconds` before
-  answering, `[[error500]]` / `[[error429]]` answer with that status, `[[badjson]]` with a
-  body that is not JSON. `PUT /_standin/mode {"mode": "error500"}` does the same for every
+- Fault injection, in test mode only (any user could otherwise fail their chat at will): a
+  last user message containing `[[slow]]` waits `slow_seconds` before answering,
+  `[[error500]]` / `[[error429]]` answer with that status, `[[badjson]]` with a body that is
+  not JSON. `PUT /_standin/mode {"mode": "error500"}` does the same for every
   request (`"normal"` turns it off).
 - `GET /_standin/requests`: how many requests arrived and their bodies (never the key);
   `DELETE /_standin/requests` forgets them.
@@ -57,8 +58,13 @@ def _bearer_matches(request: Request, expected: str) -> bool:
     )
 
 
-def create_app(*, expected_key: str, debug_token: str, slow_seconds: float = 60.0) -> FastAPI:
-    """Return the stand-in app that accepts only `expected_key`, and `debug_token` for debug."""
+def create_app(
+    *, expected_key: str, debug_token: str, slow_seconds: float = 60.0, test_mode: bool = False
+) -> FastAPI:
+    """Return the stand-in app that accepts only `expected_key`, and `debug_token` for debug.
+
+    `test_mode` honours the fault markers in user messages.
+    """
     if not expected_key or not debug_token or expected_key == debug_token:
         raise ValueError("the API key and the debug token must be set and differ")
     app = FastAPI(title="AI provider stand-in", docs_url=None, redoc_url=None, openapi_url=None)
@@ -94,7 +100,8 @@ def create_app(*, expected_key: str, debug_token: str, slow_seconds: float = 60.
             return openai_error(400, str(exc), kind="invalid_request_error", param=exc.param)
         messages = body["messages"]
         last_user: dict[str, Any] = next((m for m in reversed(messages) if m["role"] == "user"), {})
-        fault = state["mode"] if state["mode"] != "normal" else _fault_marker(last_user)
+        marked = _fault_marker(last_user) if test_mode else None
+        fault = state["mode"] if state["mode"] != "normal" else marked
         if fault == "slow":
             await asyncio.sleep(slow_seconds)
         elif fault == "error500":

@@ -34,6 +34,8 @@ def start(paths: Paths) -> None:
         KEY_ENV,
         "--debug-token-env",
         DEBUG_TOKEN_ENV,
+        # The e2e suite injects provider faults through the app, as a user would.
+        "--test-mode",
     ]
     supervisor.start(paths, supervisor.Process("ai-standin", argv, env=env, cwd=paths.repo))
     supervisor.wait_healthy(

@@ -69,6 +69,7 @@ def standin(ai_key: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
             "AI_STANDIN_KEY",
             "--debug-token-env",
             "AI_STANDIN_DEBUG_TOKEN",
+            "--test-mode",
             "--slow-seconds",
             str(StandIn.SLOW_SECONDS),
         ],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -51,7 +52,7 @@ def anyio_backend() -> str:
 @pytest.fixture
 async def standin(key: str, debug_token: str) -> AsyncIterator[httpx.AsyncClient]:
     """The stand-in app in-process (its HTTP behaviour is all these tests look at)."""
-    app = create_app(expected_key=key, debug_token=debug_token, slow_seconds=0.2)
+    app = create_app(expected_key=key, debug_token=debug_token, slow_seconds=0.2, test_mode=True)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://standin") as client:
         yield client
@@ -376,6 +377,20 @@ async def test_fault_markers(
             json.loads(response.text)
     else:
         assert "error" in response.json()
+
+
+@pytest.mark.parametrize("marker", ["[[error500]]", "[[error429]]", "[[badjson]]", "[[slow]]"])
+async def test_fault_markers_are_plain_text_outside_test_mode(
+    key: str, debug_token: str, marker: str
+) -> None:
+    app = create_app(expected_key=key, debug_token=debug_token, slow_seconds=30)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://standin") as client:
+        began = time.monotonic()
+        response = await complete(client, key, request_body(user(f"list {marker}")))
+    assert response.status_code == 200
+    assert response.json()["object"] == "chat.completion"
+    assert time.monotonic() - began < 10  # [[slow]] would wait 30 s
 
 
 async def test_mode_applies_a_fault_to_every_request(
