@@ -4,14 +4,15 @@ The stand-in is a host process on the node IP, so no NetworkPolicy guards it: th
 firewall drops its port for every pod whose address is not in `hostnet.AI_CLIENTS_SET`.
 This process (`python -m localcluster.ai_clients`, supervised as `ai-clients`) watches the
 pods labelled as a todo-chatbot backend and, on every change, makes the set hold exactly their
-addresses. Between a backend pod getting its address and the next sync (well under a second),
-its calls to the stand-in are dropped and retried by TCP.
+addresses, and again every RESYNC_SECONDS. Between a backend pod getting its address and the
+next sync, its connections to the stand-in are dropped and retried by TCP.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import select
 import subprocess
 import sys
 import time
@@ -24,6 +25,9 @@ from .shell import run
 NAME = "ai-clients"
 SELECTOR = "app.kubernetes.io/part-of=todo-chatbot,app.kubernetes.io/component=backend"
 _STAGING_SET = f"{hostnet.AI_CLIENTS_SET}-NEW"
+# A sync lists the pods once (one kubectl call): often enough that a new backend pod's first
+# retransmitted SYN gets through, rarely enough to cost next to nothing.
+RESYNC_SECONDS = 2.0
 
 
 def backend_addresses(pods: dict[str, Any]) -> list[str]:
@@ -65,16 +69,25 @@ def sync(paths: Paths) -> None:
 
 
 def watch(paths: Paths) -> None:
-    """Sync now and on every change of a backend pod, until the watch ends."""
+    """Sync now, on every change of a backend pod, and every RESYNC_SECONDS, until the watch ends.
+
+    The periodic sync bounds how long a missed or late event leaves the set stale.
+    """
     command = _kubectl(
         paths, "get", "pods", "--all-namespaces", "-l", SELECTOR, "--watch-only", "-o", "name"
     )
     # Watching first, then listing: a change between the two is seen twice, never missed.
-    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as watcher:
+    with subprocess.Popen(command, stdout=subprocess.PIPE) as watcher:
         assert watcher.stdout is not None
-        sync(paths)
-        for _ in watcher.stdout:
-            sync(paths)
+        events = watcher.stdout.fileno()
+        try:
+            while True:
+                sync(paths)
+                ready, _, _ = select.select([events], [], [], RESYNC_SECONDS)
+                if ready and not os.read(events, 65536):
+                    return
+        finally:
+            watcher.kill()
 
 
 def start(paths: Paths) -> None:
