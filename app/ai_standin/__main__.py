@@ -1,4 +1,8 @@
-"""`python -m ai_standin --port 8090 --expected-key-env AI_STANDIN_KEY [--host 127.0.0.1]`."""
+"""Serve the AI stand-in; the API key and the debug token come from the environment.
+
+`python -m ai_standin --port 8090 --expected-key-env AI_STANDIN_KEY
+--debug-token-env AI_STANDIN_DEBUG_TOKEN [--host 127.0.0.1]`
+"""
 
 from __future__ import annotations
 
@@ -23,18 +27,39 @@ def main() -> None:
         help="environment variable that holds the only API key accepted",
     )
     parser.add_argument(
+        "--debug-token-env",
+        required=True,
+        metavar="NAME",
+        help="environment variable that holds the token of the /_standin/ debug routes",
+    )
+    parser.add_argument(
+        "--test-mode",
+        action="store_true",
+        help="honour the [[slow]], [[error500]], [[error429]], [[badjson]] markers in messages",
+    )
+    parser.add_argument(
         "--slow-seconds",
         type=float,
         default=60.0,
         help="how long a [[slow]] request waits before answering (60)",
     )
     options = parser.parse_args()
-    expected_key = os.environ.get(options.expected_key_env, "")
-    if not expected_key:
-        print(f"config error: {options.expected_key_env} is missing", file=sys.stderr)
+    values = {}
+    for name in (options.expected_key_env, options.debug_token_env):
+        values[name] = os.environ.get(name, "")
+        if not values[name]:
+            print(f"config error: {name} is missing", file=sys.stderr)
+            raise SystemExit(2)
+    if len(set(values.values())) == 1:
+        print("config error: the API key and the debug token must differ", file=sys.stderr)
         raise SystemExit(2)
     uvicorn.run(
-        create_app(expected_key=expected_key, slow_seconds=options.slow_seconds),
+        create_app(
+            expected_key=values[options.expected_key_env],
+            debug_token=values[options.debug_token_env],
+            slow_seconds=options.slow_seconds,
+            test_mode=options.test_mode,
+        ),
         host=options.host,
         port=options.port,
         # The access log shows method, path and status: never a header, so never the key.

@@ -4,12 +4,16 @@
   OpenAI-compatible path): 401 unless `Authorization: Bearer <expected key>`; 400 for a body
   that breaks the wire format (on the Gemini path also for tool schemas with keywords Gemini
   refuses, such as `additionalProperties`); otherwise the deterministic reply.
-- Fault injection: a last user message containing `[[slow]]` waits `slow_seconds` before
-  answering, `[[error500]]` / `[[error429]]` answer with that status, `[[badjson]]` with a
-  body that is not JSON. `PUT /_standin/mode {"mode": "error500"}` does the same for every
+- Fault injection, in test mode only (any user could otherwise fail their chat at will): a
+  last user message containing `[[slow]]` waits `slow_seconds` before answering,
+  `[[error500]]` / `[[error429]]` answer with that status, `[[badjson]]` with a body that is
+  not JSON. `PUT /_standin/mode {"mode": "error500"}` does the same for every
   request (`"normal"` turns it off).
 - `GET /_standin/requests`: how many requests arrived and their bodies (never the key);
   `DELETE /_standin/requests` forgets them.
+- The `/_standin/` debug routes (all but `/_standin/health`) answer 401 unless
+  `Authorization: Bearer <debug token>`: they show users' prompts and can break everyone's
+  chat, so they take a credential of their own that only the tests hold, never the API key.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import time
 from collections import deque
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from ai_standin import brain
@@ -47,9 +51,23 @@ def openai_error(
     )
 
 
-def create_app(*, expected_key: str, slow_seconds: float = 60.0) -> FastAPI:
-    """Return the stand-in app that accepts only `expected_key`."""
-    app = FastAPI(title="AI provider stand-in", docs_url=None, redoc_url=None)
+def _bearer_matches(request: Request, expected: str) -> bool:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        token.strip().encode(), expected.encode()
+    )
+
+
+def create_app(
+    *, expected_key: str, debug_token: str, slow_seconds: float = 60.0, test_mode: bool = False
+) -> FastAPI:
+    """Return the stand-in app that accepts only `expected_key`, and `debug_token` for debug.
+
+    `test_mode` honours the fault markers in user messages.
+    """
+    if not expected_key or not debug_token or expected_key == debug_token:
+        raise ValueError("the API key and the debug token must be set and differ")
+    app = FastAPI(title="AI provider stand-in", docs_url=None, redoc_url=None, openapi_url=None)
     recorded: deque[dict[str, Any]] = deque(maxlen=MAX_RECORDED)
     state: dict[str, Any] = {"mode": "normal", "count": 0}
 
@@ -67,10 +85,7 @@ def create_app(*, expected_key: str, slow_seconds: float = 60.0) -> FastAPI:
         return response
 
     async def _answer(request: Request, entry: dict[str, Any]) -> Response:
-        scheme, _, key = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(
-            key.strip().encode(), expected_key.encode()
-        ):
+        if not _bearer_matches(request, expected_key):
             return openai_error(
                 401,
                 "Incorrect API key provided.",
@@ -85,7 +100,8 @@ def create_app(*, expected_key: str, slow_seconds: float = 60.0) -> FastAPI:
             return openai_error(400, str(exc), kind="invalid_request_error", param=exc.param)
         messages = body["messages"]
         last_user: dict[str, Any] = next((m for m in reversed(messages) if m["role"] == "user"), {})
-        fault = state["mode"] if state["mode"] != "normal" else _fault_marker(last_user)
+        marked = _fault_marker(last_user) if test_mode else None
+        fault = state["mode"] if state["mode"] != "normal" else marked
         if fault == "slow":
             await asyncio.sleep(slow_seconds)
         elif fault == "error500":
@@ -101,19 +117,25 @@ def create_app(*, expected_key: str, slow_seconds: float = 60.0) -> FastAPI:
     for path in (OPENAI_PATH, GEMINI_PATH):
         app.add_api_route(path, chat_completions, methods=["POST"])
 
-    @app.get("/_standin/requests")
+    def require_debug_token(request: Request) -> None:
+        if not _bearer_matches(request, debug_token):
+            raise HTTPException(401, "the debug routes need the stand-in's debug token")
+
+    debug = APIRouter(prefix="/_standin", dependencies=[Depends(require_debug_token)])
+
+    @debug.get("/requests")
     async def list_requests() -> dict[str, Any]:
         """Requests received so far (bodies only: the key is never recorded)."""
         return {"count": state["count"], "requests": list(recorded)}
 
-    @app.delete("/_standin/requests", status_code=204)
+    @debug.delete("/requests", status_code=204)
     async def forget_requests() -> Response:
         """Forget the recorded requests."""
         recorded.clear()
         state["count"] = 0
         return Response(status_code=204)
 
-    @app.put("/_standin/mode")
+    @debug.put("/mode")
     async def set_mode(request: Request) -> Response:
         """Set a fault for every request (`normal` or one of FAULTS)."""
         mode = (await request.json()).get("mode")
@@ -121,6 +143,8 @@ def create_app(*, expected_key: str, slow_seconds: float = 60.0) -> FastAPI:
             return JSONResponse({"detail": f"mode must be normal or one of {FAULTS}"}, 400)
         state["mode"] = mode
         return JSONResponse({"mode": mode})
+
+    app.include_router(debug)
 
     @app.get("/_standin/health")
     async def health() -> dict[str, str]:

@@ -9,6 +9,7 @@ from .settings import Paths
 from .shell import output
 
 KEY_ENV = "AI_STANDIN_KEY"
+DEBUG_TOKEN_ENV = "AI_STANDIN_DEBUG_TOKEN"
 URL = f"http://{settings.NODE_IP}:{settings.PORTS.ai_standin}"
 
 
@@ -19,6 +20,7 @@ def start(paths: Paths) -> None:
         **os.environ,
         "PYTHONPATH": str(paths.repo / "app"),
         KEY_ENV: app_secrets.read(paths, app_secrets.AI_API_KEY),
+        DEBUG_TOKEN_ENV: app_secrets.read(paths, app_secrets.AI_STANDIN_DEBUG_TOKEN),
     }
     argv = [
         python,
@@ -30,6 +32,10 @@ def start(paths: Paths) -> None:
         str(settings.PORTS.ai_standin),
         "--expected-key-env",
         KEY_ENV,
+        "--debug-token-env",
+        DEBUG_TOKEN_ENV,
+        # The e2e suite injects provider faults through the app, as a user would.
+        "--test-mode",
     ]
     supervisor.start(paths, supervisor.Process("ai-standin", argv, env=env, cwd=paths.repo))
     supervisor.wait_healthy(
@@ -38,3 +44,9 @@ def start(paths: Paths) -> None:
         lambda: supervisor.http_ok(f"{URL}/_standin/health"),
         timeout_seconds=30,
     )
+
+
+def debug_headers(paths: Paths) -> dict[str, str]:
+    """The headers that open the stand-in's debug routes (`/_standin/requests`, `/mode`)."""
+    token = app_secrets.read(paths, app_secrets.AI_STANDIN_DEBUG_TOKEN)
+    return {"Authorization": f"Bearer {token}"}

@@ -13,7 +13,9 @@ from .settings import Paths
 DATABASE_PASSWORD = "database-password"
 BETTER_AUTH_SECRET = "better-auth-secret"
 AI_API_KEY = "ai-api-key"
-NAMES = (DATABASE_PASSWORD, BETTER_AUTH_SECRET, AI_API_KEY)
+# Opens the AI stand-in's debug routes: only the tests on this host read it.
+AI_STANDIN_DEBUG_TOKEN = "ai-standin-debug-token"
+NAMES = (DATABASE_PASSWORD, BETTER_AUTH_SECRET, AI_API_KEY, AI_STANDIN_DEBUG_TOKEN)
 
 
 def ensure(paths: Paths) -> None:

@@ -71,9 +71,16 @@ def local_values(
         "secrets": {"existingSecret": secret},
         "ai": {"provider": "openai", "baseUrl": f"{ai_standin.URL}/v1"},
         "config": {"publicUrl": public_url(node_port)},
-        # Local: the frontend sees the user's address, so its sign-in rate limit is per client.
         "frontend": {
-            "service": {"type": "NodePort", "nodePort": node_port, "externalTrafficPolicy": "Local"}
+            # Local: the frontend sees the user's address, so its sign-in rate limit is per
+            # client; what comes through Traefik arrives from Traefik's pod, on this node's pod
+            # range, and only that hop's X-Forwarded-For is believed.
+            "service": {
+                "type": "NodePort",
+                "nodePort": node_port,
+                "externalTrafficPolicy": "Local",
+            },
+            "trustedProxies": [str(settings.NODE_POD_CIDR)],
         },
         "networkPolicy": {
             "egress": {

@@ -1,7 +1,8 @@
 """The host side of the cluster's network: sysctls, bridge, routes, and the firewall we own.
 
-Only additions: the bridge, two blackhole routes, two filter chains, and a routing table with its
-rules that keep pod and user traffic on the machine. `down` removes those, and what appeared
+Only additions: the bridge, two blackhole routes, two filter chains, two mangle chains that let
+the user's side reach the NodePorts and nothing else, and a routing table with its rules that
+keep pod and user traffic on the machine. `down` removes those, and what appeared
 since the snapshot taken before the first `up`: chains (and the rules that jump to them) and
 ipsets created by our components; it puts changed sysctls back.
 """
@@ -33,13 +34,18 @@ TRACKED_SYSCTLS = (
 # Chains our components create: kube-proxy, the kubelet and kube-router (KUBE-), the CNI
 # plugins (CNI-) and this runtime (TCB-).
 OWNED_CHAIN_PREFIXES = ("KUBE-", "CNI-", "TCB-")
-# The prefix only this runtime uses: such chains are ours even without a snapshot.
+# The prefix only this runtime uses: such chains and ipsets are ours even without a snapshot.
 OWN_CHAIN_PREFIX = "TCB-"
 OUR_INTERFACES = (settings.BRIDGE, settings.USER_VETH_HOST)
 OWNED_IPSET_PREFIXES = ("KUBE-", "kube-router", "inet6:KUBE-", "inet6:kube-router")
 IPTABLES = {"ipv4": "iptables", "ipv6": "ip6tables"}
 FORWARD_CHAIN = "TCB-FORWARD"
 INPUT_CHAIN = "TCB-INPUT"
+USER_FORWARD_CHAIN = "TCB-USER-FORWARD"
+USER_INPUT_CHAIN = "TCB-USER-INPUT"
+AI_STANDIN_CHAIN = "TCB-AI-STANDIN"
+# The pods that may reach the AI stand-in (the backends'), kept current by ai_clients.
+AI_CLIENTS_SET = "TCB-AI-CLIENTS"
 # Our routing table and the priority of its rule (the `prohibit` rule follows at +1): numbers
 # nothing else on this host uses (the preflight checks), ahead of the main table's 32766.
 ROUTE_TABLE = 2244
@@ -161,6 +167,8 @@ def set_up() -> None:
         run(["ip", "route", "replace", "blackhole", str(network)])
     _ensure_forward_chain()
     _ensure_input_chain()
+    _ensure_user_link_chains()
+    _ensure_ai_standin_chain()
 
 
 def _ensure_forward_chain() -> None:
@@ -218,6 +226,82 @@ def _ensure_input_chain() -> None:
             ]
         )
         run([f"{command}-restore", "--noflush"], input_text=script + "\n")
+
+
+def _ensure_user_link_chains() -> None:
+    """Let what arrives on the user link reach the NodePorts and nothing else.
+
+    A client in the user's namespace can route the pod and Service ranges via the host; without
+    these rules it would reach the apiserver, the kubelet, PostgreSQL, the AI stand-in, CoreDNS
+    and every pod. Forwarded to the pods only when kube-proxy DNATed it from a NodePort on the
+    host end of the link (conntrack's original destination), delivered to the host only as part
+    of a connection the host opened. In the mangle table, which kube-router never rewrites and
+    which runs before the filter table whose order kube-proxy and kube-router decide: a drop
+    here holds whatever they accept later.
+    """
+    user = settings.USER_VETH_HOST
+    first, last = settings.NODE_PORT_RANGE
+    node_ports = (
+        f"-m conntrack --ctstate DNAT --ctorigdst {settings.USER_HOST_IP} "
+        f"--ctorigdstport {first}:{last}"
+    )
+    drop = '-m comment --comment "todo-chatbot: the user side reaches NodePorts only" -j DROP'
+    replies = "-m conntrack --ctstate ESTABLISHED,RELATED -j RETURN"
+    chains = {
+        "ipv4": [
+            f"-A {USER_FORWARD_CHAIN} {node_ports} -j RETURN",
+            f"-A {USER_FORWARD_CHAIN} {drop}",
+            f"-A {USER_INPUT_CHAIN} {node_ports} -j RETURN",
+            f"-A {USER_INPUT_CHAIN} {replies}",
+            f"-A {USER_INPUT_CHAIN} {drop}",
+        ],
+        # No NodePort on IPv6; neighbour discovery keeps the link itself working.
+        "ipv6": [
+            f"-A {USER_FORWARD_CHAIN} {drop}",
+            f"-A {USER_INPUT_CHAIN} -p ipv6-icmp -j RETURN",
+            f"-A {USER_INPUT_CHAIN} {replies}",
+            f"-A {USER_INPUT_CHAIN} {drop}",
+        ],
+    }
+    for family, command in IPTABLES.items():
+        if f":{USER_FORWARD_CHAIN} " in _save(family):
+            continue
+        script = "\n".join(
+            [
+                "*mangle",
+                f":{USER_FORWARD_CHAIN} - [0:0]",
+                f":{USER_INPUT_CHAIN} - [0:0]",
+                *chains[family],
+                f"-I FORWARD 1 -i {user} -j {USER_FORWARD_CHAIN}",
+                f"-I INPUT 1 -i {user} -j {USER_INPUT_CHAIN}",
+                "COMMIT",
+            ]
+        )
+        run([f"{command}-restore", "--noflush"], input_text=script + "\n")
+
+
+def _ensure_ai_standin_chain() -> None:
+    """Drop pod traffic to the AI stand-in's port unless it comes from a backend pod.
+
+    The stand-in runs on the host, where no NetworkPolicy reaches; the set starts empty (no
+    pod gets in) until ai_clients fills it. In the mangle table for the reason given in
+    `_ensure_user_link_chains`.
+    """
+    run(["ipset", "create", AI_CLIENTS_SET, "hash:ip", "-exist"])
+    if f":{AI_STANDIN_CHAIN} " in _save("ipv4"):
+        return
+    script = "\n".join(
+        [
+            "*mangle",
+            f":{AI_STANDIN_CHAIN} - [0:0]",
+            f"-A {AI_STANDIN_CHAIN} -d {settings.NODE_IP} -p tcp "
+            f"--dport {settings.PORTS.ai_standin} -m set ! --match-set {AI_CLIENTS_SET} src "
+            '-m comment --comment "todo-chatbot: only backend pods reach the AI stand-in" -j DROP',
+            f"-I INPUT 1 -i {settings.BRIDGE} -j {AI_STANDIN_CHAIN}",
+            "COMMIT",
+        ]
+    )
+    run(["iptables-restore", "--noflush"], input_text=script + "\n")
 
 
 def confine_routing() -> None:
@@ -318,8 +402,12 @@ def tear_down(snapshot: dict[str, Any]) -> None:
         script = removal_script(_save(family), before)
         if script:
             run([f"{command}-restore", "--noflush"], input_text=script)
+    remaining = _ipsets()
+    for name in sorted(remaining):
+        if name.startswith(OWN_CHAIN_PREFIX):
+            run(["ipset", "destroy", name], check=False)
     if "ipsets" in snapshot:
-        for name in sorted(_ipsets() - set(snapshot["ipsets"])):
+        for name in sorted(remaining - set(snapshot["ipsets"])):
             if name.startswith(OWNED_IPSET_PREFIXES):
                 run(["ipset", "destroy", name], check=False)
     for key, value in snapshot.get("sysctls", {}).items():

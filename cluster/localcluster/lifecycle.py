@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from . import (
     addons,
+    ai_clients,
     ai_standin,
     app_secrets,
     containerd,
@@ -93,6 +94,8 @@ class Cluster:
             addons.apply_all(paths)
         with step("ingress controller (Traefik: Ingress and Gateway API)"):
             traefik.apply(paths)
+        with step("the AI stand-in's clients (the backend pods only)"):
+            ai_clients.start(paths)
         with step(f"kubectl context {user_kubeconfig.CONTEXT}"):
             merged = user_kubeconfig.merge(paths, self.env)
         say(f"cluster up in {time.monotonic() - began:.0f}s; kubeconfig: {paths.kubeconfig}")

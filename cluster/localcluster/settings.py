@@ -90,9 +90,9 @@ class HostProcess:
     stop_signal: signal.Signals = signal.SIGTERM
 
 
-# In the order `up` starts them; `down` stops them in the reverse order: the node's processes
-# first, so nothing restarts the pods killed next, then the control plane and the host services
-# (pods that still watch the apiserver would hold its shutdown).
+# In the order `up` starts them (but for ai-clients); `down` stops them in the reverse order:
+# the node's processes first, so nothing restarts the pods killed next, then the control plane
+# and the host services (pods that still watch the apiserver would hold its shutdown).
 HOST_PROCESSES = (
     HostProcess("registry", (PORTS.registry, PORTS.registry_debug)),
     HostProcess("containerd"),
@@ -103,10 +103,15 @@ HOST_PROCESSES = (
     HostProcess("kube-apiserver", (PORTS.apiserver,)),
     HostProcess("kube-controller-manager", (PORTS.controller_manager,)),
     HostProcess("kube-scheduler", (PORTS.scheduler,)),
+    # Started last (it watches the backend pods), but stopped with the control plane.
+    HostProcess("ai-clients"),
     HostProcess("kubelet", (PORTS.kubelet, PORTS.kubelet_healthz), node=True),
     HostProcess("kube-proxy", (PORTS.kube_proxy_healthz, PORTS.kube_proxy_metrics), node=True),
 )
 
+# kube-apiserver's default --service-node-port-range, which the control plane keeps: the only
+# ports the user's side may reach (hostnet's user-link chains).
+NODE_PORT_RANGE = (30000, 32767)
 # The local registry (docker-registry on loopback): the one definition of `localhost:5001`, which
 # the images are tagged for and the chart's default image registry names.
 REGISTRY = f"localhost:{PORTS.registry}"

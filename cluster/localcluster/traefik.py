@@ -203,6 +203,9 @@ def manifests(image: str) -> list[dict[str, object]]:
             "metadata": {"name": NAME, **meta},
             "spec": {
                 "type": "NodePort",
+                # Not SNATed to the node's address: Traefik sees each user's own address and
+                # passes it on in X-Forwarded-For, which the app's sign-in limits key on.
+                "externalTrafficPolicy": "Local",
                 "selector": {"app.kubernetes.io/name": NAME},
                 "ports": [
                     {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 
 from constructs import Construct
@@ -12,7 +13,13 @@ from .workload import INSTANCE_NAME, Workload, WorkloadProps
 
 PORT = 3000
 """Container port of the frontend image (docs/contract.md)."""
-CONFIG_KEYS = ("BACKEND_URL", "PUBLIC_URL", "LOG_LEVEL", "SIGNUP_LIMIT_PER_CLIENT")
+CONFIG_KEYS = (
+    "BACKEND_URL",
+    "PUBLIC_URL",
+    "LOG_LEVEL",
+    "SIGNUP_LIMIT_PER_CLIENT",
+    "TRUSTED_PROXIES",
+)
 """Variables of the frontend's ConfigMap."""
 VARIABLES = (*CONFIG_KEYS, DATABASE_URL, BETTER_AUTH_SECRET, INSTANCE_NAME)
 """Every variable the chart sets in the frontend: what `env_names` may rename."""
@@ -37,6 +44,9 @@ class FrontendProps(WorkloadProps):
     sign_up_limit_per_client: int = 5
     """Sign-ups one client address may make per 10 minutes, per replica; default: 5 (a flood
     gets an account and an argon2 hash every two minutes, a family or office still signs up)."""
+    trusted_proxies: tuple[str, ...] = ()
+    """CIDRs of the proxies (the ingress controller's pods) whose `X-Forwarded-For` the sign-in
+    and sign-up limits believe; default: none, the limits key on the connection's address."""
     service_port: int | None = 80
     """Service port; default: 80."""
     cpu_request_millis: int = 50
@@ -53,6 +63,13 @@ class FrontendProps(WorkloadProps):
             raise ValueError(
                 f"'sign_up_limit_per_client' must be >= 1, got {self.sign_up_limit_per_client}"
             )
+        for cidr in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(cidr)
+            except ValueError:
+                raise ValueError(
+                    f"'trusted_proxies' must hold CIDRs such as 10.0.0.0/8, got '{cidr}'"
+                ) from None
         if not self.public_url.startswith(("http://", "https://")):
             raise ValueError(
                 f"'public_url' must start with http:// or https://, got '{self.public_url}'"
@@ -75,6 +92,7 @@ class Frontend(Workload):
             props.public_url,
             props.log_level,
             str(props.sign_up_limit_per_client),
+            ",".join(props.trusted_proxies),
         )
         config = dict(zip(CONFIG_KEYS, values, strict=True))
         keys = (DATABASE_URL, BETTER_AUTH_SECRET, *props.extra_secret_keys)

@@ -402,6 +402,7 @@ def _frontend_config(objects: _Objects) -> None:
     data = objects.get("ConfigMap", "frontend")["data"]
     data["LOG_LEVEL"] = _value("config.logLevel")
     data["SIGNUP_LIMIT_PER_CLIENT"] = _value("frontend.signUpLimitPerClient")
+    data["TRUSTED_PROXIES"] = raw('{{ join "," .Values.frontend.trustedProxies | quote }}')
     data["PUBLIC_URL"] = raw('{{ include "todo-chatbot.publicUrl" . | quote }}')
     url, _, _ = data["BACKEND_URL"].rpartition(":")
     data["BACKEND_URL"] = f"{url}:{{{{ .Values.backend.containerPorts.http }}}}"

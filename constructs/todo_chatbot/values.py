@@ -383,6 +383,12 @@ class Frontend(Component):
         "Sign-ups one client address may make per 10 minutes, per replica (429 beyond)",
         minimum=1,
     )
+    trustedProxies: list[str] = param(
+        list(default_of(FrontendProps, "trusted_proxies")),
+        "CIDRs of the proxies (the ingress controller's pods) whose X-Forwarded-For the "
+        "sign-in and sign-up limits believe; empty: the limits key on the connection's address",
+        items=CIDR,
+    )
 
 
 @dataclass

@@ -298,6 +298,12 @@ def test_fails_when_an_egress_cidr_is_malformed(render, cidr):
     assert "does not match pattern" in message
 
 
+def test_fails_when_a_trusted_proxy_is_not_a_cidr(render):
+    message = refused(render, {"frontend": {"trustedProxies": ["10.244.0.0/24", "traefik"]}})
+    assert "at '/frontend/trustedProxies/1'" in message
+    assert "does not match pattern" in message
+
+
 def test_egress_cidrs_take_ipv4_and_ipv6_networks(render):
     cidrs = ["10.0.0.0/8", "192.168.1.7/32", "fd00::/8", "2001:db8::/32"]
     policies = [

@@ -161,7 +161,10 @@ def test_config_goes_to_the_config_maps(render):
         {
             "config": {"logLevel": "debug"},
             "ai": {"model": "gpt-4.1-mini", "timeoutSeconds": 12},
-            "frontend": {"signUpLimitPerClient": 20},
+            "frontend": {
+                "signUpLimitPerClient": 20,
+                "trustedProxies": ["10.244.0.0/24", "fd00::/8"],
+            },
         }
     )
     backend = by_kind(manifests, "ConfigMap", "todo-todo-chatbot-backend")["data"]
@@ -177,6 +180,7 @@ def test_config_goes_to_the_config_maps(render):
         "PUBLIC_URL": "http://localhost:8080",
         "LOG_LEVEL": "debug",
         "SIGNUP_LIMIT_PER_CLIENT": "20",
+        "TRUSTED_PROXIES": "10.244.0.0/24,fd00::/8",
     }
 
 

@@ -1,11 +1,12 @@
 """The local release's values: valid for the chart, and pinned to the images just pushed."""
 
+import ipaddress
 import json
 from pathlib import Path
 
 import jsonschema
 import pytest
-from localcluster import deploy
+from localcluster import deploy, settings
 
 pytestmark = pytest.mark.cluster
 
@@ -24,6 +25,13 @@ def test_only_many_users_lift_the_sign_up_limit() -> None:
     assert "signUpLimitPerClient" not in deploy.local_values()["frontend"]
     lifted = deploy.local_values(many_users=True)["frontend"]["signUpLimitPerClient"]
     assert lifted == deploy.MANY_USERS_SIGN_UPS
+
+
+def test_only_traefiks_hop_is_a_trusted_proxy() -> None:
+    # Traefik's pods sit on the node's pod range; the NodePort's clients (the user link) do not.
+    trusted = deploy.local_values()["frontend"]["trustedProxies"]
+    assert trusted == [str(settings.NODE_POD_CIDR)]
+    assert not any(settings.USER_NS_IP in ipaddress.ip_network(cidr) for cidr in trusted)
 
 
 def test_digests_pin_each_component_and_keep_its_other_values() -> None:

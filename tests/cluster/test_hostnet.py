@@ -311,13 +311,16 @@ from localcluster import hostnet
 
 def rules():
     return [
-        subprocess.run([command, "-S"], capture_output=True, text=True, check=True).stdout
+        subprocess.run([command, "-t", table, "-S"], capture_output=True, text=True, check=True)
+        .stdout
         for command in ("iptables", "ip6tables")
+        for table in ("filter", "mangle")
     ]
 
 for _ in range(2):
     hostnet._ensure_forward_chain()
     hostnet._ensure_input_chain()
+    hostnet._ensure_user_link_chains()
 print(repr(rules()))
 hostnet.tear_down({})
 print(repr(rules()))
@@ -328,7 +331,7 @@ print(repr(rules()))
 def test_our_chains_are_added_once_and_removed_by_down() -> None:
     result = in_own_network_namespace(FIREWALLED_HOST)
     while_up, after_down = (ast.literal_eval(line) for line in result.stdout.splitlines())
-    ipv4, ipv6 = (text.splitlines() for text in while_up)
+    ipv4, ipv4_mangle, ipv6, ipv6_mangle = (text.splitlines() for text in while_up)
     assert ipv4.count("-A FORWARD -j TCB-FORWARD") == 1
     assert ipv4.count("-A INPUT -j TCB-INPUT") == 1
     health = (
@@ -337,6 +340,121 @@ def test_our_chains_are_added_once_and_removed_by_down() -> None:
     )
     assert health in ipv4
     assert health in ipv6
-    assert [text.splitlines() for text in after_down] == [
-        ["-P INPUT ACCEPT", "-P FORWARD ACCEPT", "-P OUTPUT ACCEPT"]
-    ] * 2
+    user_side_only = (
+        '-m comment --comment "todo-chatbot: the user side reaches NodePorts only" -j DROP'
+    )
+    node_ports = (
+        "-m conntrack --ctstate DNAT --ctorigdst 10.250.0.1 --ctorigdstport 30000:32767 -j RETURN"
+    )
+    assert ipv4_mangle[-9:] == [
+        "-N TCB-USER-FORWARD",
+        "-N TCB-USER-INPUT",
+        "-A INPUT -i tcbu0 -j TCB-USER-INPUT",
+        "-A FORWARD -i tcbu0 -j TCB-USER-FORWARD",
+        f"-A TCB-USER-FORWARD {node_ports}",
+        f"-A TCB-USER-FORWARD {user_side_only}",
+        f"-A TCB-USER-INPUT {node_ports}",
+        "-A TCB-USER-INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN",
+        f"-A TCB-USER-INPUT {user_side_only}",
+    ]
+    assert f"-A TCB-USER-FORWARD {user_side_only}" in ipv6_mangle
+    assert ipv6_mangle.count("-A FORWARD -i tcbu0 -j TCB-USER-FORWARD") == 1
+    filter_policies = ["-P INPUT ACCEPT", "-P FORWARD ACCEPT", "-P OUTPUT ACCEPT"]
+    mangle_policies = ["-P PREROUTING ACCEPT", *filter_policies, "-P POSTROUTING ACCEPT"]
+    assert [text.splitlines() for text in after_down] == [filter_policies, mangle_policies] * 2
+
+
+# A host in miniature, in a throwaway namespace: a pod (10.244.0.5) on the bridge, the user's
+# namespace (10.250.0.2) on its link, kube-proxy's DNAT for a NodePort, and listeners on the pod
+# and on the node IP (the apiserver's and the AI stand-in's ports). Child namespaces are held by
+# `unshare` processes, so nothing appears under /run/netns.
+MINIATURE_HOST = """\
+import subprocess, sys, time
+from localcluster import ai_clients, hostnet
+
+def ns_argv(pid):
+    return ["nsenter", f"--net=/proc/{pid}/ns/net", "--"] if pid else []
+
+def sh(*argv, ns=None):
+    subprocess.run([*ns_argv(ns), *argv], check=True)
+
+user, pod = (subprocess.Popen(["unshare", "--net", "sleep", "60"]).pid for _ in range(2))
+time.sleep(0.3)
+sh("sysctl", "-qw", "net.ipv4.ip_forward=1")
+sh("ip", "link", "set", "lo", "up")
+sh("ip", "link", "add", "tcb0", "type", "bridge")
+sh("ip", "addr", "add", "10.244.0.1/24", "dev", "tcb0")
+sh("ip", "link", "set", "tcb0", "up")
+sh("ip", "link", "add", "tcbvp", "type", "veth", "peer", "name", "eth0", "netns", str(pod))
+sh("ip", "link", "set", "tcbvp", "master", "tcb0", "up")
+sh("ip", "addr", "add", "10.244.0.5/24", "dev", "eth0", ns=pod)
+sh("ip", "link", "set", "eth0", "up", ns=pod)
+sh("ip", "route", "add", "default", "via", "10.244.0.1", ns=pod)
+sh("ip", "link", "add", "tcbu0", "type", "veth", "peer", "name", "tcbu1", "netns", str(user))
+sh("ip", "addr", "add", "10.250.0.1/30", "dev", "tcbu0")
+sh("ip", "link", "set", "tcbu0", "up")
+sh("ip", "addr", "add", "10.250.0.2/30", "dev", "tcbu1", ns=user)
+sh("ip", "link", "set", "tcbu1", "up", ns=user)
+# The attack: the user's namespace routes the pod range via the host.
+sh("ip", "route", "add", "10.244.0.0/16", "via", "10.250.0.1", ns=user)
+sh("iptables", "-t", "nat", "-A", "PREROUTING", "-d", "10.250.0.1", "-p", "tcp", "--dport",
+   "30080", "-j", "DNAT", "--to-destination", "10.244.0.5:3000")
+SERVE = '''
+import socket, sys
+server = socket.create_server((sys.argv[1], int(sys.argv[2])))
+while True:
+    server.accept()[0].close()
+'''
+servers = [
+    subprocess.Popen([*ns_argv(ns), sys.executable, "-c", SERVE, address, port])
+    for ns, address, port in ((pod, "10.244.0.5", "3000"), (None, "10.244.0.1", "6443"),
+                              (None, "10.244.0.1", "18090"))
+]
+time.sleep(0.5)
+PROBE = '''
+import socket, sys
+for target in sys.argv[1:]:
+    host, port = target.split(":")
+    try:
+        socket.create_connection((host, int(port)), 1).close()
+        print(target, "open")
+    except OSError:
+        print(target, "closed")
+'''
+
+def tried(ns, *targets):
+    argv = [*ns_argv(ns), sys.executable, "-c", PROBE, *targets]
+    return subprocess.run(argv, capture_output=True, text=True, check=True).stdout.splitlines()
+
+from_user = ("10.250.0.1:30080", "10.244.0.5:3000", "10.244.0.1:6443")
+print(tried(user, *from_user))
+hostnet._ensure_user_link_chains()
+print(tried(user, *from_user))
+print(tried(pod, "10.244.0.1:18090"))
+hostnet._ensure_ai_standin_chain()
+print(tried(pod, "10.244.0.1:18090"))
+subprocess.run(["ipset", "restore"], input=ai_clients.restore_script(["10.244.0.5"]),
+               text=True, check=True)
+print(tried(pod, "10.244.0.1:18090"))
+for server in servers:
+    server.kill()
+subprocess.run(["kill", str(user), str(pod)], check=True)
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="network namespaces need root")
+def test_the_user_link_reaches_a_node_port_only_and_pods_the_standin_only_when_listed() -> None:
+    result = in_own_network_namespace(MINIATURE_HOST)
+    lines = [ast.literal_eval(line) for line in result.stdout.splitlines()]
+    # Without our chains, the routes via the host reach the pod and the node's services.
+    assert lines[0] == ["10.250.0.1:30080 open", "10.244.0.5:3000 open", "10.244.0.1:6443 open"]
+    assert lines[1] == [
+        "10.250.0.1:30080 open",
+        "10.244.0.5:3000 closed",
+        "10.244.0.1:6443 closed",
+    ]
+    assert lines[2:] == [
+        ["10.244.0.1:18090 open"],
+        ["10.244.0.1:18090 closed"],
+        ["10.244.0.1:18090 open"],
+    ]

@@ -96,6 +96,11 @@ def test_web_entrypoint_is_a_node_port_next_to_the_frontends() -> None:
     assert traefik.ingress_url() == f"http://{settings.USER_HOST_IP}:{traefik.NODE_PORT}"
 
 
+def test_traefik_sees_each_users_own_address() -> None:
+    # Cluster would SNAT every user to the node's address: one sign-in bucket for everyone.
+    assert by_kind("Service", "traefik")["spec"]["externalTrafficPolicy"] == "Local"
+
+
 def test_cluster_role_reads_ingresses_and_gateway_routes_and_writes_their_status() -> None:
     rules = by_kind("ClusterRole", "traefik")["rules"]
     granted = {

@@ -51,6 +51,27 @@ def test_fails_when_the_sign_up_limit_is_below_one(chart, secrets):
         synth(chart, secrets, sign_up_limit_per_client=0)
 
 
+def test_no_proxy_is_trusted_by_default(chart, secrets):
+    config = by_kind(synth(chart, secrets), "ConfigMap", "todo-chatbot-frontend")
+    assert config["data"]["TRUSTED_PROXIES"] == ""
+
+
+def test_trusted_proxies_go_to_the_config_map(chart, secrets):
+    config = by_kind(
+        synth(chart, secrets, trusted_proxies=("10.244.0.0/24", "fd00::/8")),
+        "ConfigMap",
+        "todo-chatbot-frontend",
+    )
+    assert config["data"]["TRUSTED_PROXIES"] == "10.244.0.0/24,fd00::/8"
+
+
+def test_fails_when_a_trusted_proxy_is_not_a_cidr(chart, secrets):
+    with pytest.raises(
+        ValueError, match=r"'trusted_proxies' must hold CIDRs such as 10.0.0.0/8, got 'traefik'"
+    ):
+        synth(chart, secrets, trusted_proxies=("traefik",))
+
+
 def test_service_port_80_forwards_to_the_contract_port(chart, secrets):
     manifests = synth(chart, secrets, service_type="NodePort")
     service = by_kind(manifests, "Service", "todo-chatbot-frontend")

@@ -19,6 +19,7 @@ from conftest import ReleaseFactory, wait_until_served
 from e2e_cluster import BACKEND, RELEASE, Release, helm, kubectl, kubectl_json
 from e2e_user import AppUser, UserAgent
 from localcluster import ai_standin
+from localcluster.settings import paths_from_env
 from support.secret import Secret
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
@@ -43,7 +44,10 @@ def release(request: pytest.FixtureRequest) -> Release:
 
 def standin_requests_with(nonce: str) -> list[dict[str, Any]]:
     """What the AI stand-in recorded for chat requests mentioning `nonce` (never the key)."""
-    with urllib.request.urlopen(f"{ai_standin.URL}/_standin/requests", timeout=5) as answer:
+    request = urllib.request.Request(
+        f"{ai_standin.URL}/_standin/requests", headers=ai_standin.debug_headers(paths_from_env())
+    )
+    with urllib.request.urlopen(request, timeout=5) as answer:
         recorded = json.load(answer)["requests"]
     return [r for r in recorded if nonce in json.dumps(r["body"])]
 

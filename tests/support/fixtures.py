@@ -57,15 +57,19 @@ def ai_key() -> Secret:
 @pytest.fixture(scope="session")
 def standin(ai_key: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[StandIn]:
     """The AI provider stand-in on a free port; `[[slow]]` waits `StandIn.SLOW_SECONDS`."""
+    debug_token = Secret("debug-" + secrets.token_urlsafe(32))
     process = AppProcess(
         "ai_standin",
-        env={"AI_STANDIN_KEY": ai_key},
+        env={"AI_STANDIN_KEY": ai_key, "AI_STANDIN_DEBUG_TOKEN": debug_token},
         log_dir=tmp_path_factory.mktemp("standin"),
         args=[
             "--port",
             "{port}",
             "--expected-key-env",
             "AI_STANDIN_KEY",
+            "--debug-token-env",
+            "AI_STANDIN_DEBUG_TOKEN",
+            "--test-mode",
             "--slow-seconds",
             str(StandIn.SLOW_SECONDS),
         ],
@@ -73,10 +77,11 @@ def standin(ai_key: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
     )
     process.start()
     try:
-        yield StandIn(process)
+        yield StandIn(process, debug_token=debug_token)
     finally:
         process.stop()
     assert ai_key not in process.output()
+    assert debug_token not in process.output()
 
 
 @pytest.fixture(scope="module")

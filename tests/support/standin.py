@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 
 from support.app_process import AppProcess
+from support.secret import bearer
 
 
 class StandIn:
@@ -14,23 +15,28 @@ class StandIn:
 
     SLOW_SECONDS = 2.0
 
-    def __init__(self, process: AppProcess) -> None:
-        """Wrap the process."""
+    def __init__(self, process: AppProcess, *, debug_token: str) -> None:
+        """Wrap the process; `debug_token` opens its debug routes."""
         self.process = process
         self.url = process.url
+        self.debug_headers = bearer(debug_token)
 
     def requests(self) -> dict[str, Any]:
         """What it received so far: `{"count": n, "requests": [...]}`."""
-        response = httpx.get(f"{self.url}/_standin/requests", timeout=5)
+        response = httpx.get(f"{self.url}/_standin/requests", headers=self.debug_headers, timeout=5)
         response.raise_for_status()
         result: dict[str, Any] = response.json()
         return result
 
     def reset(self) -> None:
         """Forget the recorded requests and turn fault injection off."""
-        httpx.delete(f"{self.url}/_standin/requests", timeout=5).raise_for_status()
+        httpx.delete(
+            f"{self.url}/_standin/requests", headers=self.debug_headers, timeout=5
+        ).raise_for_status()
         self.set_mode("normal")
 
     def set_mode(self, mode: str) -> None:
         """Inject `mode` (e.g. `error500`) into every request; `normal` turns it off."""
-        httpx.put(f"{self.url}/_standin/mode", json={"mode": mode}, timeout=5).raise_for_status()
+        httpx.put(
+            f"{self.url}/_standin/mode", json={"mode": mode}, headers=self.debug_headers, timeout=5
+        ).raise_for_status()

@@ -24,6 +24,9 @@ from todo_backend.db import MIGRATION_NAMESPACE, MIGRATIONS
 
 logger = logging.getLogger(__name__)
 
+# Every answer may carry a user's tasks or chat: no cache keeps it, no browser sniffs it.
+RESPONSE_HEADERS = [(b"cache-control", b"no-store"), (b"x-content-type-options", b"nosniff")]
+
 
 def create_app(settings: Settings) -> FastAPI:
     """Return the app; its lifespan opens the pool and migrates the schema in the background."""
@@ -64,10 +67,17 @@ def create_app(settings: Settings) -> FastAPI:
                     await preparing
                 await pool.close()
 
-    app = FastAPI(title="todo-chatbot backend", lifespan=lifespan)
+    docs = settings.API_DOCS
+    app = FastAPI(
+        title="todo-chatbot backend",
+        lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
+    )
     app.state.settings = settings
     app.state.readiness = readiness
-    web.install(app, instance_name=settings.INSTANCE_NAME)
+    web.install(app, instance_name=settings.INSTANCE_NAME, headers=RESPONSE_HEADERS)
     app.add_exception_handler(AIProviderError, _on_ai_provider_error)
     app.add_exception_handler(psycopg.OperationalError, _on_database_unavailable)
     app.add_exception_handler(PoolTimeout, _on_database_unavailable)

@@ -9,8 +9,11 @@
   histogram has the status class (`2xx`, `4xx`, `5xx`) rather than the code: each label
   value costs a series per bucket, and a fast 404 or a slow 504 must not blur the latency
   of the answers that worked.
-- an `X-Instance` header on every response, errors included;
+- an `X-Instance` header and the app's own `headers` (security headers) on every response,
+  errors included, unless the response set that header itself;
 - a request body limit (413 beyond it);
+- a 422 for a NUL character in the path, the query or a decoded form or JSON body: no field
+  accepts one and PostgreSQL text cannot store one, so it is refused before any handler;
 - errors as `{"detail": "..."}` only: validation errors become one readable sentence, an
   unhandled exception a 500 with a generic message (the traceback goes to the log, redacted).
 
@@ -23,8 +26,9 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -45,6 +49,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
+NUL_REFUSED = "the request holds a NUL character, which no field accepts"
 UNMATCHED_ROUTE = "unmatched"
 # Probes and scrapes would drown the request log at info level.
 _QUIET_PATHS = {"/healthz", "/readyz", "/metrics"}
@@ -128,16 +133,73 @@ class ResponseHeadersMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
+class _Replay:
+    """A `receive` that first gives the body read ahead (`body`), then the live messages."""
+
+    def __init__(self, first_message: Message, receive: Receive) -> None:
+        self.first_message: Message | None = first_message
+        self.body: bytes = first_message.get("body", b"")
+        self.receive = receive
+
+    async def __call__(self) -> Message:
+        if self.first_message is None:
+            return await self.receive()
+        message, self.first_message = self.first_message, None
+        return message
+
+
+def carries_nul(scope: Scope, body: bytes) -> bool:
+    """Whether the path, the query or the body holds a NUL character once decoded.
+
+    A JSON body (FastAPI reads one without a content type too) is looked into only when it
+    parses (malformed JSON is the validation's 400); a form body once percent-decoded; any other
+    body as it is.
+    """
+    if "\x00" in scope["path"] or b"\x00" in unquote_to_bytes(scope["query_string"]):
+        return True
+    content_type = _header(scope, b"content-type").split(b";")[0].strip().lower()
+    if content_type in (b"", b"application/json") or content_type.endswith(b"+json"):
+        if b"\\u0000" not in body:
+            return False
+        try:
+            return _json_holds_nul(json.loads(body))
+        except ValueError:
+            return False
+    if content_type == b"application/x-www-form-urlencoded":
+        return b"\x00" in unquote_to_bytes(body)
+    return b"\x00" in body
+
+
+def _json_holds_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_json_holds_nul(k) or _json_holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_json_holds_nul(item) for item in value)
+    return False
+
+
+def _header(scope: Scope, name: bytes) -> bytes:
+    return next((value for key, value in scope["headers"] if key == name), b"")
+
+
 class ObservabilityMiddleware:
-    """ASGI middleware: metrics, request log, `X-Instance`, body limit, last-resort 500."""
+    """ASGI middleware: metrics, request log, headers, body limit, NUL refusal, last-resort 500."""
 
     def __init__(
-        self, app: ASGIApp, *, metrics: AppMetrics, instance_name: str, max_body_bytes: int
+        self,
+        app: ASGIApp,
+        *,
+        metrics: AppMetrics,
+        instance_name: str,
+        max_body_bytes: int,
+        headers: Headers,
     ) -> None:
         """Wrap `app`."""
         self.app = app
         self.metrics = metrics
-        self.instance_header = (b"x-instance", instance_name.encode("latin-1", "replace"))
+        self.headers = [(b"x-instance", instance_name.encode("latin-1", "replace")), *headers]
         self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -154,7 +216,9 @@ class ObservabilityMiddleware:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 response_started = True
-                message["headers"] = [*message.get("headers", []), self.instance_header]
+                own = [(name.lower(), value) for name, value in message.get("headers", [])]
+                present = {name for name, _ in own}
+                message["headers"] = [*own, *(h for h in self.headers if h[0] not in present)]
             await send(message)
 
         try:
@@ -163,6 +227,8 @@ class ObservabilityMiddleware:
                 limit_kib = self.max_body_bytes // 1024
                 response = json_error(413, f"request body is larger than {limit_kib} KiB")
                 await response(scope, receive, send_with_header)
+            elif carries_nul(scope, buffered.body):
+                await json_error(422, NUL_REFUSED)(scope, receive, send_with_header)
             else:
                 await self.app(scope, buffered, send_with_header)
         except Exception:
@@ -176,7 +242,7 @@ class ObservabilityMiddleware:
         finally:
             self._observe(scope, status, time.perf_counter() - started)
 
-    async def _read_body(self, scope: Scope, receive: Receive) -> Receive | None:
+    async def _read_body(self, scope: Scope, receive: Receive) -> _Replay | None:
         """Read the whole body (None when over the limit) and return a replaying `receive`."""
         for name, value in scope["headers"]:
             if name == b"content-length" and value.isdigit() and int(value) > self.max_body_bytes:
@@ -195,16 +261,7 @@ class ObservabilityMiddleware:
             if not message.get("more_body", False):
                 first_message = {"type": "http.request", "body": b"".join(chunks)}
                 break
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return first_message
-            return await receive()
-
-        return replay
+        return _Replay(first_message, receive)
 
     def _observe(self, scope: Scope, status: int, seconds: float) -> None:
         route = _route(scope)
@@ -258,9 +315,18 @@ async def _on_http_error(request: Request, exc: Exception) -> Response:
 
 
 def install(
-    app: FastAPI, *, instance_name: str, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    app: FastAPI,
+    *,
+    instance_name: str,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    headers: Sequence[tuple[bytes, bytes]] = (),
 ) -> AppMetrics:
-    """Add metrics (in `app.state.metrics`), `X-Instance`, the body limit and JSON errors."""
+    """Add metrics (in `app.state.metrics`), the response headers, the input limits and JSON
+    errors to `app`.
+
+    `headers` (lower-case names) go on every response, errors included, unless the response
+    sets that header itself.
+    """
     metrics = AppMetrics()
     app.state.metrics = metrics
     handlers: dict[Any, Callable[[Request, Exception], Awaitable[Response]]] = {
@@ -274,6 +340,7 @@ def install(
         metrics=metrics,
         instance_name=instance_name,
         max_body_bytes=max_body_bytes,
+        headers=list(headers),
     )
     return metrics
 

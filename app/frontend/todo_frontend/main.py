@@ -21,7 +21,7 @@ from todo_frontend.api.deps import Services
 from todo_frontend.api.routes import auth, pages, tasks
 from todo_frontend.backend_client import BackendClient
 from todo_frontend.core.config import Settings
-from todo_frontend.core.headers import SECURITY_HEADERS
+from todo_frontend.core.headers import security_headers
 from todo_frontend.core.ratelimit import RateLimiter
 
 logger = logging.getLogger(__name__)
@@ -112,6 +112,10 @@ def create_app(settings: Settings) -> FastAPI:
 
     app.add_exception_handler(psycopg.OperationalError, database_unavailable)
     app.add_exception_handler(PoolTimeout, database_unavailable)
-    app.add_middleware(web.ResponseHeadersMiddleware, headers=lambda: SECURITY_HEADERS)
-    web.install(app, instance_name=settings.INSTANCE_NAME, max_body_bytes=MAX_BODY_BYTES)
+    web.install(
+        app,
+        instance_name=settings.INSTANCE_NAME,
+        max_body_bytes=MAX_BODY_BYTES,
+        headers=security_headers(https=settings.secure_cookies),
+    )
     return app

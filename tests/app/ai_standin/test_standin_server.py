@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -33,14 +34,26 @@ def key() -> Secret:
 
 
 @pytest.fixture
+def debug_token() -> Secret:
+    return Secret("debug-" + secrets.token_urlsafe(24))
+
+
+@pytest.fixture
+def debug(debug_token: str) -> dict[str, str]:
+    """The headers that open the debug routes."""
+    return bearer(debug_token)
+
+
+@pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
 
 
 @pytest.fixture
-async def standin(key: str) -> AsyncIterator[httpx.AsyncClient]:
+async def standin(key: str, debug_token: str) -> AsyncIterator[httpx.AsyncClient]:
     """The stand-in app in-process (its HTTP behaviour is all these tests look at)."""
-    transport = httpx.ASGITransport(app=create_app(expected_key=key, slow_seconds=0.2))
+    app = create_app(expected_key=key, debug_token=debug_token, slow_seconds=0.2, test_mode=True)
+    transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://standin") as client:
         yield client
 
@@ -185,11 +198,13 @@ async def test_gemini_path_refuses_schema_keywords_gemini_does_not_know(
     assert (await complete(standin, key, body)).status_code == 200
 
 
-async def test_records_requests_without_the_key(standin: httpx.AsyncClient, key: str) -> None:
+async def test_records_requests_without_the_key(
+    standin: httpx.AsyncClient, key: str, debug: dict[str, str]
+) -> None:
     await complete(standin, key, request_body(user("list")))
     await standin.post("/v1/chat/completions", json=request_body(user("x")), headers={})
 
-    recorded = (await standin.get("/_standin/requests")).json()
+    recorded = (await standin.get("/_standin/requests", headers=debug)).json()
     assert recorded["count"] == 2
     first, second = recorded["requests"]
     assert first == {
@@ -201,8 +216,51 @@ async def test_records_requests_without_the_key(standin: httpx.AsyncClient, key:
     assert (second["authorized"], second["status"]) == (False, 401)
     assert key not in json.dumps(recorded)
 
-    assert (await standin.delete("/_standin/requests")).status_code == 204
-    assert (await standin.get("/_standin/requests")).json() == {"count": 0, "requests": []}
+    assert (await standin.delete("/_standin/requests", headers=debug)).status_code == 204
+    empty = (await standin.get("/_standin/requests", headers=debug)).json()
+    assert empty == {"count": 0, "requests": []}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", "/_standin/requests", None),
+        ("DELETE", "/_standin/requests", None),
+        ("PUT", "/_standin/mode", {"mode": "error500"}),
+    ],
+)
+@pytest.mark.parametrize("who", ["nobody", "api key", "wrong token"])
+async def test_debug_routes_refuse_all_but_the_debug_token(
+    standin: httpx.AsyncClient, key: str, method: str, path: str, body: Any, who: str
+) -> None:
+    await complete(standin, key, request_body(user("add a task to buy secret milk")))
+    headers = {
+        "nobody": {},
+        "api key": bearer(key),
+        "wrong token": bearer("debug-" + secrets.token_urlsafe(24)),
+    }[who]
+
+    response = await standin.request(method, path, json=body, headers=headers)
+
+    assert response.status_code == 401
+    assert response.json() == {"detail": "the debug routes need the stand-in's debug token"}
+    # Nothing recorded leaked and no fault was switched on.
+    assert (await complete(standin, key, request_body(user("list")))).status_code == 200
+
+
+async def test_health_needs_no_token(standin: httpx.AsyncClient) -> None:
+    response = await standin.get("/_standin/health")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+@pytest.mark.parametrize(("api_key", "token"), [("", "t"), ("k", ""), ("same", "same")])
+def test_fails_when_the_key_and_the_debug_token_are_not_two_values(
+    api_key: str, token: str
+) -> None:
+    problem = r"^the API key and the debug token must be set and differ$"
+    with pytest.raises(ValueError, match=problem):
+        create_app(expected_key=api_key, debug_token=token)
 
 
 @pytest.mark.parametrize(
@@ -321,12 +379,32 @@ async def test_fault_markers(
         assert "error" in response.json()
 
 
-async def test_mode_applies_a_fault_to_every_request(standin: httpx.AsyncClient, key: str) -> None:
-    assert (await standin.put("/_standin/mode", json={"mode": "error500"})).status_code == 200
+@pytest.mark.parametrize("marker", ["[[error500]]", "[[error429]]", "[[badjson]]", "[[slow]]"])
+async def test_fault_markers_are_plain_text_outside_test_mode(
+    key: str, debug_token: str, marker: str
+) -> None:
+    app = create_app(expected_key=key, debug_token=debug_token, slow_seconds=30)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://standin") as client:
+        began = time.monotonic()
+        response = await complete(client, key, request_body(user(f"list {marker}")))
+    assert response.status_code == 200
+    assert response.json()["object"] == "chat.completion"
+    assert time.monotonic() - began < 10  # [[slow]] would wait 30 s
+
+
+async def test_mode_applies_a_fault_to_every_request(
+    standin: httpx.AsyncClient, key: str, debug: dict[str, str]
+) -> None:
+    async def set_mode(mode: str) -> int:
+        response = await standin.put("/_standin/mode", json={"mode": mode}, headers=debug)
+        return response.status_code
+
+    assert await set_mode("error500") == 200
     assert (await complete(standin, key, request_body(user("list")))).status_code == 500
-    assert (await standin.put("/_standin/mode", json={"mode": "normal"})).status_code == 200
+    assert await set_mode("normal") == 200
     assert (await complete(standin, key, request_body(user("list")))).status_code == 200
-    assert (await standin.put("/_standin/mode", json={"mode": "explode"})).status_code == 400
+    assert await set_mode("explode") == 400
 
 
 async def test_only_calls_tools_it_was_offered(standin: httpx.AsyncClient, key: str) -> None:

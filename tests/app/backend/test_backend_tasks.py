@@ -267,6 +267,63 @@ def test_every_response_names_the_instance(
     assert [r.headers.get("x-instance") for r in responses] == [instance] * len(responses)
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/api/tasks", {"title": "buy\x00milk"}),
+        ("POST", "/api/tasks", {"title": "ok", "description": "a\x00"}),
+        ("PATCH", "/api/tasks/1", {"title": "\x00"}),
+        ("POST", "/api/chat", {"message": "add a task to buy \x00 milk"}),
+        ("GET", "/api/tasks?completed=%00", None),
+    ],
+)
+def test_nul_characters_are_refused_before_the_database(
+    client: httpx.Client,
+    backend: AppProcess,
+    user_a: dict[str, str],
+    method: str,
+    path: str,
+    body: Any,
+) -> None:
+    logged_before = len(backend.output())
+    response = client.request(method, path, json=body, headers=user_a)
+    assert response.status_code == 422
+    assert response.json() == {
+        "detail": "the request holds a NUL character, which no field accepts"
+    }
+    assert response.headers["cache-control"] == "no-store"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert "Traceback" not in backend.output()[logged_before:]
+
+
+@pytest.mark.parametrize("content_type", [None, "application/json; charset=utf-8"])
+def test_an_escaped_nul_in_json_is_refused_whatever_the_content_type(
+    client: httpx.Client, user_a: dict[str, str], content_type: str | None
+) -> None:
+    headers = {**user_a, **({"Content-Type": content_type} if content_type else {})}
+    response = client.post("/api/tasks", content=b'{"title": "a\\u0000b"}', headers=headers)
+    assert response.status_code == 422
+    assert response.json()["detail"].startswith("the request holds a NUL character")
+
+
+def test_an_escaped_backslash_before_u0000_is_text_not_nul(
+    client: httpx.Client, user_a: dict[str, str]
+) -> None:
+    assert create(client, user_a, title="\\u0000")["title"] == "\\u0000"
+
+
+def test_api_docs_are_off_by_default(client: httpx.Client) -> None:
+    for path in ("/docs", "/redoc", "/openapi.json"):
+        assert client.get(path).status_code == 404, path
+
+
+def test_api_docs_are_served_when_turned_on(start_backend: Any) -> None:
+    backend = start_backend(API_DOCS="true")
+    with httpx.Client(base_url=backend.url, trust_env=False) as http:
+        assert http.get("/openapi.json").json()["info"]["title"] == "todo-chatbot backend"
+        assert http.get("/docs").status_code == 200
+
+
 def test_errors_never_show_a_stack_trace(client: httpx.Client, user_a: dict[str, str]) -> None:
     response = client.post(
         "/api/tasks",

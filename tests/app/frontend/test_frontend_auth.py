@@ -197,8 +197,81 @@ def test_repeated_failed_sign_ins_are_rate_limited(start_frontend: AppFactory) -
     assert "Too many failed sign-ins" in response.text
 
 
+# The tests reach the frontend from 127.0.0.1: trusting it makes them the ingress.
+TEST_IS_THE_PROXY = "127.0.0.1/32"
+
+
+def fail_sign_ins(http: httpx.Client, email: str, forwarded_for: list[str]) -> None:
+    """One wrong password per entry, each claiming that `X-Forwarded-For`; all get 401."""
+    for claimed in forwarded_for:
+        response = http.post(
+            "/signin",
+            data={"email": email, "password": "wrong-password"},
+            headers={"X-Forwarded-For": claimed},
+        )
+        assert response.status_code == 401
+
+
+def test_forwarded_header_from_an_untrusted_peer_does_not_reset_the_budget(
+    start_frontend: AppFactory,
+) -> None:
+    frontend = start_frontend()  # TRUSTED_PROXIES empty: nobody is believed.
+    with make_client(frontend) as http:
+        email, password = sign_up(http)
+        http.cookies.clear()
+        fail_sign_ins(http, email, [f"198.51.100.{n}" for n in range(5)])
+        response = http.post(
+            "/signin",
+            data={"email": email, "password": password},
+            headers={"X-Forwarded-For": "198.51.100.99"},
+        )
+    assert response.status_code == 429
+    assert "Too many failed sign-ins" in response.text
+
+
+def test_forwarded_header_from_an_untrusted_peer_cannot_lock_out_another_client(
+    start_frontend: AppFactory,
+) -> None:
+    # The victim signs in through the (trusted) ingress; the attacker connects directly, from
+    # another untrusted address, and names the victim's address.
+    frontend = start_frontend(TRUSTED_PROXIES="127.0.0.2/32")
+    victim_address = "203.0.113.50"
+    with make_client(frontend) as http:
+        email, password = sign_up(http)
+        http.cookies.clear()
+        fail_sign_ins(http, email, [victim_address] * 5)
+    ingress = httpx.HTTPTransport(local_address="127.0.0.2")
+    with httpx.Client(base_url=frontend.url, transport=ingress, trust_env=False) as victim:
+        response = victim.post(
+            "/signin",
+            data={"email": email, "password": password},
+            headers={"X-Forwarded-For": victim_address, "Origin": frontend.url},
+        )
+    assert response.status_code == 303
+
+
+def test_rate_limit_follows_the_chain_of_trusted_proxies(start_frontend: AppFactory) -> None:
+    frontend = start_frontend(TRUSTED_PROXIES=f"{TEST_IS_THE_PROXY}, 203.0.113.0/24")
+    with make_client(frontend) as http:
+        email, password = sign_up(http)
+        http.cookies.clear()
+        # Left of the client's address is whatever the client claimed: new claims, same client.
+        fail_sign_ins(http, email, [f"192.0.2.{n}, 198.51.100.20, 203.0.113.7" for n in range(5)])
+        for claimed, status in (
+            ("192.0.2.99, 198.51.100.20, 203.0.113.8", 429),
+            ("198.51.100.21, 203.0.113.7", 303),
+        ):
+            http.cookies.clear()
+            response = http.post(
+                "/signin",
+                data={"email": email, "password": password},
+                headers={"X-Forwarded-For": claimed},
+            )
+            assert response.status_code == status, claimed
+
+
 def test_rate_limit_tells_clients_behind_a_proxy_apart(start_frontend: AppFactory) -> None:
-    frontend = start_frontend()
+    frontend = start_frontend(TRUSTED_PROXIES=TEST_IS_THE_PROXY)
     with make_client(frontend) as http:
         email, password = sign_up(http)
         http.cookies.clear()
@@ -232,7 +305,7 @@ def sign_up_from(http: httpx.Client, address: str) -> httpx.Response:
 def test_sign_up_flood_from_one_client_is_rate_limited(
     start_frontend: AppFactory, db: psycopg.Connection[Any]
 ) -> None:
-    frontend = start_frontend()
+    frontend = start_frontend(TRUSTED_PROXIES=TEST_IS_THE_PROXY)
     flooder = "203.0.113.9"
     with make_client(frontend) as http:
         for _ in range(5):  # The default budget per client.
@@ -263,7 +336,7 @@ def test_sign_up_flood_from_one_client_is_rate_limited(
 
 
 def test_sign_up_limit_tells_clients_behind_a_proxy_apart(start_frontend: AppFactory) -> None:
-    frontend = start_frontend(SIGNUP_LIMIT_PER_CLIENT="2")
+    frontend = start_frontend(SIGNUP_LIMIT_PER_CLIENT="2", TRUSTED_PROXIES=TEST_IS_THE_PROXY)
     # The first hop is whatever the client claims; the last one, the ingress appended.
     with make_client(frontend) as http:
         for claimed in ("198.51.100.20", "192.0.2.1"):

@@ -34,6 +34,7 @@ def start_with(env: dict[str, str], tmp_path: Path) -> AppProcess:
         ("PUBLIC_URL", "ftp://todo.example.com", "PUBLIC_URL is malformed"),
         ("LOG_LEVEL", "chatty", "LOG_LEVEL is malformed"),
         ("SIGNUP_LIMIT_PER_CLIENT", "0", "SIGNUP_LIMIT_PER_CLIENT is malformed"),
+        ("TRUSTED_PROXIES", "10.0.0.0/8, ingress", "TRUSTED_PROXIES is malformed"),
     ],
 )
 def test_fails_when_a_variable_is_missing_or_malformed(

@@ -36,6 +36,28 @@ def test_origin_matching_the_host_header_is_accepted() -> None:
     )
 
 
+@pytest.mark.parametrize("origin", ["http://127.0.0.1:8080", "http://[::1]:8080"])
+def test_a_port_forward_on_loopback_may_use_plain_http(origin: str) -> None:
+    host = origin.removeprefix("http://")
+    assert is_same_origin(origin=origin, referer=None, host=host, public_origin=PUBLIC)
+
+
+def test_a_plain_http_page_of_the_same_host_is_refused() -> None:
+    # Anyone on the network path can forge what http://todo.example.com serves.
+    assert not is_same_origin(
+        origin="http://todo.example.com",
+        referer=None,
+        host="todo.example.com",
+        public_origin=PUBLIC,
+    )
+    assert not is_same_origin(
+        origin="http://todo.internal:8080",
+        referer=None,
+        host="todo.internal:8080",
+        public_origin=PUBLIC,
+    )
+
+
 def test_referer_is_used_when_origin_is_missing() -> None:
     assert is_same_origin(
         origin=None, referer=f"{PUBLIC}/signin", host="todo.example.com", public_origin=PUBLIC

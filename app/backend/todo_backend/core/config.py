@@ -31,6 +31,8 @@ class Settings(CommonSettings):
     # Only the key of AI_PROVIDER is required; the other one is ignored.
     OPENAI_API_KEY: SecretText | None = None
     GEMINI_API_KEY: SecretText | None = None
+    # /docs, /redoc and /openapi.json map the whole API for whoever reaches the backend.
+    API_DOCS: bool = False
 
     @model_validator(mode="after")
     def _require_provider_key(self) -> Self:

@@ -11,6 +11,7 @@ from todo_frontend import crud
 from todo_frontend.backend_client import BackendClient
 from todo_frontend.core.config import Settings
 from todo_frontend.core.origin import is_same_origin
+from todo_frontend.core.proxies import client_key
 from todo_frontend.core.ratelimit import RateLimiter
 from todo_frontend.core.security import session_digest_from_cookie
 from todo_frontend.models import User
@@ -98,16 +99,17 @@ def require_same_origin(request: Request, services: ServicesDep) -> None:
         raise HTTPException(403, "cross-site request refused")
 
 
-def client_address(request: Request) -> str:
-    """Return the client's address as the nearest proxy saw it (the key of the auth limits).
+def client_address(request: Request, services: ServicesDep) -> str:
+    """Return the client's address, the key of the sign-in and sign-up limits.
 
-    Behind an ingress every connection comes from the ingress itself, so the last
-    `X-Forwarded-For` hop (the one the ingress appended) tells users apart; without it, one
-    guesser would lock every user out. The price: a client that reaches the pod directly,
-    bypassing the ingress, can pick its own key and so escape the limit.
+    Behind an ingress every connection comes from the ingress, so the address it appended to
+    `X-Forwarded-For` tells users apart; that header is believed only from TRUSTED_PROXIES,
+    so a client reaching the pod directly cannot pick its own key and escape the limits.
     """
-    forwarded = request.headers.get("x-forwarded-for", "")
-    last_hop = forwarded.rsplit(",", 1)[-1].strip()
-    if last_hop:
-        return last_hop[:64]
-    return request.client.host if request.client else "unknown"
+    peer = request.client.host if request.client else "unknown"
+    return client_key(
+        peer, request.headers.get("x-forwarded-for", ""), services.settings.trusted_proxies
+    )
+
+
+ClientAddress = Annotated[str, Depends(client_address)]

@@ -1,11 +1,13 @@
 """The frontend's environment variables (docs/contract.md), checked at start-up."""
 
+from functools import cached_property
 from typing import Annotated
 
 from pydantic import AfterValidator, Field
 from todo_common.config import CommonSettings, DatabaseUrl, SecretText, min_chars
 
 from todo_frontend.core.origin import origin_of
+from todo_frontend.core.proxies import Network, parse_networks
 
 
 def _http_url(value: str) -> str:
@@ -15,6 +17,14 @@ def _http_url(value: str) -> str:
 
 
 HttpUrl = Annotated[str, AfterValidator(_http_url)]
+
+
+def _cidrs(value: str) -> str:
+    parse_networks(value)
+    return value
+
+
+Cidrs = Annotated[str, AfterValidator(_cidrs)]
 
 
 class Settings(CommonSettings):
@@ -36,11 +46,19 @@ class Settings(CommonSettings):
     # household or office behind one address sign up together, while a flood gets one account
     # (and one hash) every two minutes. Load tests from one address raise it.
     SIGNUP_LIMIT_PER_CLIENT: int = Field(default=5, ge=1)
+    # Comma-separated CIDRs of the proxies (the ingress) whose `X-Forwarded-For` is believed;
+    # empty: none, the limits are keyed on the connection's peer address.
+    TRUSTED_PROXIES: Cidrs = ""
 
     @property
     def secure_cookies(self) -> bool:
         """Whether cookies get the `Secure` flag (users reach the app over https)."""
-        return self.PUBLIC_URL.startswith("https://")
+        return self.public_origin.startswith("https://")
+
+    @cached_property
+    def trusted_proxies(self) -> tuple[Network, ...]:
+        """TRUSTED_PROXIES, parsed."""
+        return parse_networks(self.TRUSTED_PROXIES)
 
     @property
     def public_origin(self) -> str:

@@ -6,6 +6,7 @@ of that every state-changing request must come from a page of this app: its `Ori
 host the request was sent to.
 """
 
+import ipaddress
 from urllib.parse import urlsplit
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -36,6 +37,21 @@ def is_same_origin(
     if claimed == public_origin:
         return True
     # Opened by another address than PUBLIC_URL (a port-forward, the Service name): the
-    # browser still names the host it is talking to, which no other site can fake.
+    # browser still names the host it is talking to, which no other site can fake. Over the
+    # public URL's scheme only: a plain-http page of the same host (which anyone on the path
+    # can forge) is another origin than the https app; loopback, where port-forwards listen,
+    # is plain http and out of that attacker's reach.
     scheme = claimed.split("://", 1)[0]
+    if scheme != public_origin.split("://", 1)[0] and not _is_loopback(claimed):
+        return False
     return host is not None and origin_of(f"{scheme}://{host}") == claimed
+
+
+def _is_loopback(origin: str) -> bool:
+    hostname = urlsplit(origin).hostname or ""
+    if hostname == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(hostname).is_loopback
+    except ValueError:
+        return False

@@ -11,9 +11,9 @@ from starlette.concurrency import run_in_threadpool
 
 from todo_frontend import crud
 from todo_frontend.api.deps import (
+    ClientAddress,
     ServicesDep,
     SessionDigest,
-    client_address,
     require_same_origin,
 )
 from todo_frontend.api.routes.pages import render_auth_form
@@ -75,11 +75,14 @@ def _rate_limited(
 
 @router.post("/signup")
 async def sign_up(
-    request: Request, services: ServicesDep, email: FormText, password: FormText
+    request: Request,
+    services: ServicesDep,
+    client: ClientAddress,
+    email: FormText,
+    password: FormText,
 ) -> Response:
     """Create an account and sign it in; many sign-ups from one client are slowed down (429)."""
     email = _normalize_email(email)
-    client = client_address(request)
     wait = services.signup_limiter.retry_after(client)
     if wait:
         logger.warning("sign-up rate limited", extra={"client": client})
@@ -121,11 +124,14 @@ async def sign_up(
 
 @router.post("/signin")
 async def sign_in(
-    request: Request, services: ServicesDep, email: FormText, password: FormText
+    request: Request,
+    services: ServicesDep,
+    client: ClientAddress,
+    email: FormText,
+    password: FormText,
 ) -> Response:
     """Check the credentials and start a session; repeated failures are slowed down (429)."""
     email = _normalize_email(email)
-    client = client_address(request)
     account_key = f"{client} {email}"
     wait = max(
         services.account_limiter.retry_after(account_key),
