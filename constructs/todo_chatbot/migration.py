@@ -16,6 +16,7 @@ from .workload import (
     RESTRICTED_CONTAINER,
     RESTRICTED_POD,
     Json,
+    add_ephemeral_storage,
     merge_security_contexts,
 )
 
@@ -105,6 +106,7 @@ class Migration(Construct):
             volume_mounts=[kplus.VolumeMount(path="/tmp", volume=tmp)],
         )
         job = ApiObject.of(self.resource)
+        add_ephemeral_storage(job, backend_props)
         merge_security_contexts(job, backend_props)
         # Escape hatch: cdk8s-plus takes no Kubernetes-shaped EnvVar as it is.
         for item in props.extra_env_vars:

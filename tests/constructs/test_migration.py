@@ -15,6 +15,8 @@ def test_runs_the_backend_image_with_database_url_only(synth_app):
     assert [var["name"] for var in main["env"]] == ["DATABASE_URL"]
     assert main["env"][0]["valueFrom"]["secretKeyRef"]["key"] == "DATABASE_URL"
     assert main["securityContext"] == backend["securityContext"]
+    assert main["resources"] == backend["resources"]
+    assert "ephemeral-storage" in main["resources"]["limits"]
     assert job["spec"]["template"]["spec"]["restartPolicy"] == "Never"
     assert (job["spec"]["backoffLimit"], job["spec"]["activeDeadlineSeconds"]) == (1, 240)
 
