@@ -17,6 +17,7 @@ from .workload import (
     RESTRICTED_POD,
     Json,
     add_ephemeral_storage,
+    check_unique_env,
     merge_security_contexts,
 )
 
@@ -94,6 +95,7 @@ class Migration(Construct):
             volumes=[tmp],
         )
         database_url = backend_props.env_names.get(DATABASE_URL, DATABASE_URL)
+        check_unique_env("extra_env_vars", [database_url], props)
         self.resource.add_container(
             name=COMPONENT,
             image=props.image or backend_props.image,

@@ -223,7 +223,8 @@ class WorkloadProps:
     )
     extra_env_vars: tuple[Json, ...] = chart_value(
         (),
-        "More variables (Kubernetes EnvVar objects: name with value or valueFrom); default: none",
+        "More variables (Kubernetes EnvVar objects: name with value or valueFrom), each name "
+        "once and none the chart sets (free one with envNames); default: none",
         at="/spec/containers/0/env/-",
         items={"type": "object", "required": ["name"]},
     )
@@ -410,6 +411,14 @@ class Workload(Construct):
             INSTANCE_NAME: kplus.EnvValue.from_field_ref(kplus.EnvFieldPaths.POD_NAME),
         }
         config, env = _renamed(props.env_names, variables, config, env)
+        chart_set = [props.env_names.get(key, key) for key in variables]
+        for key in props.extra_secret_keys:
+            if key in chart_set:
+                raise ValueError(
+                    f"'extra_secret_keys' names {key}, a variable the chart sets already; "
+                    "rename the chart's with 'env_names'"
+                )
+        check_unique_env("extra_env_vars", [*chart_set, *props.extra_secret_keys], props)
 
         def metadata() -> ApiObjectMetadata:
             return ApiObjectMetadata(name=name, labels=labels)
@@ -651,6 +660,25 @@ def merge_security_contexts(resource: ApiObject, props: WorkloadProps) -> None:
 def _escaped(key: str) -> str:
     """`key` as one JSON pointer token (label keys hold slashes)."""
     return key.replace("~", "~0").replace("/", "~1")
+
+
+def check_unique_env(prop: str, taken: list[str], props: Any) -> None:
+    """Fail when an EnvVar of `props.<prop>` reuses a name of `taken` or of an earlier one.
+
+    Kubernetes keeps one of two variables of one name silently, and Helm 4's server-side
+    apply refuses the object: the chart's `todo-chatbot.uniqueEnv` check is the same.
+    """
+    seen: list[str] = []
+    for index, item in enumerate(getattr(props, prop)):
+        name = item["name"]
+        if name in taken:
+            raise ValueError(
+                f"'{prop}[{index}]' sets {name}, which the chart sets already; "
+                "rename the chart's variable with 'env_names'"
+            )
+        if name in seen:
+            raise ValueError(f"'{prop}[{index}]' sets {name}, as an earlier entry does")
+        seen.append(name)
 
 
 def _renamed(

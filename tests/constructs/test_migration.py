@@ -85,6 +85,14 @@ def test_no_job_by_default(synth_app):
             "'active_deadline_seconds' must be >= 1, got 0",
         ),
         (
+            MigrationProps(extra_env_vars=({"name": "DATABASE_URL", "value": "x"},)),
+            r"'extra_env_vars\[0\]' sets DATABASE_URL, which the chart sets already",
+        ),
+        (
+            MigrationProps(extra_env_vars=({"name": "A", "value": "1"}, {"name": "A"})),
+            r"'extra_env_vars\[1\]' sets A, as an earlier entry does",
+        ),
+        (
             MigrationProps(extra_env_vars=({"value": "x"},)),
             r"'extra_env_vars\[0\]' needs \['name'\], got keys \['value'\]",
         ),
