@@ -53,8 +53,9 @@ setup-postgres:
 		postgresql-15 openssl; }
 
 .PHONY: tools cluster-tools
-tools: ## Build the pinned Go tools (helm) into $(CACHE)/bin.
+tools: ## Build the pinned Go tools (helm, kube-score, kubeconform) into $(CACHE)/bin.
 	python3 tools/gotools.py helm
+	python3 tools/gotools.py checkers
 
 cluster-tools: ## Build Kubernetes, etcd, CoreDNS, metrics-server, kube-router, Traefik, pause (cold: ~22 min).
 	python3 tools/gotools.py cluster

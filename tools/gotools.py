@@ -2,11 +2,12 @@
 
 Usage: python3 tools/gotools.py GROUP [--force]
   helm            Helm 4 as `helm` and Helm 3 as `helm3` (make tools, part of make setup)
+  checkers        kube-score and kubeconform, the chart tests' checkers (make tools too)
   cluster         Kubernetes, etcd, CoreDNS, metrics-server, kube-router, Traefik, pause
                   (make cluster-tools)
   kubernetes      only the Kubernetes commands; cluster-addons: the rest of `cluster`
   traefik         only Traefik, the local cluster's ingress controller
-  all             helm and cluster
+  all             helm, checkers and cluster
 
 Nothing is downloaded as a prebuilt binary (no such site is reachable): every tool is compiled
 here with the installed Go from modules served by the Go module proxy. Each tool is built into

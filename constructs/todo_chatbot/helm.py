@@ -35,7 +35,7 @@ from .ingress import IngressProps
 from .labels import Labels
 from .migration import COMPONENT as MIGRATIONS
 from .migration import MigrationProps
-from .network_policy import NetworkPolicyProps
+from .network_policy import HELM_TEST_COMPONENT, NetworkPolicyProps
 from .pod_monitor import PodMonitor
 from .prometheus_rule import PrometheusRuleProps, error_budget
 from .secret import AI_KEYS, BETTER_AUTH_SECRET, DATABASE_URL, SecretsProps
@@ -499,10 +499,13 @@ def _network_policies(objects: _Objects) -> None:
     to_frontend = backend["egress"][-1]
     to_frontend[ITEM_IF] = ".Values.networkPolicy.backendToFrontend"
     to_frontend["ports"][0]["port"] = frontend_port
+    helm_test = objects.get("NetworkPolicy", HELM_TEST_COMPONENT)["spec"]
+    helm_test["egress"][1]["ports"][0]["port"] = frontend_port
+    helm_test["egress"][2]["ports"][0]["port"] = backend_port
     for component, spec in (("backend", backend), ("frontend", frontend)):
         extra = f".Values.networkPolicy.extraEgress.{component}"
         spec["egress"].append(include_item(extra, f"toYaml {extra}"))
-    for component in ("backend", "frontend", MIGRATIONS):
+    for component in ("backend", "frontend", HELM_TEST_COMPONENT, MIGRATIONS):
         policy = objects.get("NetworkPolicy", component)
         objects.only_if(policy, ".Values.networkPolicy.enabled")
         for rule in policy["spec"]["egress"]:

@@ -16,6 +16,8 @@ from .workload import (
     RESTRICTED_CONTAINER,
     RESTRICTED_POD,
     Json,
+    add_ephemeral_storage,
+    check_unique_env,
     merge_security_contexts,
 )
 
@@ -93,6 +95,7 @@ class Migration(Construct):
             volumes=[tmp],
         )
         database_url = backend_props.env_names.get(DATABASE_URL, DATABASE_URL)
+        check_unique_env("extra_env_vars", [database_url], props)
         self.resource.add_container(
             name=COMPONENT,
             image=props.image or backend_props.image,
@@ -105,6 +108,7 @@ class Migration(Construct):
             volume_mounts=[kplus.VolumeMount(path="/tmp", volume=tmp)],
         )
         job = ApiObject.of(self.resource)
+        add_ephemeral_storage(job, backend_props)
         merge_security_contexts(job, backend_props)
         # Escape hatch: cdk8s-plus takes no Kubernetes-shaped EnvVar as it is.
         for item in props.extra_env_vars:

@@ -68,7 +68,7 @@ class NetworkPolicyProps:
 
 
 class NetworkPolicies(Construct):
-    """One policy per component; children `Backend`, `Frontend` and `Migrations`.
+    """One policy per component; children `Backend`, `Frontend`, `HelmTest` and `Migrations`.
 
     Escape hatch: plain NetworkPolicy objects, one rule per purpose (DNS,
     database, AI API, backend), because that is the shape operators audit
@@ -154,6 +154,29 @@ class NetworkPolicies(Construct):
                         to=[_pods(backend.selector_labels)], ports=[_tcp(backend.port)]
                     ),
                     *(_egress_rule(rule) for rule in props.extra_egress_frontend),
+                ],
+            ),
+        )
+        # The chart's `helm test` pod is a client only: it takes no connection and reaches
+        # DNS and the two components' pods, nothing else.
+        self.helm_test = k8s.KubeNetworkPolicy(
+            self,
+            "HelmTest",
+            metadata=k8s.ObjectMeta(
+                name=f"{backend.name.removesuffix('-backend')}-{HELM_TEST_COMPONENT}",
+                labels=backend.props.labels.of(HELM_TEST_COMPONENT),
+            ),
+            spec=k8s.NetworkPolicySpec(
+                pod_selector=k8s.LabelSelector(match_labels=test_selector),
+                policy_types=["Ingress", "Egress"],
+                egress=[
+                    _dns(),
+                    k8s.NetworkPolicyEgressRule(
+                        to=[_pods(frontend.selector_labels)], ports=[_tcp(frontend.port)]
+                    ),
+                    k8s.NetworkPolicyEgressRule(
+                        to=[_pods(backend.selector_labels)], ports=[_tcp(backend.port)]
+                    ),
                 ],
             ),
         )

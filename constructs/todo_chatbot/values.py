@@ -124,10 +124,10 @@ class Image:
 @dataclass
 class Resources:
     requests: dict[str, Quantity] = param(
-        {}, "Resource requests (cpu, memory)", additionalProperties=QUANTITY
+        {}, "Resource requests (cpu, memory, ephemeral-storage)", additionalProperties=QUANTITY
     )
     limits: dict[str, Quantity] = param(
-        {}, "Resource limits (cpu, memory)", additionalProperties=QUANTITY
+        {}, "Resource limits (cpu, memory, ephemeral-storage)", additionalProperties=QUANTITY
     )
 
     @classmethod
@@ -137,7 +137,12 @@ class Resources:
         def quantities(kind: str) -> dict[str, Quantity]:
             millis = default_of(props, f"cpu_{kind}_millis")
             mebibytes = default_of(props, f"memory_{kind}_mebibytes")
-            return {"cpu": cpu_quantity(millis), "memory": f"{mebibytes}Mi"}
+            storage = default_of(props, f"ephemeral_storage_{kind}_mebibytes")
+            return {
+                "cpu": cpu_quantity(millis),
+                "memory": f"{mebibytes}Mi",
+                "ephemeral-storage": f"{storage}Mi",
+            }
 
         return cls(requests=quantities("request"), limits=quantities("limit"))
 

@@ -122,6 +122,23 @@ def chart_values(props: type) -> list[Any]:
     return [f for f in dataclasses.fields(props) if "chart" in f.metadata]
 
 
+def add_ephemeral_storage(workload: ApiObject, props: WorkloadProps) -> None:
+    """Give the first container of `workload`'s pod template the props' ephemeral storage.
+
+    Escape hatch: cdk8s-plus writes ephemeral storage in whole gibibytes only. The
+    bindings serialize a Quantity from its `value` after the patches are applied, so the
+    patch writes one in that shape.
+    """
+    for kind in ("request", "limit"):
+        mebibytes = getattr(props, f"ephemeral_storage_{kind}_mebibytes")
+        workload.add_json_patch(
+            JsonPatch.add(
+                f"/spec/template/spec/containers/0/resources/{kind}s/ephemeral-storage",
+                {"value": f"{mebibytes}Mi"},
+            )
+        )
+
+
 def camel_case(name: str) -> str:
     """The chart's name of a prop: `extra_env_vars_cm` -> `extraEnvVarsCM` (Bitnami's)."""
     first, *rest = name.split("_")
@@ -144,8 +161,10 @@ class WorkloadProps:
     """Object name; default: "<labels.instance>-<component>"."""
     replicas: int = 1
     """Pods when autoscaling is off; default: one pod."""
-    image_pull_policy: str = "IfNotPresent"
-    """Image pull policy; default: pull only images the node lacks."""
+    image_pull_policy: str = "Always"
+    """Image pull policy; default: ask the registry at every container start, so the pod's
+    pull secrets are checked even when the node has the image (a cached private image is
+    not free to any pod of the node); only layers the node lacks are downloaded."""
     image_pull_secrets: tuple[str, ...] = ()
     """docker-registry Secrets for private images; default: none."""
     service_type: str = "ClusterIP"
@@ -170,6 +189,12 @@ class WorkloadProps:
     """Memory the scheduler reserves; default: 128Mi."""
     memory_limit_mebibytes: int = 256
     """Memory ceiling (OOM-killed above); default: 256Mi."""
+    ephemeral_storage_request_mebibytes: int = 64
+    """Node disk the scheduler reserves for the container's logs and emptyDirs; default: 64Mi.
+    The images write to no path but /tmp (an emptyDir of at most 64Mi) and log to stdout."""
+    ephemeral_storage_limit_mebibytes: int = 256
+    """Node disk above which the pod is evicted; default: 256Mi: /tmp's 64Mi, the kubelet's
+    default log rotation (5 files of 10Mi) and room for `writable_paths` caches."""
     termination_grace_seconds: int = 30
     """Time to drain in-flight requests after SIGTERM; default: 30 s."""
     pre_stop_sleep_seconds: int = 5
@@ -205,7 +230,8 @@ class WorkloadProps:
     )
     extra_env_vars: tuple[Json, ...] = chart_value(
         (),
-        "More variables (Kubernetes EnvVar objects: name with value or valueFrom); default: none",
+        "More variables (Kubernetes EnvVar objects: name with value or valueFrom), each name "
+        "once and none the chart sets (free one with envNames); default: none",
         at="/spec/containers/0/env/-",
         items={"type": "object", "required": ["name"]},
     )
@@ -329,6 +355,12 @@ class WorkloadProps:
                 f"'cpu_request_millis' ({self.cpu_request_millis}) exceeds "
                 f"'cpu_limit_millis' ({self.cpu_limit_millis})"
             )
+        if self.ephemeral_storage_request_mebibytes > self.ephemeral_storage_limit_mebibytes:
+            raise ValueError(
+                "'ephemeral_storage_request_mebibytes' "
+                f"({self.ephemeral_storage_request_mebibytes}) exceeds "
+                f"'ephemeral_storage_limit_mebibytes' ({self.ephemeral_storage_limit_mebibytes})"
+            )
         if self.memory_request_mebibytes > self.memory_limit_mebibytes:
             raise ValueError(
                 f"'memory_request_mebibytes' ({self.memory_request_mebibytes}) "
@@ -391,6 +423,14 @@ class Workload(Construct):
             INSTANCE_NAME: kplus.EnvValue.from_field_ref(kplus.EnvFieldPaths.POD_NAME),
         }
         config, env = _renamed(props.env_names, variables, config, env)
+        chart_set = [props.env_names.get(key, key) for key in variables]
+        for key in props.extra_secret_keys:
+            if key in chart_set:
+                raise ValueError(
+                    f"'extra_secret_keys' names {key}, a variable the chart sets already; "
+                    "rename the chart's with 'env_names'"
+                )
+        check_unique_env("extra_env_vars", [*chart_set, *props.extra_secret_keys], props)
 
         def metadata() -> ApiObjectMetadata:
             return ApiObjectMetadata(name=name, labels=labels)
@@ -497,6 +537,7 @@ class Workload(Construct):
                 ],
             )
         )
+        add_ephemeral_storage(deployment, props)
         if props.liveness is not None:
             # Escape hatch: cdk8s-plus has no probe-level grace period. A pod the liveness
             # probe kills is hung, so it cannot drain (a stopped process never handles
@@ -637,6 +678,25 @@ def merge_security_contexts(resource: ApiObject, props: WorkloadProps) -> None:
 def _escaped(key: str) -> str:
     """`key` as one JSON pointer token (label keys hold slashes)."""
     return key.replace("~", "~0").replace("/", "~1")
+
+
+def check_unique_env(prop: str, taken: list[str], props: Any) -> None:
+    """Fail when an EnvVar of `props.<prop>` reuses a name of `taken` or of an earlier one.
+
+    Kubernetes keeps one of two variables of one name silently, and Helm 4's server-side
+    apply refuses the object: the chart's `todo-chatbot.uniqueEnv` check is the same.
+    """
+    seen: list[str] = []
+    for index, item in enumerate(getattr(props, prop)):
+        name = item["name"]
+        if name in taken:
+            raise ValueError(
+                f"'{prop}[{index}]' sets {name}, which the chart sets already; "
+                "rename the chart's variable with 'env_names'"
+            )
+        if name in seen:
+            raise ValueError(f"'{prop}[{index}]' sets {name}, as an earlier entry does")
+        seen.append(name)
 
 
 def _renamed(

@@ -16,6 +16,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = Path(os.environ.get("CACHE", Path.home() / ".cache" / "todo-chatbot"))
+VERSION = (ROOT / "VERSION").read_text().strip()
+"""The chart's version and appVersion (the images' default tag)."""
 HELMS = {"helm4": "helm", "helm3": "helm3"}
 """Helm 4 is the pinned default; Helm 3 is what many operators still run."""
 
@@ -34,7 +36,6 @@ def build_chart(out: Path) -> Path:
     """cdk8s synth of main.py + the post-step, into `out`; returns the chart folder."""
     env = {**os.environ, "CDK8S_OUTDIR": str(out)}
     subprocess.run([sys.executable, "main.py"], cwd=ROOT, env=env, check=True)
-    version = (ROOT / "VERSION").read_text().strip()
     subprocess.run(
         [
             sys.executable,
@@ -42,7 +43,7 @@ def build_chart(out: Path) -> Path:
             "todo_chatbot.helm_chart",
             str(out / "todo-chatbot.k8s.yaml"),
             "--version",
-            version,
+            VERSION,
             "--out",
             str(out / "todo-chatbot"),
         ],

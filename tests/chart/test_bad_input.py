@@ -235,6 +235,79 @@ def test_fails_when_env_names_give_two_variables_one_name(render, names):
     )
 
 
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        (
+            {"backend": {"extraEnvVars": [{"name": "DATABASE_URL", "value": "x"}]}},
+            "backend.extraEnvVars[0] sets DATABASE_URL, which the chart sets already: use the "
+            "chart's value for it, or rename the chart's variable with envNames",
+        ),
+        (
+            {
+                "frontend": {
+                    "envNames": {"BACKEND_URL": "API_URL"},
+                    "extraEnvVars": [
+                        {"name": "BACKEND_URL", "value": "http://api"},
+                        {"name": "API_URL", "value": "http://api"},
+                    ],
+                }
+            },
+            "frontend.extraEnvVars[1] sets API_URL, which the chart sets already",
+        ),
+        (
+            {
+                "backend": {
+                    "extraEnvVars": [{"name": "A", "value": "1"}, {"name": "A", "value": "2"}]
+                }
+            },
+            "backend.extraEnvVars[1] sets A, as an earlier entry does: set each variable once",
+        ),
+        (
+            {
+                "secrets": {"extra": {"GROQ_API_KEY": "groq-not-a-real-key"}},
+                "backend": {
+                    "extraSecretKeys": ["GROQ_API_KEY"],
+                    "extraEnvVars": [{"name": "GROQ_API_KEY", "value": "x"}],
+                },
+            },
+            "backend.extraEnvVars[0] sets GROQ_API_KEY, which the chart sets already",
+        ),
+        (
+            {
+                "secrets": {"extra": {"LOG_LEVEL": "debug"}},
+                "backend": {"extraSecretKeys": ["LOG_LEVEL"]},
+            },
+            "backend.extraSecretKeys names LOG_LEVEL, a variable the chart sets already: rename "
+            "the chart's with backend.envNames",
+        ),
+        (
+            {
+                "backend": {"envNames": {"DATABASE_URL": "DB"}},
+                "migrations": {"enabled": True, "extraEnvVars": [{"name": "DB", "value": "x"}]},
+            },
+            "migrations.extraEnvVars[0] sets DB, which the chart sets already",
+        ),
+    ],
+)
+def test_fails_when_a_variable_name_would_be_set_twice(render, credentials, values, message):
+    # Kubernetes keeps one of two EnvVars of one name silently; Helm 4's server-side apply
+    # refuses the Deployment, so the chart refuses the values first.
+    error = refused(render, values)
+    assert message in error
+    assert_no_secret_in(error, credentials)
+
+
+def test_extra_env_vars_may_take_a_name_envnames_freed(render):
+    values = {
+        "backend": {
+            "envNames": {"LOG_LEVEL": "APP_LOG_LEVEL"},
+            "extraEnvVars": [{"name": "LOG_LEVEL", "value": "debug"}],
+        }
+    }
+    assert render(values)
+
+
 def test_fails_when_a_public_path_has_no_route(render):
     assert (
         "backend.publicPath (/api) is routed by the chart's Ingress or HTTPRoute: set "

@@ -6,7 +6,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from conftest import ROOT, build_chart, tool_path
+from conftest import ROOT, VERSION, build_chart, tool_path
 
 
 def tree(folder: Path) -> dict[str, bytes]:
@@ -52,8 +52,7 @@ def test_package_is_reproducible_and_versioned(chart_dir, tmp_path):
             check=True,
             capture_output=True,
         )
-        version = (ROOT / "VERSION").read_text().strip()
-        package = tmp_path / attempt / f"todo-chatbot-{version}.tgz"
+        package = tmp_path / attempt / f"todo-chatbot-{VERSION}.tgz"
         digests.append(hashlib.sha256(package.read_bytes()).hexdigest())
     assert digests[0] == digests[1]
 

@@ -1,6 +1,7 @@
 """Each install-time knob changes what it says, and toggles add or remove objects."""
 
 import pytest
+from conftest import VERSION
 from support.manifests import all_of, by_kind, container, env_names
 
 
@@ -21,6 +22,7 @@ def test_defaults_render_the_core_objects(render):
             "Deployment",
             "NetworkPolicy",
             "NetworkPolicy",
+            "NetworkPolicy",
             "PodDisruptionBudget",
             "PodDisruptionBudget",
             "Pod",
@@ -35,7 +37,12 @@ def test_defaults_render_the_core_objects(render):
 
 def test_names_derive_from_the_release(render):
     names = {m["metadata"]["name"] for m in render(release="shop") if m["kind"] != "Pod"}
-    assert names == {"shop-todo-chatbot", "shop-todo-chatbot-backend", "shop-todo-chatbot-frontend"}
+    assert names == {
+        "shop-todo-chatbot",
+        "shop-todo-chatbot-backend",
+        "shop-todo-chatbot-frontend",
+        "shop-todo-chatbot-helm-test",
+    }
 
 
 def test_two_releases_do_not_collide(render):
@@ -55,8 +62,8 @@ def test_standard_labels(render):
     ]
     assert labels["app.kubernetes.io/instance"] == "r1"
     assert labels["app.kubernetes.io/managed-by"] == "Helm"
-    assert labels["helm.sh/chart"] == "todo-chatbot-0.1.0"
-    assert labels["app.kubernetes.io/version"] == "0.1.0"
+    assert labels["helm.sh/chart"] == f"todo-chatbot-{VERSION}"
+    assert labels["app.kubernetes.io/version"] == VERSION
 
 
 def test_replica_count_scales_the_backend(render):
@@ -95,8 +102,8 @@ def test_autoscaling_scale_down_stabilization_is_configurable(render):
 def test_image_defaults_to_the_app_version_in_the_local_registry(render):
     manifests = render()
     backend = container(by_kind(manifests, "Deployment", "todo-todo-chatbot-backend"))
-    assert backend["image"] == "localhost:5001/todo-chatbot/backend:0.1.0"
-    assert backend["imagePullPolicy"] == "IfNotPresent"
+    assert backend["image"] == f"localhost:5001/todo-chatbot/backend:{VERSION}"
+    assert backend["imagePullPolicy"] == "Always"
 
 
 def test_image_registry_tag_and_digest(render):
@@ -121,8 +128,8 @@ def test_image_registry_tag_and_digest(render):
 
 def test_resources_are_configurable(render):
     resources = {
-        "requests": {"cpu": "250m", "memory": "300Mi"},
-        "limits": {"cpu": "2", "memory": "600Mi"},
+        "requests": {"cpu": "250m", "memory": "300Mi", "ephemeral-storage": "100Mi"},
+        "limits": {"cpu": "2", "memory": "600Mi", "ephemeral-storage": "1Gi"},
     }
     manifests = render({"backend": {"resources": resources}})
     assert (
@@ -135,7 +142,11 @@ def test_set_takes_a_plain_number_as_a_quantity(render):
     # Helm parses `--set cpu=2` as the integer 2, not as the string "2".
     extra = ["--set", "backend.resources.limits.cpu=2"]
     deployment = by_kind(render(extra=extra), "Deployment", "todo-todo-chatbot-backend")
-    assert container(deployment)["resources"]["limits"] == {"cpu": 2, "memory": "256Mi"}
+    assert container(deployment)["resources"]["limits"] == {
+        "cpu": 2,
+        "memory": "256Mi",
+        "ephemeral-storage": "256Mi",
+    }
 
 
 def test_probes_and_grace_period_are_configurable(render):
@@ -420,7 +431,7 @@ def test_helm_test_pod_has_the_standard_labels_and_is_admitted_by_the_backend(re
     backend = by_kind(manifests, "Deployment", "r1-todo-chatbot-backend")
     expected = {**backend["metadata"]["labels"], "app.kubernetes.io/component": "helm-test"}
     assert pod["metadata"]["labels"] == expected
-    assert pod["metadata"]["labels"]["app.kubernetes.io/version"] == "0.1.0"
+    assert pod["metadata"]["labels"]["app.kubernetes.io/version"] == VERSION
     policy = by_kind(manifests, "NetworkPolicy", "r1-todo-chatbot-backend")
     selectors = [
         peer["podSelector"]["matchLabels"] for peer in policy["spec"]["ingress"][0]["from"]
@@ -459,3 +470,22 @@ def test_disruption_budget_min_available_replaces_max_unavailable(render, min_av
     assert frontend["minAvailable"] == min_available and "maxUnavailable" not in frontend
     backend = by_kind(manifests, "PodDisruptionBudget", "todo-todo-chatbot-backend")["spec"]
     assert backend["maxUnavailable"] == 1 and "minAvailable" not in backend
+
+
+def test_helm_test_pod_has_its_own_network_policy_at_the_configured_ports(render):
+    manifests = render(
+        {
+            "backend": {"containerPorts": {"http": 8080}},
+            "frontend": {"containerPorts": {"http": 8081}},
+        }
+    )
+    pod = by_kind(manifests, "Pod")
+    policy = by_kind(manifests, "NetworkPolicy", "todo-todo-chatbot-helm-test")["spec"]
+    assert policy["podSelector"]["matchLabels"].items() <= pod["metadata"]["labels"].items()
+    assert [rule["ports"][0]["port"] for rule in policy["egress"][1:]] == [8081, 8080]
+    assert "ingress" not in policy
+
+
+def test_helm_test_network_policy_goes_with_the_others(render):
+    manifests = render({"networkPolicy": {"enabled": False}})
+    assert all_of(manifests, "NetworkPolicy") == []

@@ -4,7 +4,7 @@ import subprocess
 
 import pytest
 import yaml
-from conftest import tool_path
+from conftest import VERSION, tool_path
 from support.manifests import all_of, by_kind, container
 from test_render import SCENARIOS
 from todo_chatbot import backend, frontend, values
@@ -235,7 +235,7 @@ def test_helm_test_command_replaces_the_check(render):
     check = by_kind(render(values), "Pod")["spec"]["containers"][0]
     assert check["command"] == ["/check"]
     assert check["args"] == [f"http://{FRONTEND}:8080/healthz", f"http://{BACKEND}:8000/readyz"]
-    assert check["image"] == "localhost:5001/todo-chatbot/backend:0.1.0"
+    assert check["image"] == f"localhost:5001/todo-chatbot/backend:{VERSION}"
 
 
 def test_global_image_registry_replaces_every_registry(render):
@@ -246,9 +246,9 @@ def test_global_image_registry_replaces_every_registry(render):
         container(by_kind(manifests, "Job"))["image"],
     ]
     assert images == [
-        "registry.example/todo-chatbot/backend:0.1.0",
-        "registry.example/todo-chatbot/frontend:0.1.0",
-        "registry.example/todo-chatbot/backend:0.1.0",
+        f"registry.example/todo-chatbot/backend:{VERSION}",
+        f"registry.example/todo-chatbot/frontend:{VERSION}",
+        f"registry.example/todo-chatbot/backend:{VERSION}",
     ]
 
 

@@ -97,6 +97,6 @@ def test_public_url_defaults_to_the_port_forward_address(chart, secrets):
 def test_default_resources_are_the_measured_ones(chart, secrets):
     deployment = by_kind(synth(chart, secrets), "Deployment", "todo-chatbot-frontend")
     assert container(deployment)["resources"] == {
-        "requests": {"cpu": "50m", "memory": "128Mi"},
-        "limits": {"cpu": "500m", "memory": "256Mi"},
+        "requests": {"cpu": "50m", "memory": "128Mi", "ephemeral-storage": "64Mi"},
+        "limits": {"cpu": "500m", "memory": "256Mi", "ephemeral-storage": "256Mi"},
     }

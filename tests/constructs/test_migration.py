@@ -15,6 +15,8 @@ def test_runs_the_backend_image_with_database_url_only(synth_app):
     assert [var["name"] for var in main["env"]] == ["DATABASE_URL"]
     assert main["env"][0]["valueFrom"]["secretKeyRef"]["key"] == "DATABASE_URL"
     assert main["securityContext"] == backend["securityContext"]
+    assert main["resources"] == backend["resources"]
+    assert "ephemeral-storage" in main["resources"]["limits"]
     assert job["spec"]["template"]["spec"]["restartPolicy"] == "Never"
     assert (job["spec"]["backoffLimit"], job["spec"]["activeDeadlineSeconds"]) == (1, 240)
 
@@ -81,6 +83,14 @@ def test_no_job_by_default(synth_app):
         (
             MigrationProps(active_deadline_seconds=0),
             "'active_deadline_seconds' must be >= 1, got 0",
+        ),
+        (
+            MigrationProps(extra_env_vars=({"name": "DATABASE_URL", "value": "x"},)),
+            r"'extra_env_vars\[0\]' sets DATABASE_URL, which the chart sets already",
+        ),
+        (
+            MigrationProps(extra_env_vars=({"name": "A", "value": "1"}, {"name": "A"})),
+            r"'extra_env_vars\[1\]' sets A, as an earlier entry does",
         ),
         (
             MigrationProps(extra_env_vars=({"value": "x"},)),

@@ -52,6 +52,27 @@ def test_backend_egress_is_dns_database_and_ai_only(synth_app):
     assert backend["policyTypes"] == ["Ingress", "Egress"]
 
 
+def test_helm_test_pod_takes_no_connection_and_reaches_dns_and_the_components_only(synth_app):
+    policy = by_kind(synth_app(), "NetworkPolicy", "todo-chatbot-helm-test")["spec"]
+    assert policy["podSelector"]["matchLabels"] == {
+        "app.kubernetes.io/name": "todo-chatbot",
+        "app.kubernetes.io/instance": "todo-chatbot",
+        "app.kubernetes.io/component": "helm-test",
+    }
+    assert policy["policyTypes"] == ["Ingress", "Egress"]
+    assert "ingress" not in policy
+    dns, frontend, backend = policy["egress"]
+    assert {p["port"] for p in dns["ports"]} == {53}
+    reached = [
+        (rule["to"][0]["podSelector"]["matchLabels"]["app.kubernetes.io/component"], rule["ports"])
+        for rule in (frontend, backend)
+    ]
+    assert reached == [
+        ("frontend", [{"port": 3000, "protocol": "TCP"}]),
+        ("backend", [{"port": 8000, "protocol": "TCP"}]),
+    ]
+
+
 def test_frontend_is_open_on_its_port_and_reaches_only_dns_database_backend(synth_app):
     _, frontend = policies(synth_app())
     assert frontend["ingress"] == [{"ports": [{"port": 3000, "protocol": "TCP"}]}]

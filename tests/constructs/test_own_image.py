@@ -68,6 +68,16 @@ def test_extra_env_vars_take_value_from(chart, secrets):
     assert env["NODE_ENV"] == extra[0] and env["POD_IP"] == extra[1]
 
 
+def test_extra_env_vars_may_take_a_name_env_names_freed(chart, secrets):
+    deployment = deployment_of(
+        chart,
+        secrets,
+        env_names={"LOG_LEVEL": "APP_LOG_LEVEL"},
+        extra_env_vars=({"name": "LOG_LEVEL", "value": "debug"},),
+    )
+    assert [var["name"] for var in container(deployment)["env"]].count("LOG_LEVEL") == 1
+
+
 def test_extra_env_from_config_map_and_secret(chart, secrets):
     main = container(
         deployment_of(chart, secrets, extra_env_vars_cm="app-env", extra_env_vars_secret="app-keys")
@@ -104,6 +114,12 @@ def test_an_existing_secret_takes_any_extra_key(chart):
     secrets = Secrets(chart, "Secrets", props=SecretsProps(existing_secret="creds"))
     deployment = deployment_of(chart, secrets, extra_secret_keys=("DEEPSEEK_API_KEY",))
     assert "DEEPSEEK_API_KEY" in env_names(deployment)
+
+
+def test_fails_when_an_extra_secret_key_is_a_chart_variable(chart):
+    secrets = Secrets(chart, "Secrets", props=SecretsProps(existing_secret="creds"))
+    with pytest.raises(ValueError, match="'extra_secret_keys' names LOG_LEVEL, a variable the"):
+        deployment_of(chart, secrets, extra_secret_keys=("LOG_LEVEL",))
 
 
 def test_writable_paths_are_empty_dirs(chart, secrets):
@@ -201,6 +217,14 @@ def test_a_probe_can_be_turned_off(chart, secrets, probe):
         (
             {"env_names": {"AI_MODEL": "LOG_LEVEL"}},
             r"'env_names' gives two variables the name \['LOG_LEVEL'\]",
+        ),
+        (
+            {"extra_env_vars": ({"name": "DATABASE_URL", "value": "x"},)},
+            r"'extra_env_vars\[0\]' sets DATABASE_URL, which the chart sets already; rename",
+        ),
+        (
+            {"extra_env_vars": ({"name": "A", "value": "1"}, {"name": "A", "value": "2"})},
+            r"'extra_env_vars\[1\]' sets A, as an earlier entry does",
         ),
         ({"extra_secret_keys": ("groq-key",)}, "'extra_secret_keys' must hold variable names"),
         ({"extra_secret_keys": ("GROQ_API_KEY",)}, "secret has no key 'GROQ_API_KEY'"),

@@ -90,6 +90,7 @@ def component_defaults(props):
         kind: {
             "cpu": values.cpu_quantity(prop(props, f"cpu_{kind[:-1]}_millis")),
             "memory": f"{prop(props, f'memory_{kind[:-1]}_mebibytes')}Mi",
+            "ephemeral-storage": f"{prop(props, f'ephemeral_storage_{kind[:-1]}_mebibytes')}Mi",
         }
         for kind in ("requests", "limits")
     }

@@ -100,9 +100,21 @@ def test_graceful_shutdown_sleeps_before_sigterm(chart, secrets):
 def test_resources_have_requests_and_limits(manifests):
     resources = container(by_kind(manifests, "Deployment"))["resources"]
     assert resources == {
-        "requests": {"cpu": "100m", "memory": "128Mi"},
-        "limits": {"cpu": "1000m", "memory": "256Mi"},
+        "requests": {"cpu": "100m", "memory": "128Mi", "ephemeral-storage": "64Mi"},
+        "limits": {"cpu": "1000m", "memory": "256Mi", "ephemeral-storage": "256Mi"},
     }
+
+
+def test_ephemeral_storage_is_set_by_props(chart, secrets):
+    manifests = synth_backend(
+        chart,
+        secrets,
+        ephemeral_storage_request_mebibytes=100,
+        ephemeral_storage_limit_mebibytes=1024,
+    )
+    resources = container(by_kind(manifests, "Deployment"))["resources"]
+    assert resources["requests"]["ephemeral-storage"] == "100Mi"
+    assert resources["limits"]["ephemeral-storage"] == "1024Mi"
 
 
 def test_pods_spread_over_nodes_softly(pod):
@@ -215,6 +227,11 @@ def test_image_pull_secrets(chart, secrets):
         ),
         ({"cpu_request_millis": 2000}, r"'cpu_request_millis' \(2000\) exceeds"),
         ({"memory_request_mebibytes": 512}, r"'memory_request_mebibytes' \(512\) exceeds"),
+        (
+            {"ephemeral_storage_request_mebibytes": 512},
+            r"'ephemeral_storage_request_mebibytes' \(512\) exceeds "
+            r"'ephemeral_storage_limit_mebibytes' \(256\)",
+        ),
         (
             {"pre_stop_sleep_seconds": 30, "termination_grace_seconds": 30},
             r"'pre_stop_sleep_seconds' \(30\) must be below",

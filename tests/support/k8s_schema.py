@@ -1,9 +1,12 @@
 """Strict offline validation of manifests against the Kubernetes API schemas.
 
 The schemas are the `_definitions.json` files in ../shared/k8s-schemas (the
-ones `cdk8s import` uses) and the Gateway API and Prometheus Operator CRDs in ../shared/crds.
-"Strict" means what `kubectl apply --validate=strict` means: a field the
-schema does not know is an error, not silently dropped.
+ones `cdk8s import` uses) and the Gateway API and Prometheus Operator CRDs in
+../shared/crds. "Strict" means what `kubectl apply --validate=strict` means: a
+field the schema does not know is an error, not silently dropped.
+
+`write_kind_schemas` writes the same schemas as one standalone file per kind, in the
+layout kubeconform reads (what openapi2jsonschema makes of the OpenAPI documents).
 """
 
 from __future__ import annotations
@@ -21,17 +24,14 @@ SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 KUBERNETES_VERSIONS = ("1.28.0", "1.36.0")
 GATEWAY_CRDS = SHARED / "crds" / "gateway-api-v1.6.1"
 MONITORING_CRDS = SHARED / "crds" / "prometheus-operator-v0.93.0"
-
-
-class _CrdLoader(yaml.SafeLoader):
-    """A safe loader that reads a bare `=` (an enum value of the Prometheus Operator's CRDs)
-    as a string; PyYAML takes it for YAML 1.1's value key, which it cannot build."""
-
-
-_CrdLoader.yaml_implicit_resolvers = {
-    first: [(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:value"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+CRD_FILES = {
+    GATEWAY_CRDS: ("*.yaml",),
+    MONITORING_CRDS: ("*monitors.yaml", "*prometheusrules.yaml"),
 }
+"""The CRDs whose kinds the chart may render: Gateway API, Prometheus Operator's monitors and
+rules."""
+KUBECONFORM_LAYOUT = "{{ .ResourceKind }}{{ .KindSuffix }}.json"
+"""The file name kubeconform looks up (-schema-location) for a kind: deployment-apps-v1.json."""
 
 
 def _strict(schema: Any) -> Any:
@@ -58,10 +58,23 @@ def _kubernetes(version: str) -> tuple[dict[str, Any], dict[tuple[str, str, str]
     return _strict(definitions), kinds
 
 
+class _CrdLoader(yaml.CSafeLoader):
+    """YAML 1.1 reads a bare `=` (an enum value of Prometheus Operator's CRDs) as a tag."""
+
+
+_CrdLoader.add_constructor("tag:yaml.org,2002:value", yaml.SafeLoader.construct_yaml_str)
+
+
 @functools.cache
 def _custom_resources() -> dict[tuple[str, str, str], dict[str, Any]]:
     schemas = {}
-    for path in [*GATEWAY_CRDS.glob("*.yaml"), *MONITORING_CRDS.glob("*.yaml")]:
+    found = (
+        path
+        for folder, patterns in CRD_FILES.items()
+        for pattern in patterns
+        for path in folder.glob(pattern)
+    )
+    for path in sorted(found):
         for crd in yaml.load_all(path.read_text(), Loader=_CrdLoader):
             if not crd or crd.get("kind") != "CustomResourceDefinition":
                 continue
@@ -86,10 +99,58 @@ def errors(manifest: dict[str, Any], version: str) -> list[str]:
     else:
         return [
             f"{manifest['apiVersion']} {manifest['kind']} is not served by Kubernetes "
-            f"{version} nor by the Gateway API or Prometheus Operator CRDs"
+            f"{version} nor by the CRDs of {', '.join(folder.name for folder in CRD_FILES)}"
         ]
     name = f"{manifest['kind']}/{manifest.get('metadata', {}).get('name')}"
     return [
         f"{name}: {'/'.join(map(str, error.absolute_path))}: {error.message}"
         for error in validator.iter_errors(manifest)
     ]
+
+
+def _references(schema: Any) -> set[str]:
+    """The definitions a schema names with `$ref: #/definitions/<name>`."""
+    if isinstance(schema, dict):
+        # JSONSchemaProps has a property named `$ref` too: only a string is a reference.
+        reference = schema.get("$ref")
+        found = {reference.rpartition("/")[2]} if isinstance(reference, str) else set()
+        return found.union(*(_references(value) for value in schema.values()))
+    if isinstance(schema, list):
+        return set().union(*(_references(item) for item in schema))
+    return set()
+
+
+def kind_file_name(group: str, api_version: str, kind: str) -> str:
+    """KUBECONFORM_LAYOUT for one kind: its lowercase name, the group's first label, version."""
+    suffix = f"-{group.split('.')[0]}-{api_version}" if group else f"-{api_version}"
+    return f"{kind.lower()}{suffix}.json"
+
+
+def write_kind_schemas(version: str, folder: Path) -> int:
+    """Write a standalone strict schema per kind of Kubernetes `version` and of the CRDs.
+
+    Each Kubernetes kind's file carries the definitions it reaches, so it needs no other
+    file. Returns how many files were written.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    definitions, kinds = _kubernetes(version)
+    schemas: dict[str, Any] = {}
+    for (group, api_version, kind), name in kinds.items():
+        reached, pending = set(), {name}
+        while pending:
+            current = pending.pop()
+            reached.add(current)
+            pending |= _references(definitions[current]) - reached
+        schemas[kind_file_name(group, api_version, kind)] = {
+            "$schema": "http://json-schema.org/draft-04/schema#",
+            "$ref": f"#/definitions/{name}",
+            "definitions": {found: definitions[found] for found in sorted(reached)},
+        }
+    for (group, api_version, kind), schema in _custom_resources().items():
+        schemas[kind_file_name(group, api_version, kind)] = {
+            "$schema": "http://json-schema.org/draft-07/schema#",
+            **schema,
+        }
+    for file_name, schema in schemas.items():
+        (folder / file_name).write_text(json.dumps(schema, sort_keys=True))
+    return len(schemas)

@@ -23,6 +23,8 @@ REPO = Path(__file__).resolve().parents[2]
 PINS = {
     "HELM_VERSION": pins.HELM_VERSION,
     "HELM3_VERSION": pins.HELM3_VERSION,
+    "KUBE_SCORE_VERSION": pins.KUBE_SCORE_VERSION,
+    "KUBECONFORM_VERSION": pins.KUBECONFORM_VERSION,
     "KUBERNETES_VERSION": pins.KUBERNETES_VERSION,
     "ETCD_VERSION": pins.ETCD_VERSION,
     "COREDNS_VERSION": pins.COREDNS_VERSION,
@@ -61,9 +63,18 @@ def test_every_tool_folder_is_keyed_by_its_version() -> None:
 def test_each_command_is_installed_by_exactly_one_tool() -> None:
     links = [name for tool in catalog.GROUPS["all"] for name in tool.links]
     assert sorted(links) == sorted(set(links))
-    assert {"helm", "helm3", "kubectl", "kubelet", "etcd", "coredns", "traefik", "pause"} <= set(
-        links
-    )
+    assert {
+        "helm",
+        "helm3",
+        "kube-score",
+        "kubeconform",
+        "kubectl",
+        "kubelet",
+        "etcd",
+        "coredns",
+        "traefik",
+        "pause",
+    } <= set(links)
 
 
 @pytest.mark.parametrize(
@@ -500,7 +511,8 @@ def installed(link: str) -> Path:
     """Return $CACHE/bin/<link>, or skip the test with the target that builds it."""
     path = cache_dir() / "bin" / link
     if not path.exists():
-        target = "tools" if link in ("helm", "helm3") else "cluster-tools"
+        made_by_tools = catalog.GROUPS["helm"] + catalog.GROUPS["checkers"]
+        target = "tools" if any(link in tool.links for tool in made_by_tools) else "cluster-tools"
         pytest.skip(f"{link} is not built: run `make {target}`")
     return path
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import shutil
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .golang import command_name, go_install, module_info, release_date, required_version
@@ -19,6 +19,8 @@ from .pins import (
     HELM3_VERSION,
     HELM_VERSION,
     KUBE_ROUTER_VERSION,
+    KUBE_SCORE_VERSION,
+    KUBECONFORM_VERSION,
     KUBERNETES_VERSION,
     METRICS_SERVER_VERSION,
     PAUSE_VERSION,
@@ -84,6 +86,53 @@ HELM_TOOLS = [
     helm_tool("helm", "v4", HELM_VERSION, "helm"),
     helm_tool("helm3", "v3", HELM3_VERSION, "helm3"),
 ]
+
+
+# ---- checkers ---------------------------------------------------------------------------------
+
+
+def go_install_tool(
+    name: str,
+    module: str,
+    package: str,
+    version: str,
+    ldflags: Callable[[], list[str]],
+    version_args: Sequence[str] = ("--version",),
+) -> Tool:
+    """Describe a static Go tool that `go install package@version` builds as its own module."""
+    binary = command_name(package)
+    return Tool(
+        name=name,
+        version=version,
+        links={name: binary},
+        build=lambda out_dir: go_install(module, package, version, out_dir, ldflags=ldflags()),
+        recipe=lambda: ["go install -trimpath", "static", *ldflags()],
+        version_args=version_args,
+    )
+
+
+# Both release with goreleaser, whose default flags set main.version (without the `v`), and for
+# kube-score main.commit and main.date: the commit is not known offline, the date is the tag's.
+KUBE_SCORE = go_install_tool(
+    "kube-score",
+    "github.com/zegl/kube-score",
+    "github.com/zegl/kube-score/cmd/kube-score",
+    KUBE_SCORE_VERSION,
+    lambda: [
+        f"-X main.version={KUBE_SCORE_VERSION.lstrip('v')}",
+        "-X main.date=" + release_date("github.com/zegl/kube-score", KUBE_SCORE_VERSION),
+    ],
+    version_args=("version",),
+)
+KUBECONFORM = go_install_tool(
+    "kubeconform",
+    "github.com/yannh/kubeconform",
+    "github.com/yannh/kubeconform/cmd/kubeconform",
+    KUBECONFORM_VERSION,
+    lambda: [f"-X main.version={KUBECONFORM_VERSION}"],
+    version_args=("-v",),
+)
+CHECKERS = [KUBE_SCORE, KUBECONFORM]
 
 
 # ---- kubernetes -------------------------------------------------------------------------------
@@ -233,20 +282,6 @@ ETCD = Tool(
 # ---- cluster add-ons --------------------------------------------------------------------------
 
 
-def go_install_tool(
-    name: str, module: str, package: str, version: str, ldflags: Callable[[], list[str]]
-) -> Tool:
-    """Describe a static Go tool that `go install package@version` builds as its own module."""
-    binary = command_name(package)
-    return Tool(
-        name=name,
-        version=version,
-        links={name: binary},
-        build=lambda out_dir: go_install(module, package, version, out_dir, ldflags=ldflags()),
-        recipe=lambda: ["go install -trimpath", "static", *ldflags()],
-    )
-
-
 COREDNS = go_install_tool(
     "coredns",
     "github.com/coredns/coredns",
@@ -366,9 +401,10 @@ TRAEFIK = Tool(
 
 GROUPS: dict[str, list[Tool]] = {
     "helm": HELM_TOOLS,
+    "checkers": CHECKERS,
     "kubernetes": [KUBERNETES],
     "traefik": [TRAEFIK],
     "cluster": [KUBERNETES, ETCD, COREDNS, METRICS_SERVER, KUBE_ROUTER, TRAEFIK, PAUSE],
     "cluster-addons": [ETCD, COREDNS, METRICS_SERVER, KUBE_ROUTER, TRAEFIK, PAUSE],
 }
-GROUPS["all"] = [*HELM_TOOLS, *GROUPS["cluster"]]
+GROUPS["all"] = [*HELM_TOOLS, *CHECKERS, *GROUPS["cluster"]]

@@ -9,6 +9,12 @@ HELM_VERSION = "v4.3.1"
 # Newest Helm 3 release served, installed as `helm3` to check the chart still works with Helm 3.
 HELM3_VERSION = "v3.22.0"
 
+# The chart's independent checkers (tests/chart/test_checkers.py), both `go install`able with no
+# replace directive. kube-score v1.20.0 is the newest release the Go module proxy serves.
+KUBE_SCORE_VERSION = "v1.20.0"
+# kubeconform v0.8.0, the newest release served; its go.mod asks for Go 1.26, which we have.
+KUBECONFORM_VERSION = "v0.8.0"
+
 # Kubernetes 1.33: the newest line that still runs on this machine's cgroup v1 hybrid layout
 # (1.33 and 1.34 only warn; 1.35 refuses cgroup v1) and speaks CRI v1 with Debian 12's
 # containerd 1.6.20 and the cgroupfs driver. v1.33.13 is the newest 1.33 patch served.

@@ -110,6 +110,26 @@ so the operator says), else http://localhost:8080, where
 {{- end }}
 
 {{/*
+Fails when an EnvVar of (list path taken vars) has a name of `taken` (the variables the chart
+sets) or of an earlier one: Kubernetes would keep one silently, and Helm 4's server-side
+apply refuses the object.
+*/}}
+{{- define "todo-chatbot.uniqueEnv" -}}
+{{- $path := index . 0 }}
+{{- $taken := index . 1 }}
+{{- $seen := list }}
+{{- range $index, $var := index . 2 }}
+{{- if has $var.name $taken }}
+{{- fail (printf "%s[%d] sets %s, which the chart sets already: use the chart's value for it, or rename the chart's variable with envNames" $path $index $var.name) }}
+{{- end }}
+{{- if has $var.name $seen }}
+{{- fail (printf "%s[%d] sets %s, as an earlier entry does: set each variable once" $path $index $var.name) }}
+{{- end }}
+{{- $seen = append $seen $var.name }}
+{{- end }}
+{{- end }}
+
+{{/*
 Checks values.schema.json cannot express. Messages name the value, never
 print a secret.
 */}}
@@ -156,6 +176,17 @@ print a secret.
 {{- end }}
 {{- $names = append $names $name }}
 {{- end }}
+{{- range (get $.Values $component).extraSecretKeys }}
+{{- if has . $names }}
+{{- fail (printf "%s.extraSecretKeys names %s, a variable the chart sets already: rename the chart's with %s.envNames" $component . $component) }}
+{{- end }}
+{{- $names = append $names . }}
+{{- end }}
+{{- include "todo-chatbot.uniqueEnv" (list (printf "%s.extraEnvVars" $component) $names (get $.Values $component).extraEnvVars) }}
+{{- end }}
+{{- if .Values.migrations.enabled }}
+{{- $databaseUrl := get .Values.backend.envNames "DATABASE_URL" | default "DATABASE_URL" }}
+{{- include "todo-chatbot.uniqueEnv" (list "migrations.extraEnvVars" (list $databaseUrl) .Values.migrations.extraEnvVars) }}
 {{- end }}
 {{- range $component := list "backend" "frontend" }}
 {{- $scaling := (get $.Values $component).autoscaling }}
