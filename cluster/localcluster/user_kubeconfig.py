@@ -16,6 +16,7 @@ import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from . import settings
 from .progress import say
@@ -126,15 +127,23 @@ def remove(paths: Paths, env: Mapping[str, str]) -> None:
             kubeconfig.parent.rmdir()
 
 
+def _view(paths: Paths, kubeconfig: Path) -> dict[str, Any]:
+    return dict(json.loads(_kubectl_config(paths, kubeconfig, "view", "--raw", "-o", "json")))
+
+
 def _our_server(paths: Paths, kubeconfig: Path) -> str:
-    """The server of the file's cluster entry named CONTEXT, or "" when there is none."""
-    query = f'jsonpath={{.clusters[?(@.name=="{CONTEXT}")].cluster.server}}'
-    return _kubectl_config(paths, kubeconfig, "view", "-o", query)
+    """The server of the file's cluster entry named CONTEXT, or "" when there is none.
+
+    Read from the JSON view: kubectl's jsonpath filter fails on a file without clusters.
+    """
+    clusters = _view(paths, kubeconfig).get("clusters") or []
+    ours = [entry["cluster"].get("server", "") for entry in clusters if entry["name"] == CONTEXT]
+    return ours[0] if ours else ""
 
 
 def _is_empty(paths: Paths, kubeconfig: Path) -> bool:
     """Whether the file holds no cluster, user, context, current context or preference."""
-    config = json.loads(_kubectl_config(paths, kubeconfig, "view", "--raw", "-o", "json"))
+    config = _view(paths, kubeconfig)
     return not any(
         config.get(key) for key in ("clusters", "users", "contexts", "current-context")
     ) and not (config.get("preferences") or {})

@@ -126,3 +126,15 @@ def test_down_without_the_record_removes_only_a_context_of_this_cluster(
     assert ("todo-chatbot" not in names) is removed
     assert "prod-ops" in names
     assert (left["current-context"] == "todo-chatbot") is not removed
+
+
+def test_down_without_the_record_leaves_a_kubeconfig_without_clusters_alone(
+    paths: Paths, tmp_path: Path
+) -> None:
+    # What a file looks like after `down` removed our entries from it: kubectl's jsonpath
+    # filter fails on its null cluster list, which once stopped every later `down`.
+    kubeconfig = tmp_path / "config"
+    kubeconfig.write_text("apiVersion: v1\nkind: Config\npreferences: {}\ncurrent-context: ''\n")
+    before = kubeconfig.read_text()
+    user_kubeconfig.remove(paths, {"KUBECONFIG": str(kubeconfig)})
+    assert kubeconfig.read_text() == before

@@ -157,7 +157,8 @@ def test_helm_test_passes(foreign: Release) -> None:
 def test_runs_as_uid_1001_on_port_8080(foreign: Release, component: str) -> None:
     [pod] = foreign.pods(component)
     [container] = pod["spec"]["containers"]
-    assert [port["containerPort"] for port in container["ports"]] == [PORT]
+    # The app's port comes first; the chart's metrics port follows, named `metrics`.
+    assert container["ports"][0]["containerPort"] == PORT
     lines = Path(f"/proc/{host_pid(pod)}/status").read_text().splitlines()
     for prefix in ("Uid:", "Gid:"):
         assert next(line for line in lines if line.startswith(prefix)).split()[1:] == [UID] * 4

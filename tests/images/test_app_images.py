@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from image_helpers import REPO, BuiltImage, contract_port
+from todo_common.config import DEFAULT_METRICS_PORT
 
 pytestmark = pytest.mark.images
 
@@ -25,9 +26,12 @@ def test_runs_as_numeric_non_root_user(app_image: BuiltImage) -> None:
     assert app_image.runtime.get("User") == "10001:10001"
 
 
-def test_exposes_the_contract_port(app_image: BuiltImage) -> None:
+def test_exposes_the_contract_ports(app_image: BuiltImage) -> None:
     port = contract_port(app_image.name)
-    assert app_image.runtime.get("ExposedPorts") == {f"{port}/tcp": {}}
+    assert app_image.runtime.get("ExposedPorts") == {
+        f"{port}/tcp": {},
+        f"{DEFAULT_METRICS_PORT}/tcp": {},
+    }
 
 
 def test_is_tagged_with_the_project_version_in_the_charts_registry(
