@@ -48,13 +48,16 @@ REPO = Path(__file__).resolve().parent.parent
 # pins, the cache folder and the run-with-progress helper) imports whether this file runs as
 # a script or is imported by the tests.
 sys.path.insert(0, str(REPO / "tools"))
+# The local cluster's settings (stdlib and toolchain only) define the registry the images are
+# tagged for; cluster/ is no package either.
+sys.path.insert(0, str(REPO / "cluster"))
 import gotools  # noqa: E402
+from localcluster.settings import REGISTRY  # noqa: E402
 
 IMAGES_DIR = REPO / "images"
 APP_DIR = REPO / "app"
 
-# The chart's default registry and repositories (values.yaml: image.registry/repository).
-REGISTRY = "localhost:5001"
+# The chart's default repositories (values.yaml: image.repository), under REGISTRY.
 PROJECT = "todo-chatbot"
 # Local-only images (never pushed) are named under localhost/ so no registry is ever asked.
 LOCAL_PREFIX = f"localhost/{PROJECT}"

@@ -113,6 +113,8 @@ def section(factory: typing.Callable[[], Any], doc: str) -> Any:
 
 @dataclass
 class Image:
+    # The local cluster's registry, cluster/localcluster/settings.REGISTRY, which this package
+    # is installed without (tests/images/test_build_driver.py checks they are equal).
     registry: str = param(
         "localhost:5001", "Image registry (the local cluster's registry by default)"
     )

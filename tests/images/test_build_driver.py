@@ -224,6 +224,15 @@ def test_pause_is_tagged_3_10_and_labelled_with_the_binarys_release(tmp_path: Pa
     assert image.build_args["VERSION"] == "v3.10.1"
 
 
+def test_the_charts_default_registry_is_the_local_clusters_the_images_are_tagged_for() -> None:
+    # values.py keeps a literal: the constructs package is installed without cluster/.
+    from localcluster import settings
+    from todo_chatbot.values import Image
+
+    assert Image().registry == settings.REGISTRY
+    assert build.app_image("backend", "1.0.0").ref.startswith(f"{settings.REGISTRY}/")
+
+
 def test_app_images_take_the_project_version_as_tag() -> None:
     version = (REPO / "VERSION").read_text().strip()
     image = build.app_image("backend", version)
