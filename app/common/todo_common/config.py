@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import socket
 import sys
-from typing import Annotated, Literal, NoReturn, Self, TypeVar
+from typing import TYPE_CHECKING, Annotated, Literal, NoReturn, Self, TypeVar
 from urllib.parse import unquote, urlsplit
 
 from pydantic import (
@@ -123,6 +123,9 @@ class CommonSettings(BaseSettings):
 
     model_config = SettingsConfigDict(case_sensitive=True, env_ignore_empty=True, extra="ignore")
 
+    if TYPE_CHECKING:
+        # Each app declares PORT itself, with its own default (contract: 8000, 3000).
+        PORT: int
     LOG_LEVEL: LogLevel = "info"
     # The pod name from the downward API; the host name outside Kubernetes.
     INSTANCE_NAME: str = Field(default_factory=socket.gethostname, min_length=1, max_length=253)
@@ -141,6 +144,7 @@ class CommonSettings(BaseSettings):
 
 
 SettingsT = TypeVar("SettingsT", bound=BaseSettings)
+AppSettingsT = TypeVar("AppSettingsT", bound=CommonSettings)
 
 
 def load_settings(settings_class: type[SettingsT]) -> SettingsT:
