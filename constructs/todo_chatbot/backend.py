@@ -16,6 +16,8 @@ CONFIG_KEYS = ("AI_PROVIDER", "AI_MODEL", "AI_TIMEOUT_SECONDS", "LOG_LEVEL", "AI
 """Variables of the backend's ConfigMap (AI_BASE_URL only when set)."""
 VARIABLES = (*CONFIG_KEYS, DATABASE_URL, BETTER_AUTH_SECRET, *AI_KEYS.values(), INSTANCE_NAME)
 """Every variable the chart may set in the backend: what `env_names` may rename."""
+CHAT_TURN_TIMEOUT_SECONDS = 50
+"""When the image stops a chat turn (its CHAT_TURN_TIMEOUT_SECONDS default, docs/contract.md)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -32,7 +34,7 @@ class BackendProps(WorkloadProps):
     """Timeout of one provider call; default: 30 s."""
     termination_grace_seconds: int = 60
     """Time to drain in-flight requests after SIGTERM; default: 60 s, so a chat turn in
-    flight (the image stops one after 50 s, CHAT_TURN_TIMEOUT_SECONDS) still gets its answer."""
+    flight (the image stops one after CHAT_TURN_TIMEOUT_SECONDS) still gets its answer."""
     log_level: str = "info"
     """Log level; default: info."""
     public_path: str = ""

@@ -1,7 +1,7 @@
 """The allowed choices of the props and chart values, defined here only.
 
 The apps cannot import this package in their images, so they repeat the choices they
-read (`todo_common.config`, `todo_backend.core.config`); tests/app/common/test_choices.py
+read (`todo_common.config`, `todo_backend.core.config`); tests/app/common/test_common_chart_facts.py
 checks the copies equal these.
 """
 

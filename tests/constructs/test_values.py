@@ -173,7 +173,9 @@ def test_choices_are_the_construct_choices():
     assert properties["config"]["properties"]["logLevel"]["enum"] == list(LOG_LEVELS)
 
 
-def test_the_grace_period_must_outlast_the_pre_stop_pause():
-    component = values.values_schema()["properties"]["backend"]["properties"]
-    minimum = component["terminationGracePeriodSeconds"]["minimum"]
-    assert minimum == prop(WorkloadProps, "pre_stop_sleep_seconds") + 1
+@pytest.mark.parametrize("component", ["backend", "frontend"])
+def test_the_grace_period_must_outlast_the_pre_stop_pause(component):
+    validator = jsonschema.Draft7Validator(values.values_schema())
+    pause = prop(WorkloadProps, "pre_stop_sleep_seconds")
+    assert not validator.is_valid({component: {"terminationGracePeriodSeconds": pause}})
+    assert validator.is_valid({component: {"terminationGracePeriodSeconds": pause + 1}})

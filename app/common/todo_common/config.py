@@ -108,7 +108,7 @@ DatabaseUrl = Annotated[SecretStr, AfterValidator(_check_database_url)]
 """A `postgres(ql)://` URL with host and database; kept secret (it holds a password)."""
 
 # The chart's choices and minimum (constructs/todo_chatbot/choices.py), which the images
-# cannot import; tests/app/common/test_common_choices.py checks they are equal.
+# cannot import; tests/app/common/test_common_chart_facts.py checks they are equal.
 MIN_AUTH_SECRET_LENGTH = 32
 """Fewest characters of BETTER_AUTH_SECRET."""
 

@@ -1,9 +1,9 @@
-"""The apps' copies of the chart's choices equal the constructs' (the images cannot import them)."""
+"""The apps' copies of facts the constructs own are equal (the images cannot import the constructs)."""
 
 import typing
 
 from todo_backend.core.config import PROVIDER_BASE_URLS, PROVIDER_KEY_VARIABLES, Settings
-from todo_chatbot import choices
+from todo_chatbot import backend, choices
 from todo_chatbot.secret import AI_KEYS
 from todo_common.config import MIN_AUTH_SECRET_LENGTH, CommonSettings
 
@@ -26,3 +26,8 @@ def test_ai_providers_are_the_constructs():
 
 def test_auth_secret_minimum_is_the_constructs():
     assert MIN_AUTH_SECRET_LENGTH == choices.MIN_AUTH_SECRET_LENGTH
+
+
+def test_chat_turn_deadline_is_the_one_the_backend_grace_period_outlasts():
+    default = Settings.model_fields["CHAT_TURN_TIMEOUT_SECONDS"].default
+    assert default == backend.CHAT_TURN_TIMEOUT_SECONDS
