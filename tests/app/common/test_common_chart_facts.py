@@ -1,4 +1,4 @@
-"""The apps' copies of facts the constructs own are equal (the images cannot import the constructs)."""
+"""The apps' copies of facts the constructs own equal them (images cannot import the constructs)."""
 
 import typing
 
