@@ -241,6 +241,13 @@ def test_app_images_take_the_project_version_as_tag() -> None:
     assert image.requirements == REPO / "app" / "backend" / "requirements.txt"
 
 
+def test_the_apps_share_one_dockerfile_their_argument_and_target_pick_the_app() -> None:
+    image = build.app_image("frontend", "1.0.0")
+    assert image.containerfile == REPO / "app" / "Dockerfile"
+    assert (image.build_args["APP"], image.target) == ("frontend", "frontend")
+    assert REPO / "app" / "frontend" in image.inputs
+
+
 def test_the_fixture_image_is_an_app_image_without_the_shared_package() -> None:
     version = (REPO / "VERSION").read_text().strip()
     image = build.app_image("foreign", version)
