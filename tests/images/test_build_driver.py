@@ -5,30 +5,17 @@ Nothing here runs buildah or debootstrap; the built images are tested by the oth
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
-from image_helpers import APPS, FIXTURES, REPO
+from image_helpers import APPS, FIXTURES, REPO, load_script
 
 pytestmark = pytest.mark.images
 
 
-def load_build() -> ModuleType:
-    """Import images/build.py, which is a script rather than a package module."""
-    spec = importlib.util.spec_from_file_location("images_build", REPO / "images" / "build.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["images_build"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-build = load_build()
+build = load_script("images_build", REPO / "images" / "build.py")
 
 
 def write(path: Path, text: str) -> Path:
