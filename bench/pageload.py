@@ -20,17 +20,9 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-CHROMIUM = Path("/usr/bin/chromium")
-# As the UI tests launch it (tests/support/browser.py): root needs --no-sandbox.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+# Launched as the UI tests launch it; the repository is on the path (`bench.netns`).
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
+
 TIMEOUT_MS = 30_000
 # kube-proxy programs a new release's NodePort on its next sync, a moment after the pods are
 # Ready; the loads start once the frontend answers.

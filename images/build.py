@@ -9,7 +9,7 @@ Debian rootfs that debootstrap fetches from the machine's configured apt mirror:
 1. `base-debian`: `debootstrap --variant=minbase` plus ca-certificates and the security
    updates, scrubbed of apt lists, logs and the host's DNS settings, committed from scratch.
 2. `base-python`: base-debian plus Debian's python3 and python3-venv (images/base-python).
-3. the app images from app/backend/Dockerfile and app/frontend/Dockerfile with that base as
+3. the app images from app/Dockerfile (its target and APP argument name the app) with that base as
    their BASE_IMAGE; their Python packages come from wheels built on the host into
    $CACHE/wheels and mounted read-only at /mnt, so pip installs them with --no-index. The
    test fixture images (`fixtures`, app/foreign/Dockerfile) are built the same way, only
@@ -48,13 +48,16 @@ REPO = Path(__file__).resolve().parent.parent
 # pins, the cache folder and the run-with-progress helper) imports whether this file runs as
 # a script or is imported by the tests.
 sys.path.insert(0, str(REPO / "tools"))
+# The local cluster's settings (stdlib and toolchain only) define the registry the images are
+# tagged for; cluster/ is no package either.
+sys.path.insert(0, str(REPO / "cluster"))
 import gotools  # noqa: E402
+from localcluster.settings import REGISTRY  # noqa: E402
 
 IMAGES_DIR = REPO / "images"
 APP_DIR = REPO / "app"
 
-# The chart's default registry and repositories (values.yaml: image.registry/repository).
-REGISTRY = "localhost:5001"
+# The chart's default repositories (values.yaml: image.repository), under REGISTRY.
 PROJECT = "todo-chatbot"
 # Local-only images (never pushed) are named under localhost/ so no registry is ever asked.
 LOCAL_PREFIX = f"localhost/{PROJECT}"
@@ -440,6 +443,8 @@ class Image:
     context: Path
     inputs: list[Path] = field(default_factory=list)
     build_args: dict[str, str] = field(default_factory=dict)
+    target: str | None = None
+    """The containerfile's stage to build; default: its last."""
     requirements: Path | None = None
     export: bool = True
 
@@ -614,6 +619,7 @@ def inputs_digest(image: Image, base_ref: str | None, wheels: Path | None) -> st
             tree_digest(image.inputs),
             base_id or "",
             json.dumps(image.build_args, sort_keys=True),
+            image.target or "",
             *wheel_names,
         ]
     )
@@ -663,6 +669,7 @@ def build_image(image: Image, *, base_ref: str | None, force: bool) -> str:
         "--network=host",
         "-f",
         str(image.containerfile),
+        *(["--target", image.target] if image.target else []),
         "-t",
         image.ref,
     ]
@@ -730,14 +737,16 @@ FIXTURES = ("foreign",)
 def app_image(name: str, version: str) -> Image:
     """Describe an app or fixture image (context: app/, for the shared todo_common)."""
     folder = APP_DIR / name
-    shared = [APP_DIR / "common"] if name in APPS else []
+    ours = name in APPS
     return Image(
         name=name,
         ref=f"{REGISTRY}/{PROJECT}/{name}:{version}",
-        containerfile=folder / "Dockerfile",
+        # The apps share app/Dockerfile: APP picks the folder, the target the CMD.
+        containerfile=APP_DIR / "Dockerfile" if ours else folder / "Dockerfile",
         context=APP_DIR,
-        inputs=[*shared, folder, APP_DIR / ".dockerignore"],
-        build_args={"VERSION": version, "SOURCE": source_url()},
+        inputs=[*([APP_DIR / "common"] if ours else []), folder, APP_DIR / ".dockerignore"],
+        build_args={"VERSION": version, "SOURCE": source_url(), **({"APP": name} if ours else {})},
+        target=name if ours else None,
         requirements=folder / "requirements.txt",
     )
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from constructs import Construct
 
+from .choices import AI_PROVIDERS, LOG_LEVELS
 from .secret import AI_KEYS, BETTER_AUTH_SECRET, DATABASE_URL, Secrets
 from .workload import INSTANCE_NAME, Workload, WorkloadProps
 
@@ -15,7 +16,8 @@ CONFIG_KEYS = ("AI_PROVIDER", "AI_MODEL", "AI_TIMEOUT_SECONDS", "LOG_LEVEL", "AI
 """Variables of the backend's ConfigMap (AI_BASE_URL only when set)."""
 VARIABLES = (*CONFIG_KEYS, DATABASE_URL, BETTER_AUTH_SECRET, *AI_KEYS.values(), INSTANCE_NAME)
 """Every variable the chart may set in the backend: what `env_names` may rename."""
-LOG_LEVELS = ("debug", "info", "warning", "error")
+CHAT_TURN_TIMEOUT_SECONDS = 50
+"""When the image stops a chat turn (its CHAT_TURN_TIMEOUT_SECONDS default, docs/contract.md)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -32,7 +34,7 @@ class BackendProps(WorkloadProps):
     """Timeout of one provider call; default: 30 s."""
     termination_grace_seconds: int = 60
     """Time to drain in-flight requests after SIGTERM; default: 60 s, so a chat turn in
-    flight (the image stops one after 50 s, CHAT_TURN_TIMEOUT_SECONDS) still gets its answer."""
+    flight (the image stops one after CHAT_TURN_TIMEOUT_SECONDS) still gets its answer."""
     log_level: str = "info"
     """Log level; default: info."""
     public_path: str = ""
@@ -44,9 +46,9 @@ class BackendProps(WorkloadProps):
     def validate(self) -> None:
         """Fail early, showing the bad value."""
         super().validate()
-        if self.ai_provider not in AI_KEYS:
+        if self.ai_provider not in AI_PROVIDERS:
             raise ValueError(
-                f"'ai_provider' must be one of {sorted(AI_KEYS)}, got '{self.ai_provider}'"
+                f"'ai_provider' must be one of {sorted(AI_PROVIDERS)}, got '{self.ai_provider}'"
             )
         if self.log_level not in LOG_LEVELS:
             raise ValueError(f"'log_level' must be one of {LOG_LEVELS}, got '{self.log_level}'")

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from constructs import Construct
 
-from .backend import LOG_LEVELS, Backend
+from .backend import Backend
+from .choices import LOG_LEVELS
 from .secret import BETTER_AUTH_SECRET, DATABASE_URL, Secrets
 from .workload import INSTANCE_NAME, Workload, WorkloadProps
 

@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 
 from . import backend, frontend, helm_yaml, values
+from .choices import MIN_AUTH_SECRET_LENGTH
 from .helm import templatize
 from .migration import COMPONENT as MIGRATIONS
 from .network_policy import HELM_TEST_COMPONENT
@@ -71,6 +72,12 @@ def _write_test_pod_labels(test_pod: Path, documents: list[dict[str, Any]]) -> N
     test_pod.write_text(test_pod.read_text().replace("{labels}", block))
 
 
+def _write_auth_secret_minimum(helpers: Path) -> None:
+    """Put the constructs' minimum length of BETTER_AUTH_SECRET into the chart's check."""
+    text = helpers.read_text().replace("{minAuthSecretLength}", str(MIN_AUTH_SECRET_LENGTH))
+    helpers.write_text(text)
+
+
 def _write_variables(path: Path) -> None:
     """The variables the chart sets per component, for the checks of `envNames`."""
     variables = {"backend": list(backend.VARIABLES), "frontend": list(frontend.VARIABLES)}
@@ -97,6 +104,7 @@ def build(manifests: Path, version: str, out: Path) -> None:
     shutil.copytree(CHART_FILES, out)
     _write_test_pod_labels(out / "templates" / "tests" / "test-connection.yaml", documents)
     _write_variables(out / "templates" / "_variables.tpl")
+    _write_auth_secret_minimum(out / "templates" / "_helpers.tpl")
     for name, parts in sorted(templates.items()):
         (out / "templates" / name).write_text("---\n".join(parts))
 

@@ -10,15 +10,16 @@ from cdk8s import ApiObjectMetadata
 
 from constructs import Construct
 
+from .choices import AI_PROVIDERS, MIN_AUTH_SECRET_LENGTH
 from .labels import Labels
 
 DATABASE_URL = "DATABASE_URL"
 BETTER_AUTH_SECRET = "BETTER_AUTH_SECRET"
-OPENAI_API_KEY = "OPENAI_API_KEY"
-GEMINI_API_KEY = "GEMINI_API_KEY"
-AI_KEYS = {"openai": OPENAI_API_KEY, "gemini": GEMINI_API_KEY}
+AI_KEYS = {provider: f"{provider.upper()}_API_KEY" for provider in AI_PROVIDERS}
+"""Secret key (and variable) of each provider's API key, e.g. OPENAI_API_KEY."""
+OPENAI_API_KEY = AI_KEYS["openai"]
+GEMINI_API_KEY = AI_KEYS["gemini"]
 SECRET_KEYS = (DATABASE_URL, BETTER_AUTH_SECRET, OPENAI_API_KEY, GEMINI_API_KEY)
-MIN_AUTH_SECRET_LENGTH = 32
 SECRET_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
 """What Kubernetes accepts as a key of a Secret."""
 

@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 import yaml
 
-from . import backend, frontend
+from . import backend, choices, frontend
 from .backend import BackendProps
 from .frontend import FrontendProps
 from .helm_yaml import plain_scalar
@@ -43,10 +43,18 @@ from .workload import (
     chart_values,
 )
 
-LogLevel = Literal["debug", "info", "warning", "error"]
-AiProvider = Literal["openai", "gemini"]
-ServiceType = Literal["ClusterIP", "NodePort", "LoadBalancer"]
-PullPolicy = Literal["Always", "IfNotPresent", "Never"]
+# The schema's enums come from the `Literal`s, built from `choices` at run time; mypy
+# cannot read a `Literal` of a tuple, so it checks these as plain strings.
+if typing.TYPE_CHECKING:
+    LogLevel = str
+    AiProvider = str
+    ServiceType = str
+    PullPolicy = str
+else:
+    LogLevel = Literal[choices.LOG_LEVELS]
+    AiProvider = Literal[choices.AI_PROVIDERS]
+    ServiceType = Literal[choices.SERVICE_TYPES]
+    PullPolicy = Literal[choices.PULL_POLICIES]
 ExternalTrafficPolicy = Literal["Cluster", "Local"]
 Scheme = Literal["https", "http"]
 Quantity = str | float
@@ -105,6 +113,8 @@ def section(factory: typing.Callable[[], Any], doc: str) -> Any:
 
 @dataclass
 class Image:
+    # The local cluster's registry, cluster/localcluster/settings.REGISTRY, which this package
+    # is installed without (tests/images/test_build_driver.py checks they are equal).
     registry: str = param(
         "localhost:5001", "Image registry (the local cluster's registry by default)"
     )

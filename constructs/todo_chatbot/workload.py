@@ -18,17 +18,24 @@ from cdk8s import ApiObject, ApiObjectMetadata, Duration, JsonPatch, Size
 import todo_chatbot.k8s as k8s
 from constructs import Construct
 
+from . import choices
 from .labels import Labels
 
 APP_USER = 10001
 """Numeric user and group of the images (docs/contract.md)."""
 LIVENESS_KILL_GRACE_SECONDS = 2
 """Grace of a container the liveness probe kills (the kubelet's minimum); SIGKILL follows."""
-SERVICE_TYPES = {
-    "ClusterIP": kplus.ServiceType.CLUSTER_IP,
-    "NodePort": kplus.ServiceType.NODE_PORT,
-    "LoadBalancer": kplus.ServiceType.LOAD_BALANCER,
-}
+SERVICE_TYPES = dict(
+    zip(
+        choices.SERVICE_TYPES,
+        (
+            kplus.ServiceType.CLUSTER_IP,
+            kplus.ServiceType.NODE_PORT,
+            kplus.ServiceType.LOAD_BALANCER,
+        ),
+        strict=True,
+    )
+)
 METRICS_PORT = 9090
 """Port of the images' `GET /metrics`, apart from the app port (docs/contract.md)."""
 METRICS_PORT_NAME = "metrics"
@@ -39,11 +46,17 @@ ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 """What a variable name must look like (the shells' rule, which images rely on)."""
 WRITABLE_VOLUME = "writable-{index}"
 """Name of the emptyDir volume of the `index`-th writable path."""
-PULL_POLICIES = {
-    "Always": kplus.ImagePullPolicy.ALWAYS,
-    "IfNotPresent": kplus.ImagePullPolicy.IF_NOT_PRESENT,
-    "Never": kplus.ImagePullPolicy.NEVER,
-}
+PULL_POLICIES = dict(
+    zip(
+        choices.PULL_POLICIES,
+        (
+            kplus.ImagePullPolicy.ALWAYS,
+            kplus.ImagePullPolicy.IF_NOT_PRESENT,
+            kplus.ImagePullPolicy.NEVER,
+        ),
+        strict=True,
+    )
+)
 
 
 RESTRICTED_POD = kplus.PodSecurityContextProps(

@@ -15,7 +15,7 @@ import pytest
 import yaml
 from conftest import ROOT, tool_path
 from support import k8s_schema
-from test_render import RELEASES, SCENARIOS
+from test_render import SCENARIOS, render_scenario
 
 KUBE_SCORE_CONFIG = ROOT / ".kube-score.yaml"
 ONE_HEALTH_PATH = "pod-probes-identical"
@@ -52,13 +52,7 @@ ACCEPTED = {
 
 def rendered_file(render: Any, scenario: str, folder: Path) -> tuple[Path, int]:
     """Render a scenario (every release of it) into one file; returns it and its object count."""
-    values = SCENARIOS[scenario]
-    managed = "existingSecret" not in values.get("secrets", {})
-    manifests = [
-        manifest
-        for release in RELEASES.get(scenario, ("todo",))
-        for manifest in render(values, release=release, with_credentials=managed)
-    ]
+    manifests = render_scenario(render, scenario)
     path = folder / f"{scenario}.yaml"
     path.write_text(yaml.safe_dump_all(manifests))
     return path, len(manifests)

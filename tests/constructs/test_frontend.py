@@ -94,7 +94,7 @@ def test_public_url_defaults_to_the_port_forward_address(chart, secrets):
     assert config["data"]["PUBLIC_URL"] == "http://localhost:8080"
 
 
-def test_default_resources_are_the_measured_ones(chart, secrets):
+def test_default_resources_are_rendered_as_requests_and_limits(chart, secrets):
     deployment = by_kind(synth(chart, secrets), "Deployment", "todo-chatbot-frontend")
     assert container(deployment)["resources"] == {
         "requests": {"cpu": "50m", "memory": "128Mi", "ephemeral-storage": "64Mi"},

@@ -16,9 +16,8 @@ from todo_chatbot import (
     WorkloadProps,
     values,
 )
-from todo_chatbot.backend import LOG_LEVELS
-from todo_chatbot.secret import AI_KEYS
-from todo_chatbot.workload import PULL_POLICIES, SERVICE_TYPES, camel_case, chart_values
+from todo_chatbot.choices import AI_PROVIDERS, LOG_LEVELS, PULL_POLICIES, SERVICE_TYPES
+from todo_chatbot.workload import camel_case, chart_values
 
 CHART = Path(__file__).resolve().parents[2] / "dist" / "todo-chatbot"
 
@@ -170,11 +169,13 @@ def test_choices_are_the_construct_choices():
     assert component["image"]["properties"]["pullPolicy"]["enum"] == list(PULL_POLICIES)
     service = properties["frontend"]["properties"]["service"]["properties"]
     assert service["type"]["enum"] == list(SERVICE_TYPES)
-    assert properties["ai"]["properties"]["provider"]["enum"] == list(AI_KEYS)
+    assert properties["ai"]["properties"]["provider"]["enum"] == list(AI_PROVIDERS)
     assert properties["config"]["properties"]["logLevel"]["enum"] == list(LOG_LEVELS)
 
 
-def test_the_grace_period_must_outlast_the_pre_stop_pause():
-    component = values.values_schema()["properties"]["backend"]["properties"]
-    minimum = component["terminationGracePeriodSeconds"]["minimum"]
-    assert minimum == prop(WorkloadProps, "pre_stop_sleep_seconds") + 1
+@pytest.mark.parametrize("component", ["backend", "frontend"])
+def test_the_grace_period_must_outlast_the_pre_stop_pause(component):
+    validator = jsonschema.Draft7Validator(values.values_schema())
+    pause = prop(WorkloadProps, "pre_stop_sleep_seconds")
+    assert not validator.is_valid({component: {"terminationGracePeriodSeconds": pause}})
+    assert validator.is_valid({component: {"terminationGracePeriodSeconds": pause + 1}})

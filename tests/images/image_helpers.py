@@ -9,12 +9,14 @@ writable (an emptyDir, as the chart's), no added capabilities.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import os
 import re
 import secrets
 import socket
 import subprocess
+import sys
 import tarfile
 import tempfile
 import time
@@ -23,6 +25,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any, Protocol
 
 import pytest
@@ -319,3 +322,13 @@ class RunContainer(Protocol):
     ) -> Container:
         """Return a container of the image (not started yet)."""
         ...
+
+
+def load_script(name: str, path: Path) -> ModuleType:
+    """Import a script that is not in a package (images/build.py, tools/gotools.py) as `name`."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module

@@ -5,30 +5,17 @@ Nothing here runs buildah or debootstrap; the built images are tested by the oth
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
-from image_helpers import APPS, FIXTURES, REPO
+from image_helpers import APPS, FIXTURES, REPO, load_script
 
 pytestmark = pytest.mark.images
 
 
-def load_build() -> ModuleType:
-    """Import images/build.py, which is a script rather than a package module."""
-    spec = importlib.util.spec_from_file_location("images_build", REPO / "images" / "build.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["images_build"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-build = load_build()
+build = load_script("images_build", REPO / "images" / "build.py")
 
 
 def write(path: Path, text: str) -> Path:
@@ -224,12 +211,28 @@ def test_pause_is_tagged_3_10_and_labelled_with_the_binarys_release(tmp_path: Pa
     assert image.build_args["VERSION"] == "v3.10.1"
 
 
+def test_the_charts_default_registry_is_the_local_clusters_the_images_are_tagged_for() -> None:
+    # values.py keeps a literal: the constructs package is installed without cluster/.
+    from localcluster import settings
+    from todo_chatbot.values import Image
+
+    assert Image().registry == settings.REGISTRY
+    assert build.app_image("backend", "1.0.0").ref.startswith(f"{settings.REGISTRY}/")
+
+
 def test_app_images_take_the_project_version_as_tag() -> None:
     version = (REPO / "VERSION").read_text().strip()
     image = build.app_image("backend", version)
     assert image.ref == f"localhost:5001/todo-chatbot/backend:{version}"
     assert image.context == REPO / "app"
     assert image.requirements == REPO / "app" / "backend" / "requirements.txt"
+
+
+def test_the_apps_share_one_dockerfile_their_argument_and_target_pick_the_app() -> None:
+    image = build.app_image("frontend", "1.0.0")
+    assert image.containerfile == REPO / "app" / "Dockerfile"
+    assert (image.build_args["APP"], image.target) == ("frontend", "frontend")
+    assert REPO / "app" / "frontend" in image.inputs
 
 
 def test_the_fixture_image_is_an_app_image_without_the_shared_package() -> None:

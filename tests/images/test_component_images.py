@@ -6,14 +6,12 @@ of a component that is not built yet is skipped (`make cluster-images` requires 
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
-import sys
 import tarfile
 from types import ModuleType
 
 import pytest
-from image_helpers import REPO, BuiltImage, RunContainer
+from image_helpers import REPO, BuiltImage, RunContainer, load_script
 
 pytestmark = pytest.mark.images
 
@@ -29,12 +27,7 @@ EXPECTED = {
 
 def load_gotools() -> ModuleType:
     """Import tools/gotools.py for its pinned versions."""
-    spec = importlib.util.spec_from_file_location("gotools", REPO / "tools" / "gotools.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["gotools"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script("gotools", REPO / "tools" / "gotools.py")
 
 
 @pytest.fixture(params=sorted(EXPECTED))

@@ -74,6 +74,20 @@ def sign_up(client: httpx.Client) -> tuple[str, str]:
     return email, password
 
 
+def backend_variables(
+    database_url: str, auth_secret: str, ai_key: str, standin: StandIn
+) -> dict[str, str]:
+    """What every backend of the tests needs: the database, the secret, the stand-in as OpenAI."""
+    return {
+        "DATABASE_URL": database_url,
+        "BETTER_AUTH_SECRET": auth_secret,
+        "AI_PROVIDER": "openai",
+        "AI_MODEL": "gpt-test",
+        "OPENAI_API_KEY": ai_key,
+        "AI_BASE_URL": f"{standin.url}/v1",
+    }
+
+
 @pytest.fixture(scope="module")
 def start_backend(
     database_url: str,
@@ -90,12 +104,7 @@ def start_backend(
         process = AppProcess(
             "todo_backend",
             env={
-                "DATABASE_URL": database_url,
-                "BETTER_AUTH_SECRET": auth_secret,
-                "AI_PROVIDER": "openai",
-                "AI_MODEL": "gpt-test",
-                "OPENAI_API_KEY": ai_key,
-                "AI_BASE_URL": f"{standin.url}/v1",
+                **backend_variables(database_url, auth_secret, ai_key, standin),
                 "INSTANCE_NAME": f"backend-{len(started)}",
                 "SHUTDOWN_DRAIN_SECONDS": "0",
                 **overrides,

@@ -4,18 +4,23 @@ from __future__ import annotations
 
 from todo_common.migrations import Migration
 
+from todo_backend.models import DESCRIPTION_MAX_CHARS, TITLE_MAX_CHARS
+
 MIGRATION_NAMESPACE = "backend"
 
 MIGRATIONS = [
     Migration(
         version=1,
         description="tasks",
-        sql="""
+        # The API's limits (models.py); changing one later takes a new migration for the
+        # databases that already ran this one.
+        sql=f"""
         CREATE TABLE tasks (
             id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
             user_id text NOT NULL,
-            title text NOT NULL CHECK (char_length(title) BETWEEN 1 AND 200),
-            description text NOT NULL DEFAULT '' CHECK (char_length(description) <= 2000),
+            title text NOT NULL CHECK (char_length(title) BETWEEN 1 AND {TITLE_MAX_CHARS}),
+            description text NOT NULL DEFAULT ''
+                CHECK (char_length(description) <= {DESCRIPTION_MAX_CHARS}),
             completed boolean NOT NULL DEFAULT false,
             created_at timestamptz NOT NULL DEFAULT now(),
             updated_at timestamptz NOT NULL DEFAULT now()

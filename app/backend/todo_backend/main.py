@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
 
 import httpx
-import psycopg
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
-from psycopg_pool import PoolTimeout
 from todo_common import web
-from todo_common.database import create_pool
 from todo_common.readiness import Readiness
-from todo_common.startup import prepare_database
+from todo_common.startup import answer_database_errors, database_lifespan
 
 from todo_backend.ai_client import AIProviderError, ChatCompletionsClient
 from todo_backend.api.main import api_router
@@ -25,6 +21,7 @@ from todo_backend.db import MIGRATION_NAMESPACE, MIGRATIONS
 logger = logging.getLogger(__name__)
 
 # Every answer may carry a user's tasks or chat: no cache keeps it, no browser sniffs it.
+DATABASE_UNAVAILABLE = "the database is unavailable, try again shortly"
 RESPONSE_HEADERS = [(b"cache-control", b"no-store"), (b"x-content-type-options", b"nosniff")]
 
 
@@ -35,9 +32,16 @@ def create_app(settings: Settings) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        pool = create_pool(database_url, name=f"backend-{settings.INSTANCE_NAME}")
-        await pool.open(wait=False)
-        async with httpx.AsyncClient(follow_redirects=False) as http:
+        async with (
+            database_lifespan(
+                database_url,
+                pool_name=f"backend-{settings.INSTANCE_NAME}",
+                namespace=MIGRATION_NAMESPACE,
+                migrations=MIGRATIONS,
+                readiness=readiness,
+            ) as pool,
+            httpx.AsyncClient(follow_redirects=False) as http,
+        ):
             app.state.pool = pool
             app.state.ai_client = ChatCompletionsClient(
                 http=http,
@@ -46,26 +50,11 @@ def create_app(settings: Settings) -> FastAPI:
                 model=settings.AI_MODEL,
                 timeout_seconds=settings.AI_TIMEOUT_SECONDS,
             )
-            preparing = asyncio.create_task(
-                prepare_database(
-                    database_url,
-                    namespace=MIGRATION_NAMESPACE,
-                    migrations=MIGRATIONS,
-                    readiness=readiness,
-                )
-            )
             logger.info(
                 "backend started",
                 extra={"instance": settings.INSTANCE_NAME, "ai_provider": settings.AI_PROVIDER},
             )
-            try:
-                yield
-            finally:
-                readiness.mark_shutting_down()
-                preparing.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await preparing
-                await pool.close()
+            yield
 
     docs = settings.API_DOCS
     app = FastAPI(
@@ -79,8 +68,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.readiness = readiness
     web.install(app, instance_name=settings.INSTANCE_NAME, headers=RESPONSE_HEADERS)
     app.add_exception_handler(AIProviderError, _on_ai_provider_error)
-    app.add_exception_handler(psycopg.OperationalError, _on_database_unavailable)
-    app.add_exception_handler(PoolTimeout, _on_database_unavailable)
+    answer_database_errors(app, detail=DATABASE_UNAVAILABLE, logger=logger)
     app.include_router(api_router)
     return app
 
@@ -88,10 +76,3 @@ def create_app(settings: Settings) -> FastAPI:
 async def _on_ai_provider_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, AIProviderError)
     return JSONResponse({"detail": exc.message}, status_code=exc.status_code)
-
-
-async def _on_database_unavailable(request: Request, exc: Exception) -> Response:
-    logger.warning("database unavailable", extra={"error": type(exc).__name__})
-    return JSONResponse(
-        {"detail": "the database is unavailable, try again shortly"}, status_code=503
-    )

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import socket
 import sys
-from typing import Annotated, Literal, NoReturn, Self, TypeVar
+from typing import TYPE_CHECKING, Annotated, Literal, NoReturn, Self, TypeVar
 from urllib.parse import unquote, urlsplit
 
 from pydantic import (
@@ -107,6 +107,11 @@ def _check_database_url(value: SecretStr) -> SecretStr:
 DatabaseUrl = Annotated[SecretStr, AfterValidator(_check_database_url)]
 """A `postgres(ql)://` URL with host and database; kept secret (it holds a password)."""
 
+# The chart's choices and minimum (constructs/todo_chatbot/choices.py), which the images
+# cannot import; tests/app/common/test_common_chart_facts.py checks they are equal.
+MIN_AUTH_SECRET_LENGTH = 32
+"""Fewest characters of BETTER_AUTH_SECRET."""
+
 LogLevel = Annotated[
     Literal["debug", "info", "warning", "error"],
     BeforeValidator(lambda value: value.strip().lower() if isinstance(value, str) else value),
@@ -118,6 +123,9 @@ class CommonSettings(BaseSettings):
 
     model_config = SettingsConfigDict(case_sensitive=True, env_ignore_empty=True, extra="ignore")
 
+    if TYPE_CHECKING:
+        # Each app declares PORT itself, with its own default (contract: 8000, 3000).
+        PORT: int
     LOG_LEVEL: LogLevel = "info"
     # The pod name from the downward API; the host name outside Kubernetes.
     INSTANCE_NAME: str = Field(default_factory=socket.gethostname, min_length=1, max_length=253)
@@ -136,6 +144,7 @@ class CommonSettings(BaseSettings):
 
 
 SettingsT = TypeVar("SettingsT", bound=BaseSettings)
+AppSettingsT = TypeVar("AppSettingsT", bound=CommonSettings)
 
 
 def load_settings(settings_class: type[SettingsT]) -> SettingsT:

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 
 import psycopg
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
+from todo_common import web
+from todo_common.database import create_pool
 from todo_common.logs import redact
 from todo_common.migrations import Migration, MigrationFailed, apply_migrations
 from todo_common.readiness import Readiness
@@ -61,6 +67,48 @@ async def prepare_database(
         )
         readiness.mark_started()
         return
+
+
+@contextlib.asynccontextmanager
+async def database_lifespan(
+    database_url: str,
+    *,
+    pool_name: str,
+    namespace: str,
+    migrations: Sequence[Migration],
+    readiness: Readiness,
+) -> AsyncIterator[AsyncConnectionPool]:
+    """Open the app's pool and migrate in the background (`prepare_database`) while it runs.
+
+    On exit `readiness` turns to "shutting down", a migration still retrying is cancelled
+    and the pool is closed.
+    """
+    pool = create_pool(database_url, name=pool_name)
+    await pool.open(wait=False)
+    preparing = asyncio.create_task(
+        prepare_database(
+            database_url, namespace=namespace, migrations=migrations, readiness=readiness
+        )
+    )
+    try:
+        yield pool
+    finally:
+        readiness.mark_shutting_down()
+        preparing.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await preparing
+        await pool.close()
+
+
+def answer_database_errors(app: FastAPI, *, detail: str, logger: logging.Logger) -> None:
+    """Answer 503 with `detail` when the database is away, logged (type only) on `logger`."""
+
+    async def database_unavailable(request: Request, exc: Exception) -> Response:
+        logger.warning("database unavailable", extra={"error": type(exc).__name__})
+        return web.json_error(503, detail)
+
+    app.add_exception_handler(psycopg.OperationalError, database_unavailable)
+    app.add_exception_handler(PoolTimeout, database_unavailable)
 
 
 def describe_error(exc: BaseException) -> str:

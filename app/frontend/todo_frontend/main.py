@@ -1,20 +1,15 @@
 """The frontend's FastAPI app: pages, sign-in and the page's JSON API."""
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import psycopg
-from fastapi import FastAPI, Request
-from fastapi.responses import Response
+from fastapi import FastAPI
 from fastapi.templating import Jinja2Templates
-from psycopg_pool import PoolTimeout
 from todo_common import health, web
-from todo_common.database import create_pool
 from todo_common.readiness import Readiness
-from todo_common.startup import prepare_database
+from todo_common.startup import answer_database_errors, database_lifespan
 
 from todo_frontend import migrations, static
 from todo_frontend.api.deps import Services
@@ -49,48 +44,41 @@ def create_app(settings: Settings) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        pool = create_pool(database_url, name=f"frontend-{settings.INSTANCE_NAME}")
-        await pool.open(wait=False)
-        backend = BackendClient(
-            base_url=settings.BACKEND_URL,
-            secret=settings.BETTER_AUTH_SECRET.get_secret_value(),
-            timeout_seconds=settings.BACKEND_TIMEOUT_SECONDS,
-        )
-        # todo_common.health reads `app.state.pool` and `app.state.readiness`.
-        app.state.pool = pool
-        app.state.services = Services(
-            settings=settings,
-            pool=pool,
-            backend=backend,
-            templates=templates,
-            account_limiter=RateLimiter(
-                max_events=SIGN_IN_FAILURES_PER_ACCOUNT, window_seconds=SIGN_IN_WINDOW_SECONDS
-            ),
-            client_limiter=RateLimiter(
-                max_events=SIGN_IN_FAILURES_PER_CLIENT, window_seconds=SIGN_IN_WINDOW_SECONDS
-            ),
-            signup_limiter=RateLimiter(
-                max_events=settings.SIGNUP_LIMIT_PER_CLIENT, window_seconds=SIGN_UP_WINDOW_SECONDS
-            ),
-        )
-        preparing = asyncio.create_task(
-            prepare_database(
-                database_url,
-                namespace=migrations.NAMESPACE,
-                migrations=migrations.MIGRATIONS,
-                readiness=readiness,
+        async with database_lifespan(
+            database_url,
+            pool_name=f"frontend-{settings.INSTANCE_NAME}",
+            namespace=migrations.NAMESPACE,
+            migrations=migrations.MIGRATIONS,
+            readiness=readiness,
+        ) as pool:
+            backend = BackendClient(
+                base_url=settings.BACKEND_URL,
+                secret=settings.BETTER_AUTH_SECRET.get_secret_value(),
+                timeout_seconds=settings.BACKEND_TIMEOUT_SECONDS,
             )
-        )
-        logger.info("frontend started", extra={"backend_url": settings.BACKEND_URL})
-        try:
-            yield
-        finally:
-            readiness.mark_shutting_down()
-            preparing.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await preparing
-            await backend.aclose()
-            await pool.close()
+            # todo_common.health reads `app.state.pool` and `app.state.readiness`.
+            app.state.pool = pool
+            app.state.services = Services(
+                settings=settings,
+                pool=pool,
+                backend=backend,
+                templates=templates,
+                account_limiter=RateLimiter(
+                    max_events=SIGN_IN_FAILURES_PER_ACCOUNT, window_seconds=SIGN_IN_WINDOW_SECONDS
+                ),
+                client_limiter=RateLimiter(
+                    max_events=SIGN_IN_FAILURES_PER_CLIENT, window_seconds=SIGN_IN_WINDOW_SECONDS
+                ),
+                signup_limiter=RateLimiter(
+                    max_events=settings.SIGNUP_LIMIT_PER_CLIENT,
+                    window_seconds=SIGN_UP_WINDOW_SECONDS,
+                ),
+            )
+            logger.info("frontend started", extra={"backend_url": settings.BACKEND_URL})
+            try:
+                yield
+            finally:
+                await backend.aclose()
 
     app = FastAPI(
         title="todo-chatbot frontend",
@@ -106,12 +94,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(tasks.router)
     app.include_router(static.router)
 
-    async def database_unavailable(request: Request, exc: Exception) -> Response:
-        logger.warning("database unavailable", extra={"error": type(exc).__name__})
-        return web.json_error(503, DATABASE_UNAVAILABLE)
-
-    app.add_exception_handler(psycopg.OperationalError, database_unavailable)
-    app.add_exception_handler(PoolTimeout, database_unavailable)
+    answer_database_errors(app, detail=DATABASE_UNAVAILABLE, logger=logger)
     web.install(
         app,
         instance_name=settings.INSTANCE_NAME,

@@ -13,6 +13,7 @@ import httpx
 import pytest
 from support.app_process import AppProcess
 from support.logs import assert_json_log_without_secrets, secret_values_of_database_url
+from support.stack import backend_variables
 from support.standin import StandIn
 
 BackendFactory = Callable[..., AppProcess]
@@ -24,12 +25,7 @@ def backend_env(
 ) -> dict[str, str]:
     """The environment of a backend that uses the stand-in as its OpenAI provider."""
     return {
-        "DATABASE_URL": database_url,
-        "BETTER_AUTH_SECRET": auth_secret,
-        "AI_PROVIDER": "openai",
-        "AI_MODEL": "gpt-test",
-        "OPENAI_API_KEY": ai_key,
-        "AI_BASE_URL": f"{standin.url}/v1",
+        **backend_variables(database_url, auth_secret, ai_key, standin),
         "AI_TIMEOUT_SECONDS": "1",
         "LOG_LEVEL": "info",
         "SHUTDOWN_DRAIN_SECONDS": "0.2",

@@ -5,7 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Literal, Self
 
 from pydantic import AnyHttpUrl, Field, SecretStr, model_validator
-from todo_common.config import CommonSettings, DatabaseUrl, SecretText, min_chars
+from todo_common.config import (
+    MIN_AUTH_SECRET_LENGTH,
+    CommonSettings,
+    DatabaseUrl,
+    SecretText,
+    min_chars,
+)
 
 PROVIDER_BASE_URLS = {
     "openai": "https://api.openai.com/v1",
@@ -19,7 +25,7 @@ class Settings(CommonSettings):
 
     PORT: int = Field(default=8000, ge=1, le=65535)
     DATABASE_URL: DatabaseUrl
-    BETTER_AUTH_SECRET: Annotated[SecretText, min_chars(32)]
+    BETTER_AUTH_SECRET: Annotated[SecretText, min_chars(MIN_AUTH_SECRET_LENGTH)]
     AI_PROVIDER: Literal["openai", "gemini"]
     AI_MODEL: str = Field(min_length=1, max_length=200, pattern=r"^\S+$")
     # Unset: the provider's public OpenAI-compatible endpoint (PROVIDER_BASE_URLS).

@@ -4,7 +4,13 @@ from functools import cached_property
 from typing import Annotated
 
 from pydantic import AfterValidator, Field
-from todo_common.config import CommonSettings, DatabaseUrl, SecretText, min_chars
+from todo_common.config import (
+    MIN_AUTH_SECRET_LENGTH,
+    CommonSettings,
+    DatabaseUrl,
+    SecretText,
+    min_chars,
+)
 
 from todo_frontend.core.origin import origin_of
 from todo_frontend.core.proxies import Network, parse_networks
@@ -32,7 +38,7 @@ class Settings(CommonSettings):
 
     DATABASE_URL: DatabaseUrl
     # Signs the backend JWTs and the session cookies.
-    BETTER_AUTH_SECRET: Annotated[SecretText, min_chars(32)]
+    BETTER_AUTH_SECRET: Annotated[SecretText, min_chars(MIN_AUTH_SECRET_LENGTH)]
     BACKEND_URL: HttpUrl
     # The address users open; `https://` turns on the Secure cookie flag.
     PUBLIC_URL: HttpUrl

@@ -145,8 +145,8 @@ print a secret.
 {{- if not $secrets.betterAuthSecret }}
 {{- fail "secrets.betterAuthSecret is required: set it, or set secrets.existingSecret to a Secret holding BETTER_AUTH_SECRET" }}
 {{- end }}
-{{- if lt (len $secrets.betterAuthSecret) 32 }}
-{{- fail (printf "secrets.betterAuthSecret must be at least 32 characters, got %d (value not shown)" (len $secrets.betterAuthSecret)) }}
+{{- if lt (len $secrets.betterAuthSecret) {minAuthSecretLength} }}
+{{- fail (printf "secrets.betterAuthSecret must be at least {minAuthSecretLength} characters, got %d (value not shown)" (len $secrets.betterAuthSecret)) }}
 {{- end }}
 {{- $key := ternary "openaiApiKey" "geminiApiKey" (eq .Values.ai.provider "openai") }}
 {{- if not (get $secrets $key) }}
