@@ -164,6 +164,7 @@ bench: up setup-python setup-chromium ## Measure every SLO figure (~30 min); wri
 bench-short: up setup-python setup-chromium ## A few seconds per scenario; fails on any SC-007 error.
 	$(BENCH) short
 
-test: setup ## Run every test (the README's test command).
+# The chart is built first: the live tests deploy its package as `make up` does.
+test: setup chart ## Run every test (the README's test command).
 	$(MAKE) lint
 	$(RUN) pytest
