@@ -12,7 +12,7 @@ from .service_monitor import (
     METRICS_PATH,
     ScrapeProps,
     scrape_metadata,
-    target_components,
+    target_selector,
 )
 from .workload import METRICS_PORT_NAME, Workload
 
@@ -27,9 +27,7 @@ class PodMonitor(Construct):
     ) -> None:
         super().__init__(scope, id)
         props.validate()
-        components = target_components(targets)
-        selector = props.labels.selector(components[0])
-        del selector[COMPONENT]
+        selector, components = target_selector(targets, props)
         self.resource = monitoring.PodMonitor(
             self,
             "Resource",

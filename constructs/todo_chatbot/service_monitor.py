@@ -73,11 +73,17 @@ def scrape_metadata(props: ScrapeProps) -> ApiObjectMetadata:
     )
 
 
-def target_components(targets: Sequence[Workload]) -> list[str]:
-    """The components a monitor selects; fails for none."""
+def target_selector(
+    targets: Sequence[Workload], props: ScrapeProps
+) -> tuple[dict[str, str], list[str]]:
+    """What a monitor selects: the release's labels but the component, and the components
+    (`app.kubernetes.io/component In ...`); fails for none."""
     if not targets:
         raise ValueError("a monitor needs at least one component to scrape, got none")
-    return [target.component for target in targets]
+    components = [target.component for target in targets]
+    labels = props.labels.selector(components[0])
+    del labels[COMPONENT]
+    return labels, components
 
 
 class ServiceMonitor(Construct):
@@ -93,9 +99,7 @@ class ServiceMonitor(Construct):
     ) -> None:
         super().__init__(scope, id)
         props.validate()
-        components = target_components(targets)
-        selector = props.labels.selector(components[0])
-        del selector[COMPONENT]
+        selector, components = target_selector(targets, props)
         self.resource = monitoring.ServiceMonitor(
             self,
             "Resource",
