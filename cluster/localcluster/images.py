@@ -10,25 +10,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from imagebuild.catalogue import APPS, BUILT_BY, COMPONENTS
+
 from . import settings
 from .errors import ClusterError
 from .progress import say
 from .settings import Paths
 from .shell import run
-
-# Component images the cluster itself runs, by their images/build.py names.
-CLUSTER_IMAGES = ("pause", "coredns", "metrics-server", "kube-router", "traefik")
-# The chart's components, whose images images/build.py names the same.
-APP_IMAGES = ("backend", "frontend")
-# Images only tests deploy (`images/build.py fixtures`, built on demand); pushed like the
-# others once built.
-FIXTURE_IMAGES = ("foreign",)
-# The make target that builds each image.
-BUILT_BY = {
-    **dict.fromkeys(CLUSTER_IMAGES, "cluster-images"),
-    **dict.fromkeys(APP_IMAGES, "images"),
-    **dict.fromkeys(FIXTURE_IMAGES, "fixture-images"),
-}
 
 
 def manifest_path(paths: Paths) -> Path:
@@ -43,6 +31,12 @@ def built(paths: Paths) -> dict[str, dict[str, str]]:
         return {}
     entries: dict[str, dict[str, str]] = json.loads(path.read_text())
     return entries
+
+
+def missing_components(paths: Paths) -> list[str]:
+    """The cluster's component images (the catalogue's) that images/build.py has not built."""
+    present = built(paths)
+    return [component.name for component in COMPONENTS if component.name not in present]
 
 
 def ref(paths: Paths, name: str) -> str:
@@ -96,7 +90,7 @@ def app_digests(paths: Paths) -> dict[str, str]:
     Releases pin them (`image.digest`): a rebuilt image keeps its version tag, and a node that
     already has that tag would otherwise go on running the old build.
     """
-    return {component: digest(paths, component) for component in APP_IMAGES}
+    return {component: digest(paths, component) for component in APPS}
 
 
 def digest(paths: Paths, name: str) -> str:

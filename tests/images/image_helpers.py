@@ -9,7 +9,6 @@ writable (an emptyDir, as the chart's), no added capabilities.
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import json
 import os
 import re
@@ -25,15 +24,18 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any, Protocol
 
 import pytest
 
+# The image catalogue lives in the build's package (images/imagebuild), which is not installed.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "images"))
+from imagebuild import catalogue
+
 REPO = Path(__file__).resolve().parents[2]
-APPS = ("backend", "frontend")
-FIXTURES = ("foreign",)
-COMPONENTS = ("pause", "coredns", "metrics-server", "kube-router", "traefik")
+APPS = catalogue.APPS
+FIXTURES = catalogue.FIXTURES
+COMPONENTS = tuple(component.name for component in catalogue.COMPONENTS)
 
 
 def cache_dir() -> Path:
@@ -322,13 +324,3 @@ class RunContainer(Protocol):
     ) -> Container:
         """Return a container of the image (not started yet)."""
         ...
-
-
-def load_script(name: str, path: Path) -> ModuleType:
-    """Import a script that is not in a package (images/build.py, tools/gotools.py) as `name`."""
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module

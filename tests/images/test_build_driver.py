@@ -1,4 +1,4 @@
-"""Unit tests of images/build.py: apt sources, the rootfs scrub, input digests, versions.
+"""Unit tests of the image build (images/imagebuild): apt sources, the rootfs scrub, digests.
 
 Nothing here runs buildah or debootstrap; the built images are tested by the other modules.
 """
@@ -6,16 +6,16 @@ Nothing here runs buildah or debootstrap; the built images are tested by the oth
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
 import pytest
-from image_helpers import APPS, FIXTURES, REPO, load_script
+from image_helpers import REPO
+from imagebuild import buildah, catalogue, common, rootfs, wheels
+from toolchain import pins
 
 pytestmark = pytest.mark.images
-
-
-build = load_script("images_build", REPO / "images" / "build.py")
 
 
 def write(path: Path, text: str) -> Path:
@@ -41,7 +41,7 @@ def test_reads_deb822_and_one_line_sources_of_the_debian_suite(tmp_path: Path) -
     )
     write(tmp_path / "sources.list.d" / "vendor.sources.disabled", "Types: deb\nURIs: http://y\n")
 
-    sources = build.host_apt_sources(tmp_path)
+    sources = rootfs.host_apt_sources(tmp_path)
 
     assert [(s.uri, s.suites) for s in sources] == [
         ("http://mirror.test/debian", ("bookworm", "bookworm-updates")),
@@ -50,7 +50,7 @@ def test_reads_deb822_and_one_line_sources_of_the_debian_suite(tmp_path: Path) -
 
 
 def test_image_sources_use_the_hosts_mirror_and_security_archive() -> None:
-    text = build.image_apt_sources("http://mirror.test/debian", "http://mirror.test/sec")
+    text = rootfs.image_apt_sources("http://mirror.test/debian", "http://mirror.test/sec")
     assert "URIs: http://mirror.test/debian\nSuites: bookworm bookworm-updates\n" in text
     assert "URIs: http://mirror.test/sec\nSuites: bookworm-security\n" in text
 
@@ -66,7 +66,7 @@ def test_scrub_empties_host_dns_and_drops_apt_lists_logs_and_docs(tmp_path: Path
     write(tmp_path / "usr/share/man/man1/python3.1.gz", "man")
     write(tmp_path / "usr/bin/python3", "binary")
 
-    build.scrub_rootfs(tmp_path)
+    rootfs.scrub_rootfs(tmp_path)
 
     assert (tmp_path / "etc/resolv.conf").read_text() == ""
     assert (tmp_path / "etc/hostname").read_text() == ""
@@ -80,18 +80,18 @@ def test_scrub_empties_host_dns_and_drops_apt_lists_logs_and_docs(tmp_path: Path
 
 def test_tree_digest_follows_contents_and_ignores_bytecode(tmp_path: Path) -> None:
     source = write(tmp_path / "pkg" / "module.py", "VALUE = 1\n")
-    before = build.tree_digest([tmp_path / "pkg"])
+    before = common.tree_digest([tmp_path / "pkg"])
 
     write(tmp_path / "pkg" / "__pycache__" / "module.cpython-311.pyc", "bytecode")
-    assert build.tree_digest([tmp_path / "pkg"]) == before
+    assert common.tree_digest([tmp_path / "pkg"]) == before
 
     source.write_text("VALUE = 2\n")
-    assert build.tree_digest([tmp_path / "pkg"]) != before
+    assert common.tree_digest([tmp_path / "pkg"]) != before
 
 
-def sample_image(tmp_path: Path) -> build.Image:
+def sample_image(tmp_path: Path) -> buildah.Image:
     """An image of one Containerfile (`FROM scratch`) in tmp_path/ctx, not exported."""
-    return build.Image(
+    return buildah.Image(
         name="sample",
         ref="localhost/sample:1",
         containerfile=write(tmp_path / "ctx" / "Containerfile", "FROM scratch\n"),
@@ -106,12 +106,12 @@ def test_a_changed_input_means_the_image_is_not_current(
     monkeypatch.setenv("CACHE", str(tmp_path / "cache"))
     image = sample_image(tmp_path)
     containerfile = image.containerfile
-    inputs = build.inputs_digest(image, None, None)
+    inputs = buildah.inputs_digest(image, None, None)
     write(image.stamp, json.dumps({"inputs": "another-digest", "image_id": "abc"}))
-    assert not build.is_current(image, inputs)
+    assert not buildah.is_current(image, inputs)
 
     containerfile.write_text("FROM scratch\nLABEL changed=yes\n")
-    assert build.inputs_digest(image, None, None) != inputs
+    assert buildah.inputs_digest(image, None, None) != inputs
 
 
 def test_an_unchanged_image_is_cached_not_rebuilt(
@@ -132,25 +132,25 @@ def test_an_unchanged_image_is_cached_not_rebuilt(
         commands.append(command)
         return subprocess.CompletedProcess(command, 0, "", "")
 
-    monkeypatch.setattr(build, "run", fake_buildah)
-    monkeypatch.setattr(build, "capture", fake_capture)
-    monkeypatch.setattr(build, "image_id", store.get)
+    monkeypatch.setattr(buildah, "run", fake_buildah)
+    monkeypatch.setattr(buildah, "capture", fake_capture)
+    monkeypatch.setattr(buildah, "image_id", store.get)
     image = sample_image(tmp_path)
     containerfile = image.containerfile
 
-    assert build.build_image(image, base_ref=None, force=False) == "built"
-    assert build.build_image(image, base_ref=None, force=False) == "cached"
+    assert buildah.build_image(image, base_ref=None, force=False) == "built"
+    assert buildah.build_image(image, base_ref=None, force=False) == "cached"
     assert len(commands) == 1
-    assert build.is_current(image, build.inputs_digest(image, None, None))
+    assert buildah.is_current(image, buildah.inputs_digest(image, None, None))
 
     containerfile.write_text("FROM scratch\nLABEL changed=yes\n")
-    assert build.build_image(image, base_ref=None, force=False) == "built"
+    assert buildah.build_image(image, base_ref=None, force=False) == "built"
     assert commands[1][:2] == ["buildah", "build"]
     assert commands[2] == ["buildah", "rmi", "sha256:1"]
 
 
 def test_buildah_progress_is_the_step_it_runs() -> None:
-    progress = build.BuildahSteps()
+    progress = buildah.BuildahSteps()
     assert progress.describe() == ""
     progress.feed("[1/2] STEP 3/9: RUN python3 -m venv /opt/venv\n")
     progress.feed("Collecting fastapi==0.163.2\n")
@@ -161,7 +161,7 @@ def test_buildah_progress_is_the_step_it_runs() -> None:
 
 
 def test_wheel_progress_counts_the_packages_pip_collects() -> None:
-    progress = build.WheelCount(3)
+    progress = wheels.WheelCount(3)
     for line in ["Collecting fastapi==0.163.2 (from -r x.txt (line 1))\n", "  Downloading a.whl\n"]:
         progress.feed(line)
     assert progress.describe() == "1/3 packages collected"
@@ -172,7 +172,7 @@ def test_hashed_requirements_pin_each_package_with_the_lock_hashes() -> None:
         "pyjwt": {"version": "==2.15.1", "hashes": ["sha256:aa", "sha256:bb"]},
         "typing-extensions": {"version": "==4.16.0", "hashes": ["sha256:cc"]},
     }
-    text = build.hashed_requirements(
+    text = wheels.hashed_requirements(
         [("typing_extensions", "4.16.0"), ("PyJWT", "2.15.1")], packages
     )
     assert text == (
@@ -185,28 +185,28 @@ def test_hashed_requirements_pin_each_package_with_the_lock_hashes() -> None:
 def test_fails_when_a_resolved_package_has_no_hash_in_the_lock(resolved: tuple[str, str]) -> None:
     packages = {"pyjwt": {"version": "==2.15.1", "hashes": ["sha256:aa"]}}
     with pytest.raises(SystemExit, match=rf"{resolved[0]}=={resolved[1]} has no hashes in Pipfile"):
-        build.hashed_requirements([resolved], packages)
+        wheels.hashed_requirements([resolved], packages)
 
 
 def test_the_lock_pins_every_package_of_the_app_images_with_hashes() -> None:
-    packages = build.lock_packages()
-    for app in (*build.APPS, *build.FIXTURES):
+    packages = wheels.lock_packages()
+    for app in (*catalogue.APPS, *catalogue.FIXTURES):
         for line in (REPO / "app" / app / "requirements.txt").read_text().splitlines():
             if line and not line.startswith("#"):
                 name, version = line.split("==")
-                entry = packages[build.canonical_name(name.split("[")[0])]
+                entry = packages[wheels.canonical_name(name.split("[")[0])]
                 assert entry["version"] == f"=={version}" and entry["hashes"], line
 
 
 def test_component_version_prefers_the_command_line_then_the_toolchain_pin() -> None:
-    coredns = next(c for c in build.COMPONENTS if c.name == "coredns")
-    assert build.component_version(coredns, {}) == build.gotools.COREDNS_VERSION
-    assert build.component_version(coredns, {"coredns": "v9.9.9"}) == "v9.9.9"
+    coredns = next(c for c in catalogue.COMPONENTS if c.name == "coredns")
+    assert catalogue.component_version(coredns, {}) == pins.COREDNS_VERSION
+    assert catalogue.component_version(coredns, {"coredns": "v9.9.9"}) == "v9.9.9"
 
 
 def test_pause_is_tagged_3_10_and_labelled_with_the_binarys_release(tmp_path: Path) -> None:
-    pause = next(c for c in build.COMPONENTS if c.name == "pause")
-    image = build.component_image(pause, "v3.10.1", tmp_path)
+    pause = next(c for c in catalogue.COMPONENTS if c.name == "pause")
+    image = catalogue.component_image(pause, "v3.10.1", tmp_path)
     assert image.ref == "localhost:5001/todo-chatbot/pause:3.10"
     assert image.build_args["VERSION"] == "v3.10.1"
 
@@ -217,19 +217,19 @@ def test_the_charts_default_registry_is_the_local_clusters_the_images_are_tagged
     from todo_chatbot.values import Image
 
     assert Image().registry == settings.REGISTRY
-    assert build.app_image("backend", "1.0.0").ref.startswith(f"{settings.REGISTRY}/")
+    assert catalogue.app_image("backend", "1.0.0").ref.startswith(f"{settings.REGISTRY}/")
 
 
 def test_app_images_take_the_project_version_as_tag() -> None:
     version = (REPO / "VERSION").read_text().strip()
-    image = build.app_image("backend", version)
+    image = catalogue.app_image("backend", version)
     assert image.ref == f"localhost:5001/todo-chatbot/backend:{version}"
     assert image.context == REPO / "app"
     assert image.requirements == REPO / "app" / "backend" / "requirements.txt"
 
 
 def test_the_apps_share_one_dockerfile_their_argument_and_target_pick_the_app() -> None:
-    image = build.app_image("frontend", "1.0.0")
+    image = catalogue.app_image("frontend", "1.0.0")
     assert image.containerfile == REPO / "app" / "Dockerfile"
     assert (image.build_args["APP"], image.target) == ("frontend", "frontend")
     assert REPO / "app" / "frontend" in image.inputs
@@ -237,19 +237,16 @@ def test_the_apps_share_one_dockerfile_their_argument_and_target_pick_the_app() 
 
 def test_the_fixture_image_is_an_app_image_without_the_shared_package() -> None:
     version = (REPO / "VERSION").read_text().strip()
-    image = build.app_image("foreign", version)
+    image = catalogue.app_image("foreign", version)
     assert image.ref == f"localhost:5001/todo-chatbot/foreign:{version}"
     assert image.containerfile == REPO / "app" / "foreign" / "Dockerfile"
     assert image.inputs == [REPO / "app" / "foreign", REPO / "app" / ".dockerignore"]
     assert image.requirements == REPO / "app" / "foreign" / "requirements.txt"
 
 
-def test_the_build_the_cluster_and_the_tests_list_the_same_images(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.syspath_prepend(str(REPO / "cluster"))
-    from localcluster import images
-
-    assert build.APPS == images.APP_IMAGES == APPS
-    assert build.FIXTURES == images.FIXTURE_IMAGES == FIXTURES
-    assert [c.name for c in build.COMPONENTS] == list(images.CLUSTER_IMAGES)
+def test_every_image_of_the_catalogue_names_a_make_target_that_runs_the_build() -> None:
+    makefile = (REPO / "Makefile").read_text()
+    names = [*catalogue.APPS, *catalogue.FIXTURES, *(c.name for c in catalogue.COMPONENTS)]
+    assert sorted(catalogue.BUILT_BY) == sorted(names)
+    for target in set(catalogue.BUILT_BY.values()):
+        assert re.search(rf"^{target}:.*\n\tpython3 images/build\.py ", makefile, re.M), target

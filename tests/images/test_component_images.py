@@ -1,6 +1,6 @@
 """The cluster's component images: user, entrypoint, what each carries, and that it runs.
 
-`make images` builds a component only when tools/gotools.py has built its binary, so a test
+`make images` builds a component only when the toolchain has built its binary, so a test
 of a component that is not built yet is skipped (`make cluster-images` requires them all).
 """
 
@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import subprocess
 import tarfile
-from types import ModuleType
 
 import pytest
-from image_helpers import REPO, BuiltImage, RunContainer, load_script
+from image_helpers import BuiltImage, RunContainer
+from toolchain import pins
 
 pytestmark = pytest.mark.images
 
-# name: (user, entrypoint, version flag, pinned version constant in tools/gotools.py)
+# name: (user, entrypoint, version flag, pinned version constant in tools/toolchain/pins.py)
 EXPECTED = {
     "pause": ("65535:65535", ["/pause"], "-v", "PAUSE_VERSION"),
     "coredns": ("65532:65532", ["/coredns"], "-version", "COREDNS_VERSION"),
@@ -23,11 +23,6 @@ EXPECTED = {
     "kube-router": ("", ["/usr/local/bin/kube-router"], "--version", "KUBE_ROUTER_VERSION"),
     "traefik": ("65532:65532", ["/traefik"], "version", "TRAEFIK_VERSION"),
 }
-
-
-def load_gotools() -> ModuleType:
-    """Import tools/gotools.py for its pinned versions."""
-    return load_script("gotools", REPO / "tools" / "gotools.py")
 
 
 @pytest.fixture(params=sorted(EXPECTED))
@@ -52,7 +47,7 @@ def test_runs_its_binary_as_the_upstream_user(component: BuiltImage) -> None:
 
 
 def test_is_labelled_with_the_pinned_version(component: BuiltImage) -> None:
-    pinned = getattr(load_gotools(), EXPECTED[component.name][3])
+    pinned = getattr(pins, EXPECTED[component.name][3])
     labels = component.runtime.get("Labels") or {}
     assert isinstance(labels, dict)
     assert labels.get("org.opencontainers.image.version") == pinned
@@ -64,7 +59,7 @@ def test_binary_runs_in_the_image_on_a_read_only_root(
     component: BuiltImage, run_container: RunContainer
 ) -> None:
     _, _, version_flag, constant = EXPECTED[component.name]
-    pinned = getattr(load_gotools(), constant).removeprefix("v")
+    pinned = getattr(pins, constant).removeprefix("v")
     exited = run_container(component, {}, [version_flag]).run_to_end()
     assert exited.returncode == 0, exited.stderr
     assert pinned in exited.stdout + exited.stderr

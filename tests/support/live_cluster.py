@@ -36,7 +36,7 @@ def unbuildable_reason(paths: Paths) -> str | None:
     missing = preflight.check_binaries(bin_dir=paths.bin, built=preflight.BUILT_BINARIES, host=[])
     if missing:
         return missing
-    absent = [name for name in images.CLUSTER_IMAGES if name not in images.built(paths)]
+    absent = images.missing_components(paths)
     if absent:
         return f"cluster images not built ({', '.join(absent)}): run `make cluster-images`"
     return None
