@@ -27,42 +27,15 @@ catalog, installer, golang, wrapper, progress, resources).
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from collections.abc import Sequence
-from pathlib import Path
 
-# Run as a script, this folder is on the path already; loaded from its file (by the tests and
-# images/build.py), it is put there so that the `toolchain` package beside it imports.
-TOOLS = str(Path(__file__).resolve().parent)
-if TOOLS not in sys.path:
-    sys.path.insert(0, TOOLS)
-
-# images/build.py reads the cache folder, the command runner and the component pins through
-# this module: they are re-exported under the names it uses.
-from toolchain.cache import cache_dir  # noqa: E402
-from toolchain.catalog import GROUPS  # noqa: E402
-from toolchain.installer import install, is_current, preflight  # noqa: E402
-from toolchain.pins import (  # noqa: E402
-    COREDNS_VERSION,
-    KUBE_ROUTER_VERSION,
-    METRICS_SERVER_VERSION,
-    PAUSE_VERSION,
-    TRAEFIK_VERSION,
-)
-from toolchain.progress import Progress, elapsed, log, run  # noqa: E402
-
-__all__ = [
-    "COREDNS_VERSION",
-    "KUBE_ROUTER_VERSION",
-    "METRICS_SERVER_VERSION",
-    "PAUSE_VERSION",
-    "TRAEFIK_VERSION",
-    "Progress",
-    "cache_dir",
-    "main",
-    "run",
-]
+# Run as a script (or imported by the tests, which put tools/ on the path), the `toolchain`
+# package beside this file imports.
+from toolchain.cache import cache_dir
+from toolchain.catalog import GROUPS
+from toolchain.installer import install, is_current, preflight
+from toolchain.progress import elapsed, log
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -1,7 +1,7 @@
 """The version of every tool the project builds: what a version bump touches.
 
-The local cluster (cluster/localcluster/settings.py) and the images (images/build.py) read these
-too, so each version is written here only.
+The local cluster (cluster/localcluster/settings.py) and the image catalogue
+(images/imagebuild/catalogue.py) read these too, so each version is written here only.
 """
 
 # Current Helm 4 release served by the Go module proxy; the project's default `helm`.

@@ -1,7 +1,7 @@
 """Run long commands with a heartbeat: what runs, how far it has come, and for how long.
 
-The Go tool builds and images/build.py run their commands through `run`; the local cluster's
-silent waits use `ticker` for the same every-few-seconds line.
+The Go tool builds and the image build (images/imagebuild) run their commands through `run`;
+the local cluster's silent waits use `ticker` for the same every-few-seconds line.
 """
 
 from __future__ import annotations
