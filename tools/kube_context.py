@@ -30,8 +30,10 @@ from typing import Any
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-# tools/ holds scripts; the local cluster's package is imported from its source folder.
-sys.path.insert(0, str(ROOT / "cluster"))
+# tools/ holds scripts; the local cluster's package and the image catalogue are imported from
+# their source folders.
+sys.path[:0] = [str(ROOT / "cluster"), str(ROOT / "images")]
+from imagebuild.catalogue import APPS  # noqa: E402
 from localcluster import release  # noqa: E402
 from localcluster.settings import API_URL, paths_from_env  # noqa: E402
 
@@ -40,8 +42,6 @@ RELEASE = os.environ.get("RELEASE", release.RELEASE)
 NAMESPACE = os.environ.get("NAMESPACE", release.NAMESPACE)
 DEFAULT_VALUES = ROOT / "examples" / "values-existing-secret.yaml"
 
-# The chart's components whose images the cluster pulls.
-COMPONENTS = ("backend", "frontend")
 # Registries that only this machine reaches: another cluster's nodes cannot pull from them.
 LOCAL_REGISTRY_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 
@@ -141,7 +141,7 @@ def local_images(values: dict[str, Any], chart_defaults: dict[str, Any]) -> list
     """
     return [
         component
-        for component in COMPONENTS
+        for component in APPS
         if image_registry(values, component) is None
         and registry_host(image_registry(chart_defaults, component) or "") in LOCAL_REGISTRY_HOSTS
     ]

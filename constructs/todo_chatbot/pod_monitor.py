@@ -7,14 +7,9 @@ from collections.abc import Sequence
 import todo_chatbot.monitoring as monitoring
 from constructs import Construct
 
-from .labels import COMPONENT, SCRAPED_POD_LABELS
-from .service_monitor import (
-    METRICS_PATH,
-    ScrapeProps,
-    scrape_metadata,
-    target_selector,
-)
-from .workload import METRICS_PORT_NAME, Workload
+from .labels import SCRAPED_POD_LABELS
+from .service_monitor import ScrapeProps, scrape_endpoint, scrape_metadata, scrape_selector
+from .workload import Workload
 
 
 class PodMonitor(Construct):
@@ -27,28 +22,15 @@ class PodMonitor(Construct):
     ) -> None:
         super().__init__(scope, id)
         props.validate()
-        selector, components = target_selector(targets, props)
         self.resource = monitoring.PodMonitor(
             self,
             "Resource",
             metadata=scrape_metadata(props),
             spec=monitoring.PodMonitorSpec(
-                selector=monitoring.PodMonitorSpecSelector(
-                    match_labels=selector,
-                    match_expressions=[
-                        monitoring.PodMonitorSpecSelectorMatchExpressions(
-                            key=COMPONENT, operator="In", values=components
-                        )
-                    ],
-                ),
+                selector=scrape_selector(targets, props),
                 pod_target_labels=list(SCRAPED_POD_LABELS),
                 pod_metrics_endpoints=[
-                    monitoring.PodMonitorSpecPodMetricsEndpoints(
-                        port=METRICS_PORT_NAME,
-                        path=METRICS_PATH,
-                        interval=props.interval,
-                        scrape_timeout=props.scrape_timeout or None,
-                    )
+                    monitoring.PodMonitorSpecPodMetricsEndpoints(**scrape_endpoint(props))
                 ],
             ),
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from cdk8s import ApiObjectMetadata
 
@@ -73,17 +74,28 @@ def scrape_metadata(props: ScrapeProps) -> ApiObjectMetadata:
     )
 
 
-def target_selector(
-    targets: Sequence[Workload], props: ScrapeProps
-) -> tuple[dict[str, str], list[str]]:
-    """What a monitor selects: the release's labels but the component, and the components
-    (`app.kubernetes.io/component In ...`); fails for none."""
+def scrape_selector(targets: Sequence[Workload], props: ScrapeProps) -> dict[str, Any]:
+    """What a monitor selects (`spec.selector`): the release's labels but the component, and
+    the components (`app.kubernetes.io/component In ...`); fails for none."""
     if not targets:
         raise ValueError("a monitor needs at least one component to scrape, got none")
     components = [target.component for target in targets]
     labels = props.labels.selector(components[0])
     del labels[COMPONENT]
-    return labels, components
+    return {
+        "match_labels": labels,
+        "match_expressions": [{"key": COMPONENT, "operator": "In", "values": components}],
+    }
+
+
+def scrape_endpoint(props: ScrapeProps) -> dict[str, Any]:
+    """Where and how often a monitor scrapes: the metrics port's path, interval, timeout."""
+    return {
+        "port": METRICS_PORT_NAME,
+        "path": METRICS_PATH,
+        "interval": props.interval,
+        "scrape_timeout": props.scrape_timeout or None,
+    }
 
 
 class ServiceMonitor(Construct):
@@ -99,28 +111,13 @@ class ServiceMonitor(Construct):
     ) -> None:
         super().__init__(scope, id)
         props.validate()
-        selector, components = target_selector(targets, props)
         self.resource = monitoring.ServiceMonitor(
             self,
             "Resource",
             metadata=scrape_metadata(props),
             spec=monitoring.ServiceMonitorSpec(
-                selector=monitoring.ServiceMonitorSpecSelector(
-                    match_labels=selector,
-                    match_expressions=[
-                        monitoring.ServiceMonitorSpecSelectorMatchExpressions(
-                            key=COMPONENT, operator="In", values=components
-                        )
-                    ],
-                ),
+                selector=scrape_selector(targets, props),
                 pod_target_labels=list(SCRAPED_POD_LABELS),
-                endpoints=[
-                    monitoring.ServiceMonitorSpecEndpoints(
-                        port=METRICS_PORT_NAME,
-                        path=METRICS_PATH,
-                        interval=props.interval,
-                        scrape_timeout=props.scrape_timeout or None,
-                    )
-                ],
+                endpoints=[monitoring.ServiceMonitorSpecEndpoints(**scrape_endpoint(props))],
             ),
         )

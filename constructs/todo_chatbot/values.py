@@ -420,7 +420,9 @@ class Secrets:
         "require (required unless existingSecret)",
     )
     betterAuthSecret: str = param(
-        "", "Better Auth secret, at least 32 characters (required unless existingSecret)"
+        "",
+        f"Better Auth secret, at least {choices.MIN_AUTH_SECRET_LENGTH} characters "
+        "(required unless existingSecret)",
     )
     openaiApiKey: str = param("", "OpenAI API key (required when ai.provider is openai)")
     geminiApiKey: str = param("", "Gemini API key (required when ai.provider is gemini)")
