@@ -9,7 +9,7 @@ ipsets created by our components; it puts changed sysctls back.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -144,6 +144,17 @@ def _save(family: str) -> str:
     return run([f"{IPTABLES[family]}-save"]).stdout
 
 
+def _add_chains(family: str, table: str, chains: Sequence[str], rules: Sequence[str]) -> None:
+    """Create our `chains` in `table` with `rules` (theirs and the jumps to them), once.
+
+    The first chain already there means an earlier `up` added them all: nothing is added twice.
+    """
+    if f":{chains[0]} " in _save(family):
+        return
+    script = "\n".join([f"*{table}", *(f":{chain} - [0:0]" for chain in chains), *rules, "COMMIT"])
+    run([f"{IPTABLES[family]}-restore", "--noflush"], input_text=script + "\n")
+
+
 def _ipsets() -> set[str]:
     return set(run(["ipset", "list", "-n"]).stdout.split())
 
@@ -179,8 +190,6 @@ def _ensure_forward_chain() -> None:
     kube-proxy put their own jumps ahead of ours (and kube-router's accepts what its policies
     allow), so this is the second guard; `confine_routing` is the one that holds regardless.
     """
-    if f":{FORWARD_CHAIN} " in _save("ipv4"):
-        return
     bridge, user = settings.BRIDGE, settings.USER_VETH_HOST
     rules = [
         f"-A {FORWARD_CHAIN} -i {bridge} -o {bridge} -j RETURN",
@@ -193,16 +202,7 @@ def _ensure_forward_chain() -> None:
         for dev in (bridge, user)
         for direction in ("-i", "-o")
     ]
-    script = "\n".join(
-        [
-            "*filter",
-            f":{FORWARD_CHAIN} - [0:0]",
-            *rules,
-            f"-I FORWARD 1 -j {FORWARD_CHAIN}",
-            "COMMIT",
-        ]
-    )
-    run(["iptables-restore", "--noflush"], input_text=script + "\n")
+    _add_chains("ipv4", "filter", [FORWARD_CHAIN], [*rules, f"-I FORWARD 1 -j {FORWARD_CHAIN}"])
 
 
 def _ensure_input_chain() -> None:
@@ -212,20 +212,13 @@ def _ensure_input_chain() -> None:
     kubelet's liveness probe, on 127.0.0.1, needs it.
     """
     port = settings.PORTS.kube_router_health
-    for family, command in IPTABLES.items():
-        if f":{INPUT_CHAIN} " in _save(family):
-            continue
-        script = "\n".join(
-            [
-                "*filter",
-                f":{INPUT_CHAIN} - [0:0]",
-                f"-A {INPUT_CHAIN} -p tcp --dport {port} ! -i lo "
-                '-m comment --comment "todo-chatbot: kube-router health on loopback only" -j DROP',
-                f"-I INPUT 1 -j {INPUT_CHAIN}",
-                "COMMIT",
-            ]
-        )
-        run([f"{command}-restore", "--noflush"], input_text=script + "\n")
+    rules = [
+        f"-A {INPUT_CHAIN} -p tcp --dport {port} ! -i lo "
+        '-m comment --comment "todo-chatbot: kube-router health on loopback only" -j DROP',
+        f"-I INPUT 1 -j {INPUT_CHAIN}",
+    ]
+    for family in IPTABLES:
+        _add_chains(family, "filter", [INPUT_CHAIN], rules)
 
 
 def _ensure_user_link_chains() -> None:
@@ -263,21 +256,14 @@ def _ensure_user_link_chains() -> None:
             f"-A {USER_INPUT_CHAIN} {drop}",
         ],
     }
-    for family, command in IPTABLES.items():
-        if f":{USER_FORWARD_CHAIN} " in _save(family):
-            continue
-        script = "\n".join(
-            [
-                "*mangle",
-                f":{USER_FORWARD_CHAIN} - [0:0]",
-                f":{USER_INPUT_CHAIN} - [0:0]",
-                *chains[family],
-                f"-I FORWARD 1 -i {user} -j {USER_FORWARD_CHAIN}",
-                f"-I INPUT 1 -i {user} -j {USER_INPUT_CHAIN}",
-                "COMMIT",
-            ]
+    jumps = [
+        f"-I FORWARD 1 -i {user} -j {USER_FORWARD_CHAIN}",
+        f"-I INPUT 1 -i {user} -j {USER_INPUT_CHAIN}",
+    ]
+    for family in IPTABLES:
+        _add_chains(
+            family, "mangle", [USER_FORWARD_CHAIN, USER_INPUT_CHAIN], [*chains[family], *jumps]
         )
-        run([f"{command}-restore", "--noflush"], input_text=script + "\n")
 
 
 def _ensure_ai_standin_chain() -> None:
@@ -288,20 +274,13 @@ def _ensure_ai_standin_chain() -> None:
     `_ensure_user_link_chains`.
     """
     run(["ipset", "create", AI_CLIENTS_SET, "hash:ip", "-exist"])
-    if f":{AI_STANDIN_CHAIN} " in _save("ipv4"):
-        return
-    script = "\n".join(
-        [
-            "*mangle",
-            f":{AI_STANDIN_CHAIN} - [0:0]",
-            f"-A {AI_STANDIN_CHAIN} -d {settings.NODE_IP} -p tcp "
-            f"--dport {settings.PORTS.ai_standin} -m set ! --match-set {AI_CLIENTS_SET} src "
-            '-m comment --comment "todo-chatbot: only backend pods reach the AI stand-in" -j DROP',
-            f"-I INPUT 1 -i {settings.BRIDGE} -j {AI_STANDIN_CHAIN}",
-            "COMMIT",
-        ]
-    )
-    run(["iptables-restore", "--noflush"], input_text=script + "\n")
+    rules = [
+        f"-A {AI_STANDIN_CHAIN} -d {settings.NODE_IP} -p tcp "
+        f"--dport {settings.PORTS.ai_standin} -m set ! --match-set {AI_CLIENTS_SET} src "
+        '-m comment --comment "todo-chatbot: only backend pods reach the AI stand-in" -j DROP',
+        f"-I INPUT 1 -i {settings.BRIDGE} -j {AI_STANDIN_CHAIN}",
+    ]
+    _add_chains("ipv4", "mangle", [AI_STANDIN_CHAIN], rules)
 
 
 def confine_routing() -> None:
