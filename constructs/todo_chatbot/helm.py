@@ -76,8 +76,15 @@ def chart_props() -> TodoChatbotProps:
         "checksum/secret": '{{ include (print $.Template.BasePath "/secret.yaml") . | sha256sum }}',
     }
 
-    def annotations(component: str) -> dict[str, str]:
-        return {key: value.replace("%s", component) for key, value in checksums.items()}
+    def component(name: str) -> dict[str, Any]:
+        """The props both components share: Helm name, image, checksums, placeholders."""
+        return {
+            "name": f"{FULLNAME}-{name}",
+            "image": image % name,
+            "autoscaling": AutoscalingProps(),
+            "pod_annotations": {key: value.replace("%s", name) for key, value in checksums.items()},
+            **_ENV_FROM_PLACEHOLDERS,
+        }
 
     return TodoChatbotProps(
         labels=LABELS,
@@ -88,23 +95,8 @@ def chart_props() -> TodoChatbotProps:
             openai_api_key=_PLACEHOLDER_SECRET,
             gemini_api_key=_PLACEHOLDER_SECRET,
         ),
-        backend=BackendProps(
-            name=f"{FULLNAME}-backend",
-            image=image % "backend",
-            autoscaling=AutoscalingProps(),
-            pod_annotations=annotations("backend"),
-            extra_env_vars_cm="placeholder",
-            extra_env_vars_secret="placeholder",
-            public_path="/placeholder",
-        ),
-        frontend=FrontendProps(
-            name=f"{FULLNAME}-frontend",
-            image=image % "frontend",
-            autoscaling=AutoscalingProps(),
-            pod_annotations=annotations("frontend"),
-            extra_env_vars_cm="placeholder",
-            extra_env_vars_secret="placeholder",
-        ),
+        backend=BackendProps(**component("backend"), public_path="/placeholder"),
+        frontend=FrontendProps(**component("frontend")),
         ingress=IngressProps(name=FULLNAME),
         http_route=HttpRouteProps(name=FULLNAME, gateway_refs=(GatewayRef(name="placeholder"),)),
         network_policy=NetworkPolicyProps(

@@ -70,12 +70,18 @@ def new_knobs_off():
     }
 
 
-def helm_template(helm, chart_dir, tmp_path, *value_sets):
+def values_files(tmp_path, name, value_sets):
+    """Write each value set to a file; return helm's `-f` arguments naming them in order."""
     files = []
     for index, value_set in enumerate(value_sets):
-        path = tmp_path / f"values-{index}.yaml"
+        path = tmp_path / f"{name}-{index}.yaml"
         path.write_text(yaml.safe_dump(value_set))
         files += ["-f", str(path)]
+    return files
+
+
+def helm_template(helm, chart_dir, tmp_path, *value_sets):
+    files = values_files(tmp_path, "values", value_sets)
     result = subprocess.run(
         [helm, "template", "todo", str(chart_dir), *files],
         capture_output=True,
@@ -363,11 +369,7 @@ def test_no_migration_objects_by_default(render):
 
 def notes_of(chart_dir, tmp_path, *value_sets):
     # Helm 4: Helm 3 wants a reachable cluster even for a client-side dry run.
-    files = []
-    for index, value_set in enumerate(value_sets):
-        path = tmp_path / f"notes-{index}.yaml"
-        path.write_text(yaml.safe_dump(value_set))
-        files += ["-f", str(path)]
+    files = values_files(tmp_path, "notes", value_sets)
     result = subprocess.run(
         [tool_path("helm"), "install", "todo", str(chart_dir), *files, "--dry-run=client"],
         capture_output=True,
