@@ -11,7 +11,7 @@ from constructs import Construct
 
 from .frontend import Frontend
 from .migration import Migration
-from .workload import Json
+from .workload import Json, Workload
 
 DNS_PORT = 53
 HELM_TEST_COMPONENT = "helm-test"
@@ -95,107 +95,110 @@ class NetworkPolicies(Construct):
         instance_selector = dict(frontend.selector_labels)
         test_selector = {**instance_selector, "app.kubernetes.io/component": HELM_TEST_COMPONENT}
         database = _egress(props.database_cidrs, props.database_port)
-        self.backend = k8s.KubeNetworkPolicy(
+        self.backend = _policy(
             self,
             "Backend",
             metadata=k8s.ObjectMeta(name=backend.name, labels=backend.labels),
-            spec=k8s.NetworkPolicySpec(
-                pod_selector=k8s.LabelSelector(match_labels=backend.selector_labels),
-                policy_types=["Ingress", "Egress"],
-                ingress=[
-                    k8s.NetworkPolicyIngressRule(
-                        from_=[_pods(frontend.selector_labels), _pods(test_selector)],
-                        ports=[_tcp(backend.port)],
-                    ),
-                    *(
-                        [
-                            k8s.NetworkPolicyIngressRule(
-                                from_=[_namespace(props.ingress_namespace)],
-                                ports=[_tcp(backend.port)],
-                            )
-                        ]
-                        if backend.public_path
-                        else []
-                    ),
-                    *_scraper(props.metrics_namespace, backend.metrics_port),
-                ],
-                egress=[
-                    _dns(),
-                    database,
-                    _egress(props.ai_cidrs, props.ai_port),
-                    *(
-                        [
-                            k8s.NetworkPolicyEgressRule(
-                                to=[_pods(frontend.selector_labels)], ports=[_tcp(frontend.port)]
-                            )
-                        ]
-                        if props.backend_to_frontend
-                        else []
-                    ),
-                    *(_egress_rule(rule) for rule in props.extra_egress_backend),
-                ],
-            ),
+            pods=backend.selector_labels,
+            ingress=[
+                k8s.NetworkPolicyIngressRule(
+                    from_=[_pods(frontend.selector_labels), _pods(test_selector)],
+                    ports=[_tcp(backend.port)],
+                ),
+                *(
+                    [
+                        k8s.NetworkPolicyIngressRule(
+                            from_=[_namespace(props.ingress_namespace)],
+                            ports=[_tcp(backend.port)],
+                        )
+                    ]
+                    if backend.public_path
+                    else []
+                ),
+                *_scraper(props.metrics_namespace, backend.metrics_port),
+            ],
+            egress=[
+                _dns(),
+                database,
+                _egress(props.ai_cidrs, props.ai_port),
+                *([_to_pods(frontend)] if props.backend_to_frontend else []),
+                *(_egress_rule(rule) for rule in props.extra_egress_backend),
+            ],
         )
-        self.frontend = k8s.KubeNetworkPolicy(
+        self.frontend = _policy(
             self,
             "Frontend",
             metadata=k8s.ObjectMeta(name=frontend.name, labels=frontend.labels),
-            spec=k8s.NetworkPolicySpec(
-                pod_selector=k8s.LabelSelector(match_labels=frontend.selector_labels),
-                policy_types=["Ingress", "Egress"],
-                ingress=[
-                    k8s.NetworkPolicyIngressRule(ports=[_tcp(frontend.port)]),
-                    *_scraper(props.metrics_namespace, frontend.metrics_port),
-                ],
-                egress=[
-                    _dns(),
-                    database,
-                    k8s.NetworkPolicyEgressRule(
-                        to=[_pods(backend.selector_labels)], ports=[_tcp(backend.port)]
-                    ),
-                    *(_egress_rule(rule) for rule in props.extra_egress_frontend),
-                ],
-            ),
+            pods=frontend.selector_labels,
+            ingress=[
+                k8s.NetworkPolicyIngressRule(ports=[_tcp(frontend.port)]),
+                *_scraper(props.metrics_namespace, frontend.metrics_port),
+            ],
+            egress=[
+                _dns(),
+                database,
+                _to_pods(backend),
+                *(_egress_rule(rule) for rule in props.extra_egress_frontend),
+            ],
         )
         # The chart's `helm test` pod is a client only: it takes no connection and reaches
         # DNS and the two components' pods, nothing else.
-        self.helm_test = k8s.KubeNetworkPolicy(
+        self.helm_test = _policy(
             self,
             "HelmTest",
             metadata=k8s.ObjectMeta(
                 name=f"{backend.name.removesuffix('-backend')}-{HELM_TEST_COMPONENT}",
                 labels=backend.props.labels.of(HELM_TEST_COMPONENT),
             ),
-            spec=k8s.NetworkPolicySpec(
-                pod_selector=k8s.LabelSelector(match_labels=test_selector),
-                policy_types=["Ingress", "Egress"],
-                egress=[
-                    _dns(),
-                    k8s.NetworkPolicyEgressRule(
-                        to=[_pods(frontend.selector_labels)], ports=[_tcp(frontend.port)]
-                    ),
-                    k8s.NetworkPolicyEgressRule(
-                        to=[_pods(backend.selector_labels)], ports=[_tcp(backend.port)]
-                    ),
-                ],
-            ),
+            pods=test_selector,
+            egress=[_dns(), _to_pods(frontend), _to_pods(backend)],
         )
         if migrations is not None:
             # Its own policy: the migration runs before the others exist (a Helm hook).
-            self.migrations = k8s.KubeNetworkPolicy(
+            self.migrations = _policy(
                 self,
                 "Migrations",
                 metadata=k8s.ObjectMeta(name=migrations.name, labels=migrations.labels),
-                spec=k8s.NetworkPolicySpec(
-                    pod_selector=k8s.LabelSelector(match_labels=migrations.selector_labels),
-                    policy_types=["Ingress", "Egress"],
-                    egress=[
-                        _dns(),
-                        database,
-                        *(_egress_rule(rule) for rule in props.extra_egress_migrations),
-                    ],
-                ),
+                pods=migrations.selector_labels,
+                egress=[
+                    _dns(),
+                    database,
+                    *(_egress_rule(rule) for rule in props.extra_egress_migrations),
+                ],
             )
+
+
+def _policy(
+    scope: Construct,
+    id: str,
+    *,
+    metadata: k8s.ObjectMeta,
+    pods: dict[str, Any],
+    egress: list[k8s.NetworkPolicyEgressRule],
+    ingress: list[k8s.NetworkPolicyIngressRule] | None = None,
+) -> k8s.KubeNetworkPolicy:
+    """A policy of both directions for the pods labelled `pods`: what the rules admit, no more.
+
+    Without `ingress` rules no connection reaches the pods.
+    """
+    return k8s.KubeNetworkPolicy(
+        scope,
+        id,
+        metadata=metadata,
+        spec=k8s.NetworkPolicySpec(
+            pod_selector=k8s.LabelSelector(match_labels=pods),
+            policy_types=["Ingress", "Egress"],
+            ingress=ingress,
+            egress=egress,
+        ),
+    )
+
+
+def _to_pods(workload: Workload) -> k8s.NetworkPolicyEgressRule:
+    """The rule letting pods reach the app port of `workload`'s pods."""
+    return k8s.NetworkPolicyEgressRule(
+        to=[_pods(workload.selector_labels)], ports=[_tcp(workload.port)]
+    )
 
 
 def _egress_rule(rule: Json) -> k8s.NetworkPolicyEgressRule:

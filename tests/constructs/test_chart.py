@@ -38,38 +38,16 @@ def test_importable_as_a_library_without_shadowing_constructs():
     assert result.stdout.strip() == "todo_chatbot"
 
 
+def pip(*args):
+    """Run this interpreter's pip; a failure fails the test."""
+    subprocess.run([sys.executable, "-m", "pip", *args], check=True, capture_output=True)
+
+
 def test_the_wheel_ships_the_bindings_and_chart_files(tmp_path):
     root = Path(__file__).resolve().parents[2]
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--no-deps",
-            "--no-build-isolation",
-            "-w",
-            str(tmp_path / "wheel"),
-            str(root),
-        ],
-        check=True,
-        capture_output=True,
-    )
+    pip("wheel", "--no-deps", "--no-build-isolation", "-w", str(tmp_path / "wheel"), str(root))
     (wheel,) = (tmp_path / "wheel").glob("todo_chatbot-*.whl")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--no-deps",
-            "--target",
-            str(tmp_path / "site"),
-            str(wheel),
-        ],
-        check=True,
-        capture_output=True,
-    )
+    pip("install", "--no-deps", "--target", str(tmp_path / "site"), str(wheel))
     code = (
         "import cdk8s, todo_chatbot; from todo_chatbot import helm, helm_chart; "
         "assert todo_chatbot.__file__.startswith(sys.argv[1]); "
