@@ -48,7 +48,7 @@ from imagebuild.catalogue import (
     project_version,
     stage_context,
 )
-from imagebuild.common import fail, image_id, images_cache, log, require_tools
+from imagebuild.common import fail, image_id, images_cache, log, manifest_path, require_tools
 from imagebuild.rootfs import build_base_debian, build_python_base
 
 
@@ -63,7 +63,7 @@ def print_table(rows: list[tuple[str, str, str]]) -> None:
 
 def write_manifest(entries: dict[str, dict[str, str]]) -> None:
     """Record what this run produced in $CACHE/images/manifest.json (merged with earlier)."""
-    path = images_cache() / "manifest.json"
+    path = manifest_path()
     current = json.loads(path.read_text()) if path.is_file() else {}
     current.update(entries)
     path.write_text(json.dumps(current, indent=2, sort_keys=True) + "\n")

@@ -30,6 +30,11 @@ def images_cache() -> Path:
     return cache_dir() / "images"
 
 
+def manifest_path() -> Path:
+    """Return $CACHE/images/manifest.json: every image built (name -> ref, archive, id, base)."""
+    return images_cache() / "manifest.json"
+
+
 def log(message: str) -> None:
     """Print one progress line at once (make and CI show it while the build runs)."""
     print(f"[images] {message}", flush=True)

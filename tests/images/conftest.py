@@ -19,17 +19,17 @@ from image_helpers import (
     BuiltImage,
     Container,
     RunContainer,
-    cache_dir,
     mounted_rootfs,
     read_image,
 )
+from imagebuild.common import manifest_path
 from support.fixture_images import build_fixture_images
 
 
 @pytest.fixture(scope="session")
 def build_manifest() -> dict[str, dict[str, str]]:
     """Return what the last `make images` built (fails when it never ran)."""
-    path = cache_dir() / "images" / "manifest.json"
+    path = manifest_path()
     if not path.is_file():
         pytest.fail(f"{path} does not exist: run `make images` first")
     manifest: dict[str, dict[str, str]] = json.loads(path.read_text())
@@ -59,7 +59,7 @@ def component_images(build_manifest: dict[str, dict[str, str]]) -> dict[str, Bui
 def fixture_images() -> dict[str, BuiltImage]:
     """Build the test fixture images now (cached when unchanged) and read them."""
     build_fixture_images()
-    manifest = json.loads((cache_dir() / "images" / "manifest.json").read_text())
+    manifest = json.loads(manifest_path().read_text())
     return {name: read_image(name, manifest[name]) for name in FIXTURES}
 
 

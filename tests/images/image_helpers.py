@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
 import secrets
 import socket
@@ -36,11 +35,6 @@ REPO = Path(__file__).resolve().parents[2]
 APPS = catalogue.APPS
 FIXTURES = catalogue.FIXTURES
 COMPONENTS = tuple(component.name for component in catalogue.COMPONENTS)
-
-
-def cache_dir() -> Path:
-    """Return the project's build cache, $CACHE or ~/.cache/todo-chatbot."""
-    return Path(os.environ.get("CACHE") or Path.home() / ".cache" / "todo-chatbot")
 
 
 @dataclass(frozen=True)
