@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -88,6 +89,42 @@ def backend_variables(
     }
 
 
+def serve(
+    name: str,
+    *,
+    log_dir: Path,
+    env: Callable[[int], dict[str, str]],
+    never_logged: Callable[[], list[str]],
+) -> Iterator[AppFactory]:
+    """Yield `start(**env_overrides)`, which starts one more ready `todo_<name>` process.
+
+    `env(port)` gives each process its variables. At the end every process is stopped: each
+    must exit 0 and have logged JSON lines without any value of `never_logged()` or a JWT.
+    """
+    started: list[AppProcess] = []
+
+    def start(**overrides: str) -> AppProcess:
+        port = free_port()
+        process = AppProcess(
+            f"todo_{name}",
+            env={"INSTANCE_NAME": f"{name}-{len(started)}", **env(port), **overrides},
+            log_dir=log_dir,
+            port=port,
+        )
+        started.append(process)
+        process.start()
+        return process
+
+    yield start
+    exit_codes = [process.stop() for process in started]
+    assert all(code == 0 for code in exit_codes), f"{name} exit codes: {exit_codes}"
+    for process in started:
+        output = process.output()
+        assert_json_log_without_secrets(output, never_logged())
+        # The backend JWTs the frontend issues start with "eyJ" (`{"alg":"HS256",...`).
+        assert "eyJ" not in output, f"a JWT appears in the {name} log"
+
+
 @pytest.fixture(scope="module")
 def start_backend(
     database_url: str,
@@ -97,32 +134,15 @@ def start_backend(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[AppFactory]:
     """Return `start_backend(**env_overrides)`: a ready backend using the AI stand-in."""
-    started: list[AppProcess] = []
-    log_dir = tmp_path_factory.mktemp("backend")
-
-    def start(**overrides: str) -> AppProcess:
-        process = AppProcess(
-            "todo_backend",
-            env={
-                **backend_variables(database_url, auth_secret, ai_key, standin),
-                "INSTANCE_NAME": f"backend-{len(started)}",
-                "SHUTDOWN_DRAIN_SECONDS": "0",
-                **overrides,
-            },
-            log_dir=log_dir,
-        )
-        started.append(process)
-        process.start()
-        return process
-
-    yield start
-    exit_codes = [process.stop() for process in started]
-    assert all(code == 0 for code in exit_codes), f"backend exit codes: {exit_codes}"
-    never_logged = [*secret_values_of_database_url(database_url), auth_secret, ai_key]
-    for process in started:
-        output = process.output()
-        assert_json_log_without_secrets(output, never_logged)
-        assert "eyJ" not in output, "a JWT appears in the backend log"
+    yield from serve(
+        "backend",
+        log_dir=tmp_path_factory.mktemp("backend"),
+        env=lambda port: {
+            **backend_variables(database_url, auth_secret, ai_key, standin),
+            "SHUTDOWN_DRAIN_SECONDS": "0",
+        },
+        never_logged=lambda: [*secret_values_of_database_url(database_url), auth_secret, ai_key],
+    )
 
 
 @pytest.fixture(scope="module")
@@ -151,35 +171,16 @@ def start_frontend(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[AppFactory]:
     """Return `start_frontend(**env_overrides)`: a ready frontend (PUBLIC_URL: its address)."""
-    started: list[AppProcess] = []
-    log_dir = tmp_path_factory.mktemp("frontend")
-
-    def start(**overrides: str) -> AppProcess:
-        port = free_port()
-        process = AppProcess(
-            "todo_frontend",
-            env={
-                "PUBLIC_URL": f"http://127.0.0.1:{port}",
-                "INSTANCE_NAME": f"frontend-{len(started)}",
-                **frontend_env,
-                **overrides,
-            },
-            log_dir=log_dir,
-            port=port,
-        )
-        started.append(process)
-        process.start()
-        return process
-
-    yield start
-    exit_codes = [process.stop() for process in started]
-    assert all(code == 0 for code in exit_codes), f"frontend exit codes: {exit_codes}"
-    never_logged = [*secret_values_of_database_url(database_url), auth_secret, *CREDENTIALS.values]
-    for process in started:
-        output = process.output()
-        assert_json_log_without_secrets(output, never_logged)
-        # The backend JWTs the frontend issues start with "eyJ" (`{"alg":"HS256",...`).
-        assert "eyJ" not in output, "a JWT appears in the frontend log"
+    yield from serve(
+        "frontend",
+        log_dir=tmp_path_factory.mktemp("frontend"),
+        env=lambda port: {"PUBLIC_URL": f"http://127.0.0.1:{port}", **frontend_env},
+        never_logged=lambda: [
+            *secret_values_of_database_url(database_url),
+            auth_secret,
+            *CREDENTIALS.values,
+        ],
+    )
 
 
 @pytest.fixture(scope="module")

@@ -26,6 +26,7 @@ import socket
 import time
 from collections.abc import Iterator
 from types import FrameType
+from typing import Any
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -110,6 +111,19 @@ class GracefulServer(uvicorn.Server):
         return await super().on_tick(counter)
 
 
+def _quiet_config(app: ASGIApp, *, host: str, port: int, **options: Any) -> uvicorn.Config:
+    """A uvicorn server that logs through ours only (no set-up, no access log), no Server header."""
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        server_header=False,
+        **options,
+    )
+
+
 def serve(
     app: ASGIApp,
     *,
@@ -136,29 +150,18 @@ def serve(
     def close_while_draining() -> Headers:
         return [(b"connection", b"close")] if readiness.shutting_down else []
 
-    config = uvicorn.Config(
+    config = _quiet_config(
         ResponseHeadersMiddleware(app, headers=close_while_draining),
         host=host,
         port=port,
-        log_config=None,
-        access_log=False,
         lifespan="on",
-        server_header=False,
         proxy_headers=False,
         timeout_graceful_shutdown=int(graceful_timeout_seconds),
     )
     companion = None
     if metrics_app is not None:
         companion = _CompanionServer(
-            uvicorn.Config(
-                metrics_app,
-                host=host,
-                port=metrics_port,
-                log_config=None,
-                access_log=False,
-                lifespan="off",
-                server_header=False,
-            )
+            _quiet_config(metrics_app, host=host, port=metrics_port, lifespan="off")
         )
     server = GracefulServer(
         config, readiness=readiness, drain_seconds=drain_seconds, companion=companion
