@@ -133,6 +133,8 @@ def templatize(documents: list[dict[str, Any]]) -> list[tuple[dict[str, Any], st
     _backend_config(objects)
     _frontend_config(objects)
     for component in ("backend", "frontend"):
+        # One log level for both services.
+        objects.get("ConfigMap", component)["data"]["LOG_LEVEL"] = _value("config.logLevel")
         _own_image(objects, component)
         _pod_values(objects, component)
     _frontend_service(objects)
@@ -372,7 +374,6 @@ def _backend_config(objects: _Objects) -> None:
     data["AI_PROVIDER"] = _value("ai.provider")
     data["AI_MODEL"] = _value("ai.model")
     data["AI_TIMEOUT_SECONDS"] = _value("ai.timeoutSeconds")
-    data["LOG_LEVEL"] = _value("config.logLevel")
     data[if_key(".Values.ai.baseUrl", "AI_BASE_URL")] = _value("ai.baseUrl")
 
     # The pod gets the key of the configured provider only.
@@ -392,7 +393,6 @@ def _backend_config(objects: _Objects) -> None:
 
 def _frontend_config(objects: _Objects) -> None:
     data = objects.get("ConfigMap", "frontend")["data"]
-    data["LOG_LEVEL"] = _value("config.logLevel")
     data["SIGNUP_LIMIT_PER_CLIENT"] = _value("frontend.signUpLimitPerClient")
     data["TRUSTED_PROXIES"] = raw('{{ join "," .Values.frontend.trustedProxies | quote }}')
     data["PUBLIC_URL"] = raw('{{ include "todo-chatbot.publicUrl" . | quote }}')

@@ -8,7 +8,7 @@ import todo_chatbot.monitoring as monitoring
 from constructs import Construct
 
 from .labels import SCRAPED_POD_LABELS
-from .service_monitor import ScrapeProps, scrape_endpoint, scrape_metadata, scrape_selector
+from .service_monitor import ScrapeProps, scrape_endpoint, scrape_selector
 from .workload import Workload
 
 
@@ -25,7 +25,7 @@ class PodMonitor(Construct):
         self.resource = monitoring.PodMonitor(
             self,
             "Resource",
-            metadata=scrape_metadata(props),
+            metadata=props.metadata(props.monitor_labels),
             spec=monitoring.PodMonitorSpec(
                 selector=scrape_selector(targets, props),
                 pod_target_labels=list(SCRAPED_POD_LABELS),

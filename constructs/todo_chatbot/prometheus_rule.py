@@ -12,13 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from cdk8s import ApiObjectMetadata
-
 import todo_chatbot.monitoring as monitoring
 from constructs import Construct
 
-from .labels import INSTANCE, SCRAPED_POD_LABELS, Labels, series_label
-from .service_monitor import COMPONENT_NAME
+from .labels import INSTANCE, SCRAPED_POD_LABELS, series_label
+from .service_monitor import MonitoringObjectProps
 
 WINDOWS = ("5m", "1h", "1d", "30d")
 """Windows of the error ratio and availability: the burn-rate alerts' and the 30-day SLO's."""
@@ -33,13 +31,9 @@ SLOW_BURN = 3
 
 
 @dataclass(frozen=True, kw_only=True)
-class PrometheusRuleProps:
+class PrometheusRuleProps(MonitoringObjectProps):
     """The recording and alerting rules of one installation."""
 
-    labels: Labels = Labels()
-    """Standard labels; default: instance "todo-chatbot"."""
-    name: str | None = None
-    """Object name; default: "<labels.instance>-metrics"."""
     rule_labels: dict[str, str] = field(default_factory=dict)
     """Labels of the PrometheusRule that Prometheus' rule selector matches, e.g.
     {"release": "prometheus"}; default: none."""
@@ -176,10 +170,7 @@ class PrometheusRule(Construct):
         self.resource = monitoring.PrometheusRule(
             self,
             "Resource",
-            metadata=ApiObjectMetadata(
-                name=props.name or f"{props.labels.instance}-metrics",
-                labels={**props.labels.of(COMPONENT_NAME), **props.rule_labels},
-            ),
+            metadata=props.metadata(props.rule_labels),
             spec=monitoring.PrometheusRuleSpec(
                 groups=[
                     monitoring.PrometheusRuleSpecGroups(

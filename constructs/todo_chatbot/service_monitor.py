@@ -27,13 +27,26 @@ _UNIT_SECONDS = {"y": 31536000, "w": 604800, "d": 86400, "h": 3600, "m": 60, "s"
 
 
 @dataclass(frozen=True, kw_only=True)
-class ScrapeProps:
-    """How Prometheus scrapes the components' metrics port; shared by both monitor kinds."""
+class MonitoringObjectProps:
+    """Name and labels of a Prometheus Operator object (the monitors, the rule)."""
 
     labels: Labels = Labels()
     """Standard labels; default: instance "todo-chatbot"."""
     name: str | None = None
     """Object name; default: "<labels.instance>-metrics"."""
+
+    def metadata(self, selected_by: dict[str, str]) -> ApiObjectMetadata:
+        """The object's name and labels, with `selected_by`, the labels Prometheus selects."""
+        return ApiObjectMetadata(
+            name=self.name or f"{self.labels.instance}-metrics",
+            labels={**self.labels.of(COMPONENT_NAME), **selected_by},
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScrapeProps(MonitoringObjectProps):
+    """How Prometheus scrapes the components' metrics port; shared by both monitor kinds."""
+
     monitor_labels: dict[str, str] = field(default_factory=dict)
     """Labels of the monitor that Prometheus' monitor selector matches, e.g.
     {"release": "prometheus"}; default: none."""
@@ -63,14 +76,6 @@ def seconds(duration: str) -> float:
     return sum(
         int(amount) * _UNIT_SECONDS[unit]
         for amount, unit in re.findall(r"(\d+)(ms|[ywdhms])", duration)
-    )
-
-
-def scrape_metadata(props: ScrapeProps) -> ApiObjectMetadata:
-    """Name and labels of a monitor, which lives beside the pods it scrapes."""
-    return ApiObjectMetadata(
-        name=props.name or f"{props.labels.instance}-metrics",
-        labels={**props.labels.of(COMPONENT_NAME), **props.monitor_labels},
     )
 
 
@@ -114,7 +119,7 @@ class ServiceMonitor(Construct):
         self.resource = monitoring.ServiceMonitor(
             self,
             "Resource",
-            metadata=scrape_metadata(props),
+            metadata=props.metadata(props.monitor_labels),
             spec=monitoring.ServiceMonitorSpec(
                 selector=scrape_selector(targets, props),
                 pod_target_labels=list(SCRAPED_POD_LABELS),
