@@ -15,6 +15,8 @@ from .wheels import build_wheels
 
 ARCHIVE_FORMAT = "docker-archive"
 
+# buildah prints each instruction as it starts it: `STEP 3/9: RUN ...`, prefixed with
+# `[1/2] ` in a multi-stage build.
 BUILDAH_STEP = re.compile(r"(\[\d+/\d+\] )?STEP \d+/\d+: .*")
 
 
