@@ -142,3 +142,13 @@ class AppProcess:
     def output(self) -> str:
         """Everything the process printed so far (stdout and stderr)."""
         return self._log.read_text(errors="replace")
+
+
+def assert_probes_pass(client: httpx.Client) -> None:
+    """Both probes of a ready app answer 200 with the contract's bodies (docs/contract.md)."""
+    live = client.get("/healthz")
+    assert live.status_code == 200
+    assert live.json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json() == {"status": "ready"}

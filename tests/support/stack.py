@@ -94,16 +94,17 @@ def serve(
     *,
     log_dir: Path,
     env: Callable[[int], dict[str, str]],
-    never_logged: Callable[[], list[str]],
+    never_logged: Callable[[AppProcess], list[str]],
 ) -> Iterator[AppFactory]:
-    """Yield `start(**env_overrides)`, which starts one more ready `todo_<name>` process.
+    """Yield `start(wait_ready=True, **env_overrides)`, which starts one more `todo_<name>`.
 
-    `env(port)` gives each process its variables. At the end every process is stopped: each
-    must exit 0 and have logged JSON lines without any value of `never_logged()` or a JWT.
+    `env(port)` gives each process its variables. At the end every process gets one SIGTERM,
+    as from Kubernetes (they drain in parallel): each must exit 0 and have logged JSON lines
+    without any value of `never_logged(process)` or a JWT.
     """
     started: list[AppProcess] = []
 
-    def start(**overrides: str) -> AppProcess:
+    def start(*, wait_ready: bool = True, **overrides: str) -> AppProcess:
         port = free_port()
         process = AppProcess(
             f"todo_{name}",
@@ -112,15 +113,17 @@ def serve(
             port=port,
         )
         started.append(process)
-        process.start()
+        process.start(wait_ready=wait_ready)
         return process
 
     yield start
-    exit_codes = [process.stop() for process in started]
+    for process in started:
+        process.terminate()
+    exit_codes = [process.wait_exit(timeout_seconds=30) for process in started]
     assert all(code == 0 for code in exit_codes), f"{name} exit codes: {exit_codes}"
     for process in started:
         output = process.output()
-        assert_json_log_without_secrets(output, never_logged())
+        assert_json_log_without_secrets(output, never_logged(process))
         # The backend JWTs the frontend issues start with "eyJ" (`{"alg":"HS256",...`).
         assert "eyJ" not in output, f"a JWT appears in the {name} log"
 
@@ -141,7 +144,7 @@ def start_backend(
             **backend_variables(database_url, auth_secret, ai_key, standin),
             "SHUTDOWN_DRAIN_SECONDS": "0",
         },
-        never_logged=lambda: [*secret_values_of_database_url(database_url), auth_secret, ai_key],
+        never_logged=lambda _: [*secret_values_of_database_url(database_url), auth_secret, ai_key],
     )
 
 
@@ -175,7 +178,7 @@ def start_frontend(
         "frontend",
         log_dir=tmp_path_factory.mktemp("frontend"),
         env=lambda port: {"PUBLIC_URL": f"http://127.0.0.1:{port}", **frontend_env},
-        never_logged=lambda: [
+        never_logged=lambda _: [
             *secret_values_of_database_url(database_url),
             auth_secret,
             *CREDENTIALS.values,

@@ -7,16 +7,14 @@ database password, BETTER_AUTH_SECRET, the AI key and every token the tests issu
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import httpx
 import pytest
 from support.app_process import AppProcess
-from support.logs import assert_json_log_without_secrets, secret_values_of_database_url
-from support.stack import backend_variables
+from support.logs import secret_values_of_database_url
+from support.stack import AppFactory, backend_variables, serve
 from support.standin import StandIn
-
-BackendFactory = Callable[..., AppProcess]
 
 
 @pytest.fixture(scope="module")
@@ -40,41 +38,24 @@ def start_backend(
     ai_key: str,
     issued_tokens: list[str],
     tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[BackendFactory]:
+) -> Iterator[AppFactory]:
     """Return `start_backend(wait_ready=True, **env_overrides)`: a new backend process."""
-    started: list[AppProcess] = []
-    log_dir = tmp_path_factory.mktemp("backend")
-
-    def start(*, wait_ready: bool = True, **overrides: str) -> AppProcess:
-        name = f"backend-{len(started)}"
-        process = AppProcess(
-            "todo_backend", env={"INSTANCE_NAME": name, **backend_env, **overrides}, log_dir=log_dir
-        )
-        started.append(process)
-        process.start(wait_ready=wait_ready)
-        return process
-
-    yield start
-    # One SIGTERM each, like Kubernetes; they drain in parallel.
-    for process in started:
-        process.terminate()
-    exit_codes = [process.wait_exit(timeout_seconds=30) for process in started]
-    for process in started:
-        assert_json_log_without_secrets(
-            process.output(),
-            [
-                *secret_values_of_database_url(database_url),
-                *secret_values_of_database_url(process.env["DATABASE_URL"]),
-                auth_secret,
-                ai_key,
-                *issued_tokens,
-            ],
-        )
-    assert all(code == 0 for code in exit_codes), f"backend exit codes: {exit_codes}"
+    yield from serve(
+        "backend",
+        log_dir=tmp_path_factory.mktemp("backend"),
+        env=lambda port: backend_env,
+        never_logged=lambda process: [
+            *secret_values_of_database_url(database_url),
+            *secret_values_of_database_url(process.env["DATABASE_URL"]),
+            auth_secret,
+            ai_key,
+            *issued_tokens,
+        ],
+    )
 
 
 @pytest.fixture(scope="module")
-def backend(start_backend: BackendFactory) -> AppProcess:
+def backend(start_backend: AppFactory) -> AppProcess:
     """One ready backend for the module."""
     return start_backend()
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from support.app_process import AppProcess
+from support.app_process import AppProcess, assert_probes_pass
 from support.postgres import PostgresServer
 from support.secret import bearer
 from support.standin import StandIn
@@ -31,12 +31,7 @@ def status_of(url: str) -> int:
 
 
 def test_healthz_and_readyz_answer_200(client: httpx.Client) -> None:
-    health = client.get("/healthz")
-    assert health.status_code == 200
-    assert health.json() == {"status": "ok"}
-    ready = client.get("/readyz")
-    assert ready.status_code == 200
-    assert ready.json() == {"status": "ready"}
+    assert_probes_pass(client)
 
 
 def test_metrics_use_route_templates_and_count_failures(

@@ -6,7 +6,7 @@ import re
 
 import httpx
 import pytest
-from support.app_process import AppProcess
+from support.app_process import AppProcess, assert_probes_pass
 from support.stack import AppFactory, new_password
 
 pytestmark = pytest.mark.app
@@ -119,12 +119,7 @@ def test_nul_in_the_json_api_is_a_422_with_the_security_headers(
 
 
 def test_probes(client: httpx.Client) -> None:
-    live = client.get("/healthz")
-    assert live.status_code == 200
-    assert live.json() == {"status": "ok"}
-    ready = client.get("/readyz")
-    assert ready.status_code == 200
-    assert ready.json() == {"status": "ready"}
+    assert_probes_pass(client)
 
 
 def test_metrics_count_requests_by_route(client: httpx.Client, frontend: AppProcess) -> None:
