@@ -416,13 +416,20 @@ def _frontend_service(objects: _Objects) -> None:
         objects.get("Service", component)["spec"].pop("externalIPs", None)
 
 
-def _ingress(objects: _Objects) -> None:
-    ingress = objects.get("Ingress", "frontend")
-    objects.only_if(ingress, ".Values.ingress.enabled")
-    ingress["metadata"].pop("annotations", None)
-    ingress["metadata"][if_key(".Values.ingress.annotations", "annotations")] = block(
-        "toYaml .Values.ingress.annotations"
+def _entry_point(objects: _Objects, kind: str, section: str) -> dict[str, Any]:
+    """The frontend's Ingress or HTTPRoute: rendered when `<section>.enabled`, with its
+    `<section>.annotations`."""
+    resource = objects.get(kind, "frontend")
+    objects.only_if(resource, f".Values.{section}.enabled")
+    resource["metadata"].pop("annotations", None)
+    resource["metadata"][if_key(f".Values.{section}.annotations", "annotations")] = block(
+        f"toYaml .Values.{section}.annotations"
     )
+    return resource
+
+
+def _ingress(objects: _Objects) -> None:
+    ingress = _entry_point(objects, "Ingress", "ingress")
     ingress["spec"][if_key(".Values.ingress.className", "ingressClassName")] = _value(
         "ingress.className"
     )
@@ -447,12 +454,7 @@ def _ingress(objects: _Objects) -> None:
 
 
 def _http_route(objects: _Objects) -> None:
-    route = objects.get("HTTPRoute", "frontend")
-    objects.only_if(route, ".Values.httpRoute.enabled")
-    route["metadata"].pop("annotations", None)
-    route["metadata"][if_key(".Values.httpRoute.annotations", "annotations")] = block(
-        "toYaml .Values.httpRoute.annotations"
-    )
+    route = _entry_point(objects, "HTTPRoute", "httpRoute")
     route["spec"]["parentRefs"] = block("toYaml .Values.httpRoute.parentRefs")
     route["spec"].pop("hostnames", None)
     route["spec"][if_key(".Values.httpRoute.hostnames", "hostnames")] = block(
