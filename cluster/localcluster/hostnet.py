@@ -145,7 +145,7 @@ def _save(family: str) -> str:
 
 
 def _add_chains(family: str, table: str, chains: Sequence[str], rules: Sequence[str]) -> None:
-    """Create our `chains` in `table` with `rules` (theirs and the jumps to them), once.
+    """Create our `chains` in `table` with `rules` (their own and the jumps into them), once.
 
     The first chain already there means an earlier `up` added them all: nothing is added twice.
     """
