@@ -60,6 +60,19 @@ def load(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> Settings:
     return load_settings(Settings)
 
 
+def refusal(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], env: dict[str, str]
+) -> str:
+    """Load `env`, which must stop the backend with exit code 2 and nothing on stdout; return
+    what it printed on stderr."""
+    with pytest.raises(SystemExit) as exited:
+        load(monkeypatch, env)
+    assert exited.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    return captured.err
+
+
 def test_valid_environment_loads_with_documented_defaults(
     monkeypatch: pytest.MonkeyPatch, environment: dict[str, str]
 ) -> None:
@@ -114,29 +127,20 @@ def test_fails_when_a_variable_is_missing(
     line: str,
 ) -> None:
     del environment[missing]
-    with pytest.raises(SystemExit) as exited:
-        load(monkeypatch, environment)
-    assert exited.value.code == 2
-    captured = capsys.readouterr()
-    assert captured.err == line + "\n"
-    assert captured.out == ""
+    assert refusal(monkeypatch, capsys, environment) == line + "\n"
 
 
 def test_fails_when_the_metrics_port_is_the_app_port(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], environment: dict[str, str]
 ) -> None:
-    with pytest.raises(SystemExit) as exited:
-        load(monkeypatch, {**environment, "PORT": "9100", "METRICS_PORT": "9100"})
-    assert exited.value.code == 2
-    assert capsys.readouterr().err == "config error: METRICS_PORT must differ from PORT\n"
+    env = {**environment, "PORT": "9100", "METRICS_PORT": "9100"}
+    assert refusal(monkeypatch, capsys, env) == "config error: METRICS_PORT must differ from PORT\n"
 
 
 def test_fails_when_the_gemini_key_is_missing(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], environment: dict[str, str]
 ) -> None:
-    with pytest.raises(SystemExit):
-        load(monkeypatch, {**environment, "AI_PROVIDER": "gemini"})
-    assert capsys.readouterr().err == (
+    assert refusal(monkeypatch, capsys, {**environment, "AI_PROVIDER": "gemini"}) == (
         "config error: GEMINI_API_KEY is missing (AI_PROVIDER=gemini needs it)\n"
     )
 
@@ -144,9 +148,8 @@ def test_fails_when_the_gemini_key_is_missing(
 def test_an_empty_variable_counts_as_missing(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], environment: dict[str, str]
 ) -> None:
-    with pytest.raises(SystemExit):
-        load(monkeypatch, {**environment, "BETTER_AUTH_SECRET": ""})
-    assert capsys.readouterr().err == "config error: BETTER_AUTH_SECRET is missing\n"
+    env = {**environment, "BETTER_AUTH_SECRET": ""}
+    assert refusal(monkeypatch, capsys, env) == "config error: BETTER_AUTH_SECRET is missing\n"
 
 
 @pytest.mark.parametrize(
@@ -184,10 +187,7 @@ def test_fails_when_a_variable_is_malformed_without_showing_it(
 ) -> None:
     secret_part = secrets.token_hex(12)
     bad_value = Secret(value.replace("{secret}", secret_part))
-    with pytest.raises(SystemExit) as exited:
-        load(monkeypatch, {**environment, name: bad_value})
-    assert exited.value.code == 2
-    err = capsys.readouterr().err
+    err = refusal(monkeypatch, capsys, {**environment, name: bad_value})
     assert err.count("\n") == 1
     assert err.startswith(f"config error: {name} is malformed: ")
     assert reason in err
