@@ -18,6 +18,7 @@ KNOWN_PARAMETERS = {
     "max_tokens",
     "max_completion_tokens",
     "stream",
+    "stream_options",
     "stop",
     "seed",
     "user",
@@ -57,10 +58,37 @@ def validate_request(body: Any, *, gemini: bool = False) -> None:
         raise InvalidRequest(f"Unrecognized request argument supplied: {unknown[0]}", unknown[0])
     if not isinstance(body.get("model"), str) or not body["model"].strip():
         raise InvalidRequest("you must provide a model parameter", "model")
-    if body.get("stream"):
-        raise InvalidRequest("stream is not supported by the stand-in", "stream")
+    validate_stream(body)
     _validate_tools(body.get("tools"), gemini=gemini)
     _validate_messages(body.get("messages"))
+
+
+def validate_stream(body: dict[str, Any]) -> None:
+    """Raise `InvalidRequest` unless `stream` is a boolean and `stream_options` goes with it.
+
+    OpenAI refuses `stream_options` without `stream: true`, with the message used here.
+    """
+    stream = body.get("stream", False)
+    if not isinstance(stream, bool):
+        raise InvalidRequest(f"stream must be a boolean, got {stream!r}", "stream")
+    options = body.get("stream_options")
+    if options is None:
+        return
+    if not stream:
+        raise InvalidRequest(
+            "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
+            "stream_options",
+        )
+    if not isinstance(options, dict) or not isinstance(options.get("include_usage", False), bool):
+        raise InvalidRequest(
+            "stream_options must be an object such as {'include_usage': true}", "stream_options"
+        )
+
+
+def validate_tool_name(name: Any, param: str) -> None:
+    """Raise `InvalidRequest` unless `name` is a function name both APIs take."""
+    if not isinstance(name, str) or not _TOOL_NAME.match(name):
+        raise InvalidRequest(f"invalid function name {name!r}", param)
 
 
 def _validate_tools(tools: Any, *, gemini: bool) -> None:
@@ -77,8 +105,7 @@ def _validate_tools(tools: Any, *, gemini: bool) -> None:
         if not isinstance(function, dict):
             raise InvalidRequest("missing function", f"{param}.function")
         name = function.get("name")
-        if not isinstance(name, str) or not _TOOL_NAME.match(name):
-            raise InvalidRequest("invalid function name", f"{param}.function.name")
+        validate_tool_name(name, f"{param}.function.name")
         if name in seen:
             raise InvalidRequest(f"duplicate function name {name}", f"{param}.function.name")
         seen.add(name)
