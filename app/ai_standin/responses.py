@@ -183,7 +183,7 @@ def events(body: dict[str, Any], message: dict[str, Any]) -> Iterator[str]:
     yield event("response.in_progress", response=pending)
     for index, item in enumerate(items):
         place = {"output_index": index, "item_id": item["id"]}
-        yield event("response.output_item.added", output_index=index, item=item)
+        yield event("response.output_item.added", output_index=index, item=_started(item))
         if item["type"] == "message":
             text = item["content"][0]["text"]
             part = {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
@@ -298,6 +298,13 @@ def _output_items(message: dict[str, Any]) -> list[dict[str, Any]]:
         }
         for call in calls
     ]
+
+
+def _started(item: dict[str, Any]) -> dict[str, Any]:
+    """Return `item` as `response.output_item.added` shows it: before any delta."""
+    if item["type"] == "message":
+        return {**item, "content": []}
+    return {**item, "arguments": ""}
 
 
 def _completed(item: dict[str, Any]) -> dict[str, Any]:
