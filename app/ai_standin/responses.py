@@ -29,7 +29,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ai_standin.completions import pieces, usage
-from ai_standin.wire import InvalidRequest, validate_stream, validate_tool_name
+from ai_standin.wire import InvalidRequest, validate_envelope, validate_tools
 
 KNOWN_PARAMETERS = {
     "model",
@@ -70,14 +70,12 @@ def read_request(body: Any) -> list[dict[str, Any]]:
 
     Raises `InvalidRequest` unless `body` is a request the stand-in can answer.
     """
-    if not isinstance(body, dict):
-        raise InvalidRequest("the request body must be a JSON object")
-    unknown = sorted(set(body) - KNOWN_PARAMETERS)
-    if unknown:
-        raise InvalidRequest(f"Unknown parameter: '{unknown[0]}'.", unknown[0])
-    if not isinstance(body.get("model"), str) or not body["model"].strip():
-        raise InvalidRequest("Missing required parameter: 'model'.", "model")
-    validate_stream(body)
+    validate_envelope(
+        body,
+        KNOWN_PARAMETERS,
+        unknown="Unknown parameter: '{name}'.",
+        no_model="Missing required parameter: 'model'.",
+    )
     if body.get("previous_response_id") is not None:
         raise InvalidRequest(
             f"Previous response with id '{body['previous_response_id']}' not found.",
@@ -87,7 +85,7 @@ def read_request(body: Any) -> list[dict[str, Any]]:
         raise InvalidRequest("Conversation not found.", "conversation")
     if body.get("instructions") is not None and not isinstance(body["instructions"], str):
         raise InvalidRequest("instructions must be a string", "instructions")
-    _validate_tools(body.get("tools"))
+    validate_tools(body.get("tools"), responses_api=True)
     return _chat_messages(body)
 
 
@@ -208,31 +206,6 @@ def events(body: dict[str, Any], message: dict[str, Any]) -> Iterator[str]:
             )
         yield event("response.output_item.done", output_index=index, item=_completed(item))
     yield event("response.completed", response=response(body, message, response_id))
-
-
-def _validate_tools(tools: Any) -> None:
-    if tools is None:
-        return
-    if not isinstance(tools, list):
-        raise InvalidRequest("tools must be an array", "tools")
-    seen = set()
-    for index, tool in enumerate(tools):
-        param = f"tools[{index}]"
-        if not isinstance(tool, dict) or tool.get("type") != "function":
-            raise InvalidRequest(
-                "the stand-in offers only function tools: {'type': 'function', 'name', ...}", param
-            )
-        validate_tool_name(tool.get("name"), f"{param}.name")
-        if tool["name"] in seen:
-            raise InvalidRequest(f"duplicate function name {tool['name']}", f"{param}.name")
-        seen.add(tool["name"])
-        parameters = tool.get("parameters")
-        if parameters is not None and (
-            not isinstance(parameters, dict) or parameters.get("type") != "object"
-        ):
-            raise InvalidRequest(
-                "parameters must be a JSON Schema of type object", f"{param}.parameters"
-            )
 
 
 def _function_call(item: dict[str, Any], param: str) -> dict[str, Any]:

@@ -355,7 +355,7 @@ def test_bad_streamed_chat_request_gets_a_400(openai_client: openai.OpenAI) -> N
         (
             {"input": "hi", "tools": [{"type": "web_search"}]},
             "tools[0]",
-            "the stand-in offers only function tools: {'type': 'function', 'name', ...}",
+            "each tool must be {'type': 'function', 'name', ...}",
         ),
         (
             {"input": "hi", "previous_response_id": "resp_unknown"},
