@@ -1,4 +1,8 @@
-"""Checks of a chat-completions request body, as strict as the real APIs on what we use."""
+"""Checks of request bodies, as strict as the real APIs on what we use.
+
+Chat completions here; the Responses API shares the envelope and tool checks and reads its
+own `input` items in `ai_standin.responses`.
+"""
 
 from __future__ import annotations
 
