@@ -22,6 +22,7 @@ the provider) are refused as unknown, like an id the provider has forgotten.
 
 from __future__ import annotations
 
+import itertools
 import json
 import secrets
 import time
@@ -149,29 +150,17 @@ def _chat_messages(body: dict[str, Any]) -> list[dict[str, Any]]:
     return messages
 
 
-def response(
-    body: dict[str, Any], message: dict[str, Any], response_id: str | None = None
-) -> dict[str, Any]:
-    """Return the completed `response` object that answers `body` with the brain's `message`.
-
-    `response_id` keeps the id a stream announced in its `response.created`.
-    """
-    output = [_completed(item) for item in _output_items(message)]
-    return _response(
-        body,
-        message,
-        response_id=response_id or f"resp_{secrets.token_hex(12)}",
-        status="completed",
-        output=output,
-    )
+def response(body: dict[str, Any], message: dict[str, Any]) -> dict[str, Any]:
+    """Return the completed `response` object that answers `body` with the brain's `message`."""
+    return _response(body, message, [_completed(item) for item in _output_items(message)])
 
 
 def events(body: dict[str, Any], message: dict[str, Any]) -> Iterator[str]:
     """Yield the server-sent events that stream the response to `body`."""
-    sequence = iter(range(1_000_000))
+    sequence = itertools.count()
     items = _output_items(message)
-    response_id = f"resp_{secrets.token_hex(12)}"
-    pending = _response(body, message, response_id=response_id, status="in_progress", output=[])
+    done = _response(body, message, [_completed(item) for item in items])
+    pending = {**done, "status": "in_progress", "completed_at": None, "output": [], "usage": None}
 
     def event(kind: str, **fields: Any) -> str:
         data = {"type": kind, "sequence_number": next(sequence), **fields}
@@ -205,7 +194,7 @@ def events(body: dict[str, Any], message: dict[str, Any]) -> Iterator[str]:
                 arguments=item["arguments"],
             )
         yield event("response.output_item.done", output_index=index, item=_completed(item))
-    yield event("response.completed", response=response(body, message, response_id))
+    yield event("response.completed", response=done)
 
 
 def _function_call(item: dict[str, Any], param: str) -> dict[str, Any]:
@@ -285,21 +274,15 @@ def _completed(item: dict[str, Any]) -> dict[str, Any]:
 
 
 def _response(
-    body: dict[str, Any],
-    message: dict[str, Any],
-    *,
-    response_id: str,
-    status: str,
-    output: list[dict[str, Any]],
+    body: dict[str, Any], message: dict[str, Any], output: list[dict[str, Any]]
 ) -> dict[str, Any]:
     input_tokens, output_tokens = usage(message)
-    done = status == "completed"
     return {
-        "id": response_id,
+        "id": f"resp_{secrets.token_hex(12)}",
         "object": "response",
         "created_at": int(time.time()),
-        "status": status,
-        "completed_at": int(time.time()) if done else None,
+        "status": "completed",
+        "completed_at": int(time.time()),
         "error": None,
         "incomplete_details": None,
         "instructions": body.get("instructions"),
@@ -322,9 +305,7 @@ def _response(
             "output_tokens": output_tokens,
             "output_tokens_details": {"reasoning_tokens": 0},
             "total_tokens": input_tokens + output_tokens,
-        }
-        if done
-        else None,
+        },
         "user": body.get("user"),
         "metadata": body.get("metadata") or {},
     }

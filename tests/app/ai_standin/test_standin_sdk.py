@@ -250,7 +250,8 @@ def test_streamed_response_events_in_order(openai_client: openai.OpenAI) -> None
     assert completed.response.id == created.response.id
     assert completed.response.status == "completed"
     [call] = completed.response.output
-    assert (call.type, call.arguments) == ("function_call", arguments)
+    assert (call.type, call.id, call.arguments) == ("function_call", added.item.id, arguments)
+    assert call.call_id == added.item.call_id == done.item.call_id
 
 
 def test_streamed_response_text_through_the_sdks_helper(openai_client: openai.OpenAI) -> None:
