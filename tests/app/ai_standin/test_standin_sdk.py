@@ -166,9 +166,8 @@ def test_the_sdks_stream_helper_assembles_the_tool_call(openai_client: openai.Op
 
 
 def test_gemini_path_streams_geminis_shape(fresh_standin: StandIn, ai_key: Secret) -> None:
-    with client(
-        fresh_standin, ai_key, "/v1beta/openai"
-    ).chat.completions.with_streaming_response.create(
+    gemini = client(fresh_standin, ai_key, "/v1beta/openai")
+    with gemini.chat.completions.with_streaming_response.create(
         model="gemini-test", messages=ADD_MILK, tools=CHAT_TOOLS, stream=True
     ) as raw:
         *payloads, done = sse_data(raw.iter_lines())
