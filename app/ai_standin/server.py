@@ -1,9 +1,13 @@
 """The stand-in's HTTP API.
 
-- `POST /v1/chat/completions` (OpenAI) and `POST /v1beta/openai/chat/completions` (Gemini's
-  OpenAI-compatible path): 401 unless `Authorization: Bearer <expected key>`; 400 for a body
-  that breaks the wire format (on the Gemini path also for tool schemas with keywords Gemini
-  refuses, such as `additionalProperties`); otherwise the deterministic reply.
+- `POST /v1/chat/completions` (OpenAI), `POST /v1beta/openai/chat/completions` (Gemini's
+  OpenAI-compatible path) and `POST /v1/responses` (OpenAI's Responses API, which the Agents
+  SDK uses): 401 unless `Authorization: Bearer <expected key>`; 400 for a body that breaks
+  the wire format (on the Gemini path also for tool schemas with keywords Gemini refuses,
+  such as `additionalProperties`); otherwise the deterministic reply, whole or, with
+  `stream: true`, as server-sent events in each API's own shape (`ai_standin.completions`,
+  `ai_standin.responses`). Errors are always the provider's `{"error": {...}}` with a status,
+  sent before any event.
 - Fault injection, in test mode only (any user could otherwise fail their chat at will): a
   last user message containing `[[slow]]` waits `slow_seconds` before answering,
   `[[error500]]` / `[[error429]]` answer with that status, `[[badjson]]` with a body that is
@@ -22,21 +26,20 @@ import asyncio
 import hmac
 import json
 import logging
-import secrets
-import time
 from collections import deque
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 
-from ai_standin import brain
+from ai_standin import brain, completions, responses
 from ai_standin.wire import InvalidRequest, validate_request
 
 logger = logging.getLogger(__name__)
 
 OPENAI_PATH = "/v1/chat/completions"
 GEMINI_PATH = "/v1beta/openai/chat/completions"
+RESPONSES_PATH = "/v1/responses"
 FAULTS = ("slow", "error500", "error429", "badjson")
 MAX_RECORDED = 500
 
@@ -71,7 +74,7 @@ def create_app(
     recorded: deque[dict[str, Any]] = deque(maxlen=MAX_RECORDED)
     state: dict[str, Any] = {"mode": "normal", "count": 0}
 
-    async def chat_completions(request: Request) -> Response:
+    async def generate(request: Request) -> Response:
         state["count"] += 1
         entry: dict[str, Any] = {"path": request.url.path, "authorized": False, "body": None}
         recorded.append(entry)
@@ -93,12 +96,17 @@ def create_app(
                 code="invalid_api_key",
             )
         entry["authorized"] = True
-        body = entry["body"]
+        path, body = request.url.path, entry["body"]
         try:
-            validate_request(body, gemini=request.url.path == GEMINI_PATH)
+            if path == RESPONSES_PATH:
+                messages = responses.read_request(body)
+                tool_names = responses.tool_names(body)
+            else:
+                validate_request(body, gemini=path == GEMINI_PATH)
+                messages = body["messages"]
+                tool_names = {tool["function"]["name"] for tool in body.get("tools") or []}
         except InvalidRequest as exc:
             return openai_error(400, str(exc), kind="invalid_request_error", param=exc.param)
-        messages = body["messages"]
         last_user: dict[str, Any] = next((m for m in reversed(messages) if m["role"] == "user"), {})
         marked = _fault_marker(last_user) if test_mode else None
         fault = state["mode"] if state["mode"] != "normal" else marked
@@ -110,12 +118,10 @@ def create_app(
             return openai_error(429, "Rate limit reached.", kind="requests", code="rate_limit")
         elif fault == "badjson":
             return PlainTextResponse("<html>upstream hiccup</html>", status_code=200)
-        tool_names = {tool["function"]["name"] for tool in body.get("tools") or []}
-        message = brain.reply(messages, tool_names)
-        return JSONResponse(_completion(body["model"], message))
+        return _render(path, body, brain.reply(messages, tool_names))
 
-    for path in (OPENAI_PATH, GEMINI_PATH):
-        app.add_api_route(path, chat_completions, methods=["POST"])
+    for path in (OPENAI_PATH, GEMINI_PATH, RESPONSES_PATH):
+        app.add_api_route(path, generate, methods=["POST"])
 
     def require_debug_token(request: Request) -> None:
         if not _bearer_matches(request, debug_token):
@@ -160,26 +166,17 @@ def _fault_marker(message: dict[str, Any]) -> str | None:
     return next((fault for fault in FAULTS if f"[[{fault}]]" in text), None)
 
 
-def _completion(model: str, message: dict[str, Any]) -> dict[str, Any]:
-    content = message.get("content") or ""
-    arguments = "".join(c["function"]["arguments"] for c in message.get("tool_calls", []))
-    prompt_tokens = 10
-    completion_tokens = max(1, (len(content) + len(arguments)) // 4)
-    return {
-        "id": f"chatcmpl-{secrets.token_hex(12)}",
-        "object": "chat.completion",
-        "created": int(time.time()),
-        "model": model,
-        "choices": [
-            {
-                "index": 0,
-                "message": message,
-                "finish_reason": "tool_calls" if message.get("tool_calls") else "stop",
-            }
-        ],
-        "usage": {
-            "prompt_tokens": prompt_tokens,
-            "completion_tokens": completion_tokens,
-            "total_tokens": prompt_tokens + completion_tokens,
-        },
-    }
+def _render(path: str, body: dict[str, Any], message: dict[str, Any]) -> Response:
+    """Answer with the brain's `message` in the shape of the API that `path` serves."""
+    if not body.get("stream"):
+        if path == RESPONSES_PATH:
+            return JSONResponse(responses.response(body, message))
+        return JSONResponse(completions.completion(body["model"], message))
+    if path == RESPONSES_PATH:
+        events = responses.events(body, message)
+    else:
+        include_usage = (body.get("stream_options") or {}).get("include_usage", False)
+        events = completions.chunk_events(
+            body["model"], message, gemini=path == GEMINI_PATH, include_usage=include_usage
+        )
+    return StreamingResponse(events, media_type="text/event-stream")

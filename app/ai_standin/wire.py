@@ -1,4 +1,8 @@
-"""Checks of a chat-completions request body, as strict as the real APIs on what we use."""
+"""Checks of request bodies, as strict as the real APIs on what we use.
+
+Chat completions here; the Responses API shares the envelope and tool checks and reads its
+own `input` items in `ai_standin.responses`.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ KNOWN_PARAMETERS = {
     "max_tokens",
     "max_completion_tokens",
     "stream",
+    "stream_options",
     "stop",
     "seed",
     "user",
@@ -50,51 +55,98 @@ def validate_request(body: Any, *, gemini: bool = False) -> None:
 
     `gemini` also applies Gemini's limits on tool parameter schemas.
     """
-    if not isinstance(body, dict):
-        raise InvalidRequest("the request body must be a JSON object")
-    unknown = sorted(set(body) - KNOWN_PARAMETERS)
-    if unknown:
-        raise InvalidRequest(f"Unrecognized request argument supplied: {unknown[0]}", unknown[0])
-    if not isinstance(body.get("model"), str) or not body["model"].strip():
-        raise InvalidRequest("you must provide a model parameter", "model")
-    if body.get("stream"):
-        raise InvalidRequest("stream is not supported by the stand-in", "stream")
-    _validate_tools(body.get("tools"), gemini=gemini)
+    validate_envelope(
+        body,
+        KNOWN_PARAMETERS,
+        unknown="Unrecognized request argument supplied: {name}",
+        no_model="you must provide a model parameter",
+    )
+    validate_tools(body.get("tools"), gemini=gemini)
     _validate_messages(body.get("messages"))
 
 
-def _validate_tools(tools: Any, *, gemini: bool) -> None:
+def validate_envelope(body: Any, known: set[str], *, unknown: str, no_model: str) -> None:
+    """Raise `InvalidRequest` unless `body` is an object of `known` parameters with a model.
+
+    Each API words the refusals its own way: `unknown` (with `{name}`) and `no_model`.
+    """
+    if not isinstance(body, dict):
+        raise InvalidRequest("the request body must be a JSON object")
+    names = sorted(set(body) - known)
+    if names:
+        raise InvalidRequest(unknown.format(name=names[0]), names[0])
+    if not isinstance(body.get("model"), str) or not body["model"].strip():
+        raise InvalidRequest(no_model, "model")
+    _validate_stream(body)
+
+
+def _validate_stream(body: dict[str, Any]) -> None:
+    """Raise `InvalidRequest` unless `stream` is a boolean and `stream_options` goes with it.
+
+    OpenAI refuses `stream_options` without `stream: true`, with the message used here.
+    """
+    stream = body.get("stream", False)
+    if not isinstance(stream, bool):
+        raise InvalidRequest(f"stream must be a boolean, got {stream!r}", "stream")
+    options = body.get("stream_options")
+    if options is None:
+        return
+    if not stream:
+        raise InvalidRequest(
+            "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
+            "stream_options",
+        )
+    if not isinstance(options, dict) or not isinstance(options.get("include_usage", False), bool):
+        raise InvalidRequest(
+            "stream_options must be an object such as {'include_usage': true}", "stream_options"
+        )
+
+
+def validate_tools(tools: Any, *, responses_api: bool = False, gemini: bool = False) -> None:
+    """Raise `InvalidRequest` unless `tools` is a list of distinct function tools.
+
+    Chat completions nest the function (`{"type": "function", "function": {"name", ...}}`),
+    the Responses API (`responses_api`) does not (`{"type": "function", "name", ...}`);
+    `gemini` also applies Gemini's limits on parameter schemas.
+    """
     if tools is None:
         return
     if not isinstance(tools, list):
         raise InvalidRequest("tools must be an array", "tools")
-    seen = set()
+    shape = "'name', ..." if responses_api else "'function': {'name', ...}"
+    seen: set[str] = set()
     for index, tool in enumerate(tools):
         param = f"tools[{index}]"
         if not isinstance(tool, dict) or tool.get("type") != "function":
-            raise InvalidRequest("each tool must be {'type': 'function', 'function': {...}}", param)
-        function = tool.get("function")
-        if not isinstance(function, dict):
-            raise InvalidRequest("missing function", f"{param}.function")
-        name = function.get("name")
-        if not isinstance(name, str) or not _TOOL_NAME.match(name):
-            raise InvalidRequest("invalid function name", f"{param}.function.name")
-        if name in seen:
-            raise InvalidRequest(f"duplicate function name {name}", f"{param}.function.name")
-        seen.add(name)
-        if "description" in function and not isinstance(function["description"], str):
-            raise InvalidRequest("description must be a string", f"{param}.function.description")
-        parameters = function.get("parameters")
-        if parameters is not None and (
-            not isinstance(parameters, dict)
-            or parameters.get("type") != "object"
-            or not isinstance(parameters.get("properties", {}), dict)
-        ):
-            raise InvalidRequest(
-                "parameters must be a JSON Schema of type object", f"{param}.function.parameters"
-            )
-        if gemini and parameters is not None:
-            _validate_gemini_schema(parameters, f"{param}.function.parameters")
+            raise InvalidRequest(f"each tool must be {{'type': 'function', {shape}}}", param)
+        if not responses_api:
+            param = f"{param}.function"
+            tool = tool.get("function")
+        _validate_function(tool, param, seen)
+        if gemini and tool.get("parameters") is not None:
+            _validate_gemini_schema(tool["parameters"], f"{param}.parameters")
+
+
+def _validate_function(function: Any, param: str, seen: set[str]) -> None:
+    if not isinstance(function, dict):
+        raise InvalidRequest("missing function", param)
+    name = function.get("name")
+    if not isinstance(name, str) or not _TOOL_NAME.match(name):
+        raise InvalidRequest(f"invalid function name {name!r}", f"{param}.name")
+    if name in seen:
+        raise InvalidRequest(f"duplicate function name {name}", f"{param}.name")
+    seen.add(name)
+    if "description" in function and not isinstance(function["description"], str):
+        raise InvalidRequest("description must be a string", f"{param}.description")
+    parameters = function.get("parameters")
+    if parameters is not None and (
+        not isinstance(parameters, dict)
+        or parameters.get("type") != "object"
+        or not isinstance(parameters.get("properties", {}), dict)
+    ):
+        raise InvalidRequest(
+            "parameters must be a JSON Schema of type object", f"{param}.parameters"
+        )
 
 
 def _validate_gemini_schema(schema: dict[str, Any], param: str) -> None:

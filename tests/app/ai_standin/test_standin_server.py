@@ -350,7 +350,12 @@ def test_fails_when_the_key_and_the_debug_token_are_not_two_values(
             "tools[0].function.parameters",
             "JSON Schema of type object",
         ),
-        ({"model": "m", "messages": [user("hi")], "stream": True}, "stream", "not supported"),
+        ({"model": "m", "messages": [user("hi")], "stream": "yes"}, "stream", "must be a boolean"),
+        (
+            {"model": "m", "messages": [user("hi")], "stream_options": {"include_usage": True}},
+            "stream_options",
+            "only allowed when 'stream' is enabled",
+        ),
     ],
 )
 async def test_rejects_bodies_that_break_the_wire_format(
