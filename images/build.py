@@ -14,9 +14,10 @@ Debian rootfs that debootstrap fetches from the machine's configured apt mirror:
    $CACHE/wheels and mounted read-only at /mnt, so pip installs them with --no-index. The
    test fixture images (`fixtures`, app/foreign/Dockerfile) are built the same way, only
    when a test asks for them: `all` leaves them out.
-4. the cluster's component images (images/<name>/Containerfile) around the static binaries
-   that `tools/gotools.py` builds into $CACHE/bin; a missing binary is skipped unless
-   --require-all-components is given.
+4. the cluster's component images (images/<name>/Containerfile, or the shared
+   images/static-binary/Containerfile) around the static binaries that `tools/gotools.py`
+   builds into $CACHE/bin; a missing binary is skipped unless --require-all-components is
+   given.
 
 Each exported image is written to $CACHE/images/<name>-<tag>.tar (docker-archive, which
 `ctr images import` reads) and kept in buildah's local store. A digest of every input (the

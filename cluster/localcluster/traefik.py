@@ -34,7 +34,7 @@ WEB_PORT = 8000
 PING_PORT = 8080
 # Next to the frontend's 30080; the user opens http://10.250.0.1:30081 with a Host header.
 NODE_PORT = 30081
-# The uid of the image (images/traefik/Containerfile).
+# The uid of the image (its user in images/imagebuild/catalogue.py).
 USER_ID = 65532
 GATEWAY_TIMEOUT_SECONDS = 60
 

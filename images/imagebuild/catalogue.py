@@ -56,12 +56,39 @@ def app_image(name: str, version: str) -> Image:
 
 
 @dataclass(frozen=True)
+class StaticBinary:
+    """How images/static-binary/Containerfile lays out a component's image.
+
+    `source` is the upstream repository (the image's source label); `user` runs the binary;
+    `ports` are exposed as upstream's image exposes them; `capability`, in setcap's form, is
+    set on the binary.
+    """
+
+    source: str
+    user: str
+    ports: str
+    capability: str = ""
+
+    def containerfile(self, name: str) -> str:
+        """The shared Containerfile with this component's labels, USER, EXPOSE and ENTRYPOINT."""
+        shared = (IMAGES_DIR / "static-binary" / "Containerfile").read_text()
+        return (
+            f'{shared}LABEL org.opencontainers.image.title="{name}" \\\n'
+            f'      org.opencontainers.image.source="{self.source}"\n'
+            f"USER {self.user}\n"
+            f"EXPOSE {self.ports}\n"
+            f'ENTRYPOINT ["/{name}"]\n'
+        )
+
+
+@dataclass(frozen=True)
 class Component:
     """A cluster component image around one static binary from $CACHE/bin.
 
     `version` is the toolchain's pin (tools/toolchain/pins.py); `tag` fixes the image tag when
     it is not that version; `on_debian` gives the Containerfile base-debian as its BASE_IMAGE
-    (for the CA bundle, setcap or iptables).
+    (for the CA bundle, setcap or iptables). A component in STATIC_BINARIES is built from the
+    shared images/static-binary/Containerfile, any other from its images/<name>/Containerfile.
     """
 
     name: str
@@ -69,10 +96,32 @@ class Component:
     tag: str | None = None
     on_debian: bool = False
 
-    def containerfile(self) -> Path:
-        """The component's Containerfile under images/<name>/."""
+    @property
+    def static(self) -> StaticBinary | None:
+        """Its layout in images/static-binary/Containerfile; None when it has its own."""
+        return STATIC_BINARIES.get(self.name)
+
+    def containerfile(self, context: Path) -> Path:
+        """The component's Containerfile: its own, or the one stage_context wrote for it."""
+        if self.static:
+            return context / "Containerfile"
         return IMAGES_DIR / self.name / "Containerfile"
 
+
+# The components images/static-binary/Containerfile builds, laid out as their upstream images.
+STATIC_BINARIES = {
+    # The capability lets CoreDNS bind port 53 as a non-root user.
+    "coredns": StaticBinary(
+        "https://github.com/coredns/coredns", "65532:65532", "53 53/udp", "cap_net_bind_service=+ep"
+    ),
+    # Its serving certificate goes to --cert-dir (an emptyDir at /tmp).
+    "metrics-server": StaticBinary(
+        "https://github.com/kubernetes-sigs/metrics-server", "65534:65534", "10250"
+    ),
+    # Without upstream's shell; the CA bundle serves HTTPS backends and ACME. The cluster's
+    # entrypoints listen on unprivileged ports, so the binary needs no file capability.
+    "traefik": StaticBinary("https://github.com/traefik/traefik", "65532:65532", "8000 8080"),
+}
 
 COMPONENTS = [
     # 3.10 is the sandbox image tag the cluster's containerd config names, whatever the patch
@@ -101,11 +150,18 @@ def component_image(component: Component, version: str, context: Path) -> Image:
     return Image(
         name=component.name,
         ref=f"{REGISTRY}/{PROJECT}/{component.name}:{component.tag or version}",
-        containerfile=component.containerfile(),
+        containerfile=component.containerfile(context),
         context=context,
         inputs=[context / component.name],
-        build_args={"VERSION": version, **iptables_mode(component)},
+        build_args={"VERSION": version, **static_args(component), **iptables_mode(component)},
     )
+
+
+def static_args(component: Component) -> dict[str, str]:
+    """Return the build arguments of images/static-binary/Containerfile, if it builds this one."""
+    if not component.static:
+        return {}
+    return {"NAME": component.name, "CAPABILITY": component.static.capability}
 
 
 def iptables_mode(component: Component) -> dict[str, str]:
@@ -121,7 +177,10 @@ def iptables_mode(component: Component) -> dict[str, str]:
 
 
 def stage_context(component: Component) -> Path | None:
-    """Copy a component's binary into its own small build context; None when it is missing."""
+    """Copy a component's binary into its own small build context; None when it is missing.
+
+    A component built from images/static-binary/Containerfile gets its Containerfile there too.
+    """
     binary = cache_dir() / "bin" / component.name
     if not binary.is_file():
         return None
@@ -131,4 +190,6 @@ def stage_context(component: Component) -> Path | None:
     resolved = binary.resolve()
     if not target.is_file() or target.read_bytes() != resolved.read_bytes():
         shutil.copy2(resolved, target)
+    if component.static:
+        component.containerfile(context).write_text(component.static.containerfile(component.name))
     return context
