@@ -122,27 +122,31 @@ function busy(form, on) {
   for (const control of form.elements) control.disabled = on;
 }
 
-$("add-task").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const form = event.currentTarget;
-  const input = $("new-title");
-  const title = input.value.trim();
-  if (!title) return;
-  busy(form, true);
-  const added = await run(() => api("POST", "/tasks", { title }));
-  busy(form, false);
-  if (added) input.value = "";
-  input.focus();
+// On submit of `formId`, calls `send(text, input)` with the trimmed text of `inputId`, unless it
+// is empty; the form's controls stay disabled until it returns, then the input gets the focus.
+function onSubmitText(formId, inputId, send) {
+  $(formId).addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const form = event.currentTarget;
+    const input = $(inputId);
+    const text = input.value.trim();
+    if (!text) return;
+    busy(form, true);
+    try {
+      await send(text, input);
+    } finally {
+      busy(form, false);
+      input.focus();
+    }
+  });
+}
+
+onSubmitText("add-task", "new-title", async (title, input) => {
+  if (await run(() => api("POST", "/tasks", { title }))) input.value = "";
 });
 
-$("chat").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const form = event.currentTarget;
-  const input = $("chat-message");
-  const message = input.value.trim();
-  if (!message) return;
+onSubmitText("chat", "chat-message", async (message, input) => {
   say("you", message);
-  busy(form, true);
   const pending = say("assistant", "…");
   try {
     const answer = await api("POST", "/chat", { message, conversation_id: conversationId });
@@ -154,9 +158,6 @@ $("chat").addEventListener("submit", async (event) => {
   } catch (error) {
     pending.className = "error";
     pending.textContent = error instanceof ApiError ? error.message : UNREACHABLE;
-  } finally {
-    busy(form, false);
-    input.focus();
   }
 });
 
