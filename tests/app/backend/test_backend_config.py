@@ -6,6 +6,7 @@ import os
 import secrets
 import subprocess
 import sys
+from collections.abc import Callable
 
 import pytest
 from support.app_process import APP_PYTHONPATH, REPO_ROOT
@@ -60,17 +61,23 @@ def load(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> Settings:
     return load_settings(Settings)
 
 
-def refusal(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], env: dict[str, str]
-) -> str:
-    """Load `env`, which must stop the backend with exit code 2 and nothing on stdout; return
-    what it printed on stderr."""
-    with pytest.raises(SystemExit) as exited:
-        load(monkeypatch, env)
-    assert exited.value.code == 2
-    captured = capsys.readouterr()
-    assert captured.out == ""
-    return captured.err
+Refusal = Callable[[dict[str, str]], str]
+
+
+@pytest.fixture
+def refusal(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Refusal:
+    """Return `refusal(env)`: load `env`, which must stop the backend with exit code 2 and
+    nothing on stdout; return what it printed on stderr."""
+
+    def refuse(env: dict[str, str]) -> str:
+        with pytest.raises(SystemExit) as exited:
+            load(monkeypatch, env)
+        assert exited.value.code == 2
+        captured = capsys.readouterr()
+        assert captured.out == ""
+        return captured.err
+
+    return refuse
 
 
 def test_valid_environment_loads_with_documented_defaults(
@@ -120,36 +127,30 @@ def test_ai_base_url_overrides_the_provider_default(
     ],
 )
 def test_fails_when_a_variable_is_missing(
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    environment: dict[str, str],
-    missing: str,
-    line: str,
+    refusal: Refusal, environment: dict[str, str], missing: str, line: str
 ) -> None:
     del environment[missing]
-    assert refusal(monkeypatch, capsys, environment) == line + "\n"
+    assert refusal(environment) == line + "\n"
 
 
 def test_fails_when_the_metrics_port_is_the_app_port(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], environment: dict[str, str]
+    refusal: Refusal, environment: dict[str, str]
 ) -> None:
     env = {**environment, "PORT": "9100", "METRICS_PORT": "9100"}
-    assert refusal(monkeypatch, capsys, env) == "config error: METRICS_PORT must differ from PORT\n"
+    assert refusal(env) == "config error: METRICS_PORT must differ from PORT\n"
 
 
 def test_fails_when_the_gemini_key_is_missing(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], environment: dict[str, str]
+    refusal: Refusal, environment: dict[str, str]
 ) -> None:
-    assert refusal(monkeypatch, capsys, {**environment, "AI_PROVIDER": "gemini"}) == (
+    assert refusal({**environment, "AI_PROVIDER": "gemini"}) == (
         "config error: GEMINI_API_KEY is missing (AI_PROVIDER=gemini needs it)\n"
     )
 
 
-def test_an_empty_variable_counts_as_missing(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], environment: dict[str, str]
-) -> None:
+def test_an_empty_variable_counts_as_missing(refusal: Refusal, environment: dict[str, str]) -> None:
     env = {**environment, "BETTER_AUTH_SECRET": ""}
-    assert refusal(monkeypatch, capsys, env) == "config error: BETTER_AUTH_SECRET is missing\n"
+    assert refusal(env) == "config error: BETTER_AUTH_SECRET is missing\n"
 
 
 @pytest.mark.parametrize(
@@ -178,16 +179,11 @@ def test_an_empty_variable_counts_as_missing(
     ],
 )
 def test_fails_when_a_variable_is_malformed_without_showing_it(
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    environment: dict[str, str],
-    name: str,
-    value: str,
-    reason: str,
+    refusal: Refusal, environment: dict[str, str], name: str, value: str, reason: str
 ) -> None:
     secret_part = secrets.token_hex(12)
     bad_value = Secret(value.replace("{secret}", secret_part))
-    err = refusal(monkeypatch, capsys, {**environment, name: bad_value})
+    err = refusal({**environment, name: bad_value})
     assert err.count("\n") == 1
     assert err.startswith(f"config error: {name} is malformed: ")
     assert reason in err
