@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import todo_chatbot.k8s as k8s
 from constructs import Construct
@@ -98,8 +98,7 @@ class NetworkPolicies(Construct):
         self.backend = _policy(
             self,
             "Backend",
-            metadata=k8s.ObjectMeta(name=backend.name, labels=backend.labels),
-            pods=backend.selector_labels,
+            backend,
             ingress=[
                 k8s.NetworkPolicyIngressRule(
                     from_=[_pods(frontend.selector_labels), _pods(test_selector)],
@@ -128,8 +127,7 @@ class NetworkPolicies(Construct):
         self.frontend = _policy(
             self,
             "Frontend",
-            metadata=k8s.ObjectMeta(name=frontend.name, labels=frontend.labels),
-            pods=frontend.selector_labels,
+            frontend,
             ingress=[
                 k8s.NetworkPolicyIngressRule(ports=[_tcp(frontend.port)]),
                 *_scraper(props.metrics_namespace, frontend.metrics_port),
@@ -146,11 +144,11 @@ class NetworkPolicies(Construct):
         self.helm_test = _policy(
             self,
             "HelmTest",
-            metadata=k8s.ObjectMeta(
+            _HelmTestPods(
                 name=f"{backend.name.removesuffix('-backend')}-{HELM_TEST_COMPONENT}",
                 labels=backend.props.labels.of(HELM_TEST_COMPONENT),
+                selector_labels=test_selector,
             ),
-            pods=test_selector,
             egress=[_dns(), _to_pods(frontend), _to_pods(backend)],
         )
         if migrations is not None:
@@ -158,8 +156,7 @@ class NetworkPolicies(Construct):
             self.migrations = _policy(
                 self,
                 "Migrations",
-                metadata=k8s.ObjectMeta(name=migrations.name, labels=migrations.labels),
-                pods=migrations.selector_labels,
+                migrations,
                 egress=[
                     _dns(),
                     database,
@@ -168,25 +165,44 @@ class NetworkPolicies(Construct):
             )
 
 
+class Pods(Protocol):
+    """Pods a policy protects: its name and labels are theirs (a component's, a Job's)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def labels(self) -> dict[str, str]: ...
+    @property
+    def selector_labels(self) -> dict[str, str]: ...
+
+
+@dataclass(frozen=True)
+class _HelmTestPods:
+    """The chart's `helm test` pod, which no construct here owns."""
+
+    name: str
+    labels: dict[str, str]
+    selector_labels: dict[str, str]
+
+
 def _policy(
     scope: Construct,
     id: str,
+    pods: Pods,
     *,
-    metadata: k8s.ObjectMeta,
-    pods: dict[str, Any],
     egress: list[k8s.NetworkPolicyEgressRule],
     ingress: list[k8s.NetworkPolicyIngressRule] | None = None,
 ) -> k8s.KubeNetworkPolicy:
-    """A policy of both directions for the pods labelled `pods`: what the rules admit, no more.
+    """A policy of both directions for `pods`: what the rules admit, no more.
 
     Without `ingress` rules no connection reaches the pods.
     """
     return k8s.KubeNetworkPolicy(
         scope,
         id,
-        metadata=metadata,
+        metadata=k8s.ObjectMeta(name=pods.name, labels=pods.labels),
         spec=k8s.NetworkPolicySpec(
-            pod_selector=k8s.LabelSelector(match_labels=pods),
+            pod_selector=k8s.LabelSelector(match_labels=pods.selector_labels),
             policy_types=["Ingress", "Egress"],
             ingress=ingress,
             egress=egress,
