@@ -178,20 +178,24 @@ def test_config_goes_to_the_config_maps(render):
             },
         }
     )
-    backend = by_kind(manifests, "ConfigMap", "todo-todo-chatbot-backend")["data"]
-    assert backend == {
-        "AI_PROVIDER": "openai",
-        "AI_MODEL": "gpt-4.1-mini",
-        "AI_TIMEOUT_SECONDS": "12",
-        "LOG_LEVEL": "debug",
+    data = {
+        component: by_kind(manifests, "ConfigMap", f"todo-todo-chatbot-{component}")["data"]
+        for component in ("backend", "frontend")
     }
-    frontend = by_kind(manifests, "ConfigMap", "todo-todo-chatbot-frontend")["data"]
-    assert frontend == {
-        "BACKEND_URL": "http://todo-todo-chatbot-backend:8000",
-        "PUBLIC_URL": "http://localhost:8080",
-        "LOG_LEVEL": "debug",
-        "SIGNUP_LIMIT_PER_CLIENT": "20",
-        "TRUSTED_PROXIES": "10.244.0.0/24,fd00::/8",
+    assert data == {
+        "backend": {
+            "AI_PROVIDER": "openai",
+            "AI_MODEL": "gpt-4.1-mini",
+            "AI_TIMEOUT_SECONDS": "12",
+            "LOG_LEVEL": "debug",
+        },
+        "frontend": {
+            "BACKEND_URL": "http://todo-todo-chatbot-backend:8000",
+            "PUBLIC_URL": "http://localhost:8080",
+            "LOG_LEVEL": "debug",
+            "SIGNUP_LIMIT_PER_CLIENT": "20",
+            "TRUSTED_PROXIES": "10.244.0.0/24,fd00::/8",
+        },
     }
 
 
