@@ -7,14 +7,15 @@ with a message for the user, and the next call tries again. The chat's own AI fa
 (502, 504) keep the backend's message, which says what went wrong with the assistant.
 """
 
-from typing import Annotated, Any
+from collections.abc import Awaitable
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path
 from fastapi.responses import JSONResponse, Response
 from todo_common.web import json_error
 
 from todo_frontend.api.deps import CurrentUser, ServicesDep, require_same_origin
-from todo_frontend.backend_client import BackendUnavailable
+from todo_frontend.backend_client import BackendResponse, BackendUnavailable
 from todo_frontend.models import ChatMessage, TaskCreate, TaskUpdate
 
 router = APIRouter(prefix="/app/api", tags=["api"], dependencies=[Depends(require_same_origin)])
@@ -27,25 +28,10 @@ AI_ERRORS = frozenset({502, 504})
 TaskId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 
 
-async def _forward(
-    services: ServicesDep,
-    user: CurrentUser,
-    method: str,
-    path: str,
-    body: Any = None,
-    *,
-    timeout_seconds: float | None = None,
-    relayed_errors: frozenset[int] = frozenset(),
-) -> Response:
+async def _relay(call: Awaitable[BackendResponse]) -> Response:
+    """The backend's answer to `call`, as it is; the user's message when the call failed."""
     try:
-        answer = await services.backend.call(
-            method,
-            path,
-            user_id=user.id,
-            json=body,
-            timeout_seconds=timeout_seconds,
-            relayed_errors=relayed_errors,
-        )
+        answer = await call
     except BackendUnavailable as error:
         return json_error(error.status_code, str(error))
     if answer.body is None:
@@ -56,13 +42,14 @@ async def _forward(
 @router.get("/tasks")
 async def list_tasks(services: ServicesDep, user: CurrentUser) -> Response:
     """List the user's tasks."""
-    return await _forward(services, user, "GET", "/api/tasks")
+    return await _relay(services.backend.call("GET", "/api/tasks", user_id=user.id))
 
 
 @router.post("/tasks")
 async def create_task(services: ServicesDep, user: CurrentUser, task: TaskCreate) -> Response:
     """Add a task."""
-    return await _forward(services, user, "POST", "/api/tasks", task.model_dump())
+    body = task.model_dump()
+    return await _relay(services.backend.call("POST", "/api/tasks", user_id=user.id, json=body))
 
 
 @router.patch("/tasks/{task_id}")
@@ -71,13 +58,15 @@ async def update_task(
 ) -> Response:
     """Change a task's title or completion."""
     body = changes.model_dump(exclude_unset=True)
-    return await _forward(services, user, "PATCH", f"/api/tasks/{task_id}", body)
+    path = f"/api/tasks/{task_id}"
+    return await _relay(services.backend.call("PATCH", path, user_id=user.id, json=body))
 
 
 @router.delete("/tasks/{task_id}")
 async def delete_task(services: ServicesDep, user: CurrentUser, task_id: TaskId) -> Response:
     """Delete a task."""
-    return await _forward(services, user, "DELETE", f"/api/tasks/{task_id}")
+    path = f"/api/tasks/{task_id}"
+    return await _relay(services.backend.call("DELETE", path, user_id=user.id))
 
 
 @router.post("/chat")
@@ -85,13 +74,12 @@ async def chat(services: ServicesDep, user: CurrentUser, message: ChatMessage) -
     """Send one message to the assistant; its reply may have changed the tasks."""
     body = message.model_dump(mode="json", exclude_none=True)
     # A chat turn waits for the AI provider, possibly several times (tool calls).
-    timeout = services.settings.CHAT_TIMEOUT_SECONDS
-    return await _forward(
-        services,
-        user,
+    call = services.backend.call(
         "POST",
         "/api/chat",
-        body,
-        timeout_seconds=timeout,
+        user_id=user.id,
+        json=body,
+        timeout_seconds=services.settings.CHAT_TIMEOUT_SECONDS,
         relayed_errors=AI_ERRORS,
     )
+    return await _relay(call)
