@@ -74,8 +74,6 @@ class Backend(Workload):
             props.ai_base_url,
         )
         config = {key: value for key, value in zip(CONFIG_KEYS, values, strict=True) if value}
-        keys = (DATABASE_URL, BETTER_AUTH_SECRET, AI_KEYS[props.ai_provider])
-        secret_env = {key: secrets.env_value(key) for key in (*keys, *props.extra_secret_keys)}
         super().__init__(
             scope,
             id,
@@ -84,6 +82,7 @@ class Backend(Workload):
             variables=VARIABLES,
             props=props,
             config=config,
-            secret_env=secret_env,
+            secrets=secrets,
+            secret_keys=(DATABASE_URL, BETTER_AUTH_SECRET, AI_KEYS[props.ai_provider]),
         )
         self.public_path = props.public_path

@@ -96,8 +96,6 @@ class Frontend(Workload):
             ",".join(props.trusted_proxies),
         )
         config = dict(zip(CONFIG_KEYS, values, strict=True))
-        keys = (DATABASE_URL, BETTER_AUTH_SECRET, *props.extra_secret_keys)
-        secret_env = {key: secrets.env_value(key) for key in keys}
         super().__init__(
             scope,
             id,
@@ -106,6 +104,7 @@ class Frontend(Workload):
             variables=VARIABLES,
             props=props,
             config=config,
-            secret_env=secret_env,
+            secrets=secrets,
+            secret_keys=(DATABASE_URL, BETTER_AUTH_SECRET),
         )
         self.backend = backend

@@ -20,6 +20,7 @@ from constructs import Construct
 
 from . import choices
 from .labels import Labels
+from .secret import Secrets
 
 APP_USER = 10001
 """Numeric user and group of the images (docs/contract.md)."""
@@ -418,7 +419,8 @@ class Workload(Construct):
         variables: tuple[str, ...],
         props: WorkloadProps,
         config: dict[str, str],
-        secret_env: dict[str, kplus.EnvValue],
+        secrets: Secrets,
+        secret_keys: tuple[str, ...],
     ) -> None:
         super().__init__(scope, id)
         props.validate()
@@ -432,7 +434,7 @@ class Workload(Construct):
         self.selector_labels = props.labels.selector(component)
         name = props.name or f"{props.labels.instance}-{component}"
         env = {
-            **secret_env,
+            **{key: secrets.env_value(key) for key in (*secret_keys, *props.extra_secret_keys)},
             INSTANCE_NAME: kplus.EnvValue.from_field_ref(kplus.EnvFieldPaths.POD_NAME),
         }
         config, env = _renamed(props.env_names, variables, config, env)
