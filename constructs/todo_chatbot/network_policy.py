@@ -165,7 +165,7 @@ class NetworkPolicies(Construct):
             )
 
 
-class Pods(Protocol):
+class PolicyPods(Protocol):
     """Pods a policy protects: its name and labels are theirs (a component's, a Job's)."""
 
     @property
@@ -188,7 +188,7 @@ class _HelmTestPods:
 def _policy(
     scope: Construct,
     id: str,
-    pods: Pods,
+    pods: PolicyPods,
     *,
     egress: list[k8s.NetworkPolicyEgressRule],
     ingress: list[k8s.NetworkPolicyIngressRule] | None = None,

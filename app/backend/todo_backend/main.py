@@ -56,13 +56,10 @@ def create_app(settings: Settings) -> FastAPI:
             )
             yield
 
-    docs = settings.API_DOCS
     app = FastAPI(
         title="todo-chatbot backend",
         lifespan=lifespan,
-        docs_url="/docs" if docs else None,
-        redoc_url="/redoc" if docs else None,
-        openapi_url="/openapi.json" if docs else None,
+        **web.docs_urls(enabled=settings.API_DOCS),
     )
     app.state.settings = settings
     app.state.readiness = readiness

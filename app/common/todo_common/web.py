@@ -27,7 +27,7 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import Any, TypedDict
 from urllib.parse import unquote_to_bytes
 
 from fastapi import FastAPI, Request
@@ -345,9 +345,26 @@ def install(
     return metrics
 
 
+class DocsUrls(TypedDict):
+    """FastAPI's arguments that serve the API docs and the OpenAPI schema (None: not served)."""
+
+    docs_url: str | None
+    redoc_url: str | None
+    openapi_url: str | None
+
+
+def docs_urls(*, enabled: bool) -> DocsUrls:
+    """The docs and the schema at FastAPI's default paths when `enabled`, else none of them."""
+    return DocsUrls(
+        docs_url="/docs" if enabled else None,
+        redoc_url="/redoc" if enabled else None,
+        openapi_url="/openapi.json" if enabled else None,
+    )
+
+
 def metrics_app(metrics: AppMetrics) -> FastAPI:
     """The app of the metrics port: `GET /metrics` and nothing else (scrapes are not counted)."""
-    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    app = FastAPI(**docs_urls(enabled=False))
 
     async def metrics_endpoint() -> Response:
         return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)

@@ -80,13 +80,7 @@ def create_app(settings: Settings) -> FastAPI:
             finally:
                 await backend.aclose()
 
-    app = FastAPI(
-        title="todo-chatbot frontend",
-        lifespan=lifespan,
-        docs_url=None,
-        redoc_url=None,
-        openapi_url=None,
-    )
+    app = FastAPI(title="todo-chatbot frontend", lifespan=lifespan, **web.docs_urls(enabled=False))
     app.state.readiness = readiness
     app.include_router(health.router)
     app.include_router(pages.router)
