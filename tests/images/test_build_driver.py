@@ -211,6 +211,28 @@ def test_pause_is_tagged_3_10_and_labelled_with_the_binarys_release(tmp_path: Pa
     assert image.build_args["VERSION"] == "v3.10.1"
 
 
+def test_a_static_binary_component_gets_the_shared_containerfile_with_its_own_runtime(
+    tmp_path: Path,
+) -> None:
+    coredns = next(c for c in catalogue.COMPONENTS if c.name == "coredns")
+    image = catalogue.component_image(coredns, pins.COREDNS_VERSION, tmp_path)
+    assert image.containerfile == tmp_path / "Containerfile"
+    assert image.build_args == {
+        "VERSION": pins.COREDNS_VERSION,
+        "NAME": "coredns",
+        "CAPABILITY": "cap_net_bind_service=+ep",
+    }
+    assert coredns.static is not None
+    text = coredns.static.containerfile("coredns")
+    shared = (REPO / "images" / "static-binary" / "Containerfile").read_text()
+    assert text.startswith(shared)
+    assert text.removeprefix(shared).splitlines()[-3:] == [
+        "USER 65532:65532",
+        "EXPOSE 53 53/udp",
+        'ENTRYPOINT ["/coredns"]',
+    ]
+
+
 def test_the_charts_default_registry_is_the_local_clusters_the_images_are_tagged_for() -> None:
     # values.py keeps a literal: the constructs package is installed without cluster/.
     from localcluster import settings
