@@ -27,7 +27,9 @@ MONITORING_CRDS = tuple(
     SHARED / f"crds/prometheus-operator-v0.93.0/monitoring.coreos.com_{plural}.yaml"
     for plural in ("podmonitors", "prometheusrules", "servicemonitors")
 )
-EXTERNAL_SECRET_CRD = SHARED / "crds/external-secrets-v2.9.0/external-secrets.io_externalsecrets.yaml"
+EXTERNAL_SECRET_CRD = (
+    SHARED / "crds/external-secrets-v2.9.0/external-secrets.io_externalsecrets.yaml"
+)
 OUTPUT = ROOT / "imports"
 
 

@@ -78,7 +78,8 @@ def test_is_valid_against_the_operators_crd(chart, version):
         ({"secret_store_name": ""}, "'secret_store_name' must name a SecretStore, got an empty"),
         (
             {"secret_store_kind": "Vault"},
-            r"'secret_store_kind' must be one of \['SecretStore', 'ClusterSecretStore'\], got 'Vault'",
+            r"'secret_store_kind' must be one of \['SecretStore', 'ClusterSecretStore'\], "
+            "got 'Vault'",
         ),
         (
             {"refresh_interval": "hourly"},

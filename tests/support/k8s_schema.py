@@ -1,9 +1,10 @@
 """Strict offline validation of manifests against the Kubernetes API schemas.
 
 The schemas are the `_definitions.json` files in ../shared/k8s-schemas (the
-ones `cdk8s import` uses) and the Gateway API, Prometheus Operator and External Secrets Operator CRDs in
-../shared/crds. "Strict" means what `kubectl apply --validate=strict` means: a
-field the schema does not know is an error, not silently dropped.
+ones `cdk8s import` uses) and the Gateway API, Prometheus Operator and External
+Secrets Operator CRDs in ../shared/crds. "Strict" means what `kubectl apply
+--validate=strict` means: a field the schema does not know is an error, not
+silently dropped.
 
 `write_kind_schemas` writes the same schemas as one standalone file per kind, in the
 layout kubeconform reads (what openapi2jsonschema makes of the OpenAPI documents).
