@@ -626,9 +626,7 @@ def _migrations(objects: _Objects) -> None:
     secret["metadata"]["annotations"] = {**HOOK, "helm.sh/hook-weight": "-10"}
     secret["data"] = {DATABASE_URL: secret["data"][DATABASE_URL]}
     objects.documents.append(secret)
-    objects.only_if(
-        secret, f"and {enabled} (not (or .Values.secrets.existingSecret {EXTERNAL}))"
-    )
+    objects.only_if(secret, f"and {enabled} (not (or .Values.secrets.existingSecret {EXTERNAL}))")
 
     external_secret = copy.deepcopy(objects.get("ExternalSecret", "secrets"))
     external_secret["metadata"]["name"] = job["metadata"]["name"]

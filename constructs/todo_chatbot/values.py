@@ -464,7 +464,7 @@ class Secrets:
         "no Secret and the values below are ignored",
     )
     externalSecret: ExternalSecret = section(
-        ExternalSecret, "The release's Secret from a secret store, through the External Secrets Operator"
+        ExternalSecret, "The release's Secret from a secret store (External Secrets Operator)"
     )
     databaseUrl: str = param(
         "",
