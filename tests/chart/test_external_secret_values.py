@@ -4,6 +4,7 @@ import pytest
 from support import k8s_schema
 from support.manifests import all_of, by_kind, container
 from test_bad_input import assert_no_secret_in, refused
+from test_own_image_values import notes_of
 
 REMOTE_REFS = {
     "DATABASE_URL": {"key": "todo-chatbot", "property": "database-url"},
@@ -199,3 +200,14 @@ def test_no_error_prints_a_secret_even_with_credentials_given(render, credential
     values = external(secretStoreRef={"name": ""})
     values["secrets"].update(credentials)
     assert_no_secret_in(refused(render, values, with_credentials=False), credentials)
+
+
+def test_notes_name_the_store_and_the_step_that_rolls_the_pods(chart_dir, tmp_path, credentials):
+    notes = notes_of(chart_dir, tmp_path, external(refreshInterval="1m"))
+    assert 'Credentials come from the SecretStore "vault"' in notes
+    assert 'into the Secret "todo-todo-chatbot" every 1m' in notes
+    assert (
+        "kubectl rollout restart deployment/todo-todo-chatbot-backend "
+        "deployment/todo-todo-chatbot-frontend --namespace default" in notes
+    )
+    assert "rollout restart" not in notes_of(chart_dir, tmp_path, {"secrets": credentials})
