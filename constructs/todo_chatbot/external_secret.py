@@ -96,8 +96,8 @@ class ExternalSecret(Construct):
                     kind=_STORE_KINDS[props.secret_store_kind],
                 ),
                 refresh_interval=props.refresh_interval,
-                # Owner: the Secret is deleted with the ExternalSecret, and the operator refuses
-                # to take over a Secret it did not create.
+                # Owner: the operator makes the ExternalSecret the Secret's owner, so deleting it
+                # (helm uninstall) deletes the Secret too.
                 target=eso.ExternalSecretSpecTarget(
                     name=secret_name,
                     creation_policy=eso.ExternalSecretSpecTargetCreationPolicy.OWNER,
