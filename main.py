@@ -7,8 +7,10 @@ dist/todo-chatbot. `make chart` runs both and packages the chart.
 
 import cdk8s
 from todo_chatbot import TodoChatbot
-from todo_chatbot.helm import add_pod_monitor, chart_props
+from todo_chatbot.helm import add_external_secret, add_pod_monitor, chart_props
 
 app = cdk8s.App()
-add_pod_monitor(TodoChatbot(app, "todo-chatbot", props=chart_props()))
+chart = TodoChatbot(app, "todo-chatbot", props=chart_props())
+add_pod_monitor(chart)
+add_external_secret(chart)
 app.synth()

@@ -5,7 +5,8 @@ reachable here; tools/offline-schemas.cjs answers that request from
 ../shared/k8s-schemas instead. The Gateway API bindings (HTTPRoute) come from
 the CRD file in ../shared/crds, the Prometheus Operator's (ServiceMonitor, PodMonitor,
 PrometheusRule) from its CRD files there, joined into one multi-document file since
-`cdk8s import` reads one source per run and writes one module per API group. Run from the
+`cdk8s import` reads one source per run and writes one module per API group, and the External
+Secrets Operator's ExternalSecret from its CRD file there. Run from the
 repository root: `make imports`;
 `--out DIR` writes elsewhere (the test compares such a copy with imports/).
 """
@@ -25,6 +26,9 @@ HTTPROUTE_CRD = SHARED / "crds/gateway-api-v1.6.1/gateway.networking.k8s.io_http
 MONITORING_CRDS = tuple(
     SHARED / f"crds/prometheus-operator-v0.93.0/monitoring.coreos.com_{plural}.yaml"
     for plural in ("podmonitors", "prometheusrules", "servicemonitors")
+)
+EXTERNAL_SECRET_CRD = (
+    SHARED / "crds/external-secrets-v2.9.0/external-secrets.io_externalsecrets.yaml"
 )
 OUTPUT = ROOT / "imports"
 
@@ -65,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         SHARED / "k8s-schemas" / f"v{KUBERNETES_VERSION}",
         HTTPROUTE_CRD,
         *MONITORING_CRDS,
+        EXTERNAL_SECRET_CRD,
     ):
         if not needed.exists():
             print(f"error: {needed} is missing; the imports need ../shared", file=sys.stderr)
@@ -77,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         # Each file starts a document with `---`, so plain concatenation keeps them apart.
         joined.write_text("".join(crd.read_text() for crd in MONITORING_CRDS))
         cdk8s_import(str(joined), output)
+    cdk8s_import(str(EXTERNAL_SECRET_CRD), output)
     print(f"bindings written to {output}/")
     return 0
 

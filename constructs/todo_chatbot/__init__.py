@@ -2,6 +2,7 @@
 
 from .backend import Backend, BackendProps
 from .chart import TodoChatbot, TodoChatbotProps
+from .external_secret import ExternalSecret, ExternalSecretProps, RemoteRef
 from .frontend import Frontend, FrontendProps
 from .http_route import GatewayRef, HttpRoute, HttpRouteProps
 from .ingress import Ingress, IngressProps
@@ -18,6 +19,8 @@ __all__ = [
     "AutoscalingProps",
     "Backend",
     "BackendProps",
+    "ExternalSecret",
+    "ExternalSecretProps",
     "Frontend",
     "FrontendProps",
     "GatewayRef",
@@ -34,6 +37,7 @@ __all__ = [
     "ProbeProps",
     "PrometheusRule",
     "PrometheusRuleProps",
+    "RemoteRef",
     "ScrapeProps",
     "Secrets",
     "SecretsProps",

@@ -18,6 +18,7 @@ from typing import Any
 
 from .backend import BackendProps
 from .chart import TodoChatbot, TodoChatbotProps
+from .external_secret import ExternalSecret, ExternalSecretProps, RemoteRef
 from .frontend import FrontendProps
 from .helm_yaml import (
     IF,
@@ -45,6 +46,7 @@ from .values import default_of
 from .workload import AutoscalingProps, WorkloadProps, camel_case, chart_values
 
 FULLNAME = '{{ include "todo-chatbot.fullname" . }}'
+SECRET_NAME = '{{ include "todo-chatbot.secretName" . }}'
 LABELS = Labels(
     name='{{ include "todo-chatbot.name" . }}',
     instance="{{ .Release.Name }}",
@@ -89,7 +91,7 @@ def chart_props() -> TodoChatbotProps:
     return TodoChatbotProps(
         labels=LABELS,
         secrets=SecretsProps(
-            name='{{ include "todo-chatbot.secretName" . }}',
+            name=SECRET_NAME,
             database_url=_PLACEHOLDER_URL,
             better_auth_secret=_PLACEHOLDER_SECRET,
             openai_api_key=_PLACEHOLDER_SECRET,
@@ -124,10 +126,29 @@ def add_pod_monitor(chart: TodoChatbot) -> PodMonitor:
     )
 
 
+def add_external_secret(chart: TodoChatbot) -> ExternalSecret:
+    """The chart's ExternalSecret, the values' alternative to its managed Secret.
+
+    The chart holds both and renders one (secrets.externalSecret.enabled), so it adds this
+    one beside the managed Secret that `chart_props()` gives `Secrets`.
+    """
+    return ExternalSecret(
+        chart,
+        "ExternalSecret",
+        secret_name=SECRET_NAME,
+        props=ExternalSecretProps(
+            secret_store_name="placeholder",
+            remote_refs={DATABASE_URL: RemoteRef(key="placeholder")},
+            labels=LABELS,
+        ),
+    )
+
+
 def templatize(documents: list[dict[str, Any]]) -> list[tuple[dict[str, Any], str | None]]:
     """Mark every install-time knob; returns each object with its condition (or None)."""
     objects = _Objects(documents)
     _secret(objects)
+    _external_secret(objects)
     for component in ("backend", "frontend"):
         _workload(objects, component)
     _backend_config(objects)
@@ -187,7 +208,7 @@ def _number(path: str) -> str:
 
 def _secret(objects: _Objects) -> None:
     secret = objects.get("Secret", "secrets")
-    objects.only_if(secret, "not .Values.secrets.existingSecret")
+    objects.only_if(secret, f"not (or .Values.secrets.existingSecret {EXTERNAL})")
     del secret["stringData"]
     secret["data"] = {
         DATABASE_URL: raw("{{ .Values.secrets.databaseUrl | b64enc | quote }}"),
@@ -202,6 +223,23 @@ def _secret(objects: _Objects) -> None:
     secret["data"][include_key(extra, f'include "todo-chatbot.secretData" {extra}')] = None
 
 
+EXTERNAL = ".Values.secrets.externalSecret.enabled"
+
+
+def _external_secret(objects: _Objects) -> None:
+    """The ExternalSecret, from secrets.externalSecret; its data from remoteRefs."""
+    external_secret = objects.get("ExternalSecret", "secrets")
+    objects.only_if(external_secret, EXTERNAL)
+    spec = external_secret["spec"]
+    spec["secretStoreRef"] = {
+        key: _value(f"secrets.externalSecret.secretStoreRef.{key}") for key in ("name", "kind")
+    }
+    spec["refreshInterval"] = _value("secrets.externalSecret.refreshInterval")
+    spec["data"] = block(
+        'include "todo-chatbot.externalSecretData" .Values.secrets.externalSecret.remoteRefs'
+    )
+
+
 def _workload(objects: _Objects, component: str) -> None:
     deployment = objects.get("Deployment", component)
     template = deployment["spec"]["template"]
@@ -210,6 +248,11 @@ def _workload(objects: _Objects, component: str) -> None:
     del template["metadata"]["labels"]["cdk8s.io/metadata.addr"]
     deployment["spec"][if_key(f"not .Values.{component}.autoscaling.enabled", "replicas")] = (
         _number(f"{component}.replicaCount")
+    )
+    # The operator's values are not known when Helm renders: this rolls the pods when the
+    # ExternalSecret changes (another key or store), not when a remote value does.
+    template["metadata"]["annotations"][if_key(EXTERNAL, "checksum/external-secret")] = (
+        '{{ include (print $.Template.BasePath "/externalsecret.yaml") . | sha256sum }}'
     )
     template["metadata"]["annotations"][with_key(f".Values.{component}.podAnnotations")] = None
     pod["terminationGracePeriodSeconds"] = _number(f"{component}.terminationGracePeriodSeconds")
@@ -528,7 +571,9 @@ def _migrations(objects: _Objects) -> None:
 
     A pre-install hook runs before the release's Secret and NetworkPolicies exist, so the
     Job gets its own: a Secret holding DATABASE_URL only (unless secrets.existingSecret,
-    which exists already) and a NetworkPolicy, both hooks created just before it.
+    which exists already; with secrets.externalSecret, an ExternalSecret that has the operator
+    create it, which the Job's pod waits for) and a NetworkPolicy, all hooks created just
+    before it.
     """
     enabled = ".Values.migrations.enabled"
     job = objects.get("Job", MIGRATIONS)
@@ -581,7 +626,21 @@ def _migrations(objects: _Objects) -> None:
     secret["metadata"]["annotations"] = {**HOOK, "helm.sh/hook-weight": "-10"}
     secret["data"] = {DATABASE_URL: secret["data"][DATABASE_URL]}
     objects.documents.append(secret)
-    objects.only_if(secret, f"and {enabled} (not .Values.secrets.existingSecret)")
+    objects.only_if(secret, f"and {enabled} (not (or .Values.secrets.existingSecret {EXTERNAL}))")
+
+    external_secret = copy.deepcopy(objects.get("ExternalSecret", "secrets"))
+    external_secret["metadata"]["name"] = job["metadata"]["name"]
+    external_secret["metadata"]["labels"] = copy.deepcopy(job["metadata"]["labels"])
+    external_secret["metadata"]["annotations"] = {**HOOK, "helm.sh/hook-weight": "-10"}
+    external_secret["spec"]["target"]["name"] = job["metadata"]["name"]
+    external_secret["spec"]["data"] = block(
+        'include "todo-chatbot.externalSecretData" '
+        f'(pick .Values.secrets.externalSecret.remoteRefs "{DATABASE_URL}")'
+    )
+    objects.documents.append(external_secret)
+    objects.only_if(
+        external_secret, f"and {enabled} (not .Values.secrets.existingSecret) {EXTERNAL}"
+    )
 
 
 def _metrics(objects: _Objects) -> None:

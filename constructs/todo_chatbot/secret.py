@@ -1,7 +1,9 @@
-"""The Secret that holds the app's credentials, managed here or created out of band."""
+"""The Secret that holds the app's credentials: managed here, created out of band, or synced
+from a secret store by the External Secrets Operator."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 
@@ -11,6 +13,7 @@ from cdk8s import ApiObjectMetadata
 from constructs import Construct
 
 from .choices import AI_PROVIDERS, MIN_AUTH_SECRET_LENGTH
+from .external_secret import ExternalSecret, ExternalSecretProps
 from .labels import Labels
 
 DATABASE_URL = "DATABASE_URL"
@@ -29,8 +32,9 @@ class SecretsProps:
     """Where the credentials come from.
 
     Either `existing_secret` names a Secret created out of band (kubectl,
-    External Secrets, Sealed Secrets) and nothing is created, or the values
-    below build a managed Secret. Error messages name a key, never its value.
+    Sealed Secrets) and nothing is created, or `external_secret` has the External
+    Secrets Operator create it from a secret store, or the values below build a
+    managed Secret. Error messages name a key, never its value.
     """
 
     name: str | None = None
@@ -39,6 +43,9 @@ class SecretsProps:
     """Standard labels; default: instance "todo-chatbot"."""
     existing_secret: str | None = None
     """Existing Secret to reference; default: a managed Secret from the values below."""
+    external_secret: ExternalSecretProps | None = None
+    """An ExternalSecret that creates the Secret (named as the managed one) from a secret store,
+    instead of the values below; default: none."""
     database_url: str | None = None
     """PostgreSQL URL (`postgresql://...`); required for a managed Secret."""
     better_auth_secret: str | None = None
@@ -62,6 +69,10 @@ class Secrets(Construct):
     def __init__(self, scope: Construct, id: str, *, props: SecretsProps) -> None:
         super().__init__(scope, id)
         self.resource: kplus.ISecret
+        if props.existing_secret is not None and props.external_secret is not None:
+            raise ValueError(
+                "'existing_secret' and 'external_secret' both name the Secret; set one"
+            )
         if props.existing_secret is not None:
             if not props.existing_secret:
                 raise ValueError("'existing_secret' must be a Secret name, got an empty string")
@@ -69,13 +80,24 @@ class Secrets(Construct):
             # Its keys are known only to the cluster: any key is taken on trust.
             self.keys: frozenset[str] | None = None
             return
+        name = props.name or props.labels.instance
+        if props.external_secret is not None:
+            keys = _validated_remote_keys(props.external_secret)
+            ExternalSecret(
+                self,
+                "ExternalSecret",
+                secret_name=name,
+                props=dataclasses.replace(props.external_secret, labels=props.labels),
+            )
+            # The operator creates the Secret; the pods only reference it.
+            self.resource = kplus.Secret.from_secret_name(self, "Resource", name)
+            self.keys = keys
+            return
         data = _validated_data(props)
         self.resource = kplus.Secret(
             self,
             "Resource",
-            metadata=ApiObjectMetadata(
-                name=props.name or props.labels.instance, labels=props.labels.of("secrets")
-            ),
+            metadata=ApiObjectMetadata(name=name, labels=props.labels.of("secrets")),
             string_data=data,
         )
         self.keys = frozenset(data)
@@ -92,6 +114,23 @@ class Secrets(Construct):
         return kplus.EnvValue.from_secret_value(
             kplus.SecretValue(secret=self.resource, key=key), optional=False
         )
+
+
+def _validated_remote_keys(external: ExternalSecretProps) -> frozenset[str]:
+    keys = frozenset(external.remote_refs)
+    for key in sorted(keys):
+        if not SECRET_KEY.match(key):
+            raise ValueError(
+                f"'remote_refs' keys must be Secret keys ([-._a-zA-Z0-9]), got '{key}'"
+            )
+    for key in (DATABASE_URL, BETTER_AUTH_SECRET):
+        if key not in keys:
+            raise ValueError(f"'remote_refs' must map {key}, got {sorted(keys)}")
+    if not keys & set(AI_KEYS.values()):
+        raise ValueError(
+            f"'remote_refs' must map one of {sorted(AI_KEYS.values())}, got {sorted(keys)}"
+        )
+    return keys
 
 
 def _validated_data(props: SecretsProps) -> dict[str, str]:

@@ -27,6 +27,7 @@ import yaml
 
 from . import backend, choices, frontend
 from .backend import BackendProps
+from .external_secret import REFRESH_INTERVAL, ExternalSecretProps, SecretStoreKind
 from .frontend import FrontendProps
 from .helm_yaml import plain_scalar
 from .migration import MigrationProps
@@ -407,12 +408,63 @@ class Frontend(Component):
 
 
 @dataclass
+class SecretStoreRef:
+    name: str = param(
+        "",
+        "SecretStore (or ClusterSecretStore) that reads the remote secrets (required when "
+        "secrets.externalSecret.enabled)",
+    )
+    kind: SecretStoreKind = param(
+        default_of(ExternalSecretProps, "secret_store_kind"),
+        "Kind of the store: a SecretStore in the release's namespace or a ClusterSecretStore",
+    )
+
+
+@dataclass
+class ExternalSecret:
+    enabled: bool = param(
+        False,
+        "Have the External Secrets Operator create the release's Secret from a secret store "
+        "(an ExternalSecret, external-secrets.io/v1; needs the operator and its CRDs) instead "
+        "of the values below; pods do not restart when it updates the Secret (chart README)",
+    )
+    secretStoreRef: SecretStoreRef = section(SecretStoreRef, "The store the values come from")
+    refreshInterval: str = param(
+        default_of(ExternalSecretProps, "refresh_interval"),
+        "How often the operator reads the remote values again and updates the Secret (a Go "
+        "duration; 0 never)",
+        pattern=REFRESH_INTERVAL.pattern,
+    )
+    remoteRefs: dict[str, dict[str, str]] = param(
+        {},
+        "Each key of the Secret and where its value lives, e.g. {DATABASE_URL: {key: app, "
+        "property: database-url}}; DATABASE_URL, BETTER_AUTH_SECRET and the key of ai.provider "
+        "are required, and the keys that extraSecretKeys name",
+        additionalProperties=False,
+        patternProperties={
+            SECRET_KEY.pattern: {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["key"],
+                "properties": {
+                    "key": {"type": "string", "minLength": 1},
+                    "property": {"type": "string"},
+                },
+            }
+        },
+    )
+
+
+@dataclass
 class Secrets:
     existingSecret: str = param(
         "",
         "Name of an existing Secret holding DATABASE_URL, "
         "BETTER_AUTH_SECRET and the AI key; when set, the chart creates "
         "no Secret and the values below are ignored",
+    )
+    externalSecret: ExternalSecret = section(
+        ExternalSecret, "The release's Secret from a secret store (External Secrets Operator)"
     )
     databaseUrl: str = param(
         "",

@@ -175,13 +175,14 @@ def test_kubeconform_refuses_an_unknown_field(tmp_path, kind_schemas):
         assert "targetPortt" in verdict["msg"]
 
 
-def test_kubeconform_knows_the_monitor_and_route_kinds(kind_schemas):
+def test_kubeconform_knows_the_monitor_route_and_external_secret_kinds(kind_schemas):
     for version in k8s_schema.KUBERNETES_VERSIONS:
         names = {path.name for path in (kind_schemas / version).iterdir()}
         assert {
             "httproute-gateway-v1.json",
             "servicemonitor-monitoring-v1.json",
             "podmonitor-monitoring-v1.json",
+            "externalsecret-external-secrets-v1.json",
             "deployment-apps-v1.json",
         } <= names
 

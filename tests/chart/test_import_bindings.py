@@ -21,3 +21,5 @@ def test_regenerated_bindings_equal_the_committed_ones(tmp_path):
     monitoring = (tmp_path / "imports/com/coreos/monitoring/__init__.py").read_text()
     for kind in ("ServiceMonitor", "PodMonitor", "PrometheusRule"):
         assert f"\nclass {kind}(" in monitoring, kind
+    external_secrets = (tmp_path / "imports/io/external_secrets/__init__.py").read_text()
+    assert "\nclass ExternalSecret(" in external_secrets

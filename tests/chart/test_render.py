@@ -172,6 +172,9 @@ SCENARIOS = {
         ]
     },
     "example-file": yaml.safe_load((ROOT / "examples" / "values-existing-secret.yaml").read_text()),
+    "example-external-secret": yaml.safe_load(
+        (ROOT / "examples" / "values-external-secret.yaml").read_text()
+    ),
     "two-releases": {"backend": {"autoscaling": {"enabled": True}}},
     **{
         f"example-{path.stem.removeprefix('values-')}": yaml.safe_load(path.read_text())
@@ -182,10 +185,15 @@ RELEASES = {"two-releases": ("blue", "green")}
 """Scenarios installed as several releases into one namespace; the others as the release "todo"."""
 
 
+def managed_secret(values: dict) -> bool:
+    """Whether the chart makes the Secret from credentials (no existing or external one)."""
+    return not {"existingSecret", "externalSecret"} & set(values.get("secrets", {}))
+
+
 def render_scenario(render, scenario: str) -> list[dict]:
     """Every object of a scenario, all its releases; credentials unless it brings a Secret."""
     values = SCENARIOS[scenario]
-    managed = "existingSecret" not in values.get("secrets", {})
+    managed = managed_secret(values)
     return [
         manifest
         for release in RELEASES.get(scenario, ("todo",))
@@ -215,7 +223,7 @@ def test_no_object_asks_helm_uninstall_to_keep_it(render, scenario):
     # chart-managed Secret included; a `keep` resource policy would break that. Only the
     # policy is checked here: no uninstall runs.
     values = SCENARIOS[scenario]
-    managed = "existingSecret" not in values.get("secrets", {})
+    managed = managed_secret(values)
     kept = [
         (m["kind"], m["metadata"]["name"])
         for m in render(values, with_credentials=managed)

@@ -1,9 +1,10 @@
 """Strict offline validation of manifests against the Kubernetes API schemas.
 
 The schemas are the `_definitions.json` files in ../shared/k8s-schemas (the
-ones `cdk8s import` uses) and the Gateway API and Prometheus Operator CRDs in
-../shared/crds. "Strict" means what `kubectl apply --validate=strict` means: a
-field the schema does not know is an error, not silently dropped.
+ones `cdk8s import` uses) and the Gateway API, Prometheus Operator and External
+Secrets Operator CRDs in ../shared/crds. "Strict" means what `kubectl apply
+--validate=strict` means: a field the schema does not know is an error, not
+silently dropped.
 
 `write_kind_schemas` writes the same schemas as one standalone file per kind, in the
 layout kubeconform reads (what openapi2jsonschema makes of the OpenAPI documents).
@@ -24,12 +25,14 @@ SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 KUBERNETES_VERSIONS = ("1.28.0", "1.36.0")
 GATEWAY_CRDS = SHARED / "crds" / "gateway-api-v1.6.1"
 MONITORING_CRDS = SHARED / "crds" / "prometheus-operator-v0.93.0"
+EXTERNAL_SECRETS_CRDS = SHARED / "crds" / "external-secrets-v2.9.0"
 CRD_FILES = {
     GATEWAY_CRDS: ("*.yaml",),
     MONITORING_CRDS: ("*monitors.yaml", "*prometheusrules.yaml"),
+    EXTERNAL_SECRETS_CRDS: ("external-secrets.io_externalsecrets.yaml",),
 }
 """The CRDs whose kinds the chart may render: Gateway API, Prometheus Operator's monitors and
-rules."""
+rules, the External Secrets Operator's ExternalSecret."""
 KUBECONFORM_LAYOUT = "{{ .ResourceKind }}{{ .KindSuffix }}.json"
 """The file name kubeconform looks up (-schema-location) for a kind: deployment-apps-v1.json."""
 
@@ -80,6 +83,9 @@ def _custom_resources() -> dict[tuple[str, str, str], dict[str, Any]]:
                 continue
             spec = crd["spec"]
             for version in spec["versions"]:
+                # An unserved version (ExternalSecret v1beta1) is refused by the API server.
+                if not version["served"]:
+                    continue
                 schema = copy.deepcopy(version["schema"]["openAPIV3Schema"])
                 schema["properties"]["metadata"] = {"type": "object"}
                 schemas[(spec["group"], version["name"], spec["names"]["kind"])] = _strict(schema)

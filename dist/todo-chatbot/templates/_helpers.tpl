@@ -87,6 +87,18 @@ Variables from keys of the release's Secret, named as the keys:
 {{- end }}
 {{- end }}
 
+{{/* The ExternalSecret's data: one item per key of a remoteRefs map, in key order. */}}
+{{- define "todo-chatbot.externalSecretData" -}}
+{{- range $key, $ref := . }}
+- secretKey: {{ $key }}
+  remoteRef:
+    key: {{ $ref.key | quote }}
+    {{- if $ref.property }}
+    property: {{ $ref.property | quote }}
+    {{- end }}
+{{- end }}
+{{- end }}
+
 {{- define "todo-chatbot.secretName" -}}
 {{- default (include "todo-chatbot.fullname" .) .Values.secrets.existingSecret }}
 {{- end }}
@@ -135,7 +147,28 @@ print a secret.
 */}}
 {{- define "todo-chatbot.validate" -}}
 {{- $secrets := .Values.secrets }}
-{{- if not $secrets.existingSecret }}
+{{- $external := $secrets.externalSecret }}
+{{- if and $secrets.existingSecret $external.enabled }}
+{{- fail "secrets.existingSecret and secrets.externalSecret.enabled both say where the Secret comes from: set one" }}
+{{- end }}
+{{- if $external.enabled }}
+{{- if not $external.secretStoreRef.name }}
+{{- fail "secrets.externalSecret.secretStoreRef.name is required when secrets.externalSecret.enabled is true: the SecretStore that reads the remote secrets" }}
+{{- end }}
+{{- $aiKey := printf "%s_API_KEY" (upper .Values.ai.provider) }}
+{{- range list "DATABASE_URL" "BETTER_AUTH_SECRET" $aiKey }}
+{{- if not (hasKey $external.remoteRefs .) }}
+{{- fail (printf "secrets.externalSecret.remoteRefs.%s is required when secrets.externalSecret.enabled is true: the remote key (and property) that holds %s" . .) }}
+{{- end }}
+{{- end }}
+{{- range $component := list "backend" "frontend" }}
+{{- range (get $.Values $component).extraSecretKeys }}
+{{- if not (hasKey $external.remoteRefs .) }}
+{{- fail (printf "%s.extraSecretKeys names %s, which secrets.externalSecret.remoteRefs lacks: add it there" $component .) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- else if not $secrets.existingSecret }}
 {{- if not $secrets.databaseUrl }}
 {{- fail "secrets.databaseUrl is required: set it, or set secrets.existingSecret to a Secret holding DATABASE_URL" }}
 {{- end }}
