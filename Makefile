@@ -25,7 +25,9 @@ setup-python:
 	python3 -m pip install --quiet --disable-pip-version-check -r tools/requirements-pipenv.txt
 	$(PIPENV) sync --dev
 
+# Node.js 24 LTS from the npm registry (tools/toolchain/node.py) into $(CACHE)/bin, first on PATH.
 setup-node:
+	python3 tools/gotools.py node
 	npm ci --no-audit --no-fund --loglevel=error
 
 # checkov pins clash with the app's packages, so it gets its own venv, keyed
@@ -64,7 +66,6 @@ cluster-tools: ## Build Kubernetes, etcd, CoreDNS, metrics-server, kube-router, 
 
 .PHONY: synth chart imports
 VERSION := $(shell cat VERSION)
-export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
 synth: ## cdk8s synth: main.py's manifests into dist/todo-chatbot.k8s.yaml.
 	cdk8s synth --no-check-upgrade
