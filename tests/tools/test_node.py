@@ -47,9 +47,7 @@ def test_the_pinned_node_is_first_on_the_path(pinned_node):
 
 
 def test_jsii_synthesizes_on_it_without_an_end_of_life_warning(pinned_node, tmp_path):
-    env = {
-        key: value for key, value in os.environ.items() if not key.startswith("JSII_SILENCE")
-    }
+    env = {key: value for key, value in os.environ.items() if not key.startswith("JSII_SILENCE")}
     result = subprocess.run(
         [sys.executable, "-c", SYNTH.format(outdir=str(tmp_path))],
         env=env,
