@@ -10,11 +10,8 @@ refused by both before anything is installed.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
-import shutil
 import subprocess
-import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +22,7 @@ from e2e_cluster import RELEASE, Release, helm, paths, private_file
 from e2e_user import UserAgent
 from localcluster import deploy, settings, signed_release
 from localcluster.release import chart_folder
+from support import tampered_chart
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
@@ -105,29 +103,13 @@ def test_helm3_verifies_the_signed_chart_from_oci(published, signed):
     assert result.returncode == 0, result.stderr
 
 
-def tampered_package(package: Path, destination: Path) -> Path:
-    """The package with values.yaml changed after signing, and the original provenance file."""
-    destination.mkdir(parents=True)
-    out = destination / package.name
-    with tarfile.open(package) as source, tarfile.open(out, "w:gz") as target:
-        for member in source.getmembers():
-            data = source.extractfile(member)
-            content = data.read() if data else b""
-            if member.name.endswith("/values.yaml"):
-                content = content.replace(b"replicaCount: 1", b"replicaCount: 9", 1)
-                member.size = len(content)
-            target.addfile(member, io.BytesIO(content))
-    shutil.copy(f"{package}.prov", f"{out}.prov")
-    return out
-
-
 @pytest.fixture(scope="module")
 def refused_charts(
     published: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, tuple[str, str]]:
     """Each refused chart's reference and Helm's reason, pushed with its provenance file."""
     work = tmp_path_factory.mktemp("refused")
-    tampered = tampered_package(package_of(published), work / "tampered")
+    tampered = tampered_chart.tampered(package_of(published), work / "tampered")
     signed_release.push(paths().bin / "helm", tampered, TAMPERED_REPOSITORY)
     with signed_release.throwaway_key(work / "foreign.pubring.gpg") as foreign_key:
         foreign = signed_release.package_signed(
