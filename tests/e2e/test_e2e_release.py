@@ -68,7 +68,7 @@ def test_the_release_notes_record_the_chart_and_image_digests(published, digests
 @pytest.fixture(scope="module")
 def signed(published: dict[str, Any], new_release: ReleaseFactory) -> Iterator[Release]:
     """A release installed from the signed chart by Helm 4 with --verify."""
-    release = new_release("signed", 30110)
+    release = new_release("signed", 30121)
     release.chart_ref = published["chart"]["reference"]
     result = release.helm(
         "install", args=("--verify", "--keyring", keyring(published), "--wait", "--timeout=120s")

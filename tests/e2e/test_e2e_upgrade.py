@@ -61,7 +61,7 @@ def test_upgrade_from_the_last_release_under_load_loses_no_request(
     user_agent: UserAgent,
     figures: dict[str, Any],
 ) -> None:
-    release = new_release("upgrade", 30111)
+    release = new_release("upgrade", 30122)
     values = known_to(schema_of(previous_chart), release.full_values())
     common = ("--namespace", release.namespace, "--wait", "--timeout=180s")
     with private_file(json.dumps(values)) as values_file:
