@@ -1,4 +1,4 @@
-"""Command line of the local cluster: `python -m localcluster up|deploy|release|down|status`.
+"""Command line of the local cluster: `python -m localcluster <command>` (choices below).
 
 Every failure prints one line, `error: <cause and what to do>`, and exits with status 1.
 """
