@@ -3,10 +3,12 @@
 `helm package --sign` writes the chart's provenance file (its SHA-256, signed with OpenPGP);
 `helm push` uploads it beside the chart as a layer of the same OCI artifact, and
 `helm install --verify` (or `helm pull --verify`) checks it against a public keyring before
-anything is installed. The key is made for this release alone in a throwaway GNUPGHOME: only
-the public keyring is kept, beside the release notes; the private key is gone when the
-command ends. Helm reads OpenPGP packets, not GnuPG 2's keybox, so the keys are exported in
-the legacy keyring format (`gpg --export[-secret-keys]`), which Helm 3 and Helm 4 both read.
+anything is installed. The key is made for local releases in a GNUPGHOME of its own,
+$CACHE/release-key (mode 0700, never in the repository), on the first release, and kept: a
+chart released again with the same bytes must verify against the provenance Helm 4 cached
+for them. Helm reads OpenPGP packets, not GnuPG 2's keybox, so the keys are exported in the
+legacy keyring format (`gpg --export[-secret-keys]`), which Helm 3 and Helm 4 both read; the
+exported secret keyring lives in a temporary folder only while Helm signs.
 
 Everything lands in dist/release/: the signed package (`.tgz` and `.tgz.prov`), the public
 keyring (`.pubring.gpg`) and the release notes (`.release.json`), the one record of the
@@ -40,7 +42,8 @@ from .shell import run
 RELEASE_REPOSITORY = f"{settings.REGISTRY}/todo-chatbot/releases"
 SIGNER_NAME = "todo-chatbot local release"
 SIGNER = f"{SIGNER_NAME} <release@todo-chatbot.invalid>"
-# A signing-only RSA key without a passphrase: nobody types one, and it lives for one release.
+# A signing-only RSA key without a passphrase: `make release` runs unattended, and the key
+# signs local releases only.
 KEY_PARAMETERS = f"""%no-protection
 Key-Type: RSA
 Key-Length: 3072
@@ -62,24 +65,35 @@ class SigningKey:
 
 
 @contextlib.contextmanager
-def throwaway_key(public_keyring: Path) -> Iterator[SigningKey]:
-    """Make a key in a private GNUPGHOME, export its public keyring, remove the rest at the end."""
-    home = Path(tempfile.mkdtemp(prefix="todo-release-gnupg-"))
+def signing_key(home: Path, public_keyring: Path) -> Iterator[SigningKey]:
+    """The key of GNUPGHOME `home` (made there first if it has none), exported for Helm.
+
+    The public keyring is written to `public_keyring`; the secret one exists only inside
+    the block.
+    """
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)
     env = {**os.environ, "GNUPGHOME": str(home)}
+    exported = Path(tempfile.mkdtemp(prefix="todo-release-key-"))
     try:
-        run(["gpg", "--batch", "--quiet", "--gen-key"], input_text=KEY_PARAMETERS, env=env)
-        listing = run(["gpg", "--batch", "--with-colons", "--list-secret-keys"], env=env).stdout
-        fingerprint = next(
-            line.split(":")[9] for line in listing.splitlines() if line.startswith("fpr:")
-        )
-        secret_keyring = home / "secring.gpg"
+        if not _fingerprint(env):
+            run(["gpg", "--batch", "--quiet", "--gen-key"], input_text=KEY_PARAMETERS, env=env)
+        secret_keyring = exported / "secring.gpg"
         _export(["--export-secret-keys"], secret_keyring, env)
         _export(["--export"], public_keyring, env)
-        yield SigningKey(secret_keyring, public_keyring, fingerprint)
+        yield SigningKey(secret_keyring, public_keyring, _fingerprint(env))
     finally:
-        # gpg started an agent for this home; it would outlive the folder.
+        shutil.rmtree(exported, ignore_errors=True)
+        # gpg started an agent for this home; it would keep running after the release.
         subprocess.run(["gpgconf", "--kill", "gpg-agent"], env=env, check=False)
-        shutil.rmtree(home, ignore_errors=True)
+
+
+def _fingerprint(env: dict[str, str]) -> str:
+    """The fingerprint of the home's secret key, or "" when it has none."""
+    listing = run(["gpg", "--batch", "--with-colons", "--list-secret-keys"], env=env, check=False)
+    for line in listing.stdout.splitlines():
+        if line.startswith("fpr:"):
+            return line.split(":")[9]
+    return ""
 
 
 def _export(options: list[str], path: Path, env: dict[str, str]) -> None:
@@ -146,7 +160,7 @@ def publish(paths: Paths, out: Path, *, repository: str = RELEASE_REPOSITORY) ->
         raise ClusterError(f"the local registry {settings.REGISTRY} is not running: run `make up`")
     out.mkdir(parents=True, exist_ok=True)
     name = f"{chart.name}-{chart_version(chart)}"
-    with throwaway_key(out / f"{name}.pubring.gpg") as key:
+    with signing_key(paths.cache / "release-key", out / f"{name}.pubring.gpg") as key:
         package = package_signed(paths.bin / "helm", chart, out, key)
         digest = push(paths.bin / "helm", package, repository)
         reference = f"oci://{repository}/{chart.name}"

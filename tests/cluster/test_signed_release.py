@@ -23,13 +23,22 @@ def helm(name: str) -> Path:
 def signed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str]:
     """The chart packaged and signed by the pinned Helm 4: (package, public keyring, signer)."""
     out = tmp_path_factory.mktemp("signed")
-    with signed_release.throwaway_key(out / "release.pubring.gpg") as key:
+    home = out / "gnupg"
+    with signed_release.signing_key(home, out / "release.pubring.gpg") as key:
         package = signed_release.package_signed(
             helm("helm"), chart_folder(paths_from_env().repo), out, key
         )
-        home = key.secret_keyring.parent
-    assert not home.exists(), "the private key outlived the release"
+    assert not key.secret_keyring.exists(), "the exported secret keyring outlived the signing"
+    assert home.stat().st_mode & 0o777 == 0o700
     return package, key.public_keyring, key.fingerprint
+
+
+def test_the_key_is_kept_for_the_next_release(signed, tmp_path):
+    _, keyring, fingerprint = signed
+    home = keyring.parent / "gnupg"
+    with signed_release.signing_key(home, tmp_path / "again.pubring.gpg") as again:
+        assert again.fingerprint == fingerprint
+    assert again.public_keyring.read_bytes() == keyring.read_bytes()
 
 
 def verify(helm_name: str, package: Path, keyring: Path) -> subprocess.CompletedProcess[str]:
@@ -61,7 +70,7 @@ def test_helm_refuses_a_package_changed_after_signing(signed, helm_name, tmp_pat
 @pytest.mark.parametrize("helm_name", HELMS)
 def test_helm_refuses_a_signer_missing_from_the_keyring(signed, helm_name, tmp_path):
     package, _, _ = signed
-    with signed_release.throwaway_key(tmp_path / "other.pubring.gpg") as other:
+    with signed_release.signing_key(tmp_path / "gnupg", tmp_path / "other.pubring.gpg") as other:
         result = verify(helm_name, package, other.public_keyring)
     assert result.returncode != 0
     assert "unknown entity" in result.stderr

@@ -1,10 +1,10 @@
 """Signed OCI releases (`make release`): a verified install works, a tampered chart is refused.
 
-The chart is signed and pushed as `make release` does, but to a repository of this suite, so
-a release made with `make release` keeps its own. Helm 4 installs it for real with `--verify`;
-Helm 3 verifies on `install --verify --dry-run=server`. A tampered package (one value changed
-after signing, the provenance file kept) and a package signed by a key the keyring lacks are
-refused by both before anything is installed.
+The chart is signed and pushed as `make release` does (with its key), but to a repository of
+this suite, so a release made with `make release` keeps its own. Helm 4 installs it for real
+with `--verify`; Helm 3 verifies on `install --verify --dry-run=server`. A tampered package
+(one value changed after signing, the provenance file kept) and one changed and signed by a
+key the keyring lacks are refused by both before anything is installed.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import subprocess
+import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from typing import Any
 import pytest
 from conftest import ReleaseFactory, wait_until_served
 from e2e_cluster import RELEASE, Release, helm, paths, private_file
-from e2e_user import UserAgent
+from e2e_user import AppUser, UserAgent
 from localcluster import deploy, settings, signed_release
 from localcluster.release import chart_folder
 from support import tampered_chart
@@ -30,6 +31,18 @@ REPOSITORY = f"{settings.REGISTRY}/todo-chatbot/e2e-releases"
 TAMPERED_REPOSITORY = f"{settings.REGISTRY}/todo-chatbot/e2e-tampered"
 FOREIGN_REPOSITORY = f"{settings.REGISTRY}/todo-chatbot/e2e-foreign-signer"
 HELMS = ("helm", "helm3")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def new_helm_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Helm's cache as on an operator's machine that never pulled the chart.
+
+    Helm 4 verifies a chart against the provenance file it cached with the same bytes, which
+    an earlier release signed, perhaps with a key deleted since.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HELM_CACHE_HOME", str(tmp_path_factory.mktemp("helm-cache")))
+        yield
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +92,8 @@ def signed(published: dict[str, Any], new_release: ReleaseFactory) -> Iterator[R
 
 def test_helm_install_verify_from_oci_installs_a_working_release(signed, user_agent: UserAgent):
     wait_until_served(signed, user_agent)
-    assert user_agent.request("GET", signed.url + "/").status == 200
+    user = AppUser(user_agent, signed.url).sign_up()
+    assert user.tasks() == []
 
 
 def helm3(*args: str) -> subprocess.CompletedProcess[str]:
@@ -111,10 +125,14 @@ def refused_charts(
     work = tmp_path_factory.mktemp("refused")
     tampered = tampered_chart.tampered(package_of(published), work / "tampered")
     signed_release.push(paths().bin / "helm", tampered, TAMPERED_REPOSITORY)
-    with signed_release.throwaway_key(work / "foreign.pubring.gpg") as foreign_key:
-        foreign = signed_release.package_signed(
-            paths().bin / "helm", chart_folder(paths().repo), work, foreign_key
-        )
+    # Changed and signed again by another key, as whoever changed it would. (The same bytes
+    # signed by another key would be the released chart: Helm 4 verifies them against the
+    # provenance it cached with them, and rightly installs them.)
+    changed = work / "changed" / "todo-chatbot"
+    with tarfile.open(tampered) as archive:
+        archive.extractall(changed.parent, filter="data")
+    with signed_release.signing_key(work / "gnupg", work / "foreign.pubring.gpg") as foreign_key:
+        foreign = signed_release.package_signed(paths().bin / "helm", changed, work, foreign_key)
         signed_release.push(paths().bin / "helm", foreign, FOREIGN_REPOSITORY)
     return {
         "tampered": (f"oci://{TAMPERED_REPOSITORY}/todo-chatbot", "sha256 sum does not match"),
@@ -138,5 +156,5 @@ def test_install_verify_refuses_the_chart(published, signed, refused_charts, hel
     )  # fmt: skip
     assert result.returncode != 0
     assert reason in result.stderr, result.stderr
-    listed = helm("list", "--namespace", namespace, "--all", "--short")
+    listed = helm("list", "--namespace", namespace, "--short")
     assert listed.stdout.split() == [RELEASE], "a refused chart left a release"
