@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from conftest import ReleaseFactory, wait_until_served
 from e2e_cluster import RELEASE, Release, helm, paths, private_file
-from e2e_user import AppUser, UserAgent
+from e2e_user import UserAgent
 from localcluster import deploy, settings, signed_release
 from localcluster.release import chart_folder
 from support import tampered_chart
@@ -92,8 +92,9 @@ def signed(published: dict[str, Any], new_release: ReleaseFactory) -> Iterator[R
 
 def test_helm_install_verify_from_oci_installs_a_working_release(signed, user_agent: UserAgent):
     wait_until_served(signed, user_agent)
-    user = AppUser(user_agent, signed.url).sign_up()
-    assert user.tasks() == []
+    page = user_agent.request("GET", signed.url + "/signin")
+    assert page.status == 200, (page.status, page.error)
+    assert "<form" in page.text
 
 
 def helm3(*args: str) -> subprocess.CompletedProcess[str]:
