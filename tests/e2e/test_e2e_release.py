@@ -70,7 +70,7 @@ def test_the_release_notes_record_the_chart_and_image_digests(published, digests
     assert chart["digest"].startswith("sha256:")
     assert chart["packageSha256"] == hashlib.sha256(package_of(published).read_bytes()).hexdigest()
     assert {name: ref.split("@")[1] for name, ref in published["images"].items()} == digests
-    # The private key is gone: only the package, its provenance, the public keyring, the notes.
+    # No secret keyring is published: the package, its provenance, the public keyring, notes.
     package = package_of(published).name
     assert sorted(p.name for p in published["folder"].iterdir()) == sorted(
         [package, f"{package}.prov", published["publicKeyring"],
