@@ -25,7 +25,9 @@ setup-python:
 	python3 -m pip install --quiet --disable-pip-version-check -r tools/requirements-pipenv.txt
 	$(PIPENV) sync --dev
 
+# Node.js 24 LTS from the npm registry (tools/toolchain/node.py) into $(CACHE)/bin, first on PATH.
 setup-node:
+	python3 tools/gotools.py node
 	npm ci --no-audit --no-fund --loglevel=error
 
 # checkov pins clash with the app's packages, so it gets its own venv, keyed
@@ -64,7 +66,6 @@ cluster-tools: ## Build Kubernetes, etcd, CoreDNS, metrics-server, kube-router, 
 
 .PHONY: synth chart imports
 VERSION := $(shell cat VERSION)
-export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
 synth: ## cdk8s synth: main.py's manifests into dist/todo-chatbot.k8s.yaml.
 	cdk8s synth --no-check-upgrade
@@ -103,12 +104,13 @@ fixture-images: setup-images ## Build the test fixture images (the foreign-contr
 
 # Debian packages of the local cluster (cluster/localcluster): containerd, runc and the CNI
 # plugins run the pods; iptables, ipset and conntrack serve kube-proxy and kube-router;
-# docker-registry serves the images that skopeo pushes; PostgreSQL 15 is the "external" database.
+# docker-registry serves the images that skopeo pushes; PostgreSQL 15 is the "external" database;
+# gnupg signs the released chart (make release).
 CLUSTER_PACKAGES := containerd runc containernetworking-plugins iptables ipset conntrack \
-	docker-registry skopeo postgresql-15 openssl iproute2
+	docker-registry skopeo postgresql-15 openssl iproute2 gnupg
 LOCALCLUSTER := PYTHONPATH=$(CURDIR)/cluster python3 -m localcluster
 
-.PHONY: setup-cluster cluster-up cluster-down cluster-status up up-local down
+.PHONY: setup-cluster cluster-up cluster-down cluster-status up up-local release down
 setup-cluster:
 	@dpkg -s $(CLUSTER_PACKAGES) >/dev/null 2>&1 || { apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
@@ -139,6 +141,11 @@ up: setup-python setup-node tools chart ## Deploy the app (kube context, else lo
 up-local: setup-cluster cluster-tools images cluster-images
 	$(LOCALCLUSTER) up
 	$(LOCALCLUSTER) deploy
+
+# Signs the chart with a key made for this release, pushes it to the local registry (which
+# `make up` starts) and writes the release notes; cluster/localcluster/signed_release.py.
+release: setup-cluster chart ## Publish the signed chart to the local registry; notes in dist/release/.
+	$(LOCALCLUSTER) release
 
 down: cluster-down ## Stop the local cluster (alias of cluster-down).
 

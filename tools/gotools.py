@@ -7,10 +7,12 @@ Usage: python3 tools/gotools.py GROUP [--force]
                   (make cluster-tools)
   kubernetes      only the Kubernetes commands; cluster-addons: the rest of `cluster`
   traefik         only Traefik, the local cluster's ingress controller
-  all             helm, checkers and cluster
+  all             helm, node, checkers and cluster
+  node            Node.js, from the npm registry's package of its binary (make setup-node)
 
 Nothing is downloaded as a prebuilt binary (no such site is reachable): every tool is compiled
-here with the installed Go from modules served by the Go module proxy. Each tool is built into
+here with the installed Go from modules served by the Go module proxy; only Node.js comes
+built, as the npm registry serves it (toolchain/node.py). Each tool is built into
 $CACHE/tools/<name>-<version>/ and linked from $CACHE/bin, so a version bump rebuilds while an
 unchanged pin is a no-op. A stamp in that folder records the exact build recipe (Go version,
 flags, wrapper go.mod/go.sum); when the recipe changes the tool is rebuilt too. The module and

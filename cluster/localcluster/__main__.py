@@ -1,4 +1,4 @@
-"""Command line of the local cluster: `python -m localcluster up|deploy|down|status|preflight`.
+"""Command line of the local cluster: `python -m localcluster <command>` (choices below).
 
 Every failure prints one line, `error: <cause and what to do>`, and exits with status 1.
 """
@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import deploy, preflight, settings
+from . import deploy, preflight, settings, signed_release
 from .errors import ClusterError
 from .lifecycle import Cluster
 
@@ -16,7 +16,9 @@ from .lifecycle import Cluster
 def main(argv: list[str] | None = None) -> int:
     """Parse the command, run it, and turn a ClusterError into one line on stderr."""
     parser = argparse.ArgumentParser(prog="localcluster", description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=["up", "deploy", "down", "status", "preflight"])
+    parser.add_argument(
+        "command", choices=["up", "deploy", "release", "down", "status", "preflight"]
+    )
     args = parser.parse_args(argv)
     cluster = Cluster.from_env()
     try:
@@ -28,6 +30,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  ip netns exec {settings.USER_NETNS} curl {url}/")
             print("or through the ingress controller (Traefik):")
             print(f"  {deploy.ingress_command()}")
+        elif args.command == "release":
+            notes = signed_release.publish(cluster.paths, cluster.paths.repo / "dist" / "release")
+            print(f"released: {notes}")
         elif args.command == "down":
             cluster.down()
         elif args.command == "preflight":

@@ -2,12 +2,13 @@
 
 import re
 import subprocess
+from pathlib import Path
 
 import pytest
-import yaml
-from conftest import ROOT, VERSION
+from conftest import ROOT, VERSION, tool_path
+from support import released_chart
+from support.released_chart import releases
 
-RELEASES = ROOT / "docs" / "releases.yaml"
 CHANGELOG = ROOT / "CHANGELOG.md"
 CHART = "dist/todo-chatbot"
 SEMVER = re.compile(r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)")
@@ -18,10 +19,6 @@ def semver(version: str) -> tuple[int, ...]:
     found = SEMVER.fullmatch(version)
     assert found, f"{version!r} is not a SemVer release version (MAJOR.MINOR.PATCH)"
     return tuple(int(part) for part in found.groups())
-
-
-def releases() -> list[dict[str, str]]:
-    return yaml.safe_load(RELEASES.read_text())
 
 
 def bump_problem(last_release: str, current: str, *, chart_changed: bool) -> str | None:
@@ -51,6 +48,13 @@ def test_releases_are_on_record_oldest_first_with_their_commits():
     for release in recorded:
         found = git("cat-file", "-e", f"{release['commit']}^{{commit}}")
         assert found.returncode == 0, f"{release['version']}: commit {release['commit']} unknown"
+
+
+@pytest.mark.parametrize("version", [release["version"] for release in releases()])
+def test_each_release_is_packaged_again_from_its_commit(version, tmp_path):
+    # A fresh cache: the package is made from the commit here, not taken from an earlier run.
+    built = released_chart.package(version, helm=Path(tool_path("helm")), cache=tmp_path)
+    assert built.name == f"todo-chatbot-{version}.tgz"
 
 
 @pytest.mark.parametrize(

@@ -35,7 +35,7 @@ from e2e_cluster import (  # noqa: E402
     kubectl_json,
     paths,
 )
-from e2e_user import UserAgent  # noqa: E402
+from e2e_user import AppUser, Load, UserAgent  # noqa: E402
 from localcluster import deploy, images, supervisor  # noqa: E402
 from psycopg import connect  # noqa: E402
 from support.live_cluster import localcluster  # noqa: E402
@@ -236,3 +236,20 @@ def wait_until_served(
     while agent.request("GET", release.url + path, timeout=2).status != 200:
         assert time.monotonic() < deadline, f"{release.url} never answered the user"
         time.sleep(0.3)
+
+
+def assert_lossless(load: Load, user: AppUser, release: Release) -> None:
+    """No failed request, traffic flowed, and every created task is stored."""
+    assert load.failures == [], (load.failures, _frontend_warnings(release))
+    assert load.succeeded > 20, load.summary
+    stored = {task["id"] for task in user.tasks()}
+    assert set(load.summary["created"]) <= stored
+
+
+def _frontend_warnings(release: Release) -> list[str]:
+    """What the frontends logged at warning level or above (why a request failed)."""
+    lines = []
+    for pod in release.pods("frontend"):
+        log = kubectl("-n", release.namespace, "logs", pod["metadata"]["name"], check=False)
+        lines += [line for line in log.splitlines() if '"level": "info"' not in line]
+    return lines[-20:]

@@ -194,7 +194,7 @@ class Release:
         source = (self.chart_ref,)
         if self.chart_ref.startswith("oci://"):
             source += ("--version", self.chart_version, "--plain-http")
-        with _private_file(json.dumps(values)) as values_file:
+        with private_file(json.dumps(values)) as values_file:
             result = helm(
                 command,
                 RELEASE,
@@ -388,7 +388,7 @@ def host_pid(pod: dict[str, Any]) -> int:
 
 
 @contextlib.contextmanager
-def _private_file(text: str) -> Iterator[Path]:
+def private_file(text: str) -> Iterator[Path]:
     """A temporary file only root can read, removed afterwards."""
     descriptor, name = tempfile.mkstemp(prefix="e2e-values-", suffix=".json")
     try:

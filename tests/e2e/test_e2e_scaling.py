@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import ReleaseFactory, wait_until_served
+from conftest import ReleaseFactory, assert_lossless, wait_until_served
 from e2e_cluster import BACKEND, RELEASE, Release, helm, kubectl, kubectl_json
 from e2e_user import AppUser, Load, UserAgent
 from todo_chatbot.workload import METRICS_PORT
@@ -64,23 +64,6 @@ def backend_requests(release: Release) -> dict[str, float]:
         )
         served[pod] = float(found.group(1)) if found else 0.0
     return served
-
-
-def assert_lossless(load: Load, user: AppUser, release: Release) -> None:
-    """No failed request, traffic flowed, and every created task is stored."""
-    assert load.failures == [], (load.failures, _frontend_warnings(release))
-    assert load.succeeded > 20, load.summary
-    stored = {task["id"] for task in user.tasks()}
-    assert set(load.summary["created"]) <= stored
-
-
-def _frontend_warnings(release: Release) -> list[str]:
-    """What the frontends logged at warning level or above (why a request failed)."""
-    lines = []
-    for pod in release.pods("frontend"):
-        log = kubectl("-n", release.namespace, "logs", pod["metadata"]["name"], check=False)
-        lines += [line for line in log.splitlines() if '"level": "info"' not in line]
-    return lines[-20:]
 
 
 def pod_names(release: Release) -> set[str]:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from .golang import command_name, go_install, module_info, release_date, required_version
 from .installer import Tool
+from .node import NODE
 from .pins import (
     COREDNS_VERSION,
     ETCD_VERSION,
@@ -401,10 +402,11 @@ TRAEFIK = Tool(
 
 GROUPS: dict[str, list[Tool]] = {
     "helm": HELM_TOOLS,
+    "node": [NODE],
     "checkers": CHECKERS,
     "kubernetes": [KUBERNETES],
     "traefik": [TRAEFIK],
     "cluster": [KUBERNETES, ETCD, COREDNS, METRICS_SERVER, KUBE_ROUTER, TRAEFIK, PAUSE],
     "cluster-addons": [ETCD, COREDNS, METRICS_SERVER, KUBE_ROUTER, TRAEFIK, PAUSE],
 }
-GROUPS["all"] = [*HELM_TOOLS, *CHECKERS, *GROUPS["cluster"]]
+GROUPS["all"] = [*HELM_TOOLS, NODE, *CHECKERS, *GROUPS["cluster"]]

@@ -46,3 +46,8 @@ KUBE_ROUTER_VERSION = "v2.1.0"
 # v3.6 implements Gateway API v1.4 (GatewayClass, Gateway, HTTPRoute v1, which the v1.6.1 CRDs
 # of the cluster serve unchanged).
 TRAEFIK_VERSION = "v3.6.12"
+
+# Node.js 24 LTS (supported until 2028-04-30) for jsii and cdk8s-cli, which report the machine's
+# Node 20 as end-of-life. The npm registry's `node-linux-<arch>` packages ship the official
+# binary (toolchain/node.py); 24.22.3 is the newest 24 release they serve.
+NODE_VERSION = "v24.22.3"
