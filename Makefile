@@ -108,7 +108,8 @@ fixture-images: setup-images ## Build the test fixture images (the foreign-contr
 # gnupg signs the released chart (make release).
 CLUSTER_PACKAGES := containerd runc containernetworking-plugins iptables ipset conntrack \
 	docker-registry skopeo postgresql-15 openssl iproute2 gnupg
-LOCALCLUSTER := PYTHONPATH=$(CURDIR)/cluster python3 -m localcluster
+# It runs in the project's environment: it talks to the apiserver with the `kubernetes` client.
+LOCALCLUSTER := PYTHONPATH=$(CURDIR)/cluster $(RUN) python -m localcluster
 
 .PHONY: setup-cluster cluster-up cluster-down cluster-status up up-local release down
 setup-cluster:
@@ -116,13 +117,13 @@ setup-cluster:
 		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
 		$(CLUSTER_PACKAGES); }
 
-cluster-up: setup-cluster cluster-tools cluster-images ## Boot the local Kubernetes cluster (state: /var/lib/todo-chatbot).
+cluster-up: setup-python setup-cluster cluster-tools cluster-images ## Boot the local Kubernetes cluster (state: /var/lib/todo-chatbot).
 	$(LOCALCLUSTER) up
 
-cluster-down: ## Stop the local cluster and remove everything it added to the host.
+cluster-down: setup-python ## Stop the local cluster and remove everything it added to the host.
 	$(LOCALCLUSTER) down
 
-cluster-status: ## Show which local cluster processes run.
+cluster-status: setup-python ## Show which local cluster processes run.
 	$(LOCALCLUSTER) status
 
 # With a kube context configured (KUBECONFIG or ~/.kube/config), `make up` installs the chart
@@ -138,7 +139,7 @@ up: setup-python setup-node tools chart ## Deploy the app (kube context, else lo
 	  *) exit $$status ;; \
 	esac
 
-up-local: setup-cluster cluster-tools images cluster-images
+up-local: setup-python setup-cluster cluster-tools images cluster-images
 	$(LOCALCLUSTER) up
 	$(LOCALCLUSTER) deploy
 

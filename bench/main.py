@@ -16,7 +16,7 @@ from typing import Any
 from localcluster.settings import paths_from_env
 
 from bench import host, load, pageload, release, report, scenarios
-from bench.kube import Kube
+from bench.kube import Kube, poll
 
 REPO = Path(__file__).resolve().parents[1]
 # The benchmark's release; its NodePort is far from the local cluster's (30080) and the e2e
@@ -28,7 +28,7 @@ def _idle_usage(bench: scenarios.Bench, seconds: float = 30) -> dict[str, Any]:
     """Pod usage after `seconds` without load (metrics-server needs a scrape of new pods)."""
     time.sleep(seconds)
     pods = {p.name for p in bench.kube.pods(bench.release.namespace)}
-    bench.kube.wait(
+    poll(
         "metrics of every pod",
         lambda: pods <= set(bench.kube.pod_metrics(bench.release.namespace)),
         timeout=120,

@@ -22,7 +22,7 @@ from localcluster.shell import run
 from todo_chatbot.workload import METRICS_PORT
 
 from bench import netns, release, stats
-from bench.kube import Kube, Pod
+from bench.kube import Kube, Pod, poll
 from bench.load import TASK_CALLS
 
 READY_TIMEOUT_SECONDS = 300
@@ -44,18 +44,24 @@ class Bench:
         """Live (not terminating) pods of one component of the release."""
         return [p for p in self.kube.pods(self.release.namespace, component) if not p.deleting]
 
-    def all_ready(self, count: dict[str, int]) -> bool:
-        """True when each component has exactly `count[component]` Ready, live pods."""
-        pods = self.kube.pods(self.release.namespace)
-        for component, wanted in count.items():
-            mine = [p for p in pods if p.component == component]
-            if len(mine) != wanted or not all(p.ready and not p.deleting for p in mine):
-                return False
-        return True
+    def wait_settled(
+        self, count: dict[str, int], *, timeout: float = READY_TIMEOUT_SECONDS
+    ) -> float:
+        """Wait until the release has exactly the wanted Ready pods and nothing terminating.
 
-    def wait_settled(self, count: dict[str, int]) -> None:
-        """Wait until the release has exactly the wanted Ready pods and nothing terminating."""
-        self.kube.wait(f"{count} Ready", lambda: self.all_ready(count), timeout=300)
+        `count`: the wanted pods by component. Returns the time.time() it became so.
+        """
+
+        def settled(pods: list[Pod]) -> bool:
+            for component, wanted in count.items():
+                mine = [p for p in pods if p.component == component]
+                if len(mine) != wanted or not all(p.ready and not p.deleting for p in mine):
+                    return False
+            return True
+
+        return self.kube.wait_pods(
+            f"{count} Ready", settled, namespace=self.release.namespace, timeout=timeout
+        )
 
     def log(self, message: str) -> None:
         """Print a progress line (to stderr-free stdout, flushed: `make` shows it live)."""
@@ -77,13 +83,7 @@ def cold_deploy(bench: Bench) -> dict[str, Any]:
 
     def watch() -> None:
         with contextlib.suppress(TimeoutError):
-            ready_at.append(
-                bench.kube.wait(
-                    "all pods Ready",
-                    lambda: bench.all_ready({"backend": 1, "frontend": 1}),
-                    timeout=READY_TIMEOUT_SECONDS,
-                )
-            )
+            ready_at.append(bench.wait_settled({"backend": 1, "frontend": 1}))
 
     watcher = threading.Thread(target=watch)
     began = time.time()
@@ -125,16 +125,16 @@ def backend_killed(bench: Bench, *, how: str) -> dict[str, Any]:
     began = time.time()
     _ctr(bench, "task", "kill", "--signal", signal_name, pod.container_id)
 
-    def current() -> Pod:
-        return next(p for p in bench.kube.pods(bench.release.namespace) if p.name == pod.name)
+    def failing(pods: list[Pod]) -> bool:
+        return any(p.name == pod.name and (not p.ready or p.restarts > pod.restarts) for p in pods)
 
-    detected = bench.kube.wait(
-        "backend seen failing", lambda: not current().ready or current().restarts > pod.restarts
-    )
-    ready = bench.kube.wait(
-        "backend Ready again",
-        lambda: current().ready and current().restarts > pod.restarts,
-        timeout=READY_TIMEOUT_SECONDS,
+    def ready_again(pods: list[Pod]) -> bool:
+        return any(p.name == pod.name and p.ready and p.restarts > pod.restarts for p in pods)
+
+    namespace = bench.release.namespace
+    detected = bench.kube.wait_pods("backend seen failing", failing, namespace=namespace)
+    ready = bench.kube.wait_pods(
+        "backend Ready again", ready_again, namespace=namespace, timeout=READY_TIMEOUT_SECONDS
     )
     return {
         "detected_seconds": round(detected - began, 2),
@@ -185,7 +185,7 @@ def background_load(
     )
     result = LoadResult()
     try:
-        bench.kube.wait(f"{name}: users signed in", ready.exists, timeout=120)
+        poll(f"{name}: users signed in", ready.exists, timeout=120)
         yield result
     finally:
         process.send_signal(signal.SIGTERM)
@@ -199,11 +199,11 @@ def background_load(
 
 def _served_requests(bench: Bench, pod: str) -> float:
     """Task and chat requests a backend pod has answered, from its own /metrics."""
-    response = bench.kube.pod_proxy_get(bench.release.namespace, pod, METRICS_PORT, "/metrics")
-    if response.status_code != 200:
+    status, text = bench.kube.pod_proxy_get(bench.release.namespace, pod, METRICS_PORT, "/metrics")
+    if status != 200:
         return 0.0
     total = 0.0
-    for line in response.text.splitlines():
+    for line in text.splitlines():
         if line.startswith("http_requests_total{") and 'route="/api/' in line:
             total += float(line.rsplit(" ", 1)[1])
     return total
@@ -222,13 +222,20 @@ def scale_up(bench: Bench) -> dict[str, Any]:
         began = time.time()
         release.scale(bench.paths, bench.release, "backend", 2)
 
-        def new_pod() -> Pod | None:
-            return next((p for p in bench.pods("backend") if p.name != first.name), None)
+        def new_pods(pods: list[Pod]) -> list[Pod]:
+            return [
+                p
+                for p in pods
+                if p.component == "backend" and p.name != first.name and not p.deleting
+            ]
 
-        ready = bench.kube.wait("second backend Ready", lambda: bool((p := new_pod()) and p.ready))
-        pod = new_pod()
-        assert pod is not None
-        serving = bench.kube.wait(
+        ready = bench.kube.wait_pods(
+            "second backend Ready",
+            lambda pods: any(p.ready for p in new_pods(pods)),
+            namespace=bench.release.namespace,
+        )
+        (pod,) = new_pods(bench.kube.pods(bench.release.namespace, "backend"))
+        serving = poll(
             "second backend serving", lambda: _served_requests(bench, pod.name) > 0, timeout=120
         )
     return {
@@ -545,8 +552,7 @@ def pod_usage(bench: Bench) -> dict[str, dict[str, float]]:
 
 def other_workloads(bench: Bench) -> list[str]:
     """Namespaces with running pods besides ours and the cluster's own (they share the CPU)."""
-    items = bench.kube.get("/api/v1/pods", fieldSelector="status.phase=Running")["items"]
-    namespaces = {item["metadata"]["namespace"] for item in items}
+    namespaces = {item["metadata"]["namespace"] for item in bench.kube.running_pods()}
     return sorted(namespaces - {bench.release.namespace, "kube-system"})
 
 

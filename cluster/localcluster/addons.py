@@ -3,11 +3,10 @@ kube-router (NetworkPolicy)."""
 
 from __future__ import annotations
 
-import time
+from kubernetes import client
 
-from . import images, settings
-from .errors import ClusterError
-from .kubectl import kubectl, wait_rolled_out
+from . import images, kube, settings
+from .kubectl import kubectl
 from .progress import heartbeat
 from .render import render
 from .settings import Paths
@@ -61,41 +60,21 @@ def apply_all(paths: Paths) -> None:
         ("deployment", "coredns"),
         ("deployment", "metrics-server"),
     ):
-        wait_rollout(paths, kind, name)
-
-
-def wait_rollout(paths: Paths, kind: str, name: str) -> None:
-    """Wait until a kube-system workload is rolled out; fail naming it and where to look."""
-    workload = f"{kind}/{name}"
-    wait_rolled_out(
-        paths,
-        "kube-system",
-        workload,
-        what=workload,
-        look=(
-            f"`kubectl --kubeconfig {paths.kubeconfig} -n kube-system describe {workload}` "
+        look = (
+            f"run `kubectl --kubeconfig {paths.kubeconfig} -n kube-system describe {kind}/{name}` "
             f"and read {paths.log('kubelet')}"
-        ),
-    )
+        )
+        kube.wait_rolled_out(paths, "kube-system", kind, name, look=look)
 
 
 def wait_node_ready(paths: Paths, *, timeout_seconds: float = 120) -> None:
     """Wait until the node has registered and reports Ready."""
-    deadline = time.monotonic() + timeout_seconds
-    with heartbeat(f"node {settings.NODE_NAME} to be Ready"):
-        while time.monotonic() < deadline:
-            result = kubectl(
-                paths,
-                "wait",
-                "--for=condition=Ready",
-                f"node/{settings.NODE_NAME}",
-                "--timeout=10s",
-                check=False,
-            )
-            if result.returncode == 0:
-                return
-            time.sleep(1)
-    raise ClusterError(
-        f"node {settings.NODE_NAME} not Ready after {timeout_seconds:.0f}s: "
-        f"read {paths.log('kubelet')}"
-    )
+    with kube.api_client(paths) as api, heartbeat(f"node {settings.NODE_NAME} to be Ready"):
+        kube.wait_in_cluster(
+            client.CoreV1Api(api).list_node,
+            lambda nodes: any(kube.condition_true(node, "Ready") for node in nodes),
+            what=f"node {settings.NODE_NAME} Ready",
+            timeout_seconds=timeout_seconds,
+            look=f"read {paths.log('kubelet')}",
+            field_selector=kube.named(settings.NODE_NAME),
+        )

@@ -16,7 +16,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-from . import ai_standin, app_secrets, images, postgres, settings, traefik
+import yaml
+from kubernetes import client
+from kubernetes.utils import parse_quantity
+
+from . import ai_standin, app_secrets, images, kube, postgres, settings, traefik
 from .errors import ClusterError
 from .kubectl import kubectl
 from .progress import heartbeat
@@ -136,22 +140,6 @@ def apply_secret(paths: Paths, *, namespace: str, name: str, data: dict[str, str
     kubectl(paths, "apply", "-f", "-", input_text=json.dumps(secret))
 
 
-# Kubernetes quantity suffixes (apimachinery resource.Quantity), as multipliers; metrics-server
-# reports CPU in n and u.
-_QUANTITY_SUFFIXES = {
-    "n": 1e-9, "u": 1e-6, "m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12,
-    "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40,
-}  # fmt: skip
-
-
-def quantity(text: str) -> float:
-    """A Kubernetes quantity ("100m", "128Mi", "2") as a plain number (cores or bytes)."""
-    for suffix in sorted(_QUANTITY_SUFFIXES, key=len, reverse=True):
-        if text.endswith(suffix):
-            return float(text[: -len(suffix)]) * _QUANTITY_SUFFIXES[suffix]
-    return float(text)
-
-
 def pod_requests(objects: list[dict[str, Any]]) -> dict[str, float]:
     """CPU (cores) and memory (bytes) requested by these Deployments and scheduled Pods."""
     total = {"cpu": 0.0, "memory": 0.0}
@@ -170,7 +158,7 @@ def pod_requests(objects: list[dict[str, Any]]) -> dict[str, float]:
         for container in spec.get("containers", []):
             requests = container.get("resources", {}).get("requests", {})
             for resource in total:
-                total[resource] += count * quantity(requests.get(resource, "0"))
+                total[resource] += count * float(parse_quantity(requests.get(resource, "0")))
     return total
 
 
@@ -199,29 +187,19 @@ def _preflight_resources(paths: Paths, chart_ref: str, version: str, values: Pat
         ],
         timeout=120,
     ).stdout  # fmt: skip
-    converted = kubectl(
-        paths, "create", "--dry-run=client", "-o", "json", "-f", "-", input_text=rendered
-    ).stdout
-    release = _json_objects(converted)
-    pods = json.loads(kubectl(paths, "get", "pods", "--all-namespaces", "-o", "json").stdout)
+    release = [obj for obj in yaml.safe_load_all(rendered) if obj]
+    with kube.api_client(paths) as api:
+        core = client.CoreV1Api(api)
+        pods, _ = kube.list_objects(core.list_pod_for_all_namespaces)
+        nodes, _ = kube.list_objects(core.list_node)
     # This release's own pods are replaced by the new ones, so they do not count as used.
-    others = [p for p in pods["items"] if p["metadata"]["namespace"] != NAMESPACE]
-    node = json.loads(kubectl(paths, "get", "nodes", "-o", "json").stdout)["items"][0]
-    allocatable = {r: quantity(node["status"]["allocatable"][r]) for r in ("cpu", "memory")}
+    others = [p for p in pods if p["metadata"]["namespace"] != NAMESPACE]
+    allocatable = {
+        r: float(parse_quantity(nodes[0]["status"]["allocatable"][r])) for r in ("cpu", "memory")
+    }
     problem = check_requests_fit(pod_requests(release), allocatable, pod_requests(others))
     if problem:
         raise ClusterError(problem)
-
-
-def _json_objects(text: str) -> list[dict[str, Any]]:
-    """The JSON objects kubectl prints one after the other (one per manifest)."""
-    decoder = json.JSONDecoder()
-    objects, position = [], 0
-    while text[position:].strip():
-        position += len(text[position:]) - len(text[position:].lstrip())
-        obj, position = decoder.raw_decode(text, position)
-        objects.append(obj)
-    return objects
 
 
 def chart_version(chart: Path) -> str:

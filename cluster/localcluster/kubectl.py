@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import subprocess
 
-from .errors import ClusterError
-from .progress import heartbeat, say
 from .settings import Paths
 from .shell import run
 
@@ -24,40 +22,3 @@ def kubectl(
         check=check,
         timeout=timeout,
     )
-
-
-# How long a workload of the cluster (an add-on, the ingress controller) may take to roll out.
-ROLLOUT_TIMEOUT_SECONDS = 180
-
-
-def wait(paths: Paths, namespace: str, *args: str, timeout_seconds: int, failure: str) -> None:
-    """Run a kubectl command that waits (`wait`, `rollout status`) for up to `timeout_seconds`.
-
-    When it gives up, raise ClusterError(`failure`), which says what to look at.
-    """
-    result = kubectl(
-        paths,
-        "-n",
-        namespace,
-        *args,
-        f"--timeout={timeout_seconds}s",
-        check=False,
-        timeout=timeout_seconds + 10,
-    )
-    if result.returncode != 0:
-        raise ClusterError(failure)
-
-
-def wait_rolled_out(paths: Paths, namespace: str, workload: str, *, what: str, look: str) -> None:
-    """Wait for `workload` (`kind/name`) to roll out, with a heartbeat; `look`: what to check."""
-    say(f"waiting for {what}")
-    with heartbeat(what):
-        wait(
-            paths,
-            namespace,
-            "rollout",
-            "status",
-            workload,
-            timeout_seconds=ROLLOUT_TIMEOUT_SECONDS,
-            failure=f"{workload} not ready after {ROLLOUT_TIMEOUT_SECONDS}s: run {look}",
-        )

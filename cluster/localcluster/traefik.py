@@ -14,12 +14,17 @@ against.
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from . import images, settings
+from kubernetes import client
+
+from . import images, kube, settings
 from .errors import ClusterError
-from .kubectl import kubectl, wait, wait_rolled_out
+from .kubectl import kubectl
 from .settings import Paths
 
 NAMESPACE = "traefik"
@@ -37,6 +42,7 @@ NODE_PORT = 30081
 # The uid of the image (its user in images/imagebuild/catalogue.py).
 USER_ID = 65532
 GATEWAY_TIMEOUT_SECONDS = 60
+CRD_TIMEOUT_SECONDS = 60
 
 SHARED_CRDS = "gateway-api-v1.6.1"
 SHARED_CRD_KINDS = ("gatewayclasses", "gateways", "httproutes", "referencegrants")
@@ -270,8 +276,22 @@ def apply(paths: Paths) -> None:
     for path in crds:
         kubectl(paths, "apply", *server_side, "-f", str(path))
     # The files are named <group>_<plural>.yaml; the CRDs <plural>.<group>.
-    names = ["crd/{1}.{0}".format(*path.name.removesuffix(".yaml").split("_", 1)) for path in crds]
-    kubectl(paths, "wait", "--for=condition=Established", "--timeout=60s", *names, timeout=90)
+    names = {"{1}.{0}".format(*path.name.removesuffix(".yaml").split("_", 1)) for path in crds}
+    with kube.api_client(paths) as api:
+        kube.wait_in_cluster(
+            client.ApiextensionsV1Api(api).list_custom_resource_definition,
+            lambda found: (
+                names
+                <= {
+                    crd["metadata"]["name"]
+                    for crd in found
+                    if kube.condition_true(crd, "Established")
+                }
+            ),
+            what="the Gateway API CRDs Established",
+            timeout_seconds=CRD_TIMEOUT_SECONDS,
+            look=f"run `kubectl --kubeconfig {paths.kubeconfig} get crd`",
+        )
     target = paths.config / "addons" / "traefik.json"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": manifests(image)}))
@@ -281,22 +301,33 @@ def apply(paths: Paths) -> None:
 
 def wait_ready(paths: Paths) -> None:
     """Wait for Traefik's rollout, then for the Gateway to be programmed by it."""
-    wait_rolled_out(
+    kube.wait_rolled_out(
         paths,
         NAMESPACE,
-        f"deployment/{NAME}",
-        what=f"deployment/{NAME} in {NAMESPACE}",
-        look=f"`kubectl --kubeconfig {paths.kubeconfig} -n {NAMESPACE} logs deployment/{NAME}`",
+        "deployment",
+        NAME,
+        look=f"run `kubectl --kubeconfig {paths.kubeconfig} -n {NAMESPACE} logs deployment/{NAME}`",
     )
-    wait(
-        paths,
+    with kube.api_client(paths) as api:
+        kube.wait_in_cluster(
+            _gateways(api),
+            lambda gateways: any(kube.condition_true(g, "Programmed") for g in gateways),
+            what=f"gateway/{GATEWAY} programmed",
+            timeout_seconds=GATEWAY_TIMEOUT_SECONDS,
+            look=(
+                f"run `kubectl --kubeconfig {paths.kubeconfig} -n {NAMESPACE} "
+                f"describe gateway/{GATEWAY}`"
+            ),
+            field_selector=kube.named(GATEWAY),
+        )
+
+
+def _gateways(api: client.ApiClient) -> Callable[..., Any]:
+    """The list function of the Gateways in Traefik's namespace (a custom resource)."""
+    return functools.partial(
+        client.CustomObjectsApi(api).list_namespaced_custom_object,
+        "gateway.networking.k8s.io",
+        "v1",
         NAMESPACE,
-        "wait",
-        "--for=condition=Programmed",
-        f"gateway/{GATEWAY}",
-        timeout_seconds=GATEWAY_TIMEOUT_SECONDS,
-        failure=(
-            f"gateway/{GATEWAY} not programmed after {GATEWAY_TIMEOUT_SECONDS}s: run "
-            f"`kubectl --kubeconfig {paths.kubeconfig} -n {NAMESPACE} describe gateway/{GATEWAY}`"
-        ),
+        "gateways",
     )

@@ -14,24 +14,6 @@ def pod(
     return {"kind": "Pod", "spec": spec, "status": {"phase": phase}}
 
 
-@pytest.mark.parametrize(
-    ("text", "value"),
-    [
-        ("100m", 0.1),
-        ("2", 2.0),
-        ("0.5", 0.5),
-        ("128Mi", 128 * 2**20),
-        ("1Gi", 2**30),
-        ("1k", 1e3),
-        ("12345n", 12345e-9),
-        ("250u", 250e-6),
-        ("51200Ki", 50 * 2**20),
-    ],
-)
-def test_quantity_reads_kubernetes_suffixes(text: str, value: float) -> None:
-    assert deploy.quantity(text) == pytest.approx(value)
-
-
 def test_pod_requests_counts_replicas_and_skips_finished_and_unscheduled_pods() -> None:
     deployment = {
         "kind": "Deployment",
