@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import Dialog, Page, expect
+from playwright.sync_api import Page, expect
 from support.app_process import AppProcess
-from support.browser import add_task, sign_up_as, task_item
+from support.browser import add_task, record_dialogs, sign_up_as, task_item
 from support.stack import AppFactory, new_email, new_password
 
 pytestmark = pytest.mark.browser
@@ -51,13 +51,7 @@ def test_tasks_and_assistant_round_trip(page: Page, frontend: AppProcess) -> Non
 
 
 def test_markup_in_a_task_title_is_shown_as_text(page: Page, frontend: AppProcess) -> None:
-    dialogs: list[str] = []
-
-    def record(dialog: Dialog) -> None:
-        dialogs.append(dialog.message)
-        dialog.dismiss()
-
-    page.on("dialog", record)
+    dialogs = record_dialogs(page)
     sign_up(page, frontend)
     title = "<img src=x onerror=alert(1)>"
     add_task(page, title)

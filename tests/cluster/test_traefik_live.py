@@ -19,9 +19,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from localcluster import deploy, images, settings, supervisor, traefik
+from localcluster import deploy, images, kube, settings, traefik
 from localcluster.settings import paths_from_env
-from support.live_cluster import kubectl, localcluster, unbuildable_reason
+from support.live_api import core, networking
+from support.live_cluster import kubectl, running_cluster
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(1200)]
 
@@ -151,21 +152,12 @@ def echo_objects() -> list[dict[str, object]]:
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[None]:
     """The running local cluster; booted here (and taken down after) when none runs."""
-    paths = paths_from_env()
-    booted = supervisor.running_pid(paths, "kube-apiserver") is None
-    if booted:
-        reason = unbuildable_reason(paths)
-        if reason:
-            pytest.skip(reason)
-        result = localcluster("up")
-        if result.returncode != 0:
-            localcluster("down")
-            pytest.fail(f"cluster up failed: {result.stderr.strip().splitlines()[-1]}")
-    elif not kubectl("-n", traefik.NAMESPACE, "get", "deployment", traefik.NAME, check=False):
-        pytest.skip("the running cluster has no Traefik yet: run `make up`")
-    yield
-    if booted:
-        localcluster("down")
+    with running_cluster("up") as booted:
+        if not booted and not kubectl(
+            "-n", traefik.NAMESPACE, "get", "deployment", traefik.NAME, check=False
+        ):
+            pytest.skip("the running cluster has no Traefik yet: run `make up`")
+        yield
 
 
 @pytest.fixture(scope="module")
@@ -178,7 +170,14 @@ def echo(cluster: None) -> Iterator[None]:
     listing = {"apiVersion": "v1", "kind": "List", "items": items[1:]}
     kubectl("apply", "-f", "-", input_text=json.dumps(listing))
     try:
-        kubectl("-n", NAMESPACE, "wait", "--for=condition=Ready", "pod/echo", "--timeout=120s")
+        kube.wait_for(
+            core().list_namespaced_pod,
+            lambda pods: any(kube.condition_true(pod, "Ready") for pod in pods),
+            what="the echo pod Ready",
+            timeout_seconds=120,
+            namespace=NAMESPACE,
+            field_selector=kube.named("echo"),
+        )
         yield
     finally:
         kubectl("delete", "namespace", NAMESPACE, "--ignore-not-found", "--wait=false")
@@ -194,13 +193,14 @@ def test_ingress_got_the_default_class_and_the_users_address(echo: None) -> None
     ingress = json.loads(kubectl("-n", NAMESPACE, "get", "ingress/echo", "-o", "json"))
     assert ingress["spec"]["ingressClassName"] == traefik.INGRESS_CLASS
 
-    def load_balancer() -> object:
-        ingress = json.loads(kubectl("-n", NAMESPACE, "get", "ingress/echo", "-o", "json"))
-        return ingress["status"].get("loadBalancer")
-
-    eventually(
-        "Traefik publishes the Ingress status",
-        lambda: load_balancer() == {"ingress": [{"ip": str(settings.USER_HOST_IP)}]},
+    published = {"ingress": [{"ip": str(settings.USER_HOST_IP)}]}
+    kube.wait_for(
+        networking().list_namespaced_ingress,
+        lambda found: [i["status"].get("loadBalancer") for i in found] == [published],
+        what="Traefik publishes the Ingress status",
+        timeout_seconds=60,
+        namespace=NAMESPACE,
+        field_selector=kube.named("echo"),
     )
 
 
@@ -265,27 +265,20 @@ def test_with_traefik_down_the_ingress_fails_and_the_node_port_still_serves(echo
     scale = ["-n", traefik.NAMESPACE, "scale", f"deployment/{traefik.NAME}"]
     try:
         kubectl(*scale, "--replicas=0")
-        kubectl(
-            "-n",
-            traefik.NAMESPACE,
-            "wait",
-            "--for=delete",
-            "pod",
-            "-l",
-            "app.kubernetes.io/name=traefik",
-            "--timeout=60s",
+        kube.wait_for(
+            core().list_namespaced_pod,
+            lambda pods: not pods,
+            what="Traefik's pods deleted",
+            timeout_seconds=60,
+            namespace=traefik.NAMESPACE,
+            label_selector="app.kubernetes.io/name=traefik",
         )
         # No endpoint: kube-proxy rejects the NodePort, so curl gets no HTTP status at all.
         eventually("the Ingress stops", lambda: user_get(url, host=INGRESS_HOST)[0] == "000")
         assert [user_get(address)[0] for address in fallbacks] == ["200"] * len(fallbacks)
     finally:
         kubectl(*scale, "--replicas=1")
-        kubectl(
-            "-n",
-            traefik.NAMESPACE,
-            "rollout",
-            "status",
-            f"deployment/{traefik.NAME}",
-            "--timeout=120s",
+        kube.wait_rolled_out(
+            paths_from_env(), traefik.NAMESPACE, "deployment", traefik.NAME, look="its pods' events"
         )
     eventually("the Ingress answers again", lambda: user_get(url, host=INGRESS_HOST)[0] == "200")

@@ -22,9 +22,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from localcluster import ai_clients, ai_standin, deploy, settings, supervisor, traefik
+from localcluster import ai_clients, ai_standin, deploy, kube, settings, traefik
 from localcluster.settings import paths_from_env
-from support.live_cluster import kubectl, localcluster, unbuildable_reason
+from support.live_api import core
+from support.live_cluster import kubectl, running_cluster
 from support.secret import Secret
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(1200)]
@@ -101,22 +102,12 @@ def python(script: str, stdin: Any, *, as_user: bool) -> Any:
 @pytest.fixture(scope="module")
 def release() -> Iterator[None]:
     """The running cluster with `make up`'s release; booted and deployed here when none runs."""
-    paths = paths_from_env()
-    booted = supervisor.running_pid(paths, "kube-apiserver") is None
-    if booted:
-        reason = unbuildable_reason(paths)
-        if reason:
-            pytest.skip(reason)
-        for command in ("up", "deploy"):
-            result = localcluster(command)
-            if result.returncode != 0:
-                localcluster("down")
-                pytest.fail(f"cluster {command} failed: {result.stderr.strip()[-500:]}")
-    elif not kubectl("-n", deploy.NAMESPACE, "get", "deployments", "-o", "name", check=False):
-        pytest.skip("the running cluster has no app release: run `make up`")
-    yield
-    if booted:
-        localcluster("down")
+    with running_cluster("up", "deploy") as booted:
+        if not booted and not kubectl(
+            "-n", deploy.NAMESPACE, "get", "deployments", "-o", "name", check=False
+        ):
+            pytest.skip("the running cluster has no app release: run `make up`")
+        yield
 
 
 @pytest.fixture
@@ -223,10 +214,14 @@ def test_only_backend_pods_reach_the_standin(release: None) -> None:
             "-n", deploy.NAMESPACE, "run", probe, f"--image={image}", "--restart=Never",
             "--command", "--", "python3", "-c", CONNECT_TO_THE_STANDIN,
         )  # fmt: skip
-        kubectl(
-            "-n", deploy.NAMESPACE, "wait", "--for=jsonpath={.status.phase}=Succeeded",
-            f"pod/{probe}", "--timeout=120s",
-        )  # fmt: skip
+        kube.wait_for(
+            core().list_namespaced_pod,
+            lambda pods: [p["status"].get("phase") for p in pods] == ["Succeeded"],
+            what=f"pod {probe} Succeeded",
+            timeout_seconds=120,
+            namespace=deploy.NAMESPACE,
+            field_selector=kube.named(probe),
+        )
         assert kubectl("-n", deploy.NAMESPACE, "logs", f"pod/{probe}").strip() == "closed"
     finally:
         kubectl(

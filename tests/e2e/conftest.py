@@ -10,6 +10,7 @@ the README's install does.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import os
@@ -27,17 +28,11 @@ REPO = Path(__file__).resolve().parents[2]
 # The local cluster's runtime package (cluster/localcluster) is run with PYTHONPATH=cluster.
 sys.path.insert(0, str(REPO / "cluster"))
 
-from e2e_cluster import (  # noqa: E402
-    NAMESPACE_LABEL,
-    Release,
-    admin_database_url,
-    kubectl,
-    kubectl_json,
-    paths,
-)
+from e2e_cluster import NAMESPACE_LABEL, Release, admin_database_url, kubectl, paths  # noqa: E402
 from e2e_user import AppUser, Load, UserAgent  # noqa: E402
-from localcluster import deploy, images, supervisor  # noqa: E402
+from localcluster import deploy, images, kube, supervisor  # noqa: E402
 from psycopg import connect  # noqa: E402
+from support.live_api import core  # noqa: E402
 from support.live_cluster import localcluster  # noqa: E402
 
 CHART_FOLDER = REPO / "dist" / "todo-chatbot"
@@ -46,6 +41,7 @@ FIGURES = REPO / "reports" / "e2e-figures.json"
 RUN_ID = secrets.token_hex(2)
 # The whole suite takes well under this; older e2e namespaces belong to a crashed run.
 LEFTOVER_AGE_SECONDS = 3600
+OURS = f"{NAMESPACE_LABEL}=true"
 
 ReleaseFactory = Callable[..., Release]
 
@@ -56,7 +52,7 @@ def _remove_leftovers() -> None:
     Only namespaces older than a whole run can take, so a run going on next to this one
     (another engineer's) keeps its releases; schemas go with their namespace.
     """
-    namespaces = kubectl_json("get", "namespaces", "-l", f"{NAMESPACE_LABEL}=true")["items"]
+    namespaces, _ = kube.list_objects(core().list_namespace, label_selector=OURS)
     now = time.time()
     stale = [
         n["metadata"]["name"]
@@ -151,11 +147,15 @@ def releases(chart: tuple[str, str]) -> Iterator[list[Release]]:
     yield made
     for release in made:
         release.uninstall()
-    deadline = time.monotonic() + 120
-    while kubectl("get", "namespace", "-l", f"{NAMESPACE_LABEL}=true", "-o", "name").strip():
-        if time.monotonic() > deadline:
-            break
-        time.sleep(2)
+    # Namespaces that take longer are removed by the next run (`_remove_leftovers`).
+    with contextlib.suppress(TimeoutError):
+        kube.wait_for(
+            core().list_namespace,
+            lambda namespaces: not namespaces,
+            what="the suite's namespaces deleted",
+            timeout_seconds=120,
+            label_selector=OURS,
+        )
 
 
 def _factory(
@@ -221,6 +221,13 @@ def app(
     figures["deploy_seconds"] = round(release.install(), 1)
     wait_until_served(release, user_agent)
     figures["deploy_to_first_page_seconds"] = round(time.monotonic() - began, 1)
+    return release
+
+
+def installed_and_served(release: Release, agent: UserAgent, *, path: str = "/healthz") -> Release:
+    """`release` installed (every pod Ready) and answering `path` to the user: a module fixture."""
+    release.install()
+    wait_until_served(release, agent, path=path)
     return release
 
 

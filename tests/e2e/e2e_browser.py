@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Dialog, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect, sync_playwright
 
 # Run as a script: the shared test helpers (tests/support) are not on the path by themselves.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -24,6 +24,7 @@ from support.browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
     add_task,
+    record_dialogs,
     sign_up_as,
     task_item,
 )
@@ -64,13 +65,7 @@ def round_trip(page: Page, url: str) -> dict[str, Any]:
 
 def escaping(page: Page, url: str) -> dict[str, Any]:
     """Markup in a title is shown as text, in the list and in the assistant's echo."""
-    dialogs: list[str] = []
-
-    def record(dialog: Dialog) -> None:
-        dialogs.append(dialog.message)
-        dialog.dismiss()
-
-    page.on("dialog", record)
+    dialogs = record_dialogs(page)
     sign_up(page, url)
     add_task(page, MARKUP)
     expect(task_item(page, "onerror=alert(1)").locator(".title")).to_have_text(MARKUP)

@@ -15,14 +15,15 @@ import secrets
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import psycopg
-from localcluster import app_secrets, deploy, images, postgres
+from localcluster import app_secrets, deploy, images, kube, postgres
 from localcluster.settings import Paths, paths_from_env
+from support.live_api import core
 from support.secret import Secret
 
 CHART = "todo-chatbot"
@@ -259,28 +260,62 @@ class Release:
 
     def pods(self, component: str) -> list[dict[str, Any]]:
         """The component's pods that are not being deleted, oldest first."""
-        items = kubectl_json(
-            "-n", self.namespace, "get", "pods", "-l", f"app.kubernetes.io/component={component}"
-        )["items"]
-        live = [p for p in items if not p["metadata"].get("deletionTimestamp")]
-        return sorted(live, key=lambda p: p["metadata"]["creationTimestamp"])
+        items, _ = kube.list_objects(
+            core().list_namespaced_pod,
+            namespace=self.namespace,
+            label_selector=component_of(component),
+        )
+        return live(items)
 
     def ready_pods(self, component: str) -> list[str]:
         """Names of the component's Ready pods."""
         return [p["metadata"]["name"] for p in self.pods(component) if is_ready(p)]
 
+    def wait_pods(
+        self,
+        condition: Callable[[list[dict[str, Any]]], bool],
+        *,
+        what: str,
+        timeout: float = 120,
+        selector: str | None = None,
+        name: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Wait on a watch until `condition` holds for the namespace's pods.
+
+        Only those of the label `selector`, or the one called `name`, when given. The condition
+        sees every pod, those being deleted too. A timeout fails the test with the namespace's
+        events.
+        """
+        query = {"label_selector": selector} if selector else {}
+        if name:
+            query["field_selector"] = kube.named(name)
+        try:
+            return kube.wait_for(
+                core().list_namespaced_pod,
+                condition,
+                what=what,
+                timeout_seconds=timeout,
+                namespace=self.namespace,
+                **query,
+            )
+        except TimeoutError as error:
+            events = kubectl("-n", self.namespace, "get", "events", check=False)
+            raise AssertionError(f"{error}\n{events[-2000:]}") from None
+
     def wait_ready(self, component: str, count: int, *, timeout: float = 120) -> float:
         """Wait until exactly `count` pods of the component exist and are Ready; return seconds."""
         began = time.monotonic()
-        while True:
-            pods = self.pods(component)
-            if len(pods) == count and all(is_ready(p) for p in pods):
-                return time.monotonic() - began
-            assert time.monotonic() - began < timeout, (
-                f"{component}: {len(pods)} pods, Ready: {[is_ready(p) for p in pods]} "
-                f"after {timeout:.0f}s\n" + kubectl("-n", self.namespace, "get", "events")[-2000:]
-            )
-            time.sleep(0.5)
+
+        def settled(pods: list[dict[str, Any]]) -> bool:
+            return len(live(pods)) == count and all(is_ready(p) for p in live(pods))
+
+        self.wait_pods(
+            settled,
+            what=f"{count} Ready {component} pods",
+            timeout=timeout,
+            selector=component_of(component),
+        )
+        return time.monotonic() - began
 
     def exec_python(self, pod: str, code: str, *, timeout: float = 60) -> str:
         """Run Python code in a pod of the release (both images have Python); return stdout."""
@@ -338,17 +373,21 @@ class Release:
         }
         kubectl("apply", "-f", "-", input_text=json.dumps(pod))
         try:
-            kubectl(
-                "-n", self.namespace, "wait", f"pod/{name}", f"--timeout={timeout}s",
-                "--for=jsonpath={.status.phase}=Succeeded",
-            )  # fmt: skip
+            self.wait_pods(
+                lambda pods: any(
+                    p["metadata"]["name"] == name and p["status"].get("phase") == "Succeeded"
+                    for p in pods
+                ),
+                what=f"pod {name} Succeeded",
+                timeout=timeout,
+            )
             return kubectl("-n", self.namespace, "logs", f"pod/{name}")
         finally:
             kubectl("-n", self.namespace, "delete", f"pod/{name}", "--wait=false")
 
     def restarts(self) -> dict[str, int]:
         """Container restarts of every pod of the release, by pod name."""
-        items = kubectl_json("-n", self.namespace, "get", "pods")["items"]
+        items, _ = kube.list_objects(core().list_namespaced_pod, namespace=self.namespace)
         return {
             p["metadata"]["name"]: sum(
                 c["restartCount"] for c in p["status"].get("containerStatuses", [])
@@ -359,8 +398,18 @@ class Release:
 
 def is_ready(pod: dict[str, Any]) -> bool:
     """Whether the pod's Ready condition is True."""
-    conditions = pod["status"].get("conditions", [])
-    return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+    return kube.condition_true(pod, "Ready")
+
+
+def live(pods: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The pods that are not being deleted, oldest first."""
+    kept = [p for p in pods if not p["metadata"].get("deletionTimestamp")]
+    return sorted(kept, key=lambda p: p["metadata"]["creationTimestamp"])
+
+
+def component_of(component: str) -> str:
+    """The label selector of one component's pods."""
+    return f"app.kubernetes.io/component={component}"
 
 
 def host_pid(pod: dict[str, Any]) -> int:

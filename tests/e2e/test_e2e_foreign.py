@@ -16,13 +16,12 @@ import datetime
 import json
 import secrets
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from conftest import REPO, ReleaseFactory, wait_until_served
+from conftest import REPO, ReleaseFactory, installed_and_served
 from e2e_cluster import (
     FULLNAME,
     RELEASE,
@@ -83,16 +82,12 @@ def example_values(digest: str) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def foreign(
-    new_release: ReleaseFactory, foreign_digest: str, user_agent: UserAgent
-) -> Iterator[Release]:
+def foreign(new_release: ReleaseFactory, foreign_digest: str, user_agent: UserAgent) -> Release:
     """The release of the example values, installed once for the module."""
     release = new_release("foreign", NODE_PORT, values=example_values(foreign_digest))
     release.credentials[EXTRA_KEY] = Secret(secrets.token_urlsafe(32))
     release.create_secret()
-    release.install()
-    wait_until_served(release, user_agent, path="/api/health")
-    yield release
+    return installed_and_served(release, user_agent, path="/api/health")
 
 
 def migration_runs(release: Release) -> list[datetime.datetime]:

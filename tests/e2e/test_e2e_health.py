@@ -11,12 +11,11 @@ import os
 import re
 import signal
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import ReleaseFactory, wait_until_served
-from e2e_cluster import Release, host_pid, is_ready
+from conftest import ReleaseFactory, installed_and_served
+from e2e_cluster import Release, component_of, host_pid, is_ready
 from e2e_user import AppUser, UserAgent
 from todo_chatbot.workload import METRICS_PORT
 
@@ -40,12 +39,9 @@ def scrape(release: Release, pod: str, port: int, path: str) -> tuple[int, str]:
 
 
 @pytest.fixture(scope="module")
-def faulty(new_release: ReleaseFactory, user_agent: UserAgent) -> Iterator[Release]:
+def faulty(new_release: ReleaseFactory, user_agent: UserAgent) -> Release:
     """A release whose backend the tests crash and hang."""
-    release = new_release("health", 30103)
-    release.install()
-    wait_until_served(release, user_agent)
-    yield release
+    return installed_and_served(new_release("health", 30103), user_agent)
 
 
 def test_probes_and_metrics_answer_on_every_pod(app: Release) -> None:
@@ -102,16 +98,22 @@ def _fault_to_ready(release: Release, fault: signal.Signals) -> float:
     name = pod["metadata"]["name"]
     restarts = pod["status"]["containerStatuses"][0]["restartCount"]
     pid = host_pid(pod)
+
+    def restarted(pods: list[dict[str, Any]]) -> bool:
+        assert [p["metadata"]["name"] for p in pods] == [name], (
+            "the pod was replaced, not restarted"
+        )
+        [pod] = pods
+        return bool(
+            pod["status"]["containerStatuses"][0]["restartCount"] > restarts and is_ready(pod)
+        )
+
     began = time.monotonic()
     os.kill(pid, fault)
-    while True:
-        [pod] = release.pods("backend")
-        assert pod["metadata"]["name"] == name, "the pod was replaced instead of restarted"
-        status = pod["status"]["containerStatuses"][0]
-        if status["restartCount"] > restarts and is_ready(pod):
-            return time.monotonic() - began
-        assert time.monotonic() - began < 120, f"no Ready restart after 120 s: {status}"
-        time.sleep(0.25)
+    release.wait_pods(
+        restarted, what="a Ready restart", timeout=120, selector=component_of("backend")
+    )
+    return time.monotonic() - began
 
 
 def _record(figures: dict[str, Any], key: str, seconds: float) -> None:

@@ -11,13 +11,14 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import ReleaseFactory, assert_lossless, wait_until_served
+from conftest import ReleaseFactory, assert_lossless, installed_and_served
 from e2e_cluster import BACKEND, RELEASE, Release, helm, kubectl, kubectl_json
 from e2e_user import AppUser, Load, UserAgent
+from localcluster import kube
+from support.live_api import autoscaling
 from todo_chatbot.workload import METRICS_PORT
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
@@ -30,12 +31,9 @@ NEW_REPLICA_GRACE_SECONDS = 5
 
 
 @pytest.fixture(scope="module")
-def scaled(new_release: ReleaseFactory, user_agent: UserAgent) -> Iterator[Release]:
+def scaled(new_release: ReleaseFactory, user_agent: UserAgent) -> Release:
     """A release the tests scale and reconfigure."""
-    release = new_release("scale", 30104)
-    release.install()
-    wait_until_served(release, user_agent)
-    yield release
+    return installed_and_served(new_release("scale", 30104), user_agent)
 
 
 @pytest.fixture
@@ -105,6 +103,7 @@ def test_a_backend_added_under_continuous_traffic_gets_requests(
 
 def test_kubectl_scale_gives_two_ready_backends(scaled: Release, figures: dict[str, Any]) -> None:
     set_backends(scaled, 1)
+    # kubectl on purpose: `kubectl scale` is what an operator types.
     kubectl("-n", scaled.namespace, "scale", f"deployment/{BACKEND}", "--replicas=2")
     seconds = scaled.wait_ready("backend", 2)
     figures["scale_1_to_2_kubectl_seconds"] = round(seconds, 1)
@@ -124,6 +123,7 @@ def test_scaling_from_two_to_one_under_traffic_loses_no_request(
             # force its way back to owning `.spec.replicas`.
             scaled.upgrade({"backend": {"replicaCount": 1}}, force_conflicts=True)
         else:
+            # kubectl on purpose: `kubectl scale` is what an operator types.
             kubectl("-n", scaled.namespace, "scale", f"deployment/{BACKEND}", "--replicas=1")
         scaled.wait_ready("backend", 1, timeout=60)
         time.sleep(SETTLE_SECONDS)
@@ -193,7 +193,7 @@ def _revision(release: Release) -> int:
 
 
 @pytest.fixture(scope="module")
-def autoscaled(new_release: ReleaseFactory, user_agent: UserAgent) -> Iterator[Release]:
+def autoscaled(new_release: ReleaseFactory, user_agent: UserAgent) -> Release:
     """A release whose backend an HPA scales between 1 and 2 replicas on CPU.
 
     The scale-down stabilization window is 20 s instead of Kubernetes' 5 minutes, so the
@@ -207,22 +207,22 @@ def autoscaled(new_release: ReleaseFactory, user_agent: UserAgent) -> Iterator[R
         "scaleDownStabilizationSeconds": 20,
     }
     release = new_release("hpa", 30105, values={"backend": {"autoscaling": scaling}})
-    release.install()
-    wait_until_served(release, user_agent)
-    yield release
+    return installed_and_served(release, user_agent)
 
 
 def _wait_for_replicas(release: Release, count: int, *, timeout: float) -> float:
+    """Wait until the autoscaler has set `count` replicas, then until as many are Ready."""
     began = time.monotonic()
-    while True:
-        hpa = kubectl_json("-n", release.namespace, "get", "hpa", BACKEND)
-        if (
-            hpa["status"].get("currentReplicas") == count
-            and len(release.ready_pods("backend")) == count
-        ):
-            return time.monotonic() - began
-        assert time.monotonic() - began < timeout, hpa["status"]
-        time.sleep(2)
+    kube.wait_for(
+        autoscaling().list_namespaced_horizontal_pod_autoscaler,
+        lambda hpas: [h["status"].get("currentReplicas") for h in hpas] == [count],
+        what=f"the autoscaler at {count} replicas",
+        timeout_seconds=timeout,
+        namespace=release.namespace,
+        field_selector=kube.named(BACKEND),
+    )
+    release.wait_ready("backend", count, timeout=max(1.0, timeout - (time.monotonic() - began)))
+    return time.monotonic() - began
 
 
 def test_cpu_load_makes_the_autoscaler_add_a_backend_and_idling_removes_it(

@@ -9,13 +9,11 @@ from __future__ import annotations
 import base64
 import json
 import secrets
-import time
 import urllib.request
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import ReleaseFactory, wait_until_served
+from conftest import ReleaseFactory, installed_and_served
 from e2e_cluster import BACKEND, RELEASE, Release, helm, kubectl, kubectl_json
 from e2e_user import AppUser, UserAgent
 from localcluster import ai_standin
@@ -28,11 +26,8 @@ AI_KEY_VARIABLES = ("OPENAI_API_KEY", "GEMINI_API_KEY")
 
 
 @pytest.fixture(scope="module")
-def managed(new_release: ReleaseFactory, user_agent: UserAgent) -> Iterator[Release]:
-    release = new_release("secrets", 30102, chart_managed=True)
-    release.install()
-    wait_until_served(release, user_agent)
-    yield release
+def managed(new_release: ReleaseFactory, user_agent: UserAgent) -> Release:
+    return installed_and_served(new_release("secrets", 30102, chart_managed=True), user_agent)
 
 
 @pytest.fixture(params=["existing", "managed"])
@@ -160,12 +155,11 @@ def _rollout(release: Release, credentials: dict[str, Secret]) -> set[str]:
     assert after.isdisjoint(before), "the pods did not roll"
     # The old pods drain for a few seconds (preStop, then SIGTERM) and keep answering on the
     # connections they already hold; the rotation is complete once they are gone.
-    deadline = time.monotonic() + 60
-    while {
-        p["metadata"]["name"] for p in kubectl_json("-n", release.namespace, "get", "pods")["items"]
-    } & before:
-        assert time.monotonic() < deadline, "the old pods never stopped"
-        time.sleep(0.5)
+    release.wait_pods(
+        lambda pods: not {p["metadata"]["name"] for p in pods} & before,
+        what="the old pods stopped",
+        timeout=60,
+    )
     return after
 
 

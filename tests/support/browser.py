@@ -3,7 +3,7 @@ by Playwright, and the steps a user takes on the task page."""
 
 from __future__ import annotations
 
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Dialog, Locator, Page, expect
 
 CHROMIUM = "/usr/bin/chromium"
 # As root Chromium needs --no-sandbox; the machine is offline, so keep it from trying to reach
@@ -40,3 +40,15 @@ def add_task(page: Page, title: str) -> None:
 def task_item(page: Page, title: str) -> Locator:
     """The list item of the task titled `title`."""
     return page.locator("#tasks li").filter(has_text=title)
+
+
+def record_dialogs(page: Page) -> list[str]:
+    """Dismiss every dialog the page opens (an `alert` run by markup) and keep its message."""
+    dialogs: list[str] = []
+
+    def record(dialog: Dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", record)
+    return dialogs

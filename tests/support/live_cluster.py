@@ -6,12 +6,15 @@ Callers put `cluster/` on sys.path first (tests/cluster and tests/e2e conftest d
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
-from localcluster import images, preflight
+import pytest
+from localcluster import images, preflight, supervisor
 from localcluster.settings import Paths, paths_from_env
 
 REPO = Path(__file__).resolve().parents[2]
@@ -40,6 +43,31 @@ def unbuildable_reason(paths: Paths) -> str | None:
     if absent:
         return f"cluster images not built ({', '.join(absent)}): run `make cluster-images`"
     return None
+
+
+@contextlib.contextmanager
+def running_cluster(*commands: str) -> Iterator[bool]:
+    """The running local cluster, else one booted with `python -m localcluster <commands>`.
+
+    Yields whether it was booted here, and then takes it down again. Skips the module when the
+    cluster cannot be built here yet; fails it when a command fails.
+    """
+    paths = paths_from_env()
+    booted = supervisor.running_pid(paths, "kube-apiserver") is None
+    if booted:
+        reason = unbuildable_reason(paths)
+        if reason:
+            pytest.skip(reason)
+        for command in commands:
+            result = localcluster(command)
+            if result.returncode != 0:
+                localcluster("down")
+                pytest.fail(f"cluster {command} failed: {result.stderr.strip()[-500:]}")
+    try:
+        yield booted
+    finally:
+        if booted:
+            localcluster("down")
 
 
 def kubectl(*args: str, check: bool = True, input_text: str | None = None) -> str:
