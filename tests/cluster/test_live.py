@@ -24,6 +24,7 @@ import pytest
 import yaml
 from localcluster import hostnet, images, settings, snapshot, supervisor, user_kubeconfig
 from localcluster.settings import Paths, paths_from_env
+from support.live_api import wait_pod_finished, wait_pod_ready
 from support.live_cluster import kubectl, localcluster, unbuildable_reason
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(1200)]
@@ -182,14 +183,7 @@ def run_probe_pod(name: str, script: str) -> tuple[str, str]:
         },
     }
     kubectl("apply", "-f", "-", input_text=json.dumps(pod))
-    kubectl(
-        "wait",
-        "--for=jsonpath={.status.phase}=Succeeded",
-        f"pod/{name}",
-        "--timeout=180s",
-        check=False,
-    )
-    status = json.loads(kubectl("get", f"pod/{name}", "-o", "json"))["status"]
+    status = wait_pod_finished("default", name, timeout=180)["status"]
     logs = kubectl("logs", f"pod/{name}", check=False)
     kubectl("delete", f"pod/{name}", "--wait=false")
     assert status["phase"] == "Succeeded", (status.get("containerStatuses"), logs)
@@ -261,8 +255,7 @@ def web_pod(name: str) -> dict[str, Any]:
 def test_network_policy_is_enforced(cluster: dict[str, list[str]]) -> None:
     server = web_pod("np-server")
     kubectl("apply", "-f", "-", input_text=json.dumps(server))
-    kubectl("wait", "--for=condition=Ready", "pod/np-server", "--timeout=120s")
-    server_ip = kubectl("get", "pod/np-server", "-o", "jsonpath={.status.podIP}")
+    server_ip = wait_pod_ready("default", "np-server")["status"]["podIP"]
     client = (
         "import socket\n"
         "try:\n"
@@ -294,6 +287,7 @@ def test_network_policy_is_enforced(cluster: dict[str, list[str]]) -> None:
 
 
 def test_top_nodes_answers(cluster: dict[str, list[str]]) -> None:
+    # kubectl on purpose: `kubectl top` is what an operator types.
     deadline = time.monotonic() + 120
     while True:
         result = subprocess.run(
@@ -364,8 +358,7 @@ def test_user_namespace_reaches_a_node_port_but_not_the_pods(
         input_text=json.dumps({"kind": "List", "apiVersion": "v1", "items": objects}),
     )
     try:
-        kubectl("wait", "--for=condition=Ready", "pod/np-web", "--timeout=120s")
-        pod_ip = kubectl("get", "pod/np-web", "-o", "jsonpath={.status.podIP}")
+        pod_ip = wait_pod_ready("default", "np-web")["status"]["podIP"]
 
         def curl(url: str) -> str:
             return subprocess.run(

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from localcluster import deploy, images, kube, settings, traefik
 from localcluster.settings import paths_from_env
-from support.live_api import core, networking
+from support.live_api import core, networking, wait_pod_ready
 from support.live_cluster import kubectl, running_cluster
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(1200)]
@@ -170,14 +170,7 @@ def echo(cluster: None) -> Iterator[None]:
     listing = {"apiVersion": "v1", "kind": "List", "items": items[1:]}
     kubectl("apply", "-f", "-", input_text=json.dumps(listing))
     try:
-        kube.wait_for(
-            core().list_namespaced_pod,
-            lambda pods: any(kube.condition_true(pod, "Ready") for pod in pods),
-            what="the echo pod Ready",
-            timeout_seconds=120,
-            namespace=NAMESPACE,
-            field_selector=kube.named("echo"),
-        )
+        wait_pod_ready(NAMESPACE, "echo")
         yield
     finally:
         kubectl("delete", "namespace", NAMESPACE, "--ignore-not-found", "--wait=false")

@@ -22,9 +22,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from localcluster import ai_clients, ai_standin, deploy, kube, settings, traefik
+from localcluster import ai_clients, ai_standin, deploy, settings, traefik
 from localcluster.settings import paths_from_env
-from support.live_api import core
+from support.live_api import wait_pod_finished
 from support.live_cluster import kubectl, running_cluster
 from support.secret import Secret
 
@@ -214,14 +214,8 @@ def test_only_backend_pods_reach_the_standin(release: None) -> None:
             "-n", deploy.NAMESPACE, "run", probe, f"--image={image}", "--restart=Never",
             "--command", "--", "python3", "-c", CONNECT_TO_THE_STANDIN,
         )  # fmt: skip
-        kube.wait_for(
-            core().list_namespaced_pod,
-            lambda pods: [p["status"].get("phase") for p in pods] == ["Succeeded"],
-            what=f"pod {probe} Succeeded",
-            timeout_seconds=120,
-            namespace=deploy.NAMESPACE,
-            field_selector=kube.named(probe),
-        )
+        finished = wait_pod_finished(deploy.NAMESPACE, probe)
+        assert finished["status"]["phase"] == "Succeeded"
         assert kubectl("-n", deploy.NAMESPACE, "logs", f"pod/{probe}").strip() == "closed"
     finally:
         kubectl(

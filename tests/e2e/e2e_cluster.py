@@ -23,7 +23,7 @@ from typing import Any
 import psycopg
 from localcluster import app_secrets, deploy, images, kube, postgres
 from localcluster.settings import Paths, paths_from_env
-from support.live_api import core
+from support.live_api import core, wait_pod_finished
 from support.secret import Secret
 
 CHART = "todo-chatbot"
@@ -373,15 +373,10 @@ class Release:
         }
         kubectl("apply", "-f", "-", input_text=json.dumps(pod))
         try:
-            self.wait_pods(
-                lambda pods: any(
-                    p["metadata"]["name"] == name and p["status"].get("phase") == "Succeeded"
-                    for p in pods
-                ),
-                what=f"pod {name} Succeeded",
-                timeout=timeout,
-            )
-            return kubectl("-n", self.namespace, "logs", f"pod/{name}")
+            finished = wait_pod_finished(self.namespace, name, timeout=timeout)
+            logs = kubectl("-n", self.namespace, "logs", f"pod/{name}")
+            assert finished["status"]["phase"] == "Succeeded", logs
+            return logs
         finally:
             kubectl("-n", self.namespace, "delete", f"pod/{name}", "--wait=false")
 

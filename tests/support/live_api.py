@@ -7,6 +7,7 @@ Callers put `cluster/` on sys.path first (tests/cluster and tests/e2e conftest d
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from typing import Any
 
 from kubernetes import client
@@ -37,3 +38,35 @@ def networking() -> Any:
 def autoscaling() -> Any:
     """HorizontalPodAutoscalers."""
     return client.AutoscalingV2Api(_api())
+
+
+def wait_pod_ready(namespace: str, name: str, *, timeout: float = 120) -> dict[str, Any]:
+    """Wait on a watch until the pod `name` is Ready; return it."""
+    return _wait_pod(
+        namespace, name, lambda pod: kube.condition_true(pod, "Ready"), "Ready", timeout
+    )
+
+
+def wait_pod_finished(namespace: str, name: str, *, timeout: float = 120) -> dict[str, Any]:
+    """Wait on a watch until the pod `name` has Succeeded or Failed; return it."""
+    return _wait_pod(
+        namespace,
+        name,
+        lambda pod: pod["status"].get("phase") in ("Succeeded", "Failed"),
+        "finished",
+        timeout,
+    )
+
+
+def _wait_pod(
+    namespace: str, name: str, state: Callable[[dict[str, Any]], bool], what: str, timeout: float
+) -> dict[str, Any]:
+    [pod] = kube.wait_for(
+        core().list_namespaced_pod,
+        lambda pods: len(pods) == 1 and state(pods[0]),
+        what=f"pod {namespace}/{name} {what}",
+        timeout_seconds=timeout,
+        namespace=namespace,
+        field_selector=kube.named(name),
+    )
+    return pod
