@@ -103,25 +103,24 @@ def condition_true(obj: Object, kind: str) -> bool:
 def rolled_out(obj: Object) -> bool:
     """Whether a Deployment or DaemonSet has rolled out, as `kubectl rollout status` decides.
 
-    The controller has seen the newest spec, every wanted replica runs it, and no old one is
-    left; each of them is available.
+    The controller has seen the newest spec, every wanted replica runs it and is available,
+    and no old one is left.
     """
     spec, status = obj["spec"], obj.get("status", {})
     if status.get("observedGeneration", 0) < obj["metadata"].get("generation", 0):
         return False
     # List items carry no `kind`; a DaemonSet's status always has this field, a Deployment's never.
     if "desiredNumberScheduled" in status:
-        wanted = status.get("desiredNumberScheduled", 0)
+        wanted = status["desiredNumberScheduled"]
         return bool(
-            status.get("updatedNumberScheduled", 0) == wanted
-            and status.get("numberAvailable", 0) == wanted
+            status.get("updatedNumberScheduled", 0) >= wanted
+            and status.get("numberAvailable", 0) >= wanted
         )
-    wanted = spec.get("replicas", 1)
     updated = status.get("updatedReplicas", 0)
     return bool(
-        updated == wanted
-        and status.get("replicas", 0) == updated
-        and status.get("availableReplicas", 0) == updated
+        updated >= spec.get("replicas", 1)
+        and status.get("replicas", 0) <= updated
+        and status.get("availableReplicas", 0) >= updated
     )
 
 
