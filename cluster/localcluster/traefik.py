@@ -277,17 +277,16 @@ def apply(paths: Paths) -> None:
         kubectl(paths, "apply", *server_side, "-f", str(path))
     # The files are named <group>_<plural>.yaml; the CRDs <plural>.<group>.
     names = {"{1}.{0}".format(*path.name.removesuffix(".yaml").split("_", 1)) for path in crds}
+
+    def established(found: list[kube.Object]) -> bool:
+        return names <= {
+            c["metadata"]["name"] for c in found if kube.condition_true(c, "Established")
+        }
+
     with kube.api_client(paths) as api:
         kube.wait_in_cluster(
             client.ApiextensionsV1Api(api).list_custom_resource_definition,
-            lambda found: (
-                names
-                <= {
-                    crd["metadata"]["name"]
-                    for crd in found
-                    if kube.condition_true(crd, "Established")
-                }
-            ),
+            established,
             what="the Gateway API CRDs Established",
             timeout_seconds=CRD_TIMEOUT_SECONDS,
             look=f"run `kubectl --kubeconfig {paths.kubeconfig} get crd`",
