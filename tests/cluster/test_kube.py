@@ -70,9 +70,21 @@ def namespace() -> Iterator[str]:
             core().delete_namespace(NAMESPACE)
 
 
-def config_maps_with(value: str) -> Any:
-    """The condition: the config map `flag` exists and holds `value`."""
+def holding(value: str) -> Any:
+    """The condition: the config map exists and holds `value`."""
     return lambda maps: [m.get("data", {}).get("value") for m in maps] == [value]
+
+
+def wait_config_map(name: str, condition: Any, what: str, timeout: float = 60) -> Any:
+    """`kube.wait_for` on the config map `name` of the test namespace."""
+    return kube.wait_for(
+        core().list_namespaced_config_map,
+        condition,
+        what=what,
+        timeout_seconds=timeout,
+        namespace=NAMESPACE,
+        field_selector=kube.named(name),
+    )
 
 
 @pytest.mark.cluster
@@ -84,14 +96,7 @@ def test_wait_for_sees_a_change_made_while_it_waits(namespace: str) -> None:
     )
     change.start()
     try:
-        [found] = kube.wait_for(
-            core().list_namespaced_config_map,
-            config_maps_with("after"),
-            what="the flag changed",
-            timeout_seconds=60,
-            namespace=namespace,
-            field_selector=kube.named("flag"),
-        )
+        [found] = wait_config_map("flag", holding("after"), "the flag changed")
     finally:
         change.join()
     assert found["metadata"]["name"] == "flag"
@@ -104,17 +109,7 @@ def test_wait_for_sees_a_deletion(namespace: str) -> None:
     delete = threading.Timer(1, core().delete_namespaced_config_map, ("doomed", namespace))
     delete.start()
     try:
-        assert (
-            kube.wait_for(
-                core().list_namespaced_config_map,
-                lambda maps: not maps,
-                what="the config map deleted",
-                timeout_seconds=60,
-                namespace=namespace,
-                field_selector=kube.named("doomed"),
-            )
-            == []
-        )
+        assert wait_config_map("doomed", lambda maps: not maps, "the config map deleted") == []
     finally:
         delete.join()
 
@@ -122,14 +117,7 @@ def test_wait_for_sees_a_deletion(namespace: str) -> None:
 @pytest.mark.cluster
 def test_wait_for_gives_up_at_its_deadline_naming_what_it_waited_for(namespace: str) -> None:
     with pytest.raises(TimeoutError, match=r"^a config map that never comes: not within 2s"):
-        kube.wait_for(
-            core().list_namespaced_config_map,
-            config_maps_with("never"),
-            what="a config map that never comes",
-            timeout_seconds=2,
-            namespace=namespace,
-            field_selector=kube.named("absent"),
-        )
+        wait_config_map("absent", holding("never"), "a config map that never comes", timeout=2)
 
 
 @pytest.mark.cluster
