@@ -67,12 +67,7 @@ class ChatCompletionsClient:
             # httpx's timeout bounds each read, not the call: a provider that trickles its
             # answer would outlast it.
             async with asyncio.timeout(timeout):
-                response = await self._http.post(
-                    self._url,
-                    json=body,
-                    headers={"Authorization": f"Bearer {self._api_key.get_secret_value()}"},
-                    timeout=timeout,
-                )
+                response = await self._post(body, timeout)
         except (httpx.TimeoutException, TimeoutError):
             logger.warning("AI provider timed out", extra={"timeout_s": round(timeout, 1)})
             raise AIProviderError(
@@ -88,6 +83,25 @@ class ChatCompletionsClient:
         if response.status_code != 200:
             raise _status_error(response)
         return _assistant_message(response)
+
+    async def _post(self, body: dict[str, Any], timeout: float) -> httpx.Response:
+        """POST `body`, sent again once if the connection failed before any answer.
+
+        A pooled connection can be closed by the provider's side just as it is reused (both
+        ends time idle connections out, 5 s for uvicorn and httpx alike); the official
+        OpenAI client retries such connection errors too. Timeouts are not retried: the
+        turn's deadline is the caller's.
+        """
+        headers = {"Authorization": f"Bearer {self._api_key.get_secret_value()}"}
+        try:
+            return await self._http.post(self._url, json=body, headers=headers, timeout=timeout)
+        except httpx.TimeoutException:
+            raise
+        except httpx.TransportError as exc:
+            logger.info(
+                "AI provider connection failed; sending again", extra={"error": type(exc).__name__}
+            )
+            return await self._http.post(self._url, json=body, headers=headers, timeout=timeout)
 
 
 def _status_error(response: httpx.Response) -> AIProviderError:
