@@ -1,6 +1,7 @@
 """Dependencies of the routes: shared services, the signed-in user, the origin check."""
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
@@ -70,7 +71,11 @@ async def get_optional_user(services: ServicesDep, digest: SessionDigest) -> Use
     # A connection of its own, returned before the route calls the backend (which can
     # take seconds), so slow backend calls never hold database connections.
     async with services.pool.connection() as conn:
-        return await crud.get_session_user(conn, token_digest=digest)
+        return await crud.get_session_user(
+            conn,
+            token_digest=digest,
+            idle_timeout=timedelta(minutes=services.settings.SESSION_IDLE_MINUTES),
+        )
 
 
 OptionalUser = Annotated[User | None, Depends(get_optional_user)]
