@@ -381,6 +381,8 @@ def _backend_config(objects: _Objects) -> None:
     data["AI_MODEL"] = _value("ai.model")
     data["AI_TIMEOUT_SECONDS"] = _value("ai.timeoutSeconds")
     data["LOG_LEVEL"] = _value("config.logLevel")
+    data["CHAT_TURNS_PER_MINUTE"] = _value("backend.chatLimits.turnsPerMinute")
+    data["CHAT_CONCURRENT_TURNS"] = _value("backend.chatLimits.concurrentTurns")
     data[if_key(".Values.ai.baseUrl", "AI_BASE_URL")] = _value("ai.baseUrl")
 
     # The pod gets the key of the configured provider only.

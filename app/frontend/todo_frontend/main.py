@@ -13,6 +13,7 @@ from fastapi.templating import Jinja2Templates
 from psycopg_pool import PoolTimeout
 from todo_common import health, web
 from todo_common.database import create_pool
+from todo_common.ratelimit import RateLimiter
 from todo_common.readiness import Readiness
 from todo_common.startup import prepare_database
 
@@ -22,7 +23,6 @@ from todo_frontend.api.routes import auth, pages, tasks
 from todo_frontend.backend_client import BackendClient
 from todo_frontend.core.config import Settings
 from todo_frontend.core.headers import security_headers
-from todo_frontend.core.ratelimit import RateLimiter
 
 logger = logging.getLogger(__name__)
 

@@ -7,13 +7,13 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from fastapi.templating import Jinja2Templates
 from psycopg_pool import AsyncConnectionPool
+from todo_common.ratelimit import RateLimiter
 
 from todo_frontend import crud
 from todo_frontend.backend_client import BackendClient
 from todo_frontend.core.config import Settings
 from todo_frontend.core.origin import is_same_origin
 from todo_frontend.core.proxies import client_key
-from todo_frontend.core.ratelimit import RateLimiter
 from todo_frontend.core.security import session_digest_from_cookie
 from todo_frontend.models import User
 
