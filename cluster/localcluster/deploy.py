@@ -20,7 +20,7 @@ from . import ai_standin, app_secrets, images, postgres, settings, traefik
 from .errors import ClusterError
 from .kubectl import kubectl
 from .progress import heartbeat
-from .release import NAMESPACE, RELEASE, chart_folder, upgrade_command
+from .release import NAMESPACE, POD_SECURITY_LABELS, RELEASE, chart_folder, upgrade_command
 from .settings import Paths
 from .shell import run
 
@@ -250,14 +250,20 @@ def push_chart(paths: Paths) -> str:
     return f"oci://{CHART_REPOSITORY}/todo-chatbot"
 
 
+def namespace_manifest() -> dict[str, Any]:
+    """The release's Namespace, labelled to enforce the `restricted` Pod Security profile."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": NAMESPACE, "labels": dict(POD_SECURITY_LABELS)},
+    }
+
+
 def deploy(paths: Paths) -> str:
     """Install or upgrade the release from the local registry; wait for the pods; return the URL."""
     chart_ref = push_chart(paths)
     version = chart_version(chart_folder(paths.repo))
-    manifest = json.dumps(
-        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}}
-    )
-    kubectl(paths, "apply", "-f", "-", input_text=manifest)
+    kubectl(paths, "apply", "-f", "-", input_text=json.dumps(namespace_manifest()))
     apply_secret(paths, namespace=NAMESPACE, name=SECRET, data=credentials(paths))
     values = paths.config / "values-local.json"
     chosen = local_values(ingress_host=INGRESS_HOST, digests=images.app_digests(paths))

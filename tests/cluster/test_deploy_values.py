@@ -57,3 +57,9 @@ def test_merge_values_merges_maps_replaces_the_rest_and_leaves_its_inputs_alone(
     }
     merged["backend"]["env"].append("C")
     assert base["backend"]["env"] == ["A"] and extra["backend"]["env"] == ["B"]
+
+
+def test_the_release_namespace_enforces_the_restricted_pod_security_profile() -> None:
+    labels = deploy.namespace_manifest()["metadata"]["labels"]
+    assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
+    assert labels["pod-security.kubernetes.io/enforce-version"] == "latest"

@@ -3,7 +3,8 @@
 From the user's network namespace, with routes for the pod and Service ranges added via the
 host, nothing inside the cluster answers but the NodePorts; the AI stand-in's debug routes
 need their token; the sign-in limits key on the address each client really has, through the
-frontend's NodePort and through Traefik alike.
+frontend's NodePort and through Traefik alike; a pod slipped into the release's namespace
+outside the `restricted` Pod Security profile is refused.
 
 Runs against the release `make up` deployed. Without a running cluster, the module boots one
 and deploys the release (`python -m localcluster up`, `deploy`), and takes it down after; it is
@@ -205,6 +206,64 @@ except OSError:
 """
 
 
+def restricted_pod(container: str) -> dict[str, Any]:
+    """What a pod spec needs to pass the `restricted` Pod Security profile of the namespace."""
+    return {
+        "spec": {
+            "securityContext": {
+                "runAsNonRoot": True,
+                "runAsUser": 10001,
+                "seccompProfile": {"type": "RuntimeDefault"},
+            },
+            "containers": [
+                {
+                    "name": container,
+                    "securityContext": {
+                        "allowPrivilegeEscalation": False,
+                        "capabilities": {"drop": ["ALL"]},
+                    },
+                }
+            ],
+        }
+    }
+
+
+def backend_image() -> str:
+    backend = kubectl(
+        "-n", deploy.NAMESPACE, "get", "pods", "-l", ai_clients.SELECTOR, "-o", "name"
+    ).split()[0]
+    pod = json.loads(kubectl("-n", deploy.NAMESPACE, "get", backend, "-o", "json"))
+    image: str = pod["spec"]["containers"][0]["image"]
+    return image
+
+
+@pytest.mark.parametrize(
+    ("breach", "container_security"),
+    [
+        ("root", {"runAsUser": 0, "runAsNonRoot": False}),
+        # Privileged implies escalation; the API refuses the pair otherwise, before admission.
+        ("privileged", {"privileged": True, "allowPrivilegeEscalation": True}),
+        ("an added capability", {"capabilities": {"drop": ["ALL"], "add": ["NET_RAW"]}}),
+    ],
+)
+def test_the_release_namespace_refuses_pods_outside_the_restricted_profile(
+    release: None, breach: str, container_security: dict[str, Any]
+) -> None:
+    labels = json.loads(kubectl("get", "namespace", deploy.NAMESPACE, "-o", "json"))["metadata"][
+        "labels"
+    ]
+    assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
+    name = "attack-pod-security"
+    pod = restricted_pod("probe")
+    pod.update(apiVersion="v1", kind="Pod", metadata={"name": name, "namespace": deploy.NAMESPACE})
+    pod["spec"]["containers"][0].update(image=backend_image(), command=["true"])
+    # A positive control: the same pod within the profile is admitted (a dry run: not created).
+    kubectl("apply", "--dry-run=server", "-f", "-", input_text=json.dumps(pod))
+    pod["spec"]["containers"][0]["securityContext"].update(container_security)
+    with pytest.raises(AssertionError, match=r'violates PodSecurity "restricted:latest"'):
+        kubectl("apply", "--dry-run=server", "-f", "-", input_text=json.dumps(pod))
+
+
 def test_only_backend_pods_reach_the_standin(release: None) -> None:
     backend = kubectl(
         "-n", deploy.NAMESPACE, "get", "pods", "-l", ai_clients.SELECTOR, "-o", "name"
@@ -214,13 +273,12 @@ def test_only_backend_pods_reach_the_standin(release: None) -> None:
     )
     assert from_backend.strip() == "open"
     # Another pod of the same image and namespace, without the backend's labels.
-    image = json.loads(kubectl("-n", deploy.NAMESPACE, "get", backend, "-o", "json"))["spec"][
-        "containers"
-    ][0]["image"]
+    image = backend_image()
     probe = "attack-standin-probe"
     try:
         kubectl(
             "-n", deploy.NAMESPACE, "run", probe, f"--image={image}", "--restart=Never",
+            "--override-type=strategic", f"--overrides={json.dumps(restricted_pod(probe))}",
             "--command", "--", "python3", "-c", CONNECT_TO_THE_STANDIN,
         )  # fmt: skip
         kubectl(
