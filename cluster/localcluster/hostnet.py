@@ -215,7 +215,7 @@ def _ensure_input_chain() -> None:
     and accepts pod traffic there before a filter rule of ours is reached.
     """
     port = settings.PORTS.kube_router_health
-    for family, command in IPTABLES.items():
+    for command in IPTABLES.values():
         if f":{INPUT_CHAIN} " in run([f"{command}-save", "-t", "mangle"]).stdout:
             continue
         script = "\n".join(
