@@ -422,6 +422,8 @@ def _frontend_service(objects: _Objects) -> None:
     spec[if_key(exposed, "externalTrafficPolicy")] = _value(
         "frontend.service.externalTrafficPolicy"
     )
+    # Any other type would open the metrics port on the nodes too (Workload's Service).
+    spec["ports"][1][ITEM_IF] = 'eq .Values.frontend.service.type "ClusterIP"'
     for component in ("backend", "frontend"):
         objects.get("Service", component)["spec"].pop("externalIPs", None)
 

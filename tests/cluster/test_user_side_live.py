@@ -345,3 +345,41 @@ def test_a_flood_through_the_ingress_does_not_lock_out_another_client(release: N
 
     assert python(POSTS, [*flood, flooder_again], as_user=True) == [*[401] * 5, 429]
     assert python(POSTS, [sign_in(INGRESS, email, password, **via_ingress)], as_user=False) == [303]
+
+
+# GETs /metrics at each address (with its Host header) and prints what answered: the status and
+# whether the body was Prometheus' exposition format, or why nothing answered.
+METRICS_PROBE = """\
+import http.client, json, sys
+found = {}
+for address, host in json.load(sys.stdin):
+    name, port = address.rsplit(":", 1)
+    try:
+        connection = http.client.HTTPConnection(name, int(port), timeout=5)
+        connection.request("GET", "/metrics", headers={"Host": host})
+        response = connection.getresponse()
+        found[address] = [response.status, b"# HELP" in response.read()]
+    except OSError as error:
+        found[address] = [type(error).__name__, False]
+print(json.dumps(found))
+"""
+
+
+def test_metrics_are_never_served_on_the_user_side(release: None) -> None:
+    services = json.loads(kubectl("get", "services", "--all-namespaces", "-o", "json"))["items"]
+    node_ports = sorted(
+        port["nodePort"]
+        for service in services
+        for port in service["spec"]["ports"]
+        if port.get("nodePort")
+    )
+    assert deploy.FRONTEND_NODE_PORT in node_ports
+    targets = [[f"{settings.USER_HOST_IP}:{port}", deploy.INGRESS_HOST] for port in node_ports]
+
+    found = python(METRICS_PROBE, targets, as_user=True)
+
+    # Every NodePort, the frontend's and Traefik's (the ingress, by its host) included: none
+    # answers with the metrics, whatever status it gives.
+    assert found[NODE_PORT][0] == 404
+    assert found[INGRESS][0] == 404
+    assert {address: served for address, (_, served) in found.items() if served} == {}
