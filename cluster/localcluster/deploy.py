@@ -20,7 +20,7 @@ from . import ai_standin, app_secrets, images, postgres, settings, traefik
 from .errors import ClusterError
 from .kubectl import kubectl
 from .progress import heartbeat
-from .release import NAMESPACE, RELEASE, chart_folder, upgrade_command
+from .release import NAMESPACE, POD_SECURITY_LABELS, RELEASE, chart_folder, upgrade_command
 from .settings import Paths
 from .shell import run
 
@@ -46,6 +46,9 @@ def ingress_command(host: str = INGRESS_HOST) -> str:
 
 # Sign-ups per address the e2e suite and the benchmark need (well above what they make).
 MANY_USERS_SIGN_UPS = 100_000
+# Chat turns per user and minute for the benchmark, whose users pick chat at random after
+# 1 to 3 s of thought: a lucky streak can pass the default 10, never this.
+MANY_USERS_CHAT_TURNS_PER_MINUTE = 60
 
 
 def local_values(
@@ -64,7 +67,8 @@ def local_values(
     releases must not claim one host). The public URL stays the NodePort's either way.
     `digests` (`images.app_digests`) pins each component's image to the build just pushed.
     `many_users` lifts the frontend's per-address sign-up limit for the e2e suite and the
-    benchmark, whose many users all come from the one user namespace.
+    benchmark, whose many users all come from the one user namespace, and the backend's
+    per-user chat rate for the benchmark's random mix.
     """
     node_ip = f"{settings.NODE_IP}/32"
     values: dict[str, Any] = {
@@ -99,6 +103,7 @@ def local_values(
         }
     if many_users:
         values["frontend"]["signUpLimitPerClient"] = MANY_USERS_SIGN_UPS
+        values["backend"] = {"chatLimits": {"turnsPerMinute": MANY_USERS_CHAT_TURNS_PER_MINUTE}}
     for component, digest in (digests or {}).items():
         values = merge_values(values, {component: {"image": {"digest": digest}}})
     return values
@@ -250,14 +255,20 @@ def push_chart(paths: Paths) -> str:
     return f"oci://{CHART_REPOSITORY}/todo-chatbot"
 
 
+def namespace_manifest() -> dict[str, Any]:
+    """The release's Namespace, labelled to enforce the `restricted` Pod Security profile."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": NAMESPACE, "labels": dict(POD_SECURITY_LABELS)},
+    }
+
+
 def deploy(paths: Paths) -> str:
     """Install or upgrade the release from the local registry; wait for the pods; return the URL."""
     chart_ref = push_chart(paths)
     version = chart_version(chart_folder(paths.repo))
-    manifest = json.dumps(
-        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}}
-    )
-    kubectl(paths, "apply", "-f", "-", input_text=manifest)
+    kubectl(paths, "apply", "-f", "-", input_text=json.dumps(namespace_manifest()))
     apply_secret(paths, namespace=NAMESPACE, name=SECRET, data=credentials(paths))
     values = paths.config / "values-local.json"
     chosen = local_values(ingress_host=INGRESS_HOST, digests=images.app_digests(paths))

@@ -1,7 +1,8 @@
 """The host side of the cluster's network: sysctls, bridge, routes, and the firewall we own.
 
-Only additions: the bridge, two blackhole routes, two filter chains, two mangle chains that let
-the user's side reach the NodePorts and nothing else, and a routing table with its rules that
+Only additions: the bridge, two blackhole routes, a filter chain, mangle chains that keep
+kube-router's health port on loopback, let the user's side reach the NodePorts and nothing else
+and only the backends reach the AI stand-in, and a routing table with its rules that
 keep pod and user traffic on the machine. `down` removes those, and what appeared
 since the snapshot taken before the first `up`: chains (and the rules that jump to them) and
 ipsets created by our components; it puts changed sysctls back.
@@ -209,15 +210,17 @@ def _ensure_input_chain() -> None:
     """Refuse kube-router's health port except on loopback, for IPv4 and IPv6.
 
     kube-router v2.1.0 serves /healthz on every address and has no flag to bind one; only the
-    kubelet's liveness probe, on 127.0.0.1, needs it.
+    kubelet's liveness probe, which reaches the node's own addresses through loopback, needs
+    it. In the mangle table: kube-router puts its own INPUT chain first in the filter table
+    and accepts pod traffic there before a filter rule of ours is reached.
     """
     port = settings.PORTS.kube_router_health
-    for family, command in IPTABLES.items():
-        if f":{INPUT_CHAIN} " in _save(family):
+    for command in IPTABLES.values():
+        if f":{INPUT_CHAIN} " in run([f"{command}-save", "-t", "mangle"]).stdout:
             continue
         script = "\n".join(
             [
-                "*filter",
+                "*mangle",
                 f":{INPUT_CHAIN} - [0:0]",
                 f"-A {INPUT_CHAIN} -p tcp --dport {port} ! -i lo "
                 '-m comment --comment "todo-chatbot: kube-router health on loopback only" -j DROP',

@@ -381,6 +381,8 @@ def _backend_config(objects: _Objects) -> None:
     data["AI_MODEL"] = _value("ai.model")
     data["AI_TIMEOUT_SECONDS"] = _value("ai.timeoutSeconds")
     data["LOG_LEVEL"] = _value("config.logLevel")
+    data["CHAT_TURNS_PER_MINUTE"] = _value("backend.chatLimits.turnsPerMinute")
+    data["CHAT_CONCURRENT_TURNS"] = _value("backend.chatLimits.concurrentTurns")
     data[if_key(".Values.ai.baseUrl", "AI_BASE_URL")] = _value("ai.baseUrl")
 
     # The pod gets the key of the configured provider only.
@@ -420,6 +422,8 @@ def _frontend_service(objects: _Objects) -> None:
     spec[if_key(exposed, "externalTrafficPolicy")] = _value(
         "frontend.service.externalTrafficPolicy"
     )
+    # Any other type would open the metrics port on the nodes too (Workload's Service).
+    spec["ports"][1][ITEM_IF] = 'eq .Values.frontend.service.type "ClusterIP"'
     for component in ("backend", "frontend"):
         objects.get("Service", component)["spec"].pop("externalIPs", None)
 

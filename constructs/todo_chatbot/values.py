@@ -353,6 +353,21 @@ class FrontendService:
     )
 
 
+@dataclass
+class ChatLimits:
+    turnsPerMinute: int = param(
+        default_of(BackendProps, "chat_turns_per_minute"),
+        "Chat turns one user may start per minute, per replica (429 with Retry-After beyond): "
+        "every turn costs the AI provider's fees",
+        minimum=1,
+    )
+    concurrentTurns: int = param(
+        default_of(BackendProps, "chat_concurrent_turns"),
+        "Chat turns one user may have running at once, per replica (429 beyond)",
+        minimum=1,
+    )
+
+
 def _renames(variables: tuple[str, ...]) -> dict[str, Any]:
     """envNames takes the variables the component gets from the chart, and only those."""
     name = {"type": "string", "pattern": ENV_NAME.pattern}
@@ -377,6 +392,7 @@ class Backend(Component):
         pattern="^(/[^/].*)?$",
     )
     resources: Resources = section(lambda: Resources.of(BackendProps), "Container resources")
+    chatLimits: ChatLimits = section(ChatLimits, "Per-user limits on chat turns")
     terminationGracePeriodSeconds: int = param(
         default_of(BackendProps, "termination_grace_seconds"),
         f"{GRACE_PERIOD_DOC}; the default outlasts a chat turn (at most 50 s)",

@@ -228,7 +228,8 @@ class WorkloadProps:
     and NetworkPolicies' port; default: the image contract's (8000 backend, 3000 frontend)."""
     metrics_port: int = METRICS_PORT
     """Port of the image's `/metrics`, apart from `container_port` so that no route to the
-    app reaches it: a container port and a Service port named "metrics"; default: 9090."""
+    app reaches it: a container port and, on a ClusterIP Service only (any other type would
+    open it on the nodes), a Service port named "metrics"; default: 9090."""
 
     # Bring-your-own-image knobs: each is also a chart value (see `chart_value`).
     command: tuple[str, ...] = chart_value(
@@ -605,10 +606,18 @@ class Workload(Construct):
             type=SERVICE_TYPES[props.service_type],
             ports=[
                 kplus.ServicePort(name="http", port=props.service_port or port, target_port=port),
-                kplus.ServicePort(
-                    name=METRICS_PORT_NAME,
-                    port=props.metrics_port,
-                    target_port=props.metrics_port,
+                # A NodePort or LoadBalancer Service would give the metrics port a node port
+                # too, open to whoever reaches the nodes: there it stays on the pods only.
+                *(
+                    [
+                        kplus.ServicePort(
+                            name=METRICS_PORT_NAME,
+                            port=props.metrics_port,
+                            target_port=props.metrics_port,
+                        )
+                    ]
+                    if props.service_type == "ClusterIP"
+                    else []
                 ),
             ],
         )

@@ -172,6 +172,7 @@ def test_config_goes_to_the_config_maps(render):
         {
             "config": {"logLevel": "debug"},
             "ai": {"model": "gpt-4.1-mini", "timeoutSeconds": 12},
+            "backend": {"chatLimits": {"turnsPerMinute": 3, "concurrentTurns": 1}},
             "frontend": {
                 "signUpLimitPerClient": 20,
                 "trustedProxies": ["10.244.0.0/24", "fd00::/8"],
@@ -184,6 +185,8 @@ def test_config_goes_to_the_config_maps(render):
         "AI_MODEL": "gpt-4.1-mini",
         "AI_TIMEOUT_SECONDS": "12",
         "LOG_LEVEL": "debug",
+        "CHAT_TURNS_PER_MINUTE": "3",
+        "CHAT_CONCURRENT_TURNS": "1",
     }
     frontend = by_kind(manifests, "ConfigMap", "todo-todo-chatbot-frontend")["data"]
     assert frontend == {

@@ -3,7 +3,8 @@
 From the user's network namespace, with routes for the pod and Service ranges added via the
 host, nothing inside the cluster answers but the NodePorts; the AI stand-in's debug routes
 need their token; the sign-in limits key on the address each client really has, through the
-frontend's NodePort and through Traefik alike.
+frontend's NodePort and through Traefik alike; a pod slipped into the release's namespace
+outside the `restricted` Pod Security profile is refused.
 
 Runs against the release `make up` deployed. Without a running cluster, the module boots one
 and deploys the release (`python -m localcluster up`, `deploy`), and takes it down after; it is
@@ -205,6 +206,64 @@ except OSError:
 """
 
 
+def restricted_pod(container: str) -> dict[str, Any]:
+    """What a pod spec needs to pass the `restricted` Pod Security profile of the namespace."""
+    return {
+        "spec": {
+            "securityContext": {
+                "runAsNonRoot": True,
+                "runAsUser": 10001,
+                "seccompProfile": {"type": "RuntimeDefault"},
+            },
+            "containers": [
+                {
+                    "name": container,
+                    "securityContext": {
+                        "allowPrivilegeEscalation": False,
+                        "capabilities": {"drop": ["ALL"]},
+                    },
+                }
+            ],
+        }
+    }
+
+
+def backend_image() -> str:
+    backend = kubectl(
+        "-n", deploy.NAMESPACE, "get", "pods", "-l", ai_clients.SELECTOR, "-o", "name"
+    ).split()[0]
+    pod = json.loads(kubectl("-n", deploy.NAMESPACE, "get", backend, "-o", "json"))
+    image: str = pod["spec"]["containers"][0]["image"]
+    return image
+
+
+@pytest.mark.parametrize(
+    ("breach", "container_security"),
+    [
+        ("root", {"runAsUser": 0, "runAsNonRoot": False}),
+        # Privileged implies escalation; the API refuses the pair otherwise, before admission.
+        ("privileged", {"privileged": True, "allowPrivilegeEscalation": True}),
+        ("an added capability", {"capabilities": {"drop": ["ALL"], "add": ["NET_RAW"]}}),
+    ],
+)
+def test_the_release_namespace_refuses_pods_outside_the_restricted_profile(
+    release: None, breach: str, container_security: dict[str, Any]
+) -> None:
+    labels = json.loads(kubectl("get", "namespace", deploy.NAMESPACE, "-o", "json"))["metadata"][
+        "labels"
+    ]
+    assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
+    name = "attack-pod-security"
+    pod = restricted_pod("probe")
+    pod.update(apiVersion="v1", kind="Pod", metadata={"name": name, "namespace": deploy.NAMESPACE})
+    pod["spec"]["containers"][0].update(image=backend_image(), command=["true"])
+    # A positive control: the same pod within the profile is admitted (a dry run: not created).
+    kubectl("apply", "--dry-run=server", "-f", "-", input_text=json.dumps(pod))
+    pod["spec"]["containers"][0]["securityContext"].update(container_security)
+    with pytest.raises(AssertionError, match=r'violates PodSecurity "restricted:latest"'):
+        kubectl("apply", "--dry-run=server", "-f", "-", input_text=json.dumps(pod))
+
+
 def test_only_backend_pods_reach_the_standin(release: None) -> None:
     backend = kubectl(
         "-n", deploy.NAMESPACE, "get", "pods", "-l", ai_clients.SELECTOR, "-o", "name"
@@ -214,13 +273,12 @@ def test_only_backend_pods_reach_the_standin(release: None) -> None:
     )
     assert from_backend.strip() == "open"
     # Another pod of the same image and namespace, without the backend's labels.
-    image = json.loads(kubectl("-n", deploy.NAMESPACE, "get", backend, "-o", "json"))["spec"][
-        "containers"
-    ][0]["image"]
+    image = backend_image()
     probe = "attack-standin-probe"
     try:
         kubectl(
             "-n", deploy.NAMESPACE, "run", probe, f"--image={image}", "--restart=Never",
+            "--override-type=strategic", f"--overrides={json.dumps(restricted_pod(probe))}",
             "--command", "--", "python3", "-c", CONNECT_TO_THE_STANDIN,
         )  # fmt: skip
         kubectl(
@@ -287,3 +345,41 @@ def test_a_flood_through_the_ingress_does_not_lock_out_another_client(release: N
 
     assert python(POSTS, [*flood, flooder_again], as_user=True) == [*[401] * 5, 429]
     assert python(POSTS, [sign_in(INGRESS, email, password, **via_ingress)], as_user=False) == [303]
+
+
+# GETs /metrics at each address (with its Host header) and prints what answered: the status and
+# whether the body was Prometheus' exposition format, or why nothing answered.
+METRICS_PROBE = """\
+import http.client, json, sys
+found = {}
+for address, host in json.load(sys.stdin):
+    name, port = address.rsplit(":", 1)
+    try:
+        connection = http.client.HTTPConnection(name, int(port), timeout=5)
+        connection.request("GET", "/metrics", headers={"Host": host})
+        response = connection.getresponse()
+        found[address] = [response.status, b"# HELP" in response.read()]
+    except OSError as error:
+        found[address] = [type(error).__name__, False]
+print(json.dumps(found))
+"""
+
+
+def test_metrics_are_never_served_on_the_user_side(release: None) -> None:
+    services = json.loads(kubectl("get", "services", "--all-namespaces", "-o", "json"))["items"]
+    node_ports = sorted(
+        port["nodePort"]
+        for service in services
+        for port in service["spec"]["ports"]
+        if port.get("nodePort")
+    )
+    assert deploy.FRONTEND_NODE_PORT in node_ports
+    targets = [[f"{settings.USER_HOST_IP}:{port}", deploy.INGRESS_HOST] for port in node_ports]
+
+    found = python(METRICS_PROBE, targets, as_user=True)
+
+    # Every NodePort, the frontend's and Traefik's (the ingress, by its host) included: none
+    # answers with the metrics, whatever status it gives.
+    assert found[NODE_PORT][0] == 404
+    assert found[INGRESS][0] == 404
+    assert {address: served for address, (_, served) in found.items() if served} == {}

@@ -48,9 +48,10 @@ async def _forward(
         )
     except BackendUnavailable as error:
         return json_error(error.status_code, str(error))
+    headers = {"Retry-After": answer.retry_after} if answer.retry_after else None
     if answer.body is None:
-        return Response(status_code=answer.status_code)
-    return JSONResponse(answer.body, status_code=answer.status_code)
+        return Response(status_code=answer.status_code, headers=headers)
+    return JSONResponse(answer.body, status_code=answer.status_code, headers=headers)
 
 
 @router.get("/tasks")
