@@ -72,7 +72,7 @@ def local_values(
     """
     node_ip = f"{settings.NODE_IP}/32"
     values: dict[str, Any] = {
-        "secrets": {"existingSecret": secret},
+        "secrets": {"existingSecret": secret, "existingSecretFrontendDatabaseUrl": True},
         "ai": {"provider": "openai", "baseUrl": f"{ai_standin.URL}/v1"},
         "config": {"publicUrl": public_url(node_port)},
         "frontend": {
@@ -123,7 +123,9 @@ def merge_values(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
 def credentials(paths: Paths) -> dict[str, str]:
     """The app's Secret keys with the generated values (never print them)."""
     return {
-        "DATABASE_URL": postgres.database_url(paths),
+        # Each app its own role (least privilege); the chart gives the frontend the second.
+        "DATABASE_URL": postgres.database_url(paths, role=postgres.BACKEND_ROLE),
+        "FRONTEND_DATABASE_URL": postgres.database_url(paths, role=postgres.FRONTEND_ROLE),
         "BETTER_AUTH_SECRET": app_secrets.read(paths, app_secrets.BETTER_AUTH_SECRET),
         "OPENAI_API_KEY": app_secrets.read(paths, app_secrets.AI_API_KEY),
     }

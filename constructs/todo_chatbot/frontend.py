@@ -81,7 +81,8 @@ class Frontend(Workload):
     """The frontend Deployment, Service and friends; see `Workload` for the children.
 
     It reaches the backend through the backend's Service and never receives
-    the AI key: only DATABASE_URL and BETTER_AUTH_SECRET.
+    the AI key: only DATABASE_URL (its own role's when the Secret has one:
+    `Secrets.frontend_database_key`) and BETTER_AUTH_SECRET.
     """
 
     def __init__(
@@ -96,8 +97,11 @@ class Frontend(Workload):
             ",".join(props.trusted_proxies),
         )
         config = dict(zip(CONFIG_KEYS, values, strict=True))
-        keys = (DATABASE_URL, BETTER_AUTH_SECRET, *props.extra_secret_keys)
-        secret_env = {key: secrets.env_value(key) for key in keys}
+        keys = (BETTER_AUTH_SECRET, *props.extra_secret_keys)
+        secret_env = {
+            DATABASE_URL: secrets.env_value(secrets.frontend_database_key),
+            **{key: secrets.env_value(key) for key in keys},
+        }
         super().__init__(
             scope,
             id,

@@ -38,7 +38,7 @@ from .migration import MigrationProps
 from .network_policy import HELM_TEST_COMPONENT, NetworkPolicyProps
 from .pod_monitor import PodMonitor
 from .prometheus_rule import PrometheusRuleProps, error_budget
-from .secret import AI_KEYS, BETTER_AUTH_SECRET, DATABASE_URL, SecretsProps
+from .secret import AI_KEYS, BETTER_AUTH_SECRET, DATABASE_URL, FRONTEND_DATABASE_URL, SecretsProps
 from .service_monitor import COMPONENT_NAME as METRICS
 from .service_monitor import METRICS_PATH, ScrapeProps
 from .values import default_of
@@ -84,6 +84,7 @@ def chart_props() -> TodoChatbotProps:
         secrets=SecretsProps(
             name='{{ include "todo-chatbot.secretName" . }}',
             database_url=_PLACEHOLDER_URL,
+            frontend_database_url=_PLACEHOLDER_URL,
             better_auth_secret=_PLACEHOLDER_SECRET,
             openai_api_key=_PLACEHOLDER_SECRET,
             gemini_api_key=_PLACEHOLDER_SECRET,
@@ -197,6 +198,9 @@ def _secret(objects: _Objects) -> None:
     del secret["stringData"]
     secret["data"] = {
         DATABASE_URL: raw("{{ .Values.secrets.databaseUrl | b64enc | quote }}"),
+        if_key(".Values.secrets.frontendDatabaseUrl", FRONTEND_DATABASE_URL): raw(
+            "{{ .Values.secrets.frontendDatabaseUrl | b64enc | quote }}"
+        ),
         BETTER_AUTH_SECRET: raw("{{ .Values.secrets.betterAuthSecret | b64enc | quote }}"),
     }
     for provider, key in AI_KEYS.items():
@@ -408,6 +412,14 @@ def _frontend_config(objects: _Objects) -> None:
     data["PUBLIC_URL"] = raw('{{ include "todo-chatbot.publicUrl" . | quote }}')
     url, _, _ = data["BACKEND_URL"].rpartition(":")
     data["BACKEND_URL"] = f"{url}:{{{{ .Values.backend.containerPorts.http }}}}"
+
+    # The frontend's DATABASE_URL: its own role's URL when the values give one.
+    deployment = objects.get("Deployment", "frontend")
+    env = deployment["spec"]["template"]["spec"]["containers"][0]["env"]
+    (database_url,) = (var for var in env if var["name"] == DATABASE_URL)
+    database_url["valueFrom"]["secretKeyRef"]["key"] = raw(
+        '{{ include "todo-chatbot.frontendDatabaseKey" . }}'
+    )
 
 
 def _frontend_service(objects: _Objects) -> None:

@@ -428,12 +428,24 @@ class Secrets:
         "",
         "Name of an existing Secret holding DATABASE_URL, "
         "BETTER_AUTH_SECRET and the AI key; when set, the chart creates "
-        "no Secret and the values below are ignored",
+        "no Secret and the values below, but existingSecretFrontendDatabaseUrl, are ignored",
+    )
+    existingSecretFrontendDatabaseUrl: bool = param(
+        False,
+        "The existing Secret also holds FRONTEND_DATABASE_URL, the frontend's own URL "
+        "(see frontendDatabaseUrl); false: the frontend reads DATABASE_URL",
     )
     databaseUrl: str = param(
         "",
         "PostgreSQL URL, e.g. postgresql://user:pass@host/db?sslmode="
-        "require (required unless existingSecret)",
+        "require (required unless existingSecret); the backend's, and the frontend's "
+        "unless frontendDatabaseUrl is set",
+    )
+    frontendDatabaseUrl: str = param(
+        "",
+        "The frontend's own PostgreSQL URL (least privilege: a role that owns the sign-in "
+        "tables and cannot read the tasks, while databaseUrl's role cannot read the "
+        "users and sessions); empty: the frontend uses databaseUrl",
     )
     betterAuthSecret: str = param(
         "", "Better Auth secret, at least 32 characters (required unless existingSecret)"

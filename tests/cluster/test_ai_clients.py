@@ -17,18 +17,16 @@ def pod(ip: str | None, phase: str = "Running", host_network: bool = False) -> d
 
 
 def test_unfinished_pods_with_their_own_address_count() -> None:
-    pods = {
-        "items": [
-            pod("10.244.0.12"),
-            pod("10.244.0.7", phase="Pending"),
-            pod("10.244.0.12"),
-            pod(None, phase="Pending"),
-            pod("10.244.0.9", phase="Succeeded"),
-            pod("10.244.0.10", phase="Failed"),
-            pod("10.244.0.1", host_network=True),
-        ]
-    }
-    assert ai_clients.backend_addresses(pods) == ["10.244.0.12", "10.244.0.7"]
+    pods = [
+        pod("10.244.0.12"),
+        pod("10.244.0.7", phase="Pending"),
+        pod("10.244.0.12"),
+        pod(None, phase="Pending"),
+        pod("10.244.0.9", phase="Succeeded"),
+        pod("10.244.0.10", phase="Failed"),
+        pod("10.244.0.1", host_network=True),
+    ]
+    assert ai_clients.pod_addresses(pods) == ["10.244.0.12", "10.244.0.7"]
 
 
 def test_selector_names_the_charts_backend_pods() -> None:

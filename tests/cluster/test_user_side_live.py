@@ -4,7 +4,8 @@ From the user's network namespace, with routes for the pod and Service ranges ad
 host, nothing inside the cluster answers but the NodePorts; the AI stand-in's debug routes
 need their token; the sign-in limits key on the address each client really has, through the
 frontend's NodePort and through Traefik alike; a pod slipped into the release's namespace
-outside the `restricted` Pod Security profile is refused.
+outside the `restricted` Pod Security profile is refused; PostgreSQL refuses another
+namespace's pods, and each app connects as its own role.
 
 Runs against the release `make up` deployed. Without a running cluster, the module boots one
 and deploys the release (`python -m localcluster up`, `deploy`), and takes it down after; it is
@@ -22,8 +23,9 @@ import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
+import psycopg
 import pytest
-from localcluster import ai_clients, ai_standin, deploy, settings, supervisor, traefik
+from localcluster import ai_clients, ai_standin, deploy, postgres, settings, supervisor, traefik
 from localcluster.settings import paths_from_env
 from support.live_cluster import kubectl, localcluster, unbuildable_reason
 from support.secret import Secret
@@ -196,14 +198,16 @@ def test_user_side_reaches_the_node_ports_and_nothing_inside(routes_via_the_host
     assert status == [401]
 
 
-CONNECT_TO_THE_STANDIN = f"""\
-import socket
+CONNECT = """\
+import socket, sys
 try:
-    socket.create_connection(("{settings.NODE_IP}", {settings.PORTS.ai_standin}), 3).close()
+    socket.create_connection((sys.argv[1], int(sys.argv[2])), 3).close()
     print("open")
 except OSError:
     print("closed")
 """
+STANDIN = (str(settings.NODE_IP), str(settings.PORTS.ai_standin))
+DATABASE = (str(settings.NODE_IP), str(settings.PORTS.postgres))
 
 
 def restricted_pod(container: str) -> dict[str, Any]:
@@ -264,32 +268,84 @@ def test_the_release_namespace_refuses_pods_outside_the_restricted_profile(
         kubectl("apply", "--dry-run=server", "-f", "-", input_text=json.dumps(pod))
 
 
-def test_only_backend_pods_reach_the_standin(release: None) -> None:
+def from_backend(target: tuple[str, str]) -> str:
+    """`open` or `closed`: whether a backend pod of the release connects to `target`."""
     backend = kubectl(
         "-n", deploy.NAMESPACE, "get", "pods", "-l", ai_clients.SELECTOR, "-o", "name"
     ).split()[0]
-    from_backend = kubectl(
-        "-n", deploy.NAMESPACE, "exec", backend, "--", "python3", "-c", CONNECT_TO_THE_STANDIN
-    )
-    assert from_backend.strip() == "open"
-    # Another pod of the same image and namespace, without the backend's labels.
-    image = backend_image()
-    probe = "attack-standin-probe"
+    return kubectl(
+        "-n", deploy.NAMESPACE, "exec", backend, "--", "python3", "-c", CONNECT, *target
+    ).strip()
+
+
+def from_probe(namespace: str, target: tuple[str, str]) -> str:
+    """`open` or `closed`: whether a pod of the backend's image, without the backend's labels,
+    in `namespace`, connects to `target`."""
+    probe = "attack-probe"
     try:
         kubectl(
-            "-n", deploy.NAMESPACE, "run", probe, f"--image={image}", "--restart=Never",
+            "-n", namespace, "run", probe, f"--image={backend_image()}", "--restart=Never",
             "--override-type=strategic", f"--overrides={json.dumps(restricted_pod(probe))}",
-            "--command", "--", "python3", "-c", CONNECT_TO_THE_STANDIN,
+            "--command", "--", "python3", "-c", CONNECT, *target,
         )  # fmt: skip
         kubectl(
-            "-n", deploy.NAMESPACE, "wait", "--for=jsonpath={.status.phase}=Succeeded",
+            "-n", namespace, "wait", "--for=jsonpath={.status.phase}=Succeeded",
             f"pod/{probe}", "--timeout=120s",
         )  # fmt: skip
-        assert kubectl("-n", deploy.NAMESPACE, "logs", f"pod/{probe}").strip() == "closed"
+        return kubectl("-n", namespace, "logs", f"pod/{probe}").strip()
     finally:
-        kubectl(
-            "-n", deploy.NAMESPACE, "delete", "pod", probe, "--ignore-not-found", "--wait=false"
-        )
+        kubectl("-n", namespace, "delete", "pod", probe, "--ignore-not-found", "--wait=false")
+
+
+def test_only_backend_pods_reach_the_standin(release: None) -> None:
+    assert from_backend(STANDIN) == "open"
+    # Another pod of the same image and namespace, without the backend's labels.
+    assert from_probe(deploy.NAMESPACE, STANDIN) == "closed"
+
+
+@pytest.fixture
+def other_namespace(release: None) -> Iterator[str]:
+    """A namespace of someone else's on the same cluster."""
+    name = "attack-other-tenant"
+    kubectl("create", "namespace", name)
+    try:
+        yield name
+    finally:
+        kubectl("delete", "namespace", name, "--ignore-not-found", "--wait=false")
+
+
+def test_only_the_release_namespaces_pods_reach_the_database(other_namespace: str) -> None:
+    assert from_backend(DATABASE) == "open"
+    assert from_probe(other_namespace, DATABASE) == "closed"
+
+
+def test_the_release_connects_with_a_role_per_app(release: None) -> None:
+    deployments = kubectl(
+        "-n", deploy.NAMESPACE, "get", "deployments",
+        "-l", "app.kubernetes.io/component=frontend", "-o", "json",
+    )  # fmt: skip
+    [frontend] = json.loads(deployments)["items"]
+    [key] = [
+        var["valueFrom"]["secretKeyRef"]["key"]
+        for var in frontend["spec"]["template"]["spec"]["containers"][0]["env"]
+        if var["name"] == "DATABASE_URL"
+    ]
+    assert key == "FRONTEND_DATABASE_URL"
+    pods = kubectl(
+        "-n", deploy.NAMESPACE, "get", "pods", "-o", "jsonpath={.items[*].metadata.name}"
+    )
+    admin = postgres.database_url(paths_from_env(), host="127.0.0.1")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        sessions = conn.execute(
+            "SELECT application_name, usename FROM pg_stat_activity WHERE datname = %s",
+            [postgres.DATABASE],
+        ).fetchall()
+    roles: dict[str, set[str]] = {"backend": set(), "frontend": set()}
+    for application, role in sessions:
+        component, _, pod = application.partition("-")
+        if component in roles and pod in pods.split():
+            roles[component].add(role)
+    assert roles == {"backend": {postgres.BACKEND_ROLE}, "frontend": {postgres.FRONTEND_ROLE}}
 
 
 def test_standin_debug_routes_need_the_debug_token(release: None) -> None:

@@ -130,6 +130,15 @@ apply refuses the object.
 {{- end }}
 
 {{/*
+The Secret key the frontend reads as its DATABASE_URL: its own role's URL when there is one.
+*/}}
+{{- define "todo-chatbot.frontendDatabaseKey" -}}
+{{- $secrets := .Values.secrets }}
+{{- $own := ternary $secrets.existingSecretFrontendDatabaseUrl $secrets.frontendDatabaseUrl (not (empty $secrets.existingSecret)) }}
+{{- ternary "FRONTEND_DATABASE_URL" "DATABASE_URL" (not (empty $own)) }}
+{{- end }}
+
+{{/*
 Checks values.schema.json cannot express. Messages name the value, never
 print a secret.
 */}}
@@ -141,6 +150,9 @@ print a secret.
 {{- end }}
 {{- if not (regexMatch "^postgres(ql)?://" $secrets.databaseUrl) }}
 {{- fail "secrets.databaseUrl must be a PostgreSQL URL starting with postgresql:// (value not shown)" }}
+{{- end }}
+{{- if and $secrets.frontendDatabaseUrl (not (regexMatch "^postgres(ql)?://" $secrets.frontendDatabaseUrl)) }}
+{{- fail "secrets.frontendDatabaseUrl must be a PostgreSQL URL starting with postgresql:// (value not shown)" }}
 {{- end }}
 {{- if not $secrets.betterAuthSecret }}
 {{- fail "secrets.betterAuthSecret is required: set it, or set secrets.existingSecret to a Secret holding BETTER_AUTH_SECRET" }}
