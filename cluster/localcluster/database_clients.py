@@ -7,9 +7,9 @@ range and get a new address each start) can tell the release's pods from another
 namespace's. The host firewall can: it drops the port for every pod whose address is not in
 `hostnet.DATABASE_CLIENTS_SET`, and this watcher (`python -m localcluster.database_clients`,
 supervised as `database-clients`, see `ai_clients`) keeps the set equal to the addresses of the
-pods in the release namespaces: `make up`'s, and those of the e2e suite's releases, which it
-labels RELEASE_NAMESPACE_LABEL. Namespaces and their labels are the cluster admin's, so a user
-who may only run pods in another namespace cannot join.
+pods in the release namespaces: `make up`'s, and those the e2e suite and the benchmark create
+for their releases, labelled RELEASE_NAMESPACE_LABEL. Namespaces and their labels are the
+cluster admin's, so a user who may only run pods in another namespace cannot join.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from .settings import Paths
 from .shell import run
 
 NAME = "database-clients"
+# Named for the e2e suite, which also removes the namespaces that carry it when a crashed run
+# left them.
 RELEASE_NAMESPACE_LABEL = "todo-chatbot-e2e"
 
 

@@ -1,12 +1,10 @@
 """The set of pods that may reach the host's PostgreSQL (localcluster.database_clients)."""
 
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
-from localcluster import database_clients, hostnet, release
+from localcluster import database_clients, release
+from support.netns import in_own_network_namespace
 
 pytestmark = pytest.mark.cluster
 
@@ -34,20 +32,14 @@ hostnet._ensure_database_chain()
 print(subprocess.run(["iptables", "-t", "mangle", "-S"], capture_output=True, text=True,
                      check=True).stdout.splitlines()[-2:])
 print(subprocess.run(["ipset", "list", "-n"], capture_output=True, text=True).stdout.split())
+hostnet.tear_down({})
+print(subprocess.run(["ipset", "list", "-n"], capture_output=True, text=True).stdout.split())
 """
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="network namespaces need root")
 def test_the_database_port_is_dropped_for_pods_outside_the_set() -> None:
-    result = subprocess.run(
-        ["unshare", "--net", sys.executable, "-c", RULES],
-        env={**os.environ, "PYTHONPATH": str(Path(hostnet.__file__).parents[1])},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    rules, sets = result.stdout.splitlines()
+    rules, sets, after_down = in_own_network_namespace(RULES).stdout.splitlines()
     assert rules == str(
         [
             "-A INPUT -i tcb0 -j TCB-DATABASE",
@@ -58,3 +50,4 @@ def test_the_database_port_is_dropped_for_pods_outside_the_set() -> None:
     )
     # Empty until the watcher fills it: no pod gets in before.
     assert sets == str(["TCB-DATABASE-CLIENTS"])
+    assert after_down == "[]"

@@ -3,11 +3,10 @@
 import ast
 import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from localcluster import hostnet
+from support.netns import in_own_network_namespace
 
 pytestmark = pytest.mark.cluster
 
@@ -251,24 +250,6 @@ hostnet.tear_down({})
 rules_left = ip("-4", "rule", "show").stdout.count("iif")
 print("after down:", rules_left, hostnet.table_routes().strip() or "empty")
 """
-
-
-# sysfs shows the network namespace of whoever mounted it, not of the reader: without a mount
-# of its own the namespace would see the host's links (the live cluster's tcb0 among them), as
-# `ip netns exec` avoids by remounting /sys. The private mount namespace keeps it from the host.
-OWN_SYSFS = 'mount -t sysfs sysfs /sys && exec "$0" -c "$1"'
-
-
-def in_own_network_namespace(script: str) -> subprocess.CompletedProcess[str]:
-    """Run a Python `script` with `localcluster` importable, in a throwaway network namespace."""
-    return subprocess.run(
-        ["unshare", "--net", "--mount", "sh", "-c", OWN_SYSFS, sys.executable, script],
-        env={**os.environ, "PYTHONPATH": str(Path(hostnet.__file__).parents[1])},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="network namespaces need root")
