@@ -143,7 +143,7 @@ class VirtualUser:
         return response
 
     async def sign_in(self) -> None:
-        """Create the account (which signs it in), then sign in again as a returning user."""
+        """Create the account once, then sign in as a returning user."""
         async with self.sign_in_gate or contextlib.nullcontext():
             form = {"email": self.email, "password": self.password}
             if not self.signed_up:

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from localcluster import deploy, images
+from localcluster import database_clients, deploy, images
 from localcluster.kubectl import kubectl
 from localcluster.settings import Paths
 from localcluster.shell import run
@@ -57,7 +57,15 @@ def values(
 
 def prepare(paths: Paths, release: Release) -> str:
     """Create the namespace and the Secret, push the chart; return the chart reference."""
-    namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": release.namespace}}
+    namespace = {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        # Its pods may then reach the host's PostgreSQL (database_clients).
+        "metadata": {
+            "name": release.namespace,
+            "labels": {database_clients.RELEASE_NAMESPACE_LABEL: "true"},
+        },
+    }
     kubectl(paths, "apply", "-f", "-", input_text=json.dumps(namespace))
     deploy.apply_secret(
         paths, namespace=release.namespace, name=SECRET, data=deploy.credentials(paths)

@@ -10,12 +10,22 @@ import secrets
 
 from .settings import Paths
 
+# The database owner's (host-side tools and tests only), then each app's own role's.
 DATABASE_PASSWORD = "database-password"
+BACKEND_DATABASE_PASSWORD = "backend-database-password"
+FRONTEND_DATABASE_PASSWORD = "frontend-database-password"
 BETTER_AUTH_SECRET = "better-auth-secret"
 AI_API_KEY = "ai-api-key"
 # Opens the AI stand-in's debug routes: only the tests on this host read it.
 AI_STANDIN_DEBUG_TOKEN = "ai-standin-debug-token"
-NAMES = (DATABASE_PASSWORD, BETTER_AUTH_SECRET, AI_API_KEY, AI_STANDIN_DEBUG_TOKEN)
+NAMES = (
+    DATABASE_PASSWORD,
+    BACKEND_DATABASE_PASSWORD,
+    FRONTEND_DATABASE_PASSWORD,
+    BETTER_AUTH_SECRET,
+    AI_API_KEY,
+    AI_STANDIN_DEBUG_TOKEN,
+)
 
 
 def ensure(paths: Paths) -> None:

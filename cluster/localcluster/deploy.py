@@ -24,7 +24,7 @@ from . import ai_standin, app_secrets, images, kube, postgres, settings, traefik
 from .errors import ClusterError
 from .kubectl import kubectl
 from .progress import heartbeat
-from .release import NAMESPACE, RELEASE, chart_folder, upgrade_command
+from .release import NAMESPACE, POD_SECURITY_LABELS, RELEASE, chart_folder, upgrade_command
 from .settings import Paths
 from .shell import run
 
@@ -50,6 +50,9 @@ def ingress_command(host: str = INGRESS_HOST) -> str:
 
 # Sign-ups per address the e2e suite and the benchmark need (well above what they make).
 MANY_USERS_SIGN_UPS = 100_000
+# Chat turns per user and minute for the benchmark, whose users pick chat at random after
+# 1 to 3 s of thought: a lucky streak can pass the default 10, never this.
+MANY_USERS_CHAT_TURNS_PER_MINUTE = 60
 
 
 def local_values(
@@ -68,11 +71,12 @@ def local_values(
     releases must not claim one host). The public URL stays the NodePort's either way.
     `digests` (`images.app_digests`) pins each component's image to the build just pushed.
     `many_users` lifts the frontend's per-address sign-up limit for the e2e suite and the
-    benchmark, whose many users all come from the one user namespace.
+    benchmark, whose many users all come from the one user namespace, and the backend's
+    per-user chat rate for the benchmark's random mix.
     """
     node_ip = f"{settings.NODE_IP}/32"
     values: dict[str, Any] = {
-        "secrets": {"existingSecret": secret},
+        "secrets": {"existingSecret": secret, "existingSecretFrontendDatabaseUrl": True},
         "ai": {"provider": "openai", "baseUrl": f"{ai_standin.URL}/v1"},
         "config": {"publicUrl": public_url(node_port)},
         "frontend": {
@@ -103,6 +107,7 @@ def local_values(
         }
     if many_users:
         values["frontend"]["signUpLimitPerClient"] = MANY_USERS_SIGN_UPS
+        values["backend"] = {"chatLimits": {"turnsPerMinute": MANY_USERS_CHAT_TURNS_PER_MINUTE}}
     for component, digest in (digests or {}).items():
         values = merge_values(values, {component: {"image": {"digest": digest}}})
     return values
@@ -122,7 +127,9 @@ def merge_values(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
 def credentials(paths: Paths) -> dict[str, str]:
     """The app's Secret keys with the generated values (never print them)."""
     return {
-        "DATABASE_URL": postgres.database_url(paths),
+        # Each app its own role (least privilege); the chart gives the frontend the second.
+        "DATABASE_URL": postgres.database_url(paths, role=postgres.BACKEND_ROLE),
+        "FRONTEND_DATABASE_URL": postgres.database_url(paths, role=postgres.FRONTEND_ROLE),
         "BETTER_AUTH_SECRET": app_secrets.read(paths, app_secrets.BETTER_AUTH_SECRET),
         "OPENAI_API_KEY": app_secrets.read(paths, app_secrets.AI_API_KEY),
     }
@@ -228,14 +235,20 @@ def push_chart(paths: Paths) -> str:
     return f"oci://{CHART_REPOSITORY}/todo-chatbot"
 
 
+def namespace_manifest() -> dict[str, Any]:
+    """The release's Namespace, labelled to enforce the `restricted` Pod Security profile."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": NAMESPACE, "labels": dict(POD_SECURITY_LABELS)},
+    }
+
+
 def deploy(paths: Paths) -> str:
     """Install or upgrade the release from the local registry; wait for the pods; return the URL."""
     chart_ref = push_chart(paths)
     version = chart_version(chart_folder(paths.repo))
-    manifest = json.dumps(
-        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}}
-    )
-    kubectl(paths, "apply", "-f", "-", input_text=manifest)
+    kubectl(paths, "apply", "-f", "-", input_text=json.dumps(namespace_manifest()))
     apply_secret(paths, namespace=NAMESPACE, name=SECRET, data=credentials(paths))
     values = paths.config / "values-local.json"
     chosen = local_values(ingress_host=INGRESS_HOST, digests=images.app_digests(paths))

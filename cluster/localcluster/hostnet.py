@@ -1,8 +1,10 @@
 """The host side of the cluster's network: sysctls, bridge, routes, and the firewall we own.
 
-Only additions: the bridge, two blackhole routes, two filter chains, two mangle chains that let
-the user's side reach the NodePorts and nothing else, and a routing table with its rules that
-keep pod and user traffic on the machine. `down` removes those, and what appeared
+Only additions: the bridge, two blackhole routes, a filter chain, mangle chains that keep
+kube-router's health port on loopback, let the user's side reach the NodePorts and nothing else,
+only the backends reach the AI stand-in and only the release namespaces' pods PostgreSQL, and a
+routing table with its rules that keep pod and user traffic on the machine. `down` removes
+those, and what appeared
 since the snapshot taken before the first `up`: chains (and the rules that jump to them) and
 ipsets created by our components; it puts changed sysctls back.
 """
@@ -46,6 +48,9 @@ USER_INPUT_CHAIN = "TCB-USER-INPUT"
 AI_STANDIN_CHAIN = "TCB-AI-STANDIN"
 # The pods that may reach the AI stand-in (the backends'), kept current by ai_clients.
 AI_CLIENTS_SET = "TCB-AI-CLIENTS"
+DATABASE_CHAIN = "TCB-DATABASE"
+# The pods that may reach PostgreSQL (the release namespaces'), kept by database_clients.
+DATABASE_CLIENTS_SET = "TCB-DATABASE-CLIENTS"
 # Our routing table and the priority of its rule (the `prohibit` rule follows at +1): numbers
 # nothing else on this host uses (the preflight checks), ahead of the main table's 32766.
 ROUTE_TABLE = 2244
@@ -180,6 +185,7 @@ def set_up() -> None:
     _ensure_input_chain()
     _ensure_user_link_chains()
     _ensure_ai_standin_chain()
+    _ensure_database_chain()
 
 
 def _ensure_forward_chain() -> None:
@@ -209,7 +215,9 @@ def _ensure_input_chain() -> None:
     """Refuse kube-router's health port except on loopback, for IPv4 and IPv6.
 
     kube-router v2.1.0 serves /healthz on every address and has no flag to bind one; only the
-    kubelet's liveness probe, on 127.0.0.1, needs it.
+    kubelet's liveness probe, which reaches the node's own addresses through loopback, needs
+    it. In the mangle table: kube-router puts its own INPUT chain first in the filter table
+    and accepts pod traffic there before a filter rule of ours is reached.
     """
     port = settings.PORTS.kube_router_health
     rules = [
@@ -218,7 +226,7 @@ def _ensure_input_chain() -> None:
         f"-I INPUT 1 -j {INPUT_CHAIN}",
     ]
     for family in IPTABLES:
-        _add_chains(family, "filter", [INPUT_CHAIN], rules)
+        _add_chains(family, "mangle", [INPUT_CHAIN], rules)
 
 
 def _ensure_user_link_chains() -> None:
@@ -267,20 +275,40 @@ def _ensure_user_link_chains() -> None:
 
 
 def _ensure_ai_standin_chain() -> None:
-    """Drop pod traffic to the AI stand-in's port unless it comes from a backend pod.
+    """Drop pod traffic to the AI stand-in's port unless it comes from a backend pod."""
+    _ensure_host_service_chain(
+        AI_STANDIN_CHAIN,
+        AI_CLIENTS_SET,
+        settings.PORTS.ai_standin,
+        "only backend pods reach the AI stand-in",
+    )
 
-    The stand-in runs on the host, where no NetworkPolicy reaches; the set starts empty (no
-    pod gets in) until ai_clients fills it. In the mangle table for the reason given in
-    `_ensure_user_link_chains`.
+
+def _ensure_database_chain() -> None:
+    """Drop pod traffic to PostgreSQL's port unless it comes from a release namespace's pod."""
+    _ensure_host_service_chain(
+        DATABASE_CHAIN,
+        DATABASE_CLIENTS_SET,
+        settings.PORTS.postgres,
+        "only pods of the release namespaces reach PostgreSQL",
+    )
+
+
+def _ensure_host_service_chain(chain: str, clients: str, port: int, comment: str) -> None:
+    """Drop pod traffic to a host service's `port` unless its source is in the set `clients`.
+
+    The service runs on the host, where no NetworkPolicy reaches; the set starts empty (no
+    pod gets in) until its watcher (ai_clients, database_clients) fills it. In the mangle table
+    for the reason given in `_ensure_user_link_chains`.
     """
-    run(["ipset", "create", AI_CLIENTS_SET, "hash:ip", "-exist"])
+    run(["ipset", "create", clients, "hash:ip", "-exist"])
     rules = [
-        f"-A {AI_STANDIN_CHAIN} -d {settings.NODE_IP} -p tcp "
-        f"--dport {settings.PORTS.ai_standin} -m set ! --match-set {AI_CLIENTS_SET} src "
-        '-m comment --comment "todo-chatbot: only backend pods reach the AI stand-in" -j DROP',
-        f"-I INPUT 1 -i {settings.BRIDGE} -j {AI_STANDIN_CHAIN}",
+        f"-A {chain} -d {settings.NODE_IP} -p tcp --dport {port} "
+        f'-m set ! --match-set {clients} src -m comment --comment "todo-chatbot: {comment}" '
+        "-j DROP",
+        f"-I INPUT 1 -i {settings.BRIDGE} -j {chain}",
     ]
-    _add_chains("ipv4", "mangle", [AI_STANDIN_CHAIN], rules)
+    _add_chains("ipv4", "mangle", [chain], rules)
 
 
 def confine_routing() -> None:

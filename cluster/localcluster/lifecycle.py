@@ -19,6 +19,7 @@ from . import (
     app_secrets,
     containerd,
     control_plane,
+    database_clients,
     deploy,
     hostnet,
     images,
@@ -96,6 +97,8 @@ class Cluster:
             traefik.apply(paths)
         with step("the AI stand-in's clients (the backend pods only)"):
             ai_clients.start(paths)
+        with step("PostgreSQL's clients (the release namespaces' pods only)"):
+            database_clients.start(paths)
         with step(f"kubectl context {user_kubeconfig.CONTEXT}"):
             merged = user_kubeconfig.merge(paths, self.env)
         say(f"cluster up in {time.monotonic() - began:.0f}s; kubeconfig: {paths.kubeconfig}")

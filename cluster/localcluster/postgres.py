@@ -21,13 +21,30 @@ from .shell import run
 BIN = Path("/usr/lib/postgresql/15/bin")
 USER = "postgres"
 DATABASE = "todo"
+# The database's owner: host-side tools and tests only, never handed to a pod. Each app
+# connects as its own role, which owns the tables its migrations create and nothing else
+# (the owner is a member of both, so it reads everything): the frontend's role cannot read
+# the tasks and chats, the backend's cannot read the users' password hashes or sessions.
 ROLE = "todo"
+BACKEND_ROLE = "todo_backend"
+FRONTEND_ROLE = "todo_frontend"
+APP_ROLES = (BACKEND_ROLE, FRONTEND_ROLE)
+# The frontend's tables are named `auth_*` (its migrations); the others are the backend's.
+FRONTEND_TABLES = "auth\\_%"
+
+_PASSWORDS = {
+    ROLE: app_secrets.DATABASE_PASSWORD,
+    BACKEND_ROLE: app_secrets.BACKEND_DATABASE_PASSWORD,
+    FRONTEND_ROLE: app_secrets.FRONTEND_DATABASE_PASSWORD,
+}
+
 
 HBA = f"""\
 # Only the server's own user over the socket, and TLS + SCRAM from loopback and the pods.
+# The owner ({ROLE}) stays allowed from the pods for releases deployed before the app roles.
 local   all       {USER}                             peer
-hostssl {DATABASE} {ROLE}  127.0.0.1/32              scram-sha-256
-hostssl {DATABASE} {ROLE}  {settings.POD_CIDR}          scram-sha-256
+hostssl {DATABASE} all    127.0.0.1/32              scram-sha-256
+hostssl {DATABASE} {ROLE},{",".join(APP_ROLES)} {settings.POD_CIDR} scram-sha-256
 host    all       all     0.0.0.0/0                 reject
 """
 
@@ -40,11 +57,11 @@ def _socket_dir(paths: Paths) -> Path:
     return paths.run / "postgres"
 
 
-def database_url(paths: Paths, *, host: str = str(settings.NODE_IP)) -> str:
-    """The URL the app uses (it contains the password: never print it)."""
-    password = app_secrets.read(paths, app_secrets.DATABASE_PASSWORD)
+def database_url(paths: Paths, *, role: str = ROLE, host: str = str(settings.NODE_IP)) -> str:
+    """The URL of `role` (the owner, or one of APP_ROLES); it holds the password: never print it."""
+    password = app_secrets.read(paths, _PASSWORDS[role])
     return (
-        f"postgresql://{ROLE}:{password}@{host}:{settings.PORTS.postgres}/{DATABASE}"
+        f"postgresql://{role}:{password}@{host}:{settings.PORTS.postgres}/{DATABASE}"
         "?sslmode=require"
     )
 
@@ -90,12 +107,12 @@ def _init(paths: Paths) -> None:
         shutil.copyfile(paths.pki / f"postgres.{suffix}", target)
         target.chmod(0o600)
         shutil.chown(target, account.pw_uid, account.pw_gid)
-    (data / "pg_hba.conf").write_text(HBA)
 
 
 def start(paths: Paths) -> None:
-    """Initialise once, start the server, and make sure the app's role and database exist."""
+    """Initialise once, start the server, and make sure the roles and the database exist."""
     _init(paths)
+    (_data(paths) / "pg_hba.conf").write_text(HBA)
     argv: list[str | Path] = [
         BIN / "postgres",
         "-D",
@@ -151,7 +168,7 @@ def _ready(paths: Paths) -> bool:
     return run(argv, check=False).returncode == 0
 
 
-def _psql(paths: Paths, sql: str) -> None:
+def _psql(paths: Paths, sql: str, *, database: str = "postgres") -> None:
     """Run SQL as the superuser over the socket; the SQL travels on stdin, never in argv.
 
     psql echoes a failing statement in its error, and the statements here carry the app's
@@ -159,22 +176,55 @@ def _psql(paths: Paths, sql: str) -> None:
     """
     argv: list[str | Path] = [
         "runuser", "-u", USER, "--", BIN / "psql", "-h", _socket_dir(paths),
-        "-p", str(settings.PORTS.postgres), "-d", "postgres", "-v", "ON_ERROR_STOP=1",
+        "-p", str(settings.PORTS.postgres), "-d", database, "-v", "ON_ERROR_STOP=1",
         "-qtA", "-f", "-",
     ]  # fmt: skip
     if run(argv, input_text=sql, check=False).returncode != 0:
         raise ClusterError(
-            f"could not create the app's database role and database: read {paths.log('postgres')}"
+            f"could not create the app's database roles and database: read {paths.log('postgres')}"
         )
 
 
 def _ensure_database(paths: Paths) -> None:
-    password = app_secrets.read(paths, app_secrets.DATABASE_PASSWORD)
-    role_sql = (
-        f"SELECT 'CREATE ROLE {ROLE} LOGIN' WHERE NOT EXISTS "
-        f"(SELECT FROM pg_roles WHERE rolname = '{ROLE}')\\gexec\n"
-        f"ALTER ROLE {ROLE} PASSWORD '{password}';\n"
-        f"SELECT 'CREATE DATABASE {DATABASE} OWNER {ROLE}' WHERE NOT EXISTS "
-        f"(SELECT FROM pg_database WHERE datname = '{DATABASE}')\\gexec\n"
+    """The roles (passwords as generated), the database, the grants and the access rules."""
+    roles_sql = ""
+    for role, password_name in _PASSWORDS.items():
+        password = app_secrets.read(paths, password_name)
+        roles_sql += (
+            f"SELECT 'CREATE ROLE {role} LOGIN' WHERE NOT EXISTS "
+            f"(SELECT FROM pg_roles WHERE rolname = '{role}')\\gexec\n"
+            f"ALTER ROLE {role} PASSWORD '{password}';\n"
+        )
+    app_roles = ", ".join(APP_ROLES)
+    _psql(
+        paths,
+        roles_sql
+        + f"GRANT {app_roles} TO {ROLE};\n"
+        + f"SELECT 'CREATE DATABASE {DATABASE} OWNER {ROLE}' WHERE NOT EXISTS "
+        f"(SELECT FROM pg_database WHERE datname = '{DATABASE}')\\gexec\n",
     )
-    _psql(paths, role_sql)
+    # Each app creates its tables in `public` as its own role. Tables made before the app
+    # roles existed belong to the owner: each goes to the role of the app it belongs to.
+    _psql(
+        paths,
+        f"""
+        GRANT USAGE, CREATE ON SCHEMA public TO {app_roles};
+        DO $$
+        DECLARE t record;
+        BEGIN
+          FOR t IN SELECT tablename FROM pg_tables
+                   WHERE schemaname = 'public' AND tableowner = '{ROLE}'
+                     AND tablename <> 'schema_migrations' LOOP
+            EXECUTE format('ALTER TABLE public.%I OWNER TO %I', t.tablename,
+              CASE WHEN t.tablename LIKE '{FRONTEND_TABLES}'
+                   THEN '{FRONTEND_ROLE}' ELSE '{BACKEND_ROLE}' END);
+          END LOOP;
+          IF to_regclass('public.schema_migrations') IS NOT NULL THEN
+            GRANT SELECT, INSERT ON public.schema_migrations TO PUBLIC;
+          END IF;
+        END $$;
+        """,
+        database=DATABASE,
+    )
+    # The rules were rewritten before the start; a server already running reads them now.
+    _psql(paths, "SELECT pg_reload_conf();")

@@ -90,7 +90,7 @@ class HostProcess:
     stop_signal: signal.Signals = signal.SIGTERM
 
 
-# In the order `up` starts them (but for ai-clients); `down` stops them in the reverse order:
+# In the order `up` starts them (but for the watchers); `down` stops them in the reverse order:
 # the node's processes first, so nothing restarts the pods killed next, then the control plane
 # and the host services (pods that still watch the apiserver would hold its shutdown).
 HOST_PROCESSES = (
@@ -103,8 +103,9 @@ HOST_PROCESSES = (
     HostProcess("kube-apiserver", (PORTS.apiserver,)),
     HostProcess("kube-controller-manager", (PORTS.controller_manager,)),
     HostProcess("kube-scheduler", (PORTS.scheduler,)),
-    # Started last (it watches the backend pods), but stopped with the control plane.
+    # Started last (they watch the pods), but stopped with the control plane.
     HostProcess("ai-clients"),
+    HostProcess("database-clients"),
     HostProcess("kubelet", (PORTS.kubelet, PORTS.kubelet_healthz), node=True),
     HostProcess("kube-proxy", (PORTS.kube_proxy_healthz, PORTS.kube_proxy_metrics), node=True),
 )

@@ -12,7 +12,15 @@ from .workload import INSTANCE_NAME, Workload, WorkloadProps
 
 PORT = 8000
 """Container port of the backend image (docs/contract.md)."""
-CONFIG_KEYS = ("AI_PROVIDER", "AI_MODEL", "AI_TIMEOUT_SECONDS", "LOG_LEVEL", "AI_BASE_URL")
+CONFIG_KEYS = (
+    "AI_PROVIDER",
+    "AI_MODEL",
+    "AI_TIMEOUT_SECONDS",
+    "LOG_LEVEL",
+    "CHAT_TURNS_PER_MINUTE",
+    "CHAT_CONCURRENT_TURNS",
+    "AI_BASE_URL",
+)
 """Variables of the backend's ConfigMap (AI_BASE_URL only when set)."""
 VARIABLES = (*CONFIG_KEYS, DATABASE_URL, BETTER_AUTH_SECRET, *AI_KEYS.values(), INSTANCE_NAME)
 """Every variable the chart may set in the backend: what `env_names` may rename."""
@@ -37,6 +45,11 @@ class BackendProps(WorkloadProps):
     flight (the image stops one after CHAT_TURN_TIMEOUT_SECONDS) still gets its answer."""
     log_level: str = "info"
     """Log level; default: info."""
+    chat_turns_per_minute: int = 10
+    """Chat turns one user may start per minute, per replica (429 with Retry-After beyond);
+    default: 10, since every turn costs the AI provider's fees."""
+    chat_concurrent_turns: int = 2
+    """Chat turns one user may have running at once, per replica (429 beyond); default: 2."""
     public_path: str = ""
     """Path prefix under which the frontend's Ingress or HTTPRoute also routes to the backend,
     for images whose browser code calls the backend itself (e.g. "/api"). This exposes the
@@ -57,6 +70,9 @@ class BackendProps(WorkloadProps):
                 f"'public_path' must be a path prefix below '/', e.g. '/api', got "
                 f"'{self.public_path}'"
             )
+        for name in ("chat_turns_per_minute", "chat_concurrent_turns"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"'{name}' must be >= 1, got {getattr(self, name)}")
         if self.ai_timeout_seconds < 1:
             raise ValueError(f"'ai_timeout_seconds' must be >= 1, got {self.ai_timeout_seconds}")
 
@@ -71,6 +87,8 @@ class Backend(Workload):
             props.ai_model,
             str(props.ai_timeout_seconds),
             props.log_level,
+            str(props.chat_turns_per_minute),
+            str(props.chat_concurrent_turns),
             props.ai_base_url,
         )
         config = {key: value for key, value in zip(CONFIG_KEYS, values, strict=True) if value}
@@ -83,6 +101,8 @@ class Backend(Workload):
             props=props,
             config=config,
             secrets=secrets,
-            secret_keys=(DATABASE_URL, BETTER_AUTH_SECRET, AI_KEYS[props.ai_provider]),
+            secret_keys={
+                key: key for key in (DATABASE_URL, BETTER_AUTH_SECRET, AI_KEYS[props.ai_provider])
+            },
         )
         self.public_path = props.public_path

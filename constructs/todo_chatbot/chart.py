@@ -59,6 +59,12 @@ class TodoChatbotProps:
                 "'service_monitor' and 'pod_monitor' would scrape every pod twice; set one, "
                 "got both"
             )
+        if self.service_monitor is not None and self.frontend.service_type != "ClusterIP":
+            raise ValueError(
+                "'service_monitor' cannot scrape a frontend whose Service is "
+                f"'{self.frontend.service_type}': that Service leaves out the metrics port, "
+                "which would be open on the nodes; use 'pod_monitor'"
+            )
 
 
 class TodoChatbot(cdk8s.Chart):

@@ -81,7 +81,8 @@ class Frontend(Workload):
     """The frontend Deployment, Service and friends; see `Workload` for the children.
 
     It reaches the backend through the backend's Service and never receives
-    the AI key: only DATABASE_URL and BETTER_AUTH_SECRET.
+    the AI key: only DATABASE_URL (its own role's when the Secret has one:
+    `Secrets.frontend_database_key`) and BETTER_AUTH_SECRET.
     """
 
     def __init__(
@@ -105,6 +106,9 @@ class Frontend(Workload):
             props=props,
             config=config,
             secrets=secrets,
-            secret_keys=(DATABASE_URL, BETTER_AUTH_SECRET),
+            secret_keys={
+                DATABASE_URL: secrets.frontend_database_key,
+                BETTER_AUTH_SECRET: BETTER_AUTH_SECRET,
+            },
         )
         self.backend = backend

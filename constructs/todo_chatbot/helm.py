@@ -39,7 +39,7 @@ from .migration import MigrationProps
 from .network_policy import HELM_TEST_COMPONENT, NetworkPolicyProps
 from .pod_monitor import PodMonitor
 from .prometheus_rule import PrometheusRuleProps, error_budget
-from .secret import AI_KEYS, BETTER_AUTH_SECRET, DATABASE_URL, SecretsProps
+from .secret import AI_KEYS, BETTER_AUTH_SECRET, DATABASE_URL, FRONTEND_DATABASE_URL, SecretsProps
 from .service_monitor import COMPONENT_NAME as METRICS
 from .service_monitor import METRICS_PATH, ScrapeProps
 from .values import default_of
@@ -93,6 +93,7 @@ def chart_props() -> TodoChatbotProps:
         secrets=SecretsProps(
             name=SECRET_NAME,
             database_url=_PLACEHOLDER_URL,
+            frontend_database_url=_PLACEHOLDER_URL,
             better_auth_secret=_PLACEHOLDER_SECRET,
             openai_api_key=_PLACEHOLDER_SECRET,
             gemini_api_key=_PLACEHOLDER_SECRET,
@@ -212,6 +213,9 @@ def _secret(objects: _Objects) -> None:
     del secret["stringData"]
     secret["data"] = {
         DATABASE_URL: raw("{{ .Values.secrets.databaseUrl | b64enc | quote }}"),
+        if_key(".Values.secrets.frontendDatabaseUrl", FRONTEND_DATABASE_URL): raw(
+            "{{ .Values.secrets.frontendDatabaseUrl | b64enc | quote }}"
+        ),
         BETTER_AUTH_SECRET: raw("{{ .Values.secrets.betterAuthSecret | b64enc | quote }}"),
     }
     for provider, key in AI_KEYS.items():
@@ -417,6 +421,8 @@ def _backend_config(objects: _Objects) -> None:
     data["AI_PROVIDER"] = _value("ai.provider")
     data["AI_MODEL"] = _value("ai.model")
     data["AI_TIMEOUT_SECONDS"] = _value("ai.timeoutSeconds")
+    data["CHAT_TURNS_PER_MINUTE"] = _value("backend.chatLimits.turnsPerMinute")
+    data["CHAT_CONCURRENT_TURNS"] = _value("backend.chatLimits.concurrentTurns")
     data[if_key(".Values.ai.baseUrl", "AI_BASE_URL")] = _value("ai.baseUrl")
 
     # The pod gets the key of the configured provider only.
@@ -442,6 +448,14 @@ def _frontend_config(objects: _Objects) -> None:
     url, _, _ = data["BACKEND_URL"].rpartition(":")
     data["BACKEND_URL"] = f"{url}:{{{{ .Values.backend.containerPorts.http }}}}"
 
+    # The frontend's DATABASE_URL: its own role's URL when the values give one.
+    deployment = objects.get("Deployment", "frontend")
+    env = deployment["spec"]["template"]["spec"]["containers"][0]["env"]
+    (database_url,) = (var for var in env if var["name"] == DATABASE_URL)
+    database_url["valueFrom"]["secretKeyRef"]["key"] = raw(
+        '{{ include "todo-chatbot.frontendDatabaseKey" . }}'
+    )
+
 
 def _frontend_service(objects: _Objects) -> None:
     spec = objects.get("Service", "frontend")["spec"]
@@ -455,6 +469,8 @@ def _frontend_service(objects: _Objects) -> None:
     spec[if_key(exposed, "externalTrafficPolicy")] = _value(
         "frontend.service.externalTrafficPolicy"
     )
+    # Any other type would open the metrics port on the nodes too (Workload's Service).
+    spec["ports"][1][ITEM_IF] = 'eq .Values.frontend.service.type "ClusterIP"'
     for component in ("backend", "frontend"):
         objects.get("Service", component)["spec"].pop("externalIPs", None)
 

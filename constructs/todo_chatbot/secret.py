@@ -17,12 +17,21 @@ from .external_secret import ExternalSecret, ExternalSecretProps
 from .labels import Labels
 
 DATABASE_URL = "DATABASE_URL"
+FRONTEND_DATABASE_URL = "FRONTEND_DATABASE_URL"
+"""Key of the frontend's own database URL (its role owns only the sign-in tables); the
+frontend reads it as its DATABASE_URL."""
 BETTER_AUTH_SECRET = "BETTER_AUTH_SECRET"
 AI_KEYS = {provider: f"{provider.upper()}_API_KEY" for provider in AI_PROVIDERS}
 """Secret key (and variable) of each provider's API key, e.g. OPENAI_API_KEY."""
 OPENAI_API_KEY = AI_KEYS["openai"]
 GEMINI_API_KEY = AI_KEYS["gemini"]
-SECRET_KEYS = (DATABASE_URL, BETTER_AUTH_SECRET, OPENAI_API_KEY, GEMINI_API_KEY)
+SECRET_KEYS = (
+    DATABASE_URL,
+    FRONTEND_DATABASE_URL,
+    BETTER_AUTH_SECRET,
+    OPENAI_API_KEY,
+    GEMINI_API_KEY,
+)
 SECRET_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
 """What Kubernetes accepts as a key of a Secret."""
 
@@ -46,8 +55,14 @@ class SecretsProps:
     external_secret: ExternalSecretProps | None = None
     """An ExternalSecret that creates the Secret (named as the managed one) from a secret store,
     instead of the values below; default: none."""
+    existing_secret_frontend_database_url: bool = False
+    """The existing Secret also holds FRONTEND_DATABASE_URL, the frontend's own URL;
+    default: no, the frontend uses DATABASE_URL."""
     database_url: str | None = None
     """PostgreSQL URL (`postgresql://...`); required for a managed Secret."""
+    frontend_database_url: str | None = None
+    """The frontend's own PostgreSQL URL, for a role granted only the sign-in tables;
+    default: none, the frontend uses `database_url`."""
     better_auth_secret: str | None = None
     """Key that signs sessions and JWTs, >= 32 characters; required for a managed Secret."""
     openai_api_key: str | None = None
@@ -79,6 +94,11 @@ class Secrets(Construct):
             self.resource = kplus.Secret.from_secret_name(self, "Resource", props.existing_secret)
             # Its keys are known only to the cluster: any key is taken on trust.
             self.keys: frozenset[str] | None = None
+            self.frontend_database_key = (
+                FRONTEND_DATABASE_URL
+                if props.existing_secret_frontend_database_url
+                else DATABASE_URL
+            )
             return
         name = props.name or props.labels.instance
         if props.external_secret is not None:
@@ -92,6 +112,9 @@ class Secrets(Construct):
             # The operator creates the Secret; the pods only reference it.
             self.resource = kplus.Secret.from_secret_name(self, "Resource", name)
             self.keys = keys
+            self.frontend_database_key = (
+                FRONTEND_DATABASE_URL if FRONTEND_DATABASE_URL in keys else DATABASE_URL
+            )
             return
         data = _validated_data(props)
         self.resource = kplus.Secret(
@@ -101,6 +124,9 @@ class Secrets(Construct):
             string_data=data,
         )
         self.keys = frozenset(data)
+        self.frontend_database_key = (
+            FRONTEND_DATABASE_URL if FRONTEND_DATABASE_URL in data else DATABASE_URL
+        )
 
     @property
     def name(self) -> str:
@@ -136,8 +162,12 @@ def _validated_remote_keys(external: ExternalSecretProps) -> frozenset[str]:
 def _validated_data(props: SecretsProps) -> dict[str, str]:
     if not props.database_url:
         raise ValueError("'database_url' is required for a managed Secret")
-    if not props.database_url.startswith(("postgres://", "postgresql://")):
-        raise ValueError("'database_url' must start with postgresql:// (value not shown)")
+    for name, url in (
+        ("database_url", props.database_url),
+        ("frontend_database_url", props.frontend_database_url),
+    ):
+        if url is not None and not url.startswith(("postgres://", "postgresql://")):
+            raise ValueError(f"'{name}' must start with postgresql:// (value not shown)")
     if not props.better_auth_secret:
         raise ValueError("'better_auth_secret' is required for a managed Secret")
     if len(props.better_auth_secret) < MIN_AUTH_SECRET_LENGTH:
@@ -149,6 +179,8 @@ def _validated_data(props: SecretsProps) -> dict[str, str]:
     if not any(ai_keys.values()):
         raise ValueError("one of 'openai_api_key' or 'gemini_api_key' is required")
     data = {DATABASE_URL: props.database_url, BETTER_AUTH_SECRET: props.better_auth_secret}
+    if props.frontend_database_url is not None:
+        data[FRONTEND_DATABASE_URL] = props.frontend_database_url
     data.update({key: value for key, value in ai_keys.items() if value})
     for key, value in props.extra.items():
         if not SECRET_KEY.match(key) or key in SECRET_KEYS:

@@ -354,6 +354,21 @@ class FrontendService:
     )
 
 
+@dataclass
+class ChatLimits:
+    turnsPerMinute: int = param(
+        default_of(BackendProps, "chat_turns_per_minute"),
+        "Chat turns one user may start per minute, per replica (429 with Retry-After beyond): "
+        "every turn costs the AI provider's fees",
+        minimum=1,
+    )
+    concurrentTurns: int = param(
+        default_of(BackendProps, "chat_concurrent_turns"),
+        "Chat turns one user may have running at once, per replica (429 beyond)",
+        minimum=1,
+    )
+
+
 def _renames(variables: tuple[str, ...]) -> dict[str, Any]:
     """envNames takes the variables the component gets from the chart, and only those."""
     name = {"type": "string", "pattern": ENV_NAME.pattern}
@@ -378,6 +393,7 @@ class Backend(Component):
         pattern="^(/[^/].*)?$",
     )
     resources: Resources = section(lambda: Resources.of(BackendProps), "Container resources")
+    chatLimits: ChatLimits = section(ChatLimits, "Per-user limits on chat turns")
     terminationGracePeriodSeconds: int = param(
         default_of(BackendProps, "termination_grace_seconds"),
         f"{GRACE_PERIOD_DOC}; the default outlasts a chat turn (at most 50 s)",
@@ -461,7 +477,12 @@ class Secrets:
         "",
         "Name of an existing Secret holding DATABASE_URL, "
         "BETTER_AUTH_SECRET and the AI key; when set, the chart creates "
-        "no Secret and the values below are ignored",
+        "no Secret and the values below, but existingSecretFrontendDatabaseUrl, are ignored",
+    )
+    existingSecretFrontendDatabaseUrl: bool = param(
+        False,
+        "The existing Secret also holds FRONTEND_DATABASE_URL, the frontend's own URL "
+        "(see frontendDatabaseUrl); false: the frontend reads DATABASE_URL",
     )
     externalSecret: ExternalSecret = section(
         ExternalSecret, "The release's Secret from a secret store (External Secrets Operator)"
@@ -469,7 +490,14 @@ class Secrets:
     databaseUrl: str = param(
         "",
         "PostgreSQL URL, e.g. postgresql://user:pass@host/db?sslmode="
-        "require (required unless existingSecret)",
+        "require (required unless existingSecret); the backend's, and the frontend's "
+        "unless frontendDatabaseUrl is set",
+    )
+    frontendDatabaseUrl: str = param(
+        "",
+        "The frontend's own PostgreSQL URL (least privilege: a role that owns the sign-in "
+        "tables and cannot read the tasks, while databaseUrl's role cannot read the "
+        "users and sessions); empty: the frontend uses databaseUrl",
     )
     betterAuthSecret: str = param(
         "",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -229,7 +230,8 @@ class WorkloadProps:
     and NetworkPolicies' port; default: the image contract's (8000 backend, 3000 frontend)."""
     metrics_port: int = METRICS_PORT
     """Port of the image's `/metrics`, apart from `container_port` so that no route to the
-    app reaches it: a container port and a Service port named "metrics"; default: 9090."""
+    app reaches it: a container port and, on a ClusterIP Service only (any other type would
+    open it on the nodes), a Service port named "metrics"; default: 9090."""
 
     # Bring-your-own-image knobs: each is also a chart value (see `chart_value`).
     command: tuple[str, ...] = chart_value(
@@ -420,7 +422,7 @@ class Workload(Construct):
         props: WorkloadProps,
         config: dict[str, str],
         secrets: Secrets,
-        secret_keys: tuple[str, ...],
+        secret_keys: Mapping[str, str],
     ) -> None:
         super().__init__(scope, id)
         props.validate()
@@ -434,7 +436,8 @@ class Workload(Construct):
         self.selector_labels = props.labels.selector(component)
         name = props.name or f"{props.labels.instance}-{component}"
         env = {
-            **{key: secrets.env_value(key) for key in (*secret_keys, *props.extra_secret_keys)},
+            **{variable: secrets.env_value(key) for variable, key in secret_keys.items()},
+            **{key: secrets.env_value(key) for key in props.extra_secret_keys},
             INSTANCE_NAME: kplus.EnvValue.from_field_ref(kplus.EnvFieldPaths.POD_NAME),
         }
         config, env = _renamed(props.env_names, variables, config, env)
@@ -607,10 +610,18 @@ class Workload(Construct):
             type=SERVICE_TYPES[props.service_type],
             ports=[
                 kplus.ServicePort(name="http", port=props.service_port or port, target_port=port),
-                kplus.ServicePort(
-                    name=METRICS_PORT_NAME,
-                    port=props.metrics_port,
-                    target_port=props.metrics_port,
+                # A NodePort or LoadBalancer Service would give the metrics port a node port
+                # too, open to whoever reaches the nodes: there it stays on the pods only.
+                *(
+                    [
+                        kplus.ServicePort(
+                            name=METRICS_PORT_NAME,
+                            port=props.metrics_port,
+                            target_port=props.metrics_port,
+                        )
+                    ]
+                    if props.service_type == "ClusterIP"
+                    else []
                 ),
             ],
         )

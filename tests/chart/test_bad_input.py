@@ -56,6 +56,15 @@ def test_fails_when_the_database_url_is_not_postgres_without_printing_it(render,
     assert url not in message and credentials["betterAuthSecret"][:20] not in message
 
 
+def test_fails_when_the_frontend_database_url_is_not_postgres_without_printing_it(
+    render, credentials
+):
+    url = "mysql://front:" + credentials["betterAuthSecret"][:20] + "@db/todo"
+    message = refused(render, {"secrets": {**credentials, "frontendDatabaseUrl": url}})
+    assert "secrets.frontendDatabaseUrl must be a PostgreSQL URL" in message
+    assert url not in message and credentials["betterAuthSecret"][:20] not in message
+
+
 def test_fails_when_the_auth_secret_is_short_without_printing_it(render, credentials):
     short = credentials["betterAuthSecret"][:20]
     message = refused(render, {"secrets": {**credentials, "betterAuthSecret": short}})

@@ -1,5 +1,7 @@
 """Each install-time knob changes what it says, and toggles add or remove objects."""
 
+import base64
+
 import pytest
 from conftest import VERSION
 from support.manifests import all_of, by_kind, container, env_names
@@ -172,6 +174,7 @@ def test_config_goes_to_the_config_maps(render):
         {
             "config": {"logLevel": "debug"},
             "ai": {"model": "gpt-4.1-mini", "timeoutSeconds": 12},
+            "backend": {"chatLimits": {"turnsPerMinute": 3, "concurrentTurns": 1}},
             "frontend": {
                 "signUpLimitPerClient": 20,
                 "trustedProxies": ["10.244.0.0/24", "fd00::/8"],
@@ -188,6 +191,8 @@ def test_config_goes_to_the_config_maps(render):
             "AI_MODEL": "gpt-4.1-mini",
             "AI_TIMEOUT_SECONDS": "12",
             "LOG_LEVEL": "debug",
+            "CHAT_TURNS_PER_MINUTE": "3",
+            "CHAT_CONCURRENT_TURNS": "1",
         },
         "frontend": {
             "BACKEND_URL": "http://todo-todo-chatbot-backend:8000",
@@ -280,6 +285,49 @@ def test_the_frontend_never_gets_an_ai_key(render):
     for values in ({}, {"ai": {"provider": "gemini"}}, {"secrets": {"existingSecret": "c"}}):
         frontend = by_kind(render(values), "Deployment", "todo-todo-chatbot-frontend")
         assert env_names(frontend) == {"DATABASE_URL", "BETTER_AUTH_SECRET", "INSTANCE_NAME"}
+
+
+def database_keys(manifests):
+    """The Secret key behind DATABASE_URL of each component: {component: key}."""
+    return {
+        component: next(
+            var["valueFrom"]["secretKeyRef"]["key"]
+            for var in container(
+                by_kind(manifests, "Deployment", f"todo-todo-chatbot-{component}")
+            )["env"]
+            if var["name"] == "DATABASE_URL"
+        )
+        for component in ("backend", "frontend")
+    }
+
+
+def test_both_apps_read_database_url_by_default(render):
+    for values in ({}, {"secrets": {"existingSecret": "creds"}}):
+        assert database_keys(render(values)) == {
+            "backend": "DATABASE_URL",
+            "frontend": "DATABASE_URL",
+        }
+    assert "FRONTEND_DATABASE_URL" not in by_kind(render(), "Secret")["data"]
+
+
+def test_frontend_database_url_gives_the_frontend_its_own_role(render, credentials):
+    url = credentials["databaseUrl"].replace("todo:", "todo_frontend:")
+    manifests = render({"secrets": {"frontendDatabaseUrl": url}})
+    assert database_keys(manifests) == {
+        "backend": "DATABASE_URL",
+        "frontend": "FRONTEND_DATABASE_URL",
+    }
+    data = by_kind(manifests, "Secret")["data"]
+    assert base64.b64decode(data["FRONTEND_DATABASE_URL"]).decode() == url
+
+
+def test_an_existing_secret_can_hold_the_frontend_database_url(render):
+    values = {"secrets": {"existingSecret": "creds", "existingSecretFrontendDatabaseUrl": True}}
+    manifests = render(values, with_credentials=False)
+    assert database_keys(manifests) == {
+        "backend": "DATABASE_URL",
+        "frontend": "FRONTEND_DATABASE_URL",
+    }
 
 
 def test_existing_secret_replaces_the_managed_one(render):

@@ -188,6 +188,27 @@ def test_fails_when_both_monitors_are_enabled(render):
     )
 
 
+@pytest.mark.parametrize("service_type", ["NodePort", "LoadBalancer"])
+def test_an_exposed_frontend_service_leaves_out_the_metrics_port(render, service_type):
+    manifests = render({"frontend": {"service": {"type": service_type}}})
+    service = by_kind(manifests, "Service", "todo-todo-chatbot-frontend")
+    assert [port["name"] for port in service["spec"]["ports"]] == ["http"]
+    deployment = by_kind(manifests, "Deployment", "todo-todo-chatbot-frontend")
+    assert "metrics" in [port.get("name") for port in container(deployment)["ports"]]
+
+
+def test_fails_when_a_service_monitor_would_miss_an_exposed_frontend(render):
+    values = {
+        "frontend": {"service": {"type": "NodePort"}},
+        "metrics": {"serviceMonitor": {"enabled": True}},
+    }
+    assert (
+        "metrics.serviceMonitor.enabled cannot scrape the frontend when frontend.service.type is "
+        "NodePort: that Service leaves out the metrics port, which would be open on the nodes; "
+        "use metrics.podMonitor.enabled" in refused(render, values)
+    )
+
+
 def test_fails_when_the_metrics_port_is_the_app_port(render):
     assert (
         "frontend.containerPorts.metrics (3000) must differ from containerPorts.http: /metrics "

@@ -1,12 +1,10 @@
 """The set of pods that may reach the AI stand-in (localcluster.ai_clients)."""
 
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
-from localcluster import ai_clients, hostnet
+from localcluster import ai_clients
+from support.netns import in_own_network_namespace
 
 pytestmark = pytest.mark.cluster
 
@@ -17,18 +15,16 @@ def pod(ip: str | None, phase: str = "Running", host_network: bool = False) -> d
 
 
 def test_unfinished_pods_with_their_own_address_count() -> None:
-    pods = {
-        "items": [
-            pod("10.244.0.12"),
-            pod("10.244.0.7", phase="Pending"),
-            pod("10.244.0.12"),
-            pod(None, phase="Pending"),
-            pod("10.244.0.9", phase="Succeeded"),
-            pod("10.244.0.10", phase="Failed"),
-            pod("10.244.0.1", host_network=True),
-        ]
-    }
-    assert ai_clients.backend_addresses(pods) == ["10.244.0.12", "10.244.0.7"]
+    pods = [
+        pod("10.244.0.12"),
+        pod("10.244.0.7", phase="Pending"),
+        pod("10.244.0.12"),
+        pod(None, phase="Pending"),
+        pod("10.244.0.9", phase="Succeeded"),
+        pod("10.244.0.10", phase="Failed"),
+        pod("10.244.0.1", host_network=True),
+    ]
+    assert ai_clients.pod_addresses(pods) == ["10.244.0.12", "10.244.0.7"]
 
 
 def test_selector_names_the_charts_backend_pods() -> None:
@@ -57,14 +53,7 @@ print(subprocess.run(["ipset", "list", "-n"], capture_output=True, text=True).st
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="network namespaces need root")
 def test_the_set_follows_the_addresses_and_guards_the_standin_port() -> None:
-    result = subprocess.run(
-        ["unshare", "--net", sys.executable, "-c", SWAPPED],
-        env={**os.environ, "PYTHONPATH": str(Path(hostnet.__file__).parents[1])},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
+    result = in_own_network_namespace(SWAPPED)
     *sets, rules, after_down = result.stdout.splitlines()
     assert sets == ["['10.244.0.12', '10.244.0.7']", "['10.244.0.12']", "[]"]
     assert rules == str(

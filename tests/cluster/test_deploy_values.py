@@ -27,6 +27,15 @@ def test_only_many_users_lift_the_sign_up_limit() -> None:
     assert lifted == deploy.MANY_USERS_SIGN_UPS
 
 
+def test_only_many_users_lift_the_chat_rate() -> None:
+    assert "backend" not in deploy.local_values()
+    backend = deploy.local_values(many_users=True, digests=DIGESTS)["backend"]
+    assert backend == {
+        "chatLimits": {"turnsPerMinute": deploy.MANY_USERS_CHAT_TURNS_PER_MINUTE},
+        "image": {"digest": DIGESTS["backend"]},
+    }
+
+
 def test_only_traefiks_hop_is_a_trusted_proxy() -> None:
     # Traefik's pods sit on the node's pod range; the NodePort's clients (the user link) do not.
     trusted = deploy.local_values()["frontend"]["trustedProxies"]
@@ -57,3 +66,9 @@ def test_merge_values_merges_maps_replaces_the_rest_and_leaves_its_inputs_alone(
     }
     merged["backend"]["env"].append("C")
     assert base["backend"]["env"] == ["A"] and extra["backend"]["env"] == ["B"]
+
+
+def test_the_release_namespace_enforces_the_restricted_pod_security_profile() -> None:
+    labels = deploy.namespace_manifest()["metadata"]["labels"]
+    assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
+    assert labels["pod-security.kubernetes.io/enforce-version"] == "latest"

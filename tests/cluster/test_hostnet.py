@@ -3,11 +3,10 @@
 import ast
 import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from localcluster import hostnet
+from support.netns import in_own_network_namespace
 
 pytestmark = pytest.mark.cluster
 
@@ -253,24 +252,6 @@ print("after down:", rules_left, hostnet.table_routes().strip() or "empty")
 """
 
 
-# sysfs shows the network namespace of whoever mounted it, not of the reader: without a mount
-# of its own the namespace would see the host's links (the live cluster's tcb0 among them), as
-# `ip netns exec` avoids by remounting /sys. The private mount namespace keeps it from the host.
-OWN_SYSFS = 'mount -t sysfs sysfs /sys && exec "$0" -c "$1"'
-
-
-def in_own_network_namespace(script: str) -> subprocess.CompletedProcess[str]:
-    """Run a Python `script` with `localcluster` importable, in a throwaway network namespace."""
-    return subprocess.run(
-        ["unshare", "--net", "--mount", "sh", "-c", OWN_SYSFS, sys.executable, script],
-        env={**os.environ, "PYTHONPATH": str(Path(hostnet.__file__).parents[1])},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-
-
 @pytest.mark.skipif(os.geteuid() != 0, reason="network namespaces need root")
 def test_the_throwaway_namespace_sees_its_own_links_only() -> None:
     # hostnet.link_exists reads /sys/class/net: a host link seen there (the live cluster's
@@ -333,20 +314,22 @@ def test_our_chains_are_added_once_and_removed_by_down() -> None:
     while_up, after_down = (ast.literal_eval(line) for line in result.stdout.splitlines())
     ipv4, ipv4_mangle, ipv6, ipv6_mangle = (text.splitlines() for text in while_up)
     assert ipv4.count("-A FORWARD -j TCB-FORWARD") == 1
-    assert ipv4.count("-A INPUT -j TCB-INPUT") == 1
+    # In mangle, ahead of the filter table where kube-router's INPUT chain accepts pods first.
+    assert ipv4_mangle.count("-A INPUT -j TCB-INPUT") == 1
     health = (
         "-A TCB-INPUT ! -i lo -p tcp -m tcp --dport 20244 -m comment --comment "
         '"todo-chatbot: kube-router health on loopback only" -j DROP'
     )
-    assert health in ipv4
-    assert health in ipv6
+    assert health in ipv4_mangle
+    assert health in ipv6_mangle
+    assert not any("TCB-INPUT" in line for line in [*ipv4, *ipv6])
     user_side_only = (
         '-m comment --comment "todo-chatbot: the user side reaches NodePorts only" -j DROP'
     )
     node_ports = (
         "-m conntrack --ctstate DNAT --ctorigdst 10.250.0.1 --ctorigdstport 30000:32767 -j RETURN"
     )
-    assert ipv4_mangle[-9:] == [
+    assert [line for line in ipv4_mangle if "TCB-USER" in line] == [
         "-N TCB-USER-FORWARD",
         "-N TCB-USER-INPUT",
         "-A INPUT -i tcbu0 -j TCB-USER-INPUT",
@@ -408,7 +391,7 @@ while True:
 servers = [
     subprocess.Popen([*ns_argv(ns), sys.executable, "-c", SERVE, address, port])
     for ns, address, port in ((pod, "10.244.0.5", "3000"), (None, "10.244.0.1", "6443"),
-                              (None, "10.244.0.1", "18090"))
+                              (None, "10.244.0.1", "18090"), (None, "10.244.0.1", "20244"))
 ]
 time.sleep(0.5)
 PROBE = '''
@@ -436,6 +419,10 @@ print(tried(pod, "10.244.0.1:18090"))
 subprocess.run(["ipset", "restore"], input=ai_clients.restore_script(["10.244.0.5"]),
                text=True, check=True)
 print(tried(pod, "10.244.0.1:18090"))
+hostnet._ensure_input_chain()
+# kube-router's INPUT chain, which it keeps first in the filter table, accepts pod traffic.
+sh("iptables", "-I", "INPUT", "1", "-s", "10.244.0.0/16", "-j", "ACCEPT")
+print(tried(pod, "10.244.0.1:20244") + tried(None, "10.244.0.1:20244"))
 for server in servers:
     server.kill()
 subprocess.run(["kill", str(user), str(pod)], check=True)
@@ -444,6 +431,7 @@ subprocess.run(["kill", str(user), str(pod)], check=True)
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="network namespaces need root")
 def test_the_user_link_reaches_a_node_port_only_and_pods_the_standin_only_when_listed() -> None:
+    """Also: pods never reach kube-router's health port, whatever kube-router's rules accept."""
     result = in_own_network_namespace(MINIATURE_HOST)
     lines = [ast.literal_eval(line) for line in result.stdout.splitlines()]
     # Without our chains, the routes via the host reach the pod and the node's services.
@@ -453,8 +441,10 @@ def test_the_user_link_reaches_a_node_port_only_and_pods_the_standin_only_when_l
         "10.244.0.5:3000 closed",
         "10.244.0.1:6443 closed",
     ]
-    assert lines[2:] == [
+    assert lines[2:5] == [
         ["10.244.0.1:18090 open"],
         ["10.244.0.1:18090 closed"],
         ["10.244.0.1:18090 open"],
     ]
+    # kube-router's health port: closed to pods, open to the host (the kubelet's probe).
+    assert lines[5] == ["10.244.0.1:20244 closed", "10.244.0.1:20244 open"]

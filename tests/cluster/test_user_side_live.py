@@ -3,7 +3,9 @@
 From the user's network namespace, with routes for the pod and Service ranges added via the
 host, nothing inside the cluster answers but the NodePorts; the AI stand-in's debug routes
 need their token; the sign-in limits key on the address each client really has, through the
-frontend's NodePort and through Traefik alike.
+frontend's NodePort and through Traefik alike; a pod slipped into the release's namespace
+outside the `restricted` Pod Security profile is refused; PostgreSQL refuses another
+namespace's pods, and each app connects as its own role.
 
 Runs against the release `make up` deployed. Without a running cluster, the module boots one
 and deploys the release (`python -m localcluster up`, `deploy`), and takes it down after; it is
@@ -21,8 +23,9 @@ import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
+import psycopg
 import pytest
-from localcluster import ai_clients, ai_standin, deploy, settings, traefik
+from localcluster import ai_clients, ai_standin, deploy, postgres, settings, traefik
 from localcluster.settings import paths_from_env
 from support.live_api import wait_pod_finished
 from support.live_cluster import kubectl, running_cluster
@@ -186,41 +189,152 @@ def test_user_side_reaches_the_node_ports_and_nothing_inside(routes_via_the_host
     assert status == [401]
 
 
-CONNECT_TO_THE_STANDIN = f"""\
-import socket
+CONNECT = """\
+import socket, sys
 try:
-    socket.create_connection(("{settings.NODE_IP}", {settings.PORTS.ai_standin}), 3).close()
+    socket.create_connection((sys.argv[1], int(sys.argv[2])), 3).close()
     print("open")
 except OSError:
     print("closed")
 """
+STANDIN = (str(settings.NODE_IP), str(settings.PORTS.ai_standin))
+DATABASE = (str(settings.NODE_IP), str(settings.PORTS.postgres))
 
 
-def test_only_backend_pods_reach_the_standin(release: None) -> None:
+def restricted_pod(container: str) -> dict[str, Any]:
+    """What a pod spec needs to pass the `restricted` Pod Security profile of the namespace."""
+    return {
+        "spec": {
+            "securityContext": {
+                "runAsNonRoot": True,
+                "runAsUser": 10001,
+                "seccompProfile": {"type": "RuntimeDefault"},
+            },
+            "containers": [
+                {
+                    "name": container,
+                    "securityContext": {
+                        "allowPrivilegeEscalation": False,
+                        "capabilities": {"drop": ["ALL"]},
+                    },
+                }
+            ],
+        }
+    }
+
+
+def backend_image() -> str:
     backend = kubectl(
         "-n", deploy.NAMESPACE, "get", "pods", "-l", ai_clients.SELECTOR, "-o", "name"
     ).split()[0]
-    from_backend = kubectl(
-        "-n", deploy.NAMESPACE, "exec", backend, "--", "python3", "-c", CONNECT_TO_THE_STANDIN
-    )
-    assert from_backend.strip() == "open"
-    # Another pod of the same image and namespace, without the backend's labels.
-    image = json.loads(kubectl("-n", deploy.NAMESPACE, "get", backend, "-o", "json"))["spec"][
-        "containers"
-    ][0]["image"]
-    probe = "attack-standin-probe"
+    pod = json.loads(kubectl("-n", deploy.NAMESPACE, "get", backend, "-o", "json"))
+    image: str = pod["spec"]["containers"][0]["image"]
+    return image
+
+
+@pytest.mark.parametrize(
+    ("breach", "container_security"),
+    [
+        ("root", {"runAsUser": 0, "runAsNonRoot": False}),
+        # Privileged implies escalation; the API refuses the pair otherwise, before admission.
+        ("privileged", {"privileged": True, "allowPrivilegeEscalation": True}),
+        ("an added capability", {"capabilities": {"drop": ["ALL"], "add": ["NET_RAW"]}}),
+    ],
+)
+def test_the_release_namespace_refuses_pods_outside_the_restricted_profile(
+    release: None, breach: str, container_security: dict[str, Any]
+) -> None:
+    labels = json.loads(kubectl("get", "namespace", deploy.NAMESPACE, "-o", "json"))["metadata"][
+        "labels"
+    ]
+    assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
+    name = "attack-pod-security"
+    pod = restricted_pod("probe")
+    pod.update(apiVersion="v1", kind="Pod", metadata={"name": name, "namespace": deploy.NAMESPACE})
+    pod["spec"]["containers"][0].update(image=backend_image(), command=["true"])
+    # A positive control: the same pod within the profile is admitted (a dry run: not created).
+    kubectl("apply", "--dry-run=server", "-f", "-", input_text=json.dumps(pod))
+    pod["spec"]["containers"][0]["securityContext"].update(container_security)
+    with pytest.raises(AssertionError, match=r'violates PodSecurity "restricted:latest"'):
+        kubectl("apply", "--dry-run=server", "-f", "-", input_text=json.dumps(pod))
+
+
+def from_backend(target: tuple[str, str]) -> str:
+    """`open` or `closed`: whether a backend pod of the release connects to `target`."""
+    backend = kubectl(
+        "-n", deploy.NAMESPACE, "get", "pods", "-l", ai_clients.SELECTOR, "-o", "name"
+    ).split()[0]
+    return kubectl(
+        "-n", deploy.NAMESPACE, "exec", backend, "--", "python3", "-c", CONNECT, *target
+    ).strip()
+
+
+def from_probe(namespace: str, target: tuple[str, str]) -> str:
+    """`open` or `closed`: whether a pod of the backend's image, without the backend's labels,
+    in `namespace`, connects to `target`."""
+    probe = "attack-probe"
     try:
         kubectl(
-            "-n", deploy.NAMESPACE, "run", probe, f"--image={image}", "--restart=Never",
-            "--command", "--", "python3", "-c", CONNECT_TO_THE_STANDIN,
+            "-n", namespace, "run", probe, f"--image={backend_image()}", "--restart=Never",
+            "--override-type=strategic", f"--overrides={json.dumps(restricted_pod(probe))}",
+            "--command", "--", "python3", "-c", CONNECT, *target,
         )  # fmt: skip
-        finished = wait_pod_finished(deploy.NAMESPACE, probe)
+        finished = wait_pod_finished(namespace, probe)
         assert finished["status"]["phase"] == "Succeeded"
-        assert kubectl("-n", deploy.NAMESPACE, "logs", f"pod/{probe}").strip() == "closed"
+        return kubectl("-n", namespace, "logs", f"pod/{probe}").strip()
     finally:
-        kubectl(
-            "-n", deploy.NAMESPACE, "delete", "pod", probe, "--ignore-not-found", "--wait=false"
-        )
+        kubectl("-n", namespace, "delete", "pod", probe, "--ignore-not-found", "--wait=false")
+
+
+def test_only_backend_pods_reach_the_standin(release: None) -> None:
+    assert from_backend(STANDIN) == "open"
+    # Another pod of the same image and namespace, without the backend's labels.
+    assert from_probe(deploy.NAMESPACE, STANDIN) == "closed"
+
+
+@pytest.fixture
+def other_namespace(release: None) -> Iterator[str]:
+    """A namespace of someone else's on the same cluster."""
+    name = "attack-other-tenant"
+    kubectl("create", "namespace", name)
+    try:
+        yield name
+    finally:
+        kubectl("delete", "namespace", name, "--ignore-not-found", "--wait=false")
+
+
+def test_only_the_release_namespaces_pods_reach_the_database(other_namespace: str) -> None:
+    assert from_backend(DATABASE) == "open"
+    assert from_probe(other_namespace, DATABASE) == "closed"
+
+
+def test_the_release_connects_with_a_role_per_app(release: None) -> None:
+    deployments = kubectl(
+        "-n", deploy.NAMESPACE, "get", "deployments",
+        "-l", "app.kubernetes.io/component=frontend", "-o", "json",
+    )  # fmt: skip
+    [frontend] = json.loads(deployments)["items"]
+    [key] = [
+        var["valueFrom"]["secretKeyRef"]["key"]
+        for var in frontend["spec"]["template"]["spec"]["containers"][0]["env"]
+        if var["name"] == "DATABASE_URL"
+    ]
+    assert key == "FRONTEND_DATABASE_URL"
+    pods = kubectl(
+        "-n", deploy.NAMESPACE, "get", "pods", "-o", "jsonpath={.items[*].metadata.name}"
+    )
+    admin = postgres.database_url(paths_from_env(), host="127.0.0.1")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        sessions = conn.execute(
+            "SELECT application_name, usename FROM pg_stat_activity WHERE datname = %s",
+            [postgres.DATABASE],
+        ).fetchall()
+    roles: dict[str, set[str]] = {"backend": set(), "frontend": set()}
+    for application, role in sessions:
+        component, _, pod = application.partition("-")
+        if component in roles and pod in pods.split():
+            roles[component].add(role)
+    assert roles == {"backend": {postgres.BACKEND_ROLE}, "frontend": {postgres.FRONTEND_ROLE}}
 
 
 def test_standin_debug_routes_need_the_debug_token(release: None) -> None:
@@ -276,3 +390,41 @@ def test_a_flood_through_the_ingress_does_not_lock_out_another_client(release: N
 
     assert python(POSTS, [*flood, flooder_again], as_user=True) == [*[401] * 5, 429]
     assert python(POSTS, [sign_in(INGRESS, email, password, **via_ingress)], as_user=False) == [303]
+
+
+# GETs /metrics at each address (with its Host header) and prints what answered: the status and
+# whether the body was Prometheus' exposition format, or why nothing answered.
+METRICS_PROBE = """\
+import http.client, json, sys
+found = {}
+for address, host in json.load(sys.stdin):
+    name, port = address.rsplit(":", 1)
+    try:
+        connection = http.client.HTTPConnection(name, int(port), timeout=5)
+        connection.request("GET", "/metrics", headers={"Host": host})
+        response = connection.getresponse()
+        found[address] = [response.status, b"# HELP" in response.read()]
+    except OSError as error:
+        found[address] = [type(error).__name__, False]
+print(json.dumps(found))
+"""
+
+
+def test_metrics_are_never_served_on_the_user_side(release: None) -> None:
+    services = json.loads(kubectl("get", "services", "--all-namespaces", "-o", "json"))["items"]
+    node_ports = sorted(
+        port["nodePort"]
+        for service in services
+        for port in service["spec"]["ports"]
+        if port.get("nodePort")
+    )
+    assert deploy.FRONTEND_NODE_PORT in node_ports
+    targets = [[f"{settings.USER_HOST_IP}:{port}", deploy.INGRESS_HOST] for port in node_ports]
+
+    found = python(METRICS_PROBE, targets, as_user=True)
+
+    # Every NodePort, the frontend's and Traefik's (the ingress, by its host) included: none
+    # answers with the metrics, whatever status it gives.
+    assert found[NODE_PORT][0] == 404
+    assert found[INGRESS][0] == 404
+    assert {address: served for address, (_, served) in found.items() if served} == {}

@@ -45,6 +45,7 @@ def test_config_map_holds_the_non_secret_settings(chart, secrets):
         ai_provider="openai",
         ai_base_url="http://ai.internal/v1",
         log_level="debug",
+        chat_turns_per_minute=4,
     )
     assert by_kind(manifests, "ConfigMap")["data"] == {
         "AI_PROVIDER": "openai",
@@ -52,6 +53,8 @@ def test_config_map_holds_the_non_secret_settings(chart, secrets):
         "AI_TIMEOUT_SECONDS": "30",
         "AI_BASE_URL": "http://ai.internal/v1",
         "LOG_LEVEL": "debug",
+        "CHAT_TURNS_PER_MINUTE": "4",
+        "CHAT_CONCURRENT_TURNS": "2",
     }
     assert container(by_kind(manifests, "Deployment"))["envFrom"] == [
         {"configMapRef": {"name": "todo-chatbot-backend"}}
@@ -77,6 +80,8 @@ def test_listens_on_the_contract_port(chart, secrets):
         ({"ai_provider": "anthropic"}, "'ai_provider' must be one of .* got 'anthropic'"),
         ({"log_level": "verbose"}, "'log_level' must be one of .* got 'verbose'"),
         ({"ai_timeout_seconds": 0}, "'ai_timeout_seconds' must be >= 1, got 0"),
+        ({"chat_turns_per_minute": 0}, "'chat_turns_per_minute' must be >= 1, got 0"),
+        ({"chat_concurrent_turns": -1}, "'chat_concurrent_turns' must be >= 1, got -1"),
     ],
 )
 def test_fails_when_props_are_invalid(chart, secrets, props, message):

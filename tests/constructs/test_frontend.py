@@ -1,8 +1,8 @@
 """The frontend reaches the backend through its Service and never holds the AI key."""
 
 import pytest
-from support.manifests import by_kind, container, env_names
-from todo_chatbot import Backend, BackendProps, Frontend, FrontendProps
+from support.manifests import by_kind, container, env_names, managed_secrets
+from todo_chatbot import Backend, BackendProps, Frontend, FrontendProps, Secrets
 from todo_chatbot.workload import METRICS_PORT
 
 
@@ -76,12 +76,19 @@ def test_service_port_80_forwards_to_the_contract_port(chart, secrets):
     manifests = synth(chart, secrets, service_type="NodePort")
     service = by_kind(manifests, "Service", "todo-chatbot-frontend")
     assert service["spec"]["type"] == "NodePort"
-    assert service["spec"]["ports"] == [
-        {"name": "http", "port": 80, "targetPort": 3000},
-        {"name": "metrics", "port": METRICS_PORT, "targetPort": METRICS_PORT},
-    ]
+    # No metrics port: it would get a node port of its own, open on the nodes.
+    assert service["spec"]["ports"] == [{"name": "http", "port": 80, "targetPort": 3000}]
     deployment = by_kind(manifests, "Deployment", "todo-chatbot-frontend")
     assert container(deployment)["readinessProbe"]["httpGet"]["port"] == 3000
+
+
+def test_a_cluster_ip_service_carries_the_metrics_port(chart, secrets):
+    service = by_kind(synth(chart, secrets), "Service", "todo-chatbot-frontend")
+    assert service["spec"]["ports"][1] == {
+        "name": "metrics",
+        "port": METRICS_PORT,
+        "targetPort": METRICS_PORT,
+    }
 
 
 def test_fails_when_public_url_is_not_http(chart, secrets):
@@ -99,4 +106,41 @@ def test_default_resources_are_rendered_as_requests_and_limits(chart, secrets):
     assert container(deployment)["resources"] == {
         "requests": {"cpu": "50m", "memory": "128Mi", "ephemeral-storage": "64Mi"},
         "limits": {"cpu": "500m", "memory": "256Mi", "ephemeral-storage": "256Mi"},
+    }
+
+
+def database_keys(manifests):
+    """The Secret key behind DATABASE_URL of each component: {component: key}."""
+    return {
+        component: next(
+            var["valueFrom"]["secretKeyRef"]["key"]
+            for var in container(by_kind(manifests, "Deployment", f"todo-chatbot-{component}"))[
+                "env"
+            ]
+            if var["name"] == "DATABASE_URL"
+        )
+        for component in ("backend", "frontend")
+    }
+
+
+def test_both_apps_share_the_database_url_by_default(chart, secrets):
+    assert database_keys(synth(chart, secrets)) == {
+        "backend": "DATABASE_URL",
+        "frontend": "DATABASE_URL",
+    }
+
+
+@pytest.mark.parametrize(
+    "props",
+    [
+        {"frontend_database_url": "postgresql://front:pw@db/todo"},
+        {"existing_secret": "creds", "existing_secret_frontend_database_url": True},
+    ],
+    ids=["managed", "existing"],
+)
+def test_the_frontend_reads_its_own_database_url_when_there_is_one(chart, props):
+    secrets = Secrets(chart, "Secrets", props=managed_secrets(**props))
+    assert database_keys(synth(chart, secrets)) == {
+        "backend": "DATABASE_URL",
+        "frontend": "FRONTEND_DATABASE_URL",
     }

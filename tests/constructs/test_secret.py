@@ -1,7 +1,7 @@
 """The Secret: managed from values, or an existing one; errors never show a value."""
 
 import pytest
-from support.manifests import AI_KEY, AUTH_SECRET, DATABASE_URL, all_of, by_kind
+from support.manifests import AI_KEY, AUTH_SECRET, DATABASE_URL, all_of, by_kind, managed_secrets
 from todo_chatbot import Secrets, SecretsProps
 
 
@@ -14,6 +14,12 @@ def test_managed_secret_holds_the_given_keys(chart, secrets):
         "OPENAI_API_KEY": AI_KEY,
     }
     assert secret["metadata"]["labels"]["app.kubernetes.io/component"] == "secrets"
+
+
+def test_a_frontend_database_url_gets_its_own_key(chart):
+    url = "postgresql://front:pw@db/todo"
+    Secrets(chart, "Secrets", props=managed_secrets(frontend_database_url=url))
+    assert by_kind(list(chart.to_json()), "Secret")["stringData"]["FRONTEND_DATABASE_URL"] == url
 
 
 def test_existing_secret_creates_nothing_and_is_referenced(chart):
@@ -62,6 +68,15 @@ SECRET_VALUE = "postgres-but-not-a-url-" + "x" * 16
         (
             {"database_url": DATABASE_URL, "better_auth_secret": AUTH_SECRET},
             "one of 'openai_api_key' or 'gemini_api_key' is required",
+        ),
+        (
+            {
+                "database_url": DATABASE_URL,
+                "frontend_database_url": SECRET_VALUE,
+                "better_auth_secret": AUTH_SECRET,
+                "openai_api_key": AI_KEY,
+            },
+            "'frontend_database_url' must start with postgresql://",
         ),
         ({"existing_secret": ""}, "'existing_secret' must be a Secret name"),
     ],

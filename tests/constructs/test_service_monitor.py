@@ -3,7 +3,7 @@
 import pytest
 from support import k8s_schema
 from support.manifests import by_kind
-from todo_chatbot import ScrapeProps
+from todo_chatbot import FrontendProps, ScrapeProps
 from todo_chatbot.labels import series_label
 from todo_chatbot.service_monitor import DURATION, seconds
 
@@ -72,6 +72,12 @@ def test_durations_in_seconds():
 def test_fails_when_props_are_invalid(synth_app, props, message):
     with pytest.raises(ValueError, match=message):
         synth_app(service_monitor=props)
+
+
+def test_fails_with_a_frontend_service_open_on_the_nodes(synth_app):
+    frontend = FrontendProps(image="registry.example/todo/frontend:1.0", service_type="NodePort")
+    with pytest.raises(ValueError, match="cannot scrape a frontend whose Service is 'NodePort'"):
+        synth_app(service_monitor=ScrapeProps(), frontend=frontend)
 
 
 def test_fails_with_a_pod_monitor_too(synth_app):

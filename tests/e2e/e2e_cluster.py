@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from localcluster import app_secrets, deploy, images, kube, postgres
+from localcluster import app_secrets, database_clients, deploy, images, kube, postgres
 from localcluster.settings import Paths, paths_from_env
 from support.live_api import core, wait_pod_finished
 from support.secret import Secret
@@ -31,8 +31,9 @@ RELEASE = "e2e"
 FULLNAME = f"{RELEASE}-{CHART}"
 BACKEND = f"{FULLNAME}-backend"
 FRONTEND = f"{FULLNAME}-frontend"
-# Marks the namespaces of this suite, so a later run removes what a crashed one left.
-NAMESPACE_LABEL = "todo-chatbot-e2e"
+# Marks the namespaces of this suite, so a later run removes what a crashed one left; their
+# pods may reach the host's PostgreSQL (database_clients).
+NAMESPACE_LABEL = database_clients.RELEASE_NAMESPACE_LABEL
 # Fail fast: a healthy release is Ready in well under a minute here.
 HELM_TIMEOUT = "120s"
 
@@ -86,14 +87,17 @@ class Schema:
 
     name: str
 
-    def app_url(self) -> Secret:
-        """The DATABASE_URL pods use: the node IP, TLS, and this schema as the search path."""
-        return Secret(f"{postgres.database_url(paths())}&options=-csearch_path%3D{self.name}")
+    def app_url(self, role: str) -> Secret:
+        """The URL of an app's role for pods: the node IP, TLS, this schema as the search path."""
+        url = postgres.database_url(paths(), role=role)
+        return Secret(f"{url}&options=-csearch_path%3D{self.name}")
 
     def create(self) -> None:
-        """Create the (empty) schema."""
+        """Create the (empty) schema, where each app's role creates its own tables."""
         with psycopg.connect(admin_database_url(), autocommit=True) as conn:
             conn.execute(f'CREATE SCHEMA "{self.name}"')
+            roles = ", ".join(postgres.APP_ROLES)
+            conn.execute(f'GRANT USAGE, CREATE ON SCHEMA "{self.name}" TO {roles}')
 
     def drop(self) -> None:
         """Drop the schema with everything the release stored."""
@@ -132,7 +136,8 @@ class Release:
         """Pick this release's schema and secrets (generated now, never printed)."""
         self.schema = Schema(self.namespace.replace("-", "_"))
         self.credentials = {
-            "DATABASE_URL": self.schema.app_url(),
+            "DATABASE_URL": self.schema.app_url(postgres.BACKEND_ROLE),
+            "FRONTEND_DATABASE_URL": self.schema.app_url(postgres.FRONTEND_ROLE),
             "BETTER_AUTH_SECRET": Secret(secrets.token_urlsafe(48)),
             "OPENAI_API_KEY": Secret(deploy.credentials(paths())["OPENAI_API_KEY"]),
         }
@@ -148,9 +153,14 @@ class Release:
         return f"{RELEASE}-credentials"
 
     def secret_values(self) -> list[str]:
-        """Every secret value of the release, including the database password alone."""
+        """Every secret value of the release, including each database password alone."""
         values = [str(v) for v in self.credentials.values()]
-        return [*values, app_secrets.read(paths(), app_secrets.DATABASE_PASSWORD)]
+        passwords = (
+            app_secrets.DATABASE_PASSWORD,
+            app_secrets.BACKEND_DATABASE_PASSWORD,
+            app_secrets.FRONTEND_DATABASE_PASSWORD,
+        )
+        return [*values, *(app_secrets.read(paths(), name) for name in passwords)]
 
     def full_values(self, extra: dict[str, Any] | None = None) -> dict[str, Any]:
         """The values of an install or upgrade: local defaults, this release's, then `extra`."""
@@ -160,6 +170,7 @@ class Release:
         if self.chart_managed:
             values["secrets"] = {
                 "databaseUrl": str(self.credentials["DATABASE_URL"]),
+                "frontendDatabaseUrl": str(self.credentials["FRONTEND_DATABASE_URL"]),
                 "betterAuthSecret": str(self.credentials["BETTER_AUTH_SECRET"]),
                 "openaiApiKey": str(self.credentials["OPENAI_API_KEY"]),
             }

@@ -136,8 +136,10 @@ class AppUser:
         )
 
     def sign_up(self) -> AppUser:
-        """Create the account through the sign-up form; fail unless it starts a session."""
+        """Create the account through the sign-up form and sign in; fail unless both work."""
         reply = self.submit_form("/signup")
+        assert reply.status == 303, (reply.status, reply.error, reply.text[:300])
+        reply = self.sign_in()
         assert reply.status == 303, (reply.status, reply.error, reply.text[:300])
         return self
 

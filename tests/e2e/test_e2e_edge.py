@@ -165,7 +165,13 @@ def test_backends_starting_together_migrate_once(fleet: Release) -> None:
     rows = fleet.schema.query(
         "SELECT namespace, version, count(*) FROM schema_migrations GROUP BY 1, 2 ORDER BY 1, 2"
     )
-    assert rows == [("backend", 1, 1), ("backend", 2, 1), ("backend", 3, 1), ("frontend", 1, 1)]
+    assert rows == [
+        ("backend", 1, 1),
+        ("backend", 2, 1),
+        ("backend", 3, 1),
+        ("frontend", 1, 1),
+        ("frontend", 2, 1),
+    ]
     applied = []
     for pod in pods:
         for line in kubectl("-n", fleet.namespace, "logs", pod).splitlines():

@@ -20,13 +20,18 @@ CHROMIUM_ARGS = [
 
 
 def sign_up_as(page: Page, url: str, *, email: str, password: str) -> None:
-    """Sign up through the pages, from the app's front door, and land on the task list."""
+    """Sign up through the pages, from the app's front door, sign in and land on the tasks."""
     page.goto(url)
     expect(page).to_have_url(f"{url}/signin")
     page.get_by_role("link", name="Create an account").click()
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Create an account").click()
+    expect(page).to_have_url(f"{url}/signin?signed-up")
+    expect(page.get_by_role("status")).to_contain_text("If this email had no account")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
     expect(page).to_have_url(f"{url}/")
     expect(page.get_by_role("heading", name="Tasks")).to_be_visible()
 

@@ -26,6 +26,7 @@ import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
@@ -57,6 +58,14 @@ def database_url(*, user: str, password: str, port: int, database: str) -> Secre
         f"postgresql://{quote(user, safe='')}:{quote(password, safe='')}"
         f"@127.0.0.1:{port}/{quote(database, safe='')}?sslmode=require&channel_binding=require"
     )
+
+
+@dataclass(frozen=True)
+class AppRoles:
+    """The URLs of one database's two app roles (`PostgresServer.create_app_roles`)."""
+
+    backend: Secret
+    frontend: Secret
 
 
 class PostgresServer:
@@ -148,6 +157,36 @@ class PostgresServer:
                 )
             )
         return database_url(user=role, password=password, port=self.port, database=name)
+
+    def create_app_roles(self) -> AppRoles:
+        """A fresh database with a role per app, as an operator sets up least privilege.
+
+        The database belongs to the superuser; each app's role may only create tables in
+        `public` (and so owns just the tables its own migrations create).
+        """
+        name = f"db_{secrets.token_hex(6)}"
+        passwords = {app: secrets.token_urlsafe(24) for app in ("backend", "frontend")}
+        with psycopg.connect(self.url(), autocommit=True) as conn:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            for app, password in passwords.items():
+                conn.execute(
+                    sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
+                        sql.Identifier(f"{name}_{app}"), sql.Literal(password)
+                    )
+                )
+        with psycopg.connect(self.url(name), autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("GRANT USAGE, CREATE ON SCHEMA public TO {}, {}").format(
+                    *(sql.Identifier(f"{name}_{app}") for app in passwords)
+                )
+            )
+        urls = {
+            app: database_url(
+                user=f"{name}_{app}", password=password, port=self.port, database=name
+            )
+            for app, password in passwords.items()
+        }
+        return AppRoles(backend=urls["backend"], frontend=urls["frontend"])
 
     def log_text(self) -> str:
         """Return the server log (to explain a failure)."""

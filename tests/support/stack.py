@@ -67,9 +67,14 @@ def make_client(app: AppProcess, *, origin: str | None = None) -> httpx.Client:
 
 
 def sign_up(client: httpx.Client) -> tuple[str, str]:
-    """Sign up a new user with `client` (which keeps the cookie); return email, password."""
+    """Sign up a new user and sign it in with `client` (which keeps the cookie).
+
+    Returns the email and password.
+    """
     email, password = new_email(), new_password()
     response = client.post("/signup", data={"email": email, "password": password})
+    assert response.status_code == 303, response.text
+    response = client.post("/signin", data={"email": email, "password": password})
     assert response.status_code == 303, response.text
     CREDENTIALS.remember(*client.cookies.values())
     return email, password

@@ -15,6 +15,7 @@ from todo_common.startup import answer_database_errors, database_lifespan
 
 from todo_backend.ai_client import AIProviderError, ChatCompletionsClient
 from todo_backend.api.main import api_router
+from todo_backend.chat_limits import ChatLimits
 from todo_backend.core.config import Settings
 from todo_backend.db import MIGRATION_NAMESPACE, MIGRATIONS
 
@@ -62,6 +63,9 @@ def create_app(settings: Settings) -> FastAPI:
         **web.docs_urls(enabled=settings.API_DOCS),
     )
     app.state.settings = settings
+    app.state.chat_limits = ChatLimits(
+        turns_per_minute=settings.CHAT_TURNS_PER_MINUTE, concurrent=settings.CHAT_CONCURRENT_TURNS
+    )
     app.state.readiness = readiness
     web.install(app, instance_name=settings.INSTANCE_NAME, headers=RESPONSE_HEADERS)
     app.add_exception_handler(AIProviderError, _on_ai_provider_error)

@@ -3,7 +3,8 @@
 Every record (message, extra fields, exception text) goes through `redact`, which replaces
 the values registered with `register_secret` (filled by `todo_common.config.load_settings`
 from every secret setting) and anything shaped like a credential: bearer tokens, JWTs,
-`Authorization`/`Cookie` header values and passwords inside database URLs.
+`Authorization`/`Cookie` header values, passwords inside database URLs and the database role
+names of libpq's errors.
 """
 
 from __future__ import annotations
@@ -22,6 +23,10 @@ _MIN_SECRET_LENGTH = 6
 _secrets: set[str] = set()
 _secrets_lock = threading.Lock()
 
+# The role or database a libpq error names (`password authentication failed for user "todo"`,
+# also quoted by psycopg_pool's warnings): a log must not tell which roles exist.
+DATABASE_NAME = re.compile(r'\b(user|role|database) "[^"]*"')
+
 _CREDENTIAL_PATTERNS = [
     # Header values, as written by HTTP libraries or in "name: value" / "name=value" form.
     (
@@ -36,6 +41,7 @@ _CREDENTIAL_PATTERNS = [
     (re.compile(r"\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"), REDACTED),
     (re.compile(r"(?i)(postgres(?:ql)?://[^:/@\s]*:)[^@\s]*@"), rf"\1{REDACTED}@"),
     (re.compile(r"(?i)(password|passwd|secret|api[_-]?key|token)=[^&\s'\"]+"), rf"\1={REDACTED}"),
+    (DATABASE_NAME, rf'\1 "{REDACTED}"'),
 ]
 
 # Attributes every LogRecord has; anything else was passed with `extra=` and is logged.

@@ -8,6 +8,9 @@ failure leaves the schema as it was. The lock ends with the transaction, so it a
 behind a transaction-mode connection pooler (Neon's `-pooler` host), where a session-level
 unlock could run on another server session. Running it again applies nothing.
 
+The apps may connect as different roles (least privilege), each owning the tables its
+migrations create; `schema_migrations` is shared: every role may read it and add rows.
+
 Every migration must therefore be transactional SQL (no `CREATE INDEX CONCURRENTLY`, no
 `VACUUM`). A migration whose SQL fails raises `MigrationFailed`: retrying cannot fix it.
 """
@@ -56,17 +59,23 @@ async def apply_migrations(
         conn.transaction(),
     ):
         await conn.execute("SELECT pg_advisory_xact_lock(%s)", [MIGRATION_LOCK_KEY])
-        await conn.execute(
-            """
-            CREATE TABLE IF NOT EXISTS schema_migrations (
-                namespace text NOT NULL,
-                version integer NOT NULL,
-                description text NOT NULL,
-                applied_at timestamptz NOT NULL DEFAULT now(),
-                PRIMARY KEY (namespace, version)
+        cursor = await conn.execute("SELECT to_regclass('schema_migrations') IS NULL")
+        row = await cursor.fetchone()
+        if row is not None and row[0]:
+            await conn.execute(
+                """
+                CREATE TABLE schema_migrations (
+                    namespace text NOT NULL,
+                    version integer NOT NULL,
+                    description text NOT NULL,
+                    applied_at timestamptz NOT NULL DEFAULT now(),
+                    PRIMARY KEY (namespace, version)
+                )
+                """
             )
-            """
-        )
+            # Whichever app comes first creates the table; the other app's role (each has
+            # its own, owning only its tables) must read and add its rows too.
+            await conn.execute("GRANT SELECT, INSERT ON schema_migrations TO PUBLIC")
         cursor = await conn.execute(
             "SELECT version FROM schema_migrations WHERE namespace = %s", [namespace]
         )

@@ -14,7 +14,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from todo_common import web
 from todo_common.database import create_pool
-from todo_common.logs import redact
+from todo_common.logs import DATABASE_NAME, redact
 from todo_common.migrations import Migration, MigrationFailed, apply_migrations
 from todo_common.readiness import Readiness
 
@@ -116,8 +116,9 @@ def describe_error(exc: BaseException) -> str:
 
     libpq's messages say what went wrong ("password authentication failed for user ...",
     "no pg_hba.conf entry ... no encryption", "Connection refused") without the password;
-    `redact` also removes any registered secret and any password inside a URL.
+    the role and database they name become DATABASE_URL's (a log must not tell who exists),
+    and `redact` also removes any registered secret and any password inside a URL.
     """
-    message = " ".join(str(exc).split())
+    message = DATABASE_NAME.sub(r"\1 of DATABASE_URL", " ".join(str(exc).split()))
     text = f"{type(exc).__name__}: {message}" if message else type(exc).__name__
     return redact(text)[:_MAX_ERROR_CHARS]

@@ -52,6 +52,8 @@ class BackendResponse:
 
     status_code: int
     body: Any
+    # The backend's `Retry-After` (its chat limits' 429), for the browser to honour.
+    retry_after: str | None = None
 
 
 class BackendClient:
@@ -135,7 +137,11 @@ class BackendClient:
                 extra={"method": method, "path": path, "status": response.status_code},
             )
             raise BackendUnavailable(UNAVAILABLE, status_code=503) from None
-        return BackendResponse(status_code=response.status_code, body=body)
+        return BackendResponse(
+            status_code=response.status_code,
+            body=body,
+            retry_after=response.headers.get("retry-after"),
+        )
 
 
 def _detail(response: httpx.Response) -> str | None:

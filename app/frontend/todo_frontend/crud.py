@@ -1,6 +1,6 @@
 """Reads and writes of the `auth_users` and `auth_sessions` tables."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from psycopg import AsyncConnection, errors
 
@@ -50,12 +50,19 @@ async def create_session(
     )
 
 
-async def get_session_user(conn: AsyncConnection, *, token_digest: bytes) -> User | None:
-    """Return the user of an unexpired session, or `None`."""
+async def get_session_user(
+    conn: AsyncConnection, *, token_digest: bytes, idle_timeout: timedelta
+) -> User | None:
+    """Return the user of a session neither expired nor idle for `idle_timeout`, or `None`.
+
+    A session found is marked as used now, so the idle timeout slides with use.
+    """
     cursor = await conn.execute(
-        "SELECT u.id::text, u.email FROM auth_sessions s JOIN auth_users u ON u.id = s.user_id"
-        " WHERE s.token_digest = %s AND s.expires_at > now()",
-        (token_digest,),
+        "WITH s AS (UPDATE auth_sessions SET last_seen_at = now()"
+        " WHERE token_digest = %s AND expires_at > now() AND last_seen_at > now() - %s"
+        " RETURNING user_id)"
+        " SELECT u.id::text, u.email FROM s JOIN auth_users u ON u.id = s.user_id",
+        (token_digest, idle_timeout),
     )
     row = await cursor.fetchone()
     return None if row is None else User(id=row[0], email=row[1])

@@ -8,6 +8,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.templating import Jinja2Templates
 from todo_common import health, web
+from todo_common.ratelimit import RateLimiter
 from todo_common.readiness import Readiness
 from todo_common.startup import answer_database_errors, database_lifespan
 
@@ -17,7 +18,6 @@ from todo_frontend.api.routes import auth, pages, tasks
 from todo_frontend.backend_client import BackendClient
 from todo_frontend.core.config import Settings
 from todo_frontend.core.headers import security_headers
-from todo_frontend.core.ratelimit import RateLimiter
 
 logger = logging.getLogger(__name__)
 

@@ -27,4 +27,9 @@ MIGRATIONS = [
         CREATE INDEX auth_sessions_user_id ON auth_sessions (user_id);
         """,
     ),
+    Migration(
+        version=2,
+        description="sessions end when idle",
+        sql="ALTER TABLE auth_sessions ADD COLUMN last_seen_at timestamptz NOT NULL DEFAULT now();",
+    ),
 ]

@@ -323,3 +323,49 @@ def test_gemini_provider_uses_its_key_and_path(
     requests = fresh_standin.requests()["requests"]
     assert {r["path"] for r in requests} == {"/v1beta/openai/chat/completions"}
     assert {r["body"]["model"] for r in requests} == {"gemini-2.0-flash"}
+
+
+def test_chat_turns_per_user_are_rate_limited(
+    start_backend: Any, fresh_standin: StandIn, make_token: Any
+) -> None:
+    limited = start_backend(CHAT_TURNS_PER_MINUTE="2")
+    headers = bearer(make_token("chatty-user"))
+    for _ in range(2):
+        assert chat(limited.url, headers, "what is pending?").status_code == 200
+    provider_calls = fresh_standin.requests()["count"]
+    refused = chat(limited.url, headers, "what is pending?")
+    assert refused.status_code == 429
+    wait = int(refused.headers["retry-after"])
+    assert 0 < wait <= 60
+    assert refused.json() == {
+        "detail": "You sent the assistant too many messages in the last minute;"
+        f" send this one again in {wait} seconds."
+    }
+    # The refused turn never reached the AI provider, and other users are not held up.
+    assert fresh_standin.requests()["count"] == provider_calls
+    other = bearer(make_token("quiet-user"))
+    assert chat(limited.url, other, "what is pending?").status_code == 200
+
+
+def test_chat_turns_running_at_once_per_user_are_limited(
+    start_backend: Any, fresh_standin: StandIn, make_token: Any
+) -> None:
+    limited = start_backend(CHAT_CONCURRENT_TURNS="1", AI_TIMEOUT_SECONDS="10")
+    headers = bearer(make_token("parallel-user"))
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        # The stand-in holds a [[slow]] message for StandIn.SLOW_SECONDS.
+        slow = pool.submit(chat, limited.url, headers, "what is pending? [[slow]]")
+        deadline = time.monotonic() + 5
+        while fresh_standin.requests()["count"] < 1:
+            assert time.monotonic() < deadline, "the slow turn never reached the stand-in"
+            time.sleep(0.05)
+        # Another conversation: the per-conversation rule (409) does not apply.
+        meanwhile = chat(limited.url, headers, "what is pending?")
+        assert meanwhile.status_code == 429
+        assert meanwhile.headers["retry-after"] == "5"
+        assert meanwhile.json() == {
+            "detail": "The assistant is already answering 1 of your messages, as many as it"
+            " takes at once; wait for an answer, then send this one again."
+        }
+        assert slow.result(timeout=15).status_code == 200
+    assert chat(limited.url, headers, "what is pending?").status_code == 200

@@ -24,6 +24,8 @@ VARIABLES = [
     "AI_BASE_URL",
     "AI_TIMEOUT_SECONDS",
     "CHAT_TURN_TIMEOUT_SECONDS",
+    "CHAT_TURNS_PER_MINUTE",
+    "CHAT_CONCURRENT_TURNS",
     "OPENAI_API_KEY",
     "GEMINI_API_KEY",
     "LOG_LEVEL",
@@ -89,6 +91,8 @@ def test_valid_environment_loads_with_documented_defaults(
     assert settings.METRICS_PORT == 9090
     assert settings.AI_TIMEOUT_SECONDS == 30
     assert settings.CHAT_TURN_TIMEOUT_SECONDS == 50
+    assert settings.CHAT_TURNS_PER_MINUTE == 10
+    assert settings.CHAT_CONCURRENT_TURNS == 2
     assert settings.SHUTDOWN_DRAIN_SECONDS == 2
     assert settings.ai_base_url == "https://api.openai.com/v1"
     assert settings.ai_api_key.get_secret_value() == environment["OPENAI_API_KEY"]
@@ -172,6 +176,8 @@ def test_an_empty_variable_counts_as_missing(refusal: Refusal, environment: dict
         ("AI_TIMEOUT_SECONDS", "soon-{secret}", "Input should be a valid number"),
         ("AI_TIMEOUT_SECONDS", "0", "Input should be greater than 0"),
         ("CHAT_TURN_TIMEOUT_SECONDS", "-1", "Input should be greater than 0"),
+        ("CHAT_TURNS_PER_MINUTE", "0", "Input should be greater than or equal to 1"),
+        ("CHAT_CONCURRENT_TURNS", "many-{secret}", "Input should be a valid integer"),
         ("AI_BASE_URL", "ftp://{secret}/v1", "URL scheme should be 'http' or 'https'"),
         ("LOG_LEVEL", "verbose-{secret}", "Input should be 'debug', 'info', 'warning' or 'error'"),
         ("PORT", "http-{secret}", "Input should be a valid integer"),

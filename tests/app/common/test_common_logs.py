@@ -69,6 +69,13 @@ def test_registered_secrets_are_redacted_everywhere(captured: Captured) -> None:
         ("token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1In0.c2lnbmF0dXJl leaked", "c2lnbmF0dXJl"),
         ("connect postgresql://app:hunter2pass@db:5432/todo failed", "hunter2pass"),
         ("GET /cb?code=1&api_key=k-123456&x=1", "k-123456"),
+        # psycopg_pool's warning on a refused connection names the role: not who exists.
+        (
+            "error connecting in 'frontend-0': connection failed: FATAL: password"
+            ' authentication failed for user "todo_frontend"',
+            "todo_frontend",
+        ),
+        ('FATAL: role "alice_app" does not exist', "alice_app"),
     ],
 )
 def test_credential_shapes_are_redacted_without_registration(text: str, hidden: str) -> None:

@@ -69,6 +69,10 @@ def test_retries_name_the_reason_without_any_secret(
     errors = [str(record.__dict__["error"]) for record in records]
     assert all(error.startswith("OperationalError: ") and reason in error for error in errors)
     logged = "\n".join(errors)
+    # The error names the variable, never the role: a log must not tell who exists.
+    assert f'"{urlsplit(good_url).username}"' not in logged
+    if reason == "password authentication":
+        assert all("user of DATABASE_URL" in error for error in errors), errors
     for value in [
         *secret_values_of_database_url(good_url),
         *secret_values_of_database_url(bad_url),

@@ -20,12 +20,27 @@ def session_cookie(response: httpx.Response) -> str:
     return header
 
 
-def test_sign_up_starts_a_session_and_shows_the_tasks_page(client: httpx.Client) -> None:
-    email, _ = sign_up(client)
-    response = client.get("/")
-    assert response.status_code == 200
-    assert email in response.text
-    assert 'id="tasks"' in response.text
+def sign_in_new_user(http: httpx.Client) -> httpx.Response:
+    """Sign up a new user and return the answer of its first sign-in."""
+    form = {"email": new_email(), "password": new_password()}
+    assert http.post("/signup", data=form).status_code == 303
+    return http.post("/signin", data=form)
+
+
+def test_sign_up_sends_to_sign_in_without_a_session(client: httpx.Client) -> None:
+    email, password = new_email(), new_password()
+    response = client.post("/signup", data={"email": email, "password": password})
+    assert response.status_code == 303
+    assert response.headers["location"] == "/signin?signed-up"
+    assert "set-cookie" not in response.headers
+    notice = client.get("/signin?signed-up")
+    assert notice.status_code == 200
+    assert "If this email had no account, it has one now" in notice.text
+    assert client.post("/signin", data={"email": email, "password": password}).status_code == 303
+    page = client.get("/")
+    assert page.status_code == 200
+    assert email in page.text
+    assert 'id="tasks"' in page.text
 
 
 def test_visitor_is_sent_to_sign_in(client: httpx.Client) -> None:
@@ -64,13 +79,39 @@ def test_wrong_password_and_unknown_email_get_the_same_answer(
     assert "set-cookie" not in unknown.headers
 
 
-def test_duplicate_email_is_refused(client: httpx.Client, frontend: AppProcess) -> None:
-    email, _ = sign_up(client)
+def comparable(response: httpx.Response) -> tuple[int, list[tuple[str, str]], bytes]:
+    """Status, headers and body, without what differs between any two answers (the date)."""
+    headers = sorted((k, v) for k, v in response.headers.items() if k not in {"date"})
+    return response.status_code, headers, response.content
+
+
+def test_taken_email_gets_the_answer_of_a_new_one(
+    client: httpx.Client, frontend: AppProcess
+) -> None:
+    email, password = sign_up(client)
+    taken_password = new_password()
     with make_client(frontend) as other:
-        response = other.post("/signup", data={"email": email.title(), "password": new_password()})
-    assert response.status_code == 409
-    assert "already exists" in response.text
-    assert "set-cookie" not in response.headers
+        taken = other.post("/signup", data={"email": email.title(), "password": taken_password})
+        new = other.post("/signup", data={"email": new_email(), "password": new_password()})
+        assert comparable(taken) == comparable(new)
+        # The account keeps its owner's password.
+        retry = other.post("/signin", data={"email": email, "password": taken_password})
+        assert retry.status_code == 401
+        assert other.post("/signin", data={"email": email, "password": password}).status_code == 303
+    assert "sign-up for a taken email; the account is unchanged" in frontend.output()
+    assert email not in frontend.output()
+
+
+@pytest.mark.parametrize("password", ["password123", "Password123", "QWERTYUIOP"])
+def test_sign_up_refuses_a_common_password(
+    client: httpx.Client, db: psycopg.Connection[Any], password: str
+) -> None:
+    email = new_email()
+    response = client.post("/signup", data={"email": email, "password": password})
+    assert response.status_code == 422
+    assert "This password is one of the most common ones; choose another." in response.text
+    row = db.execute("SELECT count(*) FROM auth_users WHERE email = %s", [email]).fetchone()
+    assert row == (0,)
 
 
 @pytest.mark.parametrize(
@@ -110,7 +151,7 @@ def test_password_is_stored_as_argon2id_hash(
 
 def test_cookie_flags_over_http(frontend: AppProcess) -> None:
     with make_client(frontend) as http:
-        response = http.post("/signup", data={"email": new_email(), "password": new_password()})
+        response = sign_in_new_user(http)
     cookie = session_cookie(response)
     assert cookie.startswith("session=")
     attributes = [part.strip().lower() for part in cookie.split(";")]
@@ -124,7 +165,7 @@ def test_cookie_is_secure_when_the_public_url_is_https(start_frontend: AppFactor
     public_url = "https://todo.example.com"
     frontend = start_frontend(PUBLIC_URL=public_url)
     with make_client(frontend, origin=public_url) as http:
-        response = http.post("/signup", data={"email": new_email(), "password": new_password()})
+        response = sign_in_new_user(http)
     assert response.status_code == 303
     cookie = session_cookie(response)
     # `__Host-` binds the cookie to this host, https and path /.
@@ -137,7 +178,7 @@ def test_session_token_is_stored_only_as_a_digest(
     frontend: AppProcess, db: psycopg.Connection[Any]
 ) -> None:
     with make_client(frontend) as http:
-        response = http.post("/signup", data={"email": new_email(), "password": new_password()})
+        response = sign_in_new_user(http)
     token = session_cookie(response).split(";")[0].split("=", 1)[1].split(".")[0]
     digests = [row[0] for row in db.execute("SELECT token_digest FROM auth_sessions")]
     assert digests
@@ -171,6 +212,44 @@ def test_expired_session_is_refused(client: httpx.Client, db: psycopg.Connection
     response = client.get("/app/api/tasks")
     assert response.status_code == 401
     assert response.json() == {"detail": "sign in first"}
+
+
+def set_last_seen(db: psycopg.Connection[Any], email: str, minutes_ago: int) -> None:
+    db.execute(
+        "UPDATE auth_sessions s SET last_seen_at = now() - make_interval(mins => %s)"
+        " FROM auth_users u WHERE u.id = s.user_id AND u.email = %s",
+        [minutes_ago, email],
+    )
+
+
+def test_idle_session_is_refused(client: httpx.Client, db: psycopg.Connection[Any]) -> None:
+    email, _ = sign_up(client)
+    set_last_seen(db, email, 121)  # The default idle timeout is 2 hours.
+    assert client.get("/").status_code == 303
+    assert client.get("/app/api/tasks").status_code == 401
+
+
+def test_idle_timeout_slides_with_use(client: httpx.Client, db: psycopg.Connection[Any]) -> None:
+    email, _ = sign_up(client)
+    set_last_seen(db, email, 119)
+    assert client.get("/").status_code == 200
+    # That request restarted the count: 119 minutes on, it is still under 2 hours idle.
+    row = db.execute(
+        "SELECT max(s.last_seen_at) > now() - interval '1 minute' FROM auth_sessions s"
+        " JOIN auth_users u ON u.id = s.user_id WHERE u.email = %s",
+        [email],
+    ).fetchone()
+    assert row == (True,)
+
+
+def test_idle_timeout_is_a_setting(start_frontend: AppFactory, db: psycopg.Connection[Any]) -> None:
+    frontend = start_frontend(SESSION_IDLE_MINUTES="5")
+    with make_client(frontend) as http:
+        email, _ = sign_up(http)
+        set_last_seen(db, email, 4)
+        assert http.get("/").status_code == 200
+        set_last_seen(db, email, 6)
+        assert http.get("/").status_code == 303
 
 
 def test_forged_cookie_is_refused(frontend: AppProcess) -> None:

@@ -35,6 +35,7 @@ def start_with(env: dict[str, str], tmp_path: Path) -> AppProcess:
         ("LOG_LEVEL", "chatty", "LOG_LEVEL is malformed"),
         ("SIGNUP_LIMIT_PER_CLIENT", "0", "SIGNUP_LIMIT_PER_CLIENT is malformed"),
         ("TRUSTED_PROXIES", "10.0.0.0/8, ingress", "TRUSTED_PROXIES is malformed"),
+        ("SESSION_IDLE_MINUTES", "0", "SESSION_IDLE_MINUTES is malformed"),
     ],
 )
 def test_fails_when_a_variable_is_missing_or_malformed(

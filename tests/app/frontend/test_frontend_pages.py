@@ -47,8 +47,9 @@ def test_unknown_static_file_is_404(client: httpx.Client) -> None:
 
 def test_user_data_on_pages_is_escaped(client: httpx.Client) -> None:
     email = '"><script>alert(1)</script>@example.com'
-    response = client.post("/signup", data={"email": email, "password": new_password()})
-    assert response.status_code == 303
+    form = {"email": email, "password": new_password()}
+    assert client.post("/signup", data=form).status_code == 303
+    assert client.post("/signin", data=form).status_code == 303
     page = client.get("/").text
     assert "<script>alert(1)</script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 from support.app_process import AppProcess
-from support.stack import make_client, sign_up
+from support.stack import AppFactory, make_client, sign_up
 
 pytestmark = pytest.mark.app
 
@@ -155,3 +155,20 @@ def test_origin_of_the_host_it_was_reached_at_is_accepted(frontend: AppProcess) 
         http.headers["Host"] = f"localhost:{frontend.port}"
         sign_up(http)
         assert http.post("/app/api/tasks", json={"title": "via localhost"}).status_code == 201
+
+
+def test_the_backends_chat_limit_reaches_the_user(
+    start_backend: AppFactory, start_frontend: AppFactory
+) -> None:
+    limited = start_backend(CHAT_TURNS_PER_MINUTE="1")
+    frontend = start_frontend(BACKEND_URL=limited.url)
+    with make_client(frontend) as http:
+        sign_up(http)
+        assert http.post("/app/api/chat", json={"message": "what is pending?"}).status_code == 200
+        refused = http.post("/app/api/chat", json={"message": "what is pending?"})
+    assert refused.status_code == 429
+    wait = int(refused.headers["retry-after"])
+    assert 0 < wait <= 60
+    assert refused.json()["detail"].startswith(
+        "You sent the assistant too many messages in the last minute"
+    )

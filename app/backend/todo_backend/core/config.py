@@ -34,6 +34,10 @@ class Settings(CommonSettings):
     # A whole chat turn (up to 5 provider calls); below the frontend's CHAT_TIMEOUT_SECONDS
     # (60), so the user hears how a turn ended before the frontend gives up on it.
     CHAT_TURN_TIMEOUT_SECONDS: float = Field(default=50.0, gt=0, le=600)
+    # Per user and replica, since every turn costs the AI provider's fees: turns started in
+    # any minute, and turns running at once; over either, 429 with Retry-After.
+    CHAT_TURNS_PER_MINUTE: int = Field(default=10, ge=1, le=10_000)
+    CHAT_CONCURRENT_TURNS: int = Field(default=2, ge=1, le=1_000)
     # Only the key of AI_PROVIDER is required; the other one is ignored.
     OPENAI_API_KEY: SecretText | None = None
     GEMINI_API_KEY: SecretText | None = None

@@ -1,18 +1,19 @@
 """Dependencies of the routes: shared services, the signed-in user, the origin check."""
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.templating import Jinja2Templates
 from psycopg_pool import AsyncConnectionPool
+from todo_common.ratelimit import RateLimiter
 
 from todo_frontend import crud
 from todo_frontend.backend_client import BackendClient
 from todo_frontend.core.config import Settings
 from todo_frontend.core.origin import is_same_origin
 from todo_frontend.core.proxies import client_key
-from todo_frontend.core.ratelimit import RateLimiter
 from todo_frontend.core.security import session_digest_from_cookie
 from todo_frontend.models import User
 
@@ -70,7 +71,11 @@ async def get_optional_user(services: ServicesDep, digest: SessionDigest) -> Use
     # A connection of its own, returned before the route calls the backend (which can
     # take seconds), so slow backend calls never hold database connections.
     async with services.pool.connection() as conn:
-        return await crud.get_session_user(conn, token_digest=digest)
+        return await crud.get_session_user(
+            conn,
+            token_digest=digest,
+            idle_timeout=timedelta(minutes=services.settings.SESSION_IDLE_MINUTES),
+        )
 
 
 OptionalUser = Annotated[User | None, Depends(get_optional_user)]

@@ -55,6 +55,9 @@ class Settings(CommonSettings):
     # Comma-separated CIDRs of the proxies (the ingress) whose `X-Forwarded-For` is believed;
     # empty: none, the limits are keyed on the connection's peer address.
     TRUSTED_PROXIES: Cidrs = ""
+    # A session unused for this long ends (each request restarts the count), besides its
+    # 7-day limit: a cookie left on a shared computer stops working soon after its user leaves.
+    SESSION_IDLE_MINUTES: int = Field(default=120, ge=1, le=7 * 24 * 60)
 
     @property
     def secure_cookies(self) -> bool:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 BACKEND_TOKEN_SECONDS = 300
 
@@ -29,6 +30,16 @@ _hashing = threading.BoundedSemaphore(HASHING_CONCURRENCY)
 # Verifying against this hash when the email is unknown makes a failed sign-in take the
 # same time whether or not the account exists.
 _UNKNOWN_USER_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+# zxcvbn's list of the 30,000 passwords most seen in leaks, lower-cased: the first ones an
+# attacker tries against every account.
+_COMMON_PASSWORDS: frozenset[str] = frozenset(FREQUENCY_LISTS["passwords"])
+
+
+def is_common_password(password: str) -> bool:
+    """Tell whether `password` is on the list of common passwords, ignoring case."""
+    return password.lower() in _COMMON_PASSWORDS
 
 
 def hash_password(password: str) -> str:

@@ -142,6 +142,18 @@ apply refuses the object.
 {{- end }}
 
 {{/*
+The Secret key the frontend reads as its DATABASE_URL: its own role's URL when there is one.
+*/}}
+{{- define "todo-chatbot.frontendDatabaseKey" -}}
+{{- $secrets := .Values.secrets }}
+{{- $own := ternary $secrets.existingSecretFrontendDatabaseUrl $secrets.frontendDatabaseUrl (not (empty $secrets.existingSecret)) }}
+{{- if $secrets.externalSecret.enabled }}
+{{- $own = hasKey $secrets.externalSecret.remoteRefs "FRONTEND_DATABASE_URL" }}
+{{- end }}
+{{- ternary "FRONTEND_DATABASE_URL" "DATABASE_URL" (not (empty $own)) }}
+{{- end }}
+
+{{/*
 Checks values.schema.json cannot express. Messages name the value, never
 print a secret.
 */}}
@@ -174,6 +186,9 @@ print a secret.
 {{- end }}
 {{- if not (regexMatch "^postgres(ql)?://" $secrets.databaseUrl) }}
 {{- fail "secrets.databaseUrl must be a PostgreSQL URL starting with postgresql:// (value not shown)" }}
+{{- end }}
+{{- if and $secrets.frontendDatabaseUrl (not (regexMatch "^postgres(ql)?://" $secrets.frontendDatabaseUrl)) }}
+{{- fail "secrets.frontendDatabaseUrl must be a PostgreSQL URL starting with postgresql:// (value not shown)" }}
 {{- end }}
 {{- if not $secrets.betterAuthSecret }}
 {{- fail "secrets.betterAuthSecret is required: set it, or set secrets.existingSecret to a Secret holding BETTER_AUTH_SECRET" }}
@@ -243,6 +258,9 @@ print a secret.
 {{- end }}
 {{- if and .Values.metrics.serviceMonitor.enabled .Values.metrics.podMonitor.enabled }}
 {{- fail "metrics.serviceMonitor.enabled and metrics.podMonitor.enabled would scrape every pod twice: enable one" }}
+{{- end }}
+{{- if and .Values.metrics.serviceMonitor.enabled (ne .Values.frontend.service.type "ClusterIP") }}
+{{- fail (printf "metrics.serviceMonitor.enabled cannot scrape the frontend when frontend.service.type is %s: that Service leaves out the metrics port, which would be open on the nodes; use metrics.podMonitor.enabled" .Values.frontend.service.type) }}
 {{- end }}
 {{- if and .Values.httpRoute.enabled (not .Values.httpRoute.parentRefs) }}
 {{- fail "httpRoute.parentRefs must name at least one Gateway when httpRoute.enabled is true" }}

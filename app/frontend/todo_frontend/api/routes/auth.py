@@ -27,6 +27,7 @@ router = APIRouter(tags=["auth"], dependencies=[Depends(require_same_origin)])
 SESSION_LIFETIME = timedelta(days=7)
 # Deliberately the same for an unknown email and a wrong password.
 BAD_CREDENTIALS = "Email or password is incorrect."
+SIGNED_UP = "/signin?signed-up"
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 # Bounds what a form field may hold before any parsing; the real limits come after.
@@ -81,7 +82,7 @@ async def sign_up(
     email: FormText,
     password: FormText,
 ) -> Response:
-    """Create an account and sign it in; many sign-ups from one client are slowed down (429)."""
+    """Create an account, then send to sign-in; many from one client are slowed down (429)."""
     email = _normalize_email(email)
     wait = services.signup_limiter.retry_after(client)
     if wait:
@@ -99,6 +100,8 @@ async def sign_up(
         problem = "Enter a valid email address."
     elif not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
         problem = f"The password must have {PASSWORD_MIN} to {PASSWORD_MAX} characters."
+    elif security.is_common_password(password):
+        problem = "This password is one of the most common ones; choose another."
     if problem:
         return render_auth_form(
             request, services, action="/signup", email=email, error=problem, status_code=422
@@ -106,20 +109,19 @@ async def sign_up(
     # Counted before hashing, so a burst is refused while its first hashes are still running;
     # a taken email counts too, as it cost a hash.
     services.signup_limiter.record(client)
+    # Hashed whether or not the email is taken, so both answers take as long.
     password_hash = await run_in_threadpool(security.hash_password, password)
     async with services.pool.connection() as conn:
         user = await crud.create_user(conn, email=email, password_hash=password_hash)
     if user is None:
-        return render_auth_form(
-            request,
-            services,
-            action="/signup",
-            email=email,
-            error="An account with this email already exists; sign in instead.",
-            status_code=409,
-        )
-    logger.info("user signed up", extra={"user_id": user.id})
-    return await _start_session(services, user)
+        # The app sends no email, so the account's owner is not told; the address stays out
+        # of the log like every other.
+        logger.info("sign-up for a taken email; the account is unchanged")
+    else:
+        logger.info("user signed up", extra={"user_id": user.id})
+    # The same answer either way, and no session: signing in right away would tell whether
+    # the email was free. The sign-in page says what may have happened.
+    return RedirectResponse(SIGNED_UP, status_code=303)
 
 
 @router.post("/signin")

@@ -8,6 +8,12 @@ from todo_frontend.models import EMAIL_MAX, MESSAGE_MAX, PASSWORD_MAX, PASSWORD_
 
 router = APIRouter(tags=["pages"])
 
+# Sign-up answers the same whether or not the email had an account, so this says both.
+SIGNED_UP_NOTICE = (
+    "If this email had no account, it has one now: sign in with the password you chose. "
+    "If it already had one, nothing changed: sign in with that account's password."
+)
+
 
 def render_auth_form(
     request: Request,
@@ -16,10 +22,11 @@ def render_auth_form(
     action: str,
     email: str = "",
     error: str | None = None,
+    notice: str | None = None,
     status_code: int = 200,
     headers: dict[str, str] | None = None,
 ) -> HTMLResponse:
-    """Render the sign-in (`action="/signin"`) or sign-up form, optionally with an error."""
+    """Render the sign-in (`action="/signin"`) or sign-up form, with an error or notice."""
     return services.templates.TemplateResponse(
         request,
         "auth_form.html",
@@ -29,6 +36,7 @@ def render_auth_form(
             "heading": "Create an account" if action == "/signup" else "Sign in",
             "email": email[:EMAIL_MAX],
             "error": error,
+            "notice": notice,
             "password_min": PASSWORD_MIN,
             "password_max": PASSWORD_MAX,
         },
@@ -54,7 +62,8 @@ async def sign_in_page(request: Request, services: ServicesDep, user: OptionalUs
     """Show the sign-in form (or the tasks, when already signed in)."""
     if user is not None:
         return RedirectResponse("/", status_code=303)
-    return render_auth_form(request, services, action="/signin")
+    notice = SIGNED_UP_NOTICE if "signed-up" in request.query_params else None
+    return render_auth_form(request, services, action="/signin", notice=notice)
 
 
 @router.get("/signup", response_class=HTMLResponse)

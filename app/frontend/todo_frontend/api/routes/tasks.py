@@ -34,9 +34,10 @@ async def _relay(call: Awaitable[BackendResponse]) -> Response:
         answer = await call
     except BackendUnavailable as error:
         return json_error(error.status_code, str(error))
+    headers = {"Retry-After": answer.retry_after} if answer.retry_after else None
     if answer.body is None:
-        return Response(status_code=answer.status_code)
-    return JSONResponse(answer.body, status_code=answer.status_code)
+        return Response(status_code=answer.status_code, headers=headers)
+    return JSONResponse(answer.body, status_code=answer.status_code, headers=headers)
 
 
 @router.get("/tasks")

@@ -1,4 +1,4 @@
-"""A per-process limit on events per key in a sliding window (failed sign-ins, sign-ups).
+"""A per-process limit on events per key in a sliding window (sign-ins, sign-ups, chat).
 
 Each process counts events in memory: with N replicas a client gets at most N times the
 limit, which still turns password guessing or account spam from thousands of tries a minute

@@ -1,7 +1,7 @@
-"""The sign-in and sign-up limiter (todo_frontend.core.ratelimit), on a hand-driven clock."""
+"""The sign-in and sign-up limiter (todo_common.ratelimit), on a hand-driven clock."""
 
 import pytest
-from todo_frontend.core.ratelimit import RateLimiter
+from todo_common.ratelimit import RateLimiter
 
 pytestmark = pytest.mark.app
 
