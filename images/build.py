@@ -51,6 +51,7 @@ sys.path.insert(0, str(REPO / "tools"))
 # The local cluster's settings (stdlib and toolchain only) define the registry the images are
 # tagged for; cluster/ is no package either.
 sys.path.insert(0, str(REPO / "cluster"))
+import frontend_next  # noqa: E402
 import gotools  # noqa: E402
 from localcluster.settings import REGISTRY  # noqa: E402
 
@@ -864,7 +865,7 @@ def write_manifest(entries: dict[str, dict[str, str]]) -> None:
 def main(argv: Sequence[str] | None = None) -> None:
     """Build the images the command line names."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("group", choices=["apps", "components", "fixtures", "all"])
+    parser.add_argument("group", choices=["apps", "components", "fixtures", "next", "all"])
     parser.add_argument(
         "--require-all-components",
         action="store_true",
@@ -939,6 +940,22 @@ def main(argv: Sequence[str] | None = None) -> None:
                 build_image(image, base_ref=base_ref, force=args.force),
                 base_ref or "scratch",
             )
+
+    if args.group == "next":
+        node = (gotools.cache_dir() / "bin" / "node").resolve()
+        if not node.is_file():
+            fail("frontend-next: no Node.js in $CACHE/bin/node; install it first: make setup-node")
+        version = project_version()
+        context = frontend_next.stage(images_cache() / "contexts" / "frontend-next", node, run)
+        image = Image(
+            name="frontend-next",
+            ref=f"{REGISTRY}/{PROJECT}/frontend-next:{version}",
+            containerfile=frontend_next.APP_DIR / "Containerfile",
+            context=context,
+            inputs=[context],
+            build_args={"VERSION": version, "SOURCE": source_url()},
+        )
+        record(image, build_image(image, base_ref=base_debian, force=args.force), base_debian)
 
     write_manifest(manifest)
     if rows:
