@@ -3,16 +3,16 @@
 // Bundled by `npm run build` into the image as /app/migrate.mjs: `node migrate.mjs`.
 import { getMigrations } from "better-auth/db/migration";
 
-import { authOptions } from "../src/lib/auth-options";
+import { schemaOptions } from "../src/lib/auth-options";
 import { database } from "../src/lib/db";
 import { ConfigError } from "../src/lib/env";
 
 const MIGRATION_FAILED_EXIT_CODE = 3;
 
 async function main(): Promise<number> {
-  let options: ReturnType<typeof authOptions>;
+  let options: ReturnType<typeof schemaOptions>;
   try {
-    options = authOptions();
+    options = schemaOptions();
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`config error: ${error.message}\n`);

@@ -1,6 +1,6 @@
 import { Pool } from "pg";
 
-import { env } from "./env";
+import { databaseUrl } from "./env";
 
 // DATABASE_URL means what it means to libpq and to the Python images: `sslmode=require`
 // encrypts without checking the server's certificate, `verify-full` checks it. pg reads
@@ -18,7 +18,7 @@ let pool: Pool | undefined;
 /** The process's connection pool, shared by Better Auth and the readiness check. */
 export function database(): Pool {
   pool ??= new Pool({
-    connectionString: libpqCompatible(env().databaseUrl),
+    connectionString: libpqCompatible(databaseUrl()),
     max: 5,
     connectionTimeoutMillis: 5000,
   });

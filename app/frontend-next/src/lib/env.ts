@@ -52,6 +52,11 @@ export interface Env {
 
 let cached: Env | undefined;
 
+/** DATABASE_URL alone: all that the migration (scripts/migrate.ts) is given. */
+export function databaseUrl(): string {
+  return required("DATABASE_URL");
+}
+
 /** The checked environment; throws ConfigError naming the first bad variable. */
 export function env(): Env {
   if (cached) return cached;
@@ -63,7 +68,7 @@ export function env(): Env {
   }
   const publicUrl = httpUrl("PUBLIC_URL");
   cached = {
-    databaseUrl: required("DATABASE_URL"),
+    databaseUrl: databaseUrl(),
     authSecret,
     backendUrl: httpUrl("BACKEND_URL"),
     publicUrl,
