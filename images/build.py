@@ -51,6 +51,8 @@ sys.path.insert(0, str(REPO / "tools"))
 # The local cluster's settings (stdlib and toolchain only) define the registry the images are
 # tagged for; cluster/ is no package either.
 sys.path.insert(0, str(REPO / "cluster"))
+# Its sibling images/frontend_next.py, also when the tests load this file by its path.
+sys.path.insert(0, str(REPO / "images"))
 import frontend_next  # noqa: E402
 import gotools  # noqa: E402
 from localcluster.settings import REGISTRY  # noqa: E402
