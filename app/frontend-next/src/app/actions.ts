@@ -27,7 +27,8 @@ function authError(error: unknown): FormState {
 export async function signUp(_: FormState, form: FormData): Promise<FormState> {
   try {
     await getAuth().api.signUpEmail({
-      body: { name: field(form, "name"), email: field(form, "email"), password: field(form, "password") },
+      // Better Auth wants a name; the pages ask for the email only, as the Python frontend's.
+      body: { name: field(form, "email").split("@")[0], email: field(form, "email"), password: field(form, "password") },
       headers: await headers(),
     });
   } catch (error) {
@@ -50,7 +51,7 @@ export async function signIn(_: FormState, form: FormData): Promise<FormState> {
 
 export async function signOut(): Promise<void> {
   await getAuth().api.signOut({ headers: await headers() });
-  redirect("/sign-in");
+  redirect("/signin");
 }
 
 export async function addTask(_: FormState, form: FormData): Promise<FormState> {

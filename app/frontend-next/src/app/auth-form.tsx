@@ -8,20 +8,14 @@ import type { FormState } from "./actions";
 interface Props {
   action: (state: FormState, form: FormData) => Promise<FormState>;
   submit: string;
-  withName?: boolean;
   other: { href: string; text: string };
 }
 
 /** The sign-in and sign-up form; posts to a server action, shows its error. */
-export function AuthForm({ action, submit, withName = false, other }: Props) {
+export function AuthForm({ action, submit, other }: Props) {
   const [state, formAction, pending] = useActionState(action, { error: null });
   return (
     <form className="auth" action={formAction}>
-      {withName && (
-        <label>
-          Name <input type="text" name="name" required maxLength={100} autoComplete="name" />
-        </label>
-      )}
       <label>
         Email <input type="email" name="email" required autoComplete="email" />
       </label>

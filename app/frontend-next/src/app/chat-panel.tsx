@@ -6,7 +6,7 @@ import { type FormEvent, useState } from "react";
 import { sendChat } from "./actions";
 
 interface Line {
-  from: "user" | "assistant" | "error";
+  from: "you" | "assistant" | "error";
   text: string;
 }
 
@@ -22,7 +22,7 @@ export function ChatPanel() {
     const form = event.currentTarget;
     const message = new FormData(form).get("message");
     if (typeof message !== "string" || !message.trim()) return;
-    setLines((old) => [...old, { from: "user", text: message }]);
+    setLines((old) => [...old, { from: "you", text: message }]);
     setPending(true);
     form.reset();
     const result = await sendChat(message, conversationId);
@@ -39,17 +39,16 @@ export function ChatPanel() {
   return (
     <section className="chat">
       <h2>Assistant</h2>
-      <div className="chat-log" aria-live="polite">
+      <ol id="chat-log" className="chat-log" aria-live="polite">
         {lines.map((line, index) => (
-          <p key={index} className={line.from}>
-            {line.from === "user" ? "You: " : line.from === "assistant" ? "Assistant: " : ""}
+          <li key={index} className={line.from}>
             {line.text}
-          </p>
+          </li>
         ))}
-      </div>
+      </ol>
       <form onSubmit={submit}>
-        <input type="text" name="message" placeholder="Ask the assistant" maxLength={4000} aria-label="Message" />{" "}
-        <button type="submit" disabled={pending}>{pending ? "…" : "Send"}</button>
+        <input type="text" name="message" placeholder="Ask the assistant" maxLength={4000} aria-label="Message to the assistant" />{" "}
+        <button type="submit" disabled={pending}>Send</button>
       </form>
     </section>
   );

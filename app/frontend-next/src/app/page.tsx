@@ -4,15 +4,16 @@ import { redirect } from "next/navigation";
 import { getAuth } from "@/lib/auth";
 import { BackendError, listTasks, type Task } from "@/lib/backend";
 
-import { removeTask, signOut, toggleTask } from "./actions";
+import { signOut } from "./actions";
 import { ChatPanel } from "./chat-panel";
 import { TaskForm } from "./task-form";
+import { TaskItem } from "./task-item";
 
 export const dynamic = "force-dynamic";
 
 export default async function TasksPage() {
   const session = await getAuth().api.getSession({ headers: await headers() });
-  if (!session) redirect("/sign-in");
+  if (!session) redirect("/signin");
   let tasks: Task[] = [];
   let error: string | null = null;
   try {
@@ -30,21 +31,12 @@ export default async function TasksPage() {
       </header>
       <TaskForm />
       {error && <p className="error" role="alert">{error}</p>}
-      <ul className="tasks">
+      <ul id="tasks" className="tasks">
         {tasks.map((task) => (
-          <li key={task.id} className={task.completed ? "done" : undefined}>
-            <form action={toggleTask.bind(null, task.id, !task.completed)}>
-              <button type="submit" aria-label={task.completed ? "Mark as not done" : "Mark as done"}>
-                {task.completed ? "☑" : "☐"}
-              </button>
-            </form>
-            <span className="title">{task.title}</span>
-            <form action={removeTask.bind(null, task.id)}>
-              <button type="submit" aria-label={`Delete ${task.title}`}>Delete</button>
-            </form>
-          </li>
+          <TaskItem key={task.id} task={task} />
         ))}
       </ul>
+      {!error && tasks.length === 0 && <p className="hint">No tasks yet.</p>}
       <ChatPanel />
     </main>
   );

@@ -5,7 +5,7 @@ export default function SignUpPage() {
   return (
     <main>
       <h1>Create an account</h1>
-      <AuthForm action={signUp} submit="Sign up" withName other={{ href: "/sign-in", text: "I have an account" }} />
+      <AuthForm action={signUp} submit="Create an account" other={{ href: "/signin", text: "I have an account" }} />
     </main>
   );
 }

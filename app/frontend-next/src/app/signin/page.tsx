@@ -5,7 +5,7 @@ export default function SignInPage() {
   return (
     <main>
       <h1>Sign in</h1>
-      <AuthForm action={signIn} submit="Sign in" other={{ href: "/sign-up", text: "Create an account" }} />
+      <AuthForm action={signIn} submit="Sign in" other={{ href: "/signup", text: "Create an account" }} />
     </main>
   );
 }
