@@ -17,7 +17,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Page, expect
 from support.app_process import AppProcess, free_port
-from support.browser import add_task, task_item
+from support.browser import visit
 from support.fixture_images import build_next_image
 from support.secret import Secret
 
@@ -88,52 +88,9 @@ def next_url(
     assert env["BETTER_AUTH_SECRET"] not in output
 
 
-def sign_up(page: Page, url: str, email: str, password: str) -> None:
-    page.goto(url)
-    expect(page).to_have_url(f"{url}/signin")
-    page.get_by_role("link", name="Create an account").click()
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Create an account").click()
-    expect(page).to_have_url(f"{url}/")
-    expect(page.get_by_role("heading", name="Tasks")).to_be_visible()
-
-
 def test_sign_up_tasks_chat_sign_out_and_in(page: Page, next_url: str) -> None:
     email = f"ada-{secrets.token_hex(4)}@example.com"
-    password = Secret(secrets.token_urlsafe(12))
-    sign_up(page, next_url, email, password)
-    expect(page.get_by_text(email)).to_be_visible()
-    expect(page.get_by_text("No tasks yet.")).to_be_visible()
-
-    add_task(page, "write the report")
-    expect(task_item(page, "write the report")).to_have_count(1)
-
-    page.get_by_label("Message to the assistant").fill("add a task to buy milk")
-    page.get_by_role("button", name="Send").click()
-    expect(page.locator("#chat-log li.you")).to_have_text(["add a task to buy milk"])
-    expect(page.locator("#chat-log li.assistant")).to_have_count(1)
-    expect(task_item(page, "buy milk")).to_have_count(1)
-
-    page.get_by_role("checkbox", name="write the report").check()
-    expect(task_item(page, "write the report")).to_have_class("done")
-    page.reload()
-    expect(page.get_by_role("checkbox", name="write the report")).to_be_checked()
-    expect(page.get_by_role("checkbox", name="buy milk")).not_to_be_checked()
-
-    page.get_by_role("button", name="Delete buy milk").click()
-    expect(page.locator("#tasks li")).to_have_count(1)
-
-    page.get_by_role("button", name="Sign out").click()
-    expect(page).to_have_url(f"{next_url}/signin")
-    page.goto(next_url)
-    expect(page).to_have_url(f"{next_url}/signin")
-
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(f"{next_url}/")
-    expect(page.locator("#tasks li")).to_have_count(1)
+    visit(page, next_url, email=email, password=Secret(secrets.token_urlsafe(12)))
 
 
 def test_a_wrong_password_is_refused_on_the_form(page: Page, next_url: str) -> None:
