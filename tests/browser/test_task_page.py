@@ -1,4 +1,4 @@
-"""A user in headless Chromium: sign up, tasks, the assistant, sign out and in; no script injection."""
+"""A user in headless Chromium: sign up, tasks, the assistant, sign out and in; no injection."""
 
 from __future__ import annotations
 
