@@ -26,6 +26,7 @@ from support.browser import (
     add_task,
     sign_up_as,
     task_item,
+    visit,
 )
 
 # Refused (unavailable) or dropped (too long) connections: both are worded for users.
@@ -60,6 +61,13 @@ def round_trip(page: Page, url: str) -> dict[str, Any]:
     page.get_by_role("button", name="Send").click()
     expect(task_item(page, "buy milk")).to_have_count(1)
     return {"email": email, "title": title}
+
+
+def whole_visit(page: Page, url: str) -> dict[str, Any]:
+    """support.browser.visit: tasks, the assistant, complete, delete, sign out and back in."""
+    email = f"e2e-{secrets.token_hex(6)}@example.com"
+    visit(page, url, email=email, password=secrets.token_urlsafe(16))
+    return {"email": email}
 
 
 def escaping(page: Page, url: str) -> dict[str, Any]:
@@ -109,6 +117,7 @@ def outage(page: Page, url: str) -> dict[str, Any]:
 
 SCENARIOS: dict[str, Callable[[Page, str], dict[str, Any]]] = {
     "round_trip": round_trip,
+    "visit": whole_visit,
     "escaping": escaping,
     "outage": outage,
 }
