@@ -100,7 +100,7 @@ cluster-images: setup-images ## Build every cluster component image (needs `make
 fixture-images: setup-images ## Build the test fixture images (the foreign-contract app).
 	python3 images/build.py fixtures
 
-# Its own target, which `make images` leaves out: npm ci and next build add about two minutes
+# Its own target, which `make images` leaves out: npm ci and next build add about a minute
 # to a cold build. The tests that run it build it themselves, the same way; the Node.js it
 # builds with is setup-node's, installed by the build if missing (images/imagebuild/nextjs.py).
 next-image: setup-images ## Build the Next.js frontend image (app/frontend-next).

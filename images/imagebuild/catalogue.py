@@ -34,8 +34,8 @@ def source_url() -> str:
 # The chart's components, whose images carry the same names.
 APPS = ("backend", "frontend")
 # The Next.js + Better Auth frontend (app/frontend-next), the stack the spec's users run. Its
-# own group and make target: `npm ci` and `next build` (imagebuild.nextjs) add about two
-# minutes to a cold build, which `make images` and the Python stack's tests do not pay.
+# own group and make target: `npm ci` and `next build` (imagebuild.nextjs) add about a
+# minute to a cold build, which `make images` and the Python stack's tests do not pay.
 NEXT = "frontend-next"
 # Images only tests run: the foreign-contract app (app/foreign), which proves the chart
 # deploys images that do not follow docs/contract.md. It needs no todo_common.

@@ -1,6 +1,6 @@
 """Issue #16, the Next.js stack: the Next.js + Better Auth frontend, deployed by values alone.
 
-The short profile, fit for CI (about two minutes once the image is built): the release of
+The short profile, fit for CI (about 40 s once the image is built): the release of
 examples/values-nextjs.yaml as it stands, on top of the local cluster's values
 (Release.full_values), its JWKS URL, issuer and audience set to this release's Service and
 URL, both images pinned to the builds just pushed. It must be Ready after Better Auth's
