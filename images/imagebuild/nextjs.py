@@ -22,16 +22,17 @@ from pathlib import Path
 from toolchain.installer import install
 from toolchain.node import NODE
 
+from .catalogue import NEXT
 from .common import APP_DIR, digest, images_cache, log, run
 
-APP = APP_DIR / "frontend-next"
+APP = APP_DIR / NEXT
 # What `next build` reads; node_modules and .next are made in the staging copy.
 SOURCES = ("package.json", "package-lock.json", "tsconfig.json", "next.config.ts", "src", "scripts")
 
 
 def staging_dir() -> Path:
     """The folder of the host build (build/) and of the image's context (context/)."""
-    return images_cache() / "contexts" / "frontend-next"
+    return images_cache() / "contexts" / NEXT
 
 
 def context_dir() -> Path:
@@ -64,7 +65,7 @@ def build_context() -> Path:
     wanted = source_digest()
     if not (stamp.is_file() and stamp.read_text() == wanted and (context / "standalone").is_dir()):
         started = time.monotonic()
-        log(f"frontend-next: npm ci and next build in {build}")
+        log(f"{NEXT}: npm ci and next build in {build}")
         shutil.rmtree(build, ignore_errors=True)
         build.mkdir(parents=True)
         for name in SOURCES:
@@ -82,22 +83,22 @@ def build_context() -> Path:
         prefix = ["npm", "--prefix", str(build)]
         run(
             [*prefix, "ci", "--no-audit", "--no-fund"],
-            what="npm ci frontend-next",
+            what=f"npm ci {NEXT}",
             env=env,
-            log_file=logs / "frontend-next-npm-ci.log",
+            log_file=logs / f"{NEXT}-npm-ci.log",
         )
         run(
             [*prefix, "run", "build"],
-            what="next build frontend-next",
+            what=f"next build {NEXT}",
             env=env,
-            log_file=logs / "frontend-next-build.log",
+            log_file=logs / f"{NEXT}-build.log",
         )
         shutil.rmtree(context, ignore_errors=True)
         context.mkdir(parents=True)
         shutil.copytree(build / ".next" / "standalone", context / "standalone", symlinks=True)
         shutil.copytree(build / ".next" / "static", context / "standalone" / ".next" / "static")
         stamp.write_text(wanted)
-        log(f"frontend-next: built on the host in {time.monotonic() - started:.0f} s")
+        log(f"{NEXT}: built on the host in {time.monotonic() - started:.0f} s")
     binary = context / "node"
     # copy2 keeps the modification time: another size or time is another Node build.
     if not binary.is_file() or (binary.stat().st_size, binary.stat().st_mtime_ns) != (
