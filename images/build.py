@@ -1,6 +1,6 @@
 """Build the project's container images offline with buildah, cached under $CACHE/images.
 
-Usage: python3 images/build.py apps|components|fixtures|all [--require-all-components]
+Usage: python3 images/build.py apps|components|fixtures|next|all [--require-all-components]
                                 [--component-version NAME=VERSION ...] [--refresh-base] [--force]
 
 No Docker engine and no container registry is reachable here, so every image starts from a
@@ -14,7 +14,11 @@ Debian rootfs that debootstrap fetches from the machine's configured apt mirror:
    $CACHE/wheels and mounted read-only at /mnt, so pip installs them with --no-index. The
    test fixture images (`fixtures`, app/foreign/Dockerfile) are built the same way, only
    when a test asks for them: `all` leaves them out.
-4. the cluster's component images (images/<name>/Containerfile, or the shared
+4. `next`: the Next.js frontend (app/frontend-next/Containerfile), FROM scratch with
+   base-debian's C and C++ runtime; `npm ci` and `next build` run on the host first
+   (imagebuild.nextjs). `all` leaves it out too: `make next-image` builds it, and its tests
+   build it on demand.
+5. the cluster's component images (images/<name>/Containerfile, or the shared
    images/static-binary/Containerfile) around the static binaries that `tools/gotools.py`
    builds into $CACHE/bin; a missing binary is skipped unless --require-all-components is
    given.
@@ -26,7 +30,7 @@ to the archive: an unchanged image is not rebuilt. $CACHE/images/manifest.json l
 last run produced, for the tests and the cluster scripts.
 
 This is the command line; the work is done by the `imagebuild` package beside it (common,
-rootfs, wheels, buildah, catalogue).
+rootfs, wheels, nextjs, buildah, catalogue).
 """
 
 from __future__ import annotations
@@ -46,10 +50,12 @@ from imagebuild.catalogue import (
     app_image,
     component_image,
     component_version,
+    next_image,
     project_version,
     stage_context,
 )
 from imagebuild.common import fail, image_id, images_cache, log, manifest_path, require_tools
+from imagebuild.nextjs import build_context
 from imagebuild.rootfs import build_base_debian, build_python_base
 
 
@@ -73,7 +79,7 @@ def write_manifest(entries: dict[str, dict[str, str]]) -> None:
 def main(argv: Sequence[str] | None = None) -> None:
     """Build the images the command line names."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("group", choices=["apps", "components", "fixtures", "all"])
+    parser.add_argument("group", choices=["apps", "components", "fixtures", "next", "all"])
     parser.add_argument(
         "--require-all-components",
         action="store_true",
@@ -148,6 +154,10 @@ def main(argv: Sequence[str] | None = None) -> None:
                 build_image(image, base_ref=base_ref, force=args.force),
                 base_ref or "scratch",
             )
+
+    if args.group == "next":
+        image = next_image(project_version(), build_context())
+        record(image, build_image(image, base_ref=base_debian, force=args.force), base_debian)
 
     write_manifest(manifest)
     if rows:

@@ -2,7 +2,8 @@
 
 `common` holds what every step shares (the cache folder, logs, commands, digests); `rootfs`
 makes the bases (base-debian by debootstrap, base-python); `wheels` builds the apps' Python
-packages within Pipfile.lock's hashes; `buildah` builds and exports an image from its
+packages within Pipfile.lock's hashes; `nextjs` runs the Next.js frontend's `npm ci` and
+`next build` on the host; `buildah` builds and exports an image from its
 Containerfile; `catalogue` names every image and how it is built.
 """
 

@@ -33,6 +33,10 @@ def source_url() -> str:
 
 # The chart's components, whose images carry the same names.
 APPS = ("backend", "frontend")
+# The Next.js + Better Auth frontend (app/frontend-next), the stack the spec's users run. Its
+# own group and make target: `npm ci` and `next build` (imagebuild.nextjs) add about a
+# minute to a cold build, which `make images` and the Python stack's tests do not pay.
+NEXT = "frontend-next"
 # Images only tests run: the foreign-contract app (app/foreign), which proves the chart
 # deploys images that do not follow docs/contract.md. It needs no todo_common.
 FIXTURES = ("foreign",)
@@ -52,6 +56,18 @@ def app_image(name: str, version: str) -> Image:
         build_args={"VERSION": version, "SOURCE": source_url(), **({"APP": name} if ours else {})},
         target=name if ours else None,
         requirements=folder / "requirements.txt",
+    )
+
+
+def next_image(version: str, context: Path) -> Image:
+    """Describe the Next.js frontend's image around the context imagebuild.nextjs built."""
+    return Image(
+        name=NEXT,
+        ref=f"{REGISTRY}/{PROJECT}/{NEXT}:{version}",
+        containerfile=APP_DIR / NEXT / "Containerfile",
+        context=context,
+        inputs=[context],
+        build_args={"VERSION": version, "SOURCE": source_url()},
     )
 
 
@@ -137,6 +153,7 @@ BUILT_BY = {
     **dict.fromkeys(APPS, "images"),
     **dict.fromkeys((c.name for c in COMPONENTS), "cluster-images"),
     **dict.fromkeys(FIXTURES, "fixture-images"),
+    NEXT: "next-image",
 }
 
 

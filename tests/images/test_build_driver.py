@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 from image_helpers import REPO
-from imagebuild import buildah, catalogue, common, rootfs, wheels
+from imagebuild import buildah, catalogue, common, nextjs, rootfs, wheels
 from toolchain import pins
+from toolchain.node import NODE
 
 pytestmark = pytest.mark.images
 
@@ -266,9 +267,48 @@ def test_the_fixture_image_is_an_app_image_without_the_shared_package() -> None:
     assert image.requirements == REPO / "app" / "foreign" / "requirements.txt"
 
 
+def test_the_next_image_is_its_apps_containerfile_around_the_host_build(tmp_path: Path) -> None:
+    version = (REPO / "VERSION").read_text().strip()
+    image = catalogue.next_image(version, tmp_path)
+    assert image.ref == f"localhost:5001/todo-chatbot/frontend-next:{version}"
+    assert image.containerfile == REPO / "app" / "frontend-next" / "Containerfile"
+    # The context is the host build (node, standalone/): its digest decides a rebuild.
+    assert (image.context, image.inputs) == (tmp_path, [tmp_path])
+    assert image.requirements is None
+
+
+def test_every_file_of_the_next_app_is_a_source_of_its_build_or_its_containerfile() -> None:
+    tracked = subprocess.run(
+        ["git", "-C", str(REPO), "ls-files", "app/frontend-next"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert tracked
+    unbuilt = [
+        name
+        for name in tracked
+        if Path(name).relative_to("app/frontend-next").parts[0] not in nextjs.SOURCES
+    ]
+    # A file outside SOURCES would not rebuild the app when it changes.
+    assert sorted(unbuilt) == ["app/frontend-next/.gitignore", "app/frontend-next/Containerfile"]
+
+
+def test_the_next_build_runs_the_toolchains_node_installing_it_if_missing() -> None:
+    node = nextjs.node_binary()
+    assert node == NODE.folder / "node"
+    printed = subprocess.run([node, "--version"], capture_output=True, text=True, check=True)
+    assert printed.stdout.strip() == NODE.version
+
+
 def test_every_image_of_the_catalogue_names_a_make_target_that_runs_the_build() -> None:
     makefile = (REPO / "Makefile").read_text()
-    names = [*catalogue.APPS, *catalogue.FIXTURES, *(c.name for c in catalogue.COMPONENTS)]
+    names = [
+        *catalogue.APPS,
+        *catalogue.FIXTURES,
+        catalogue.NEXT,
+        *(c.name for c in catalogue.COMPONENTS),
+    ]
     assert sorted(catalogue.BUILT_BY) == sorted(names)
     for target in set(catalogue.BUILT_BY.values()):
         assert re.search(rf"^{target}:.*\n\tpython3 images/build\.py ", makefile, re.M), target

@@ -57,3 +57,48 @@ def record_dialogs(page: Page) -> list[str]:
 
     page.on("dialog", record)
     return dialogs
+
+
+def visit(page: Page, url: str, *, email: str, password: str) -> None:
+    """A user's whole visit, the same steps on either frontend.
+
+    Sign up, add a task, have the assistant add another, complete the first (still done
+    after a reload), delete the second, sign out (the list is then closed) and sign back in
+    to the one task left.
+    """
+    sign_up_as(page, url, email=email, password=password)
+    expect(page.get_by_text(email)).to_be_visible()
+    expect(page.get_by_text("No tasks yet.")).to_be_visible()
+
+    add_task(page, "write the report")
+    expect(task_item(page, "write the report")).to_have_count(1)
+    expect(page.get_by_label("New task")).to_have_value("")
+
+    page.get_by_label("Message to the assistant").fill("add a task to buy milk")
+    page.get_by_role("button", name="Send").click()
+    expect(page.locator("#chat-log li.you")).to_have_text(["add a task to buy milk"])
+    expect(page.locator("#chat-log li.assistant")).to_have_count(1)
+    expect(page.locator("#chat-log li.assistant")).not_to_have_text(["…"])
+    expect(task_item(page, "buy milk")).to_have_count(1)
+    expect(page.locator("#tasks li")).to_have_count(2)
+
+    page.get_by_role("checkbox", name="write the report").check()
+    expect(task_item(page, "write the report")).to_have_class("done")
+    # Stored by the backend, not just ticked on screen.
+    page.reload()
+    expect(page.get_by_role("checkbox", name="write the report")).to_be_checked()
+    expect(page.get_by_role("checkbox", name="buy milk")).not_to_be_checked()
+
+    page.get_by_role("button", name="Delete buy milk").click()
+    expect(page.locator("#tasks li")).to_have_count(1)
+
+    page.get_by_role("button", name="Sign out").click()
+    expect(page).to_have_url(f"{url}/signin")
+    page.goto(url)
+    expect(page).to_have_url(f"{url}/signin")
+
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(f"{url}/")
+    expect(page.locator("#tasks li")).to_have_count(1)

@@ -17,6 +17,7 @@ from todo_backend.ai_client import AIProviderError, ChatCompletionsClient
 from todo_backend.api.main import api_router
 from todo_backend.chat_limits import ChatLimits
 from todo_backend.core.config import Settings
+from todo_backend.core.tokens import verifier_for
 from todo_backend.db import MIGRATION_NAMESPACE, MIGRATIONS
 
 logger = logging.getLogger(__name__)
@@ -67,6 +68,7 @@ def create_app(settings: Settings) -> FastAPI:
         turns_per_minute=settings.CHAT_TURNS_PER_MINUTE, concurrent=settings.CHAT_CONCURRENT_TURNS
     )
     app.state.readiness = readiness
+    app.state.token_verifier = verifier_for(settings)
     web.install(app, instance_name=settings.INSTANCE_NAME, headers=RESPONSE_HEADERS)
     app.add_exception_handler(AIProviderError, _on_ai_provider_error)
     answer_database_errors(app, detail=DATABASE_UNAVAILABLE, logger=logger)

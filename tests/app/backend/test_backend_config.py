@@ -33,6 +33,10 @@ VARIABLES = [
     "PORT",
     "METRICS_PORT",
     "SHUTDOWN_DRAIN_SECONDS",
+    "AUTH_JWKS_URL",
+    "AUTH_JWT_ISSUER",
+    "AUTH_JWT_AUDIENCE",
+    "AUTH_JWKS_COOLDOWN_SECONDS",
 ]
 
 
@@ -135,6 +139,27 @@ def test_fails_when_a_variable_is_missing(
 ) -> None:
     del environment[missing]
     assert refusal(environment) == line + "\n"
+
+
+@pytest.mark.parametrize("missing", ["AUTH_JWT_ISSUER", "AUTH_JWT_AUDIENCE"])
+def test_jwks_mode_needs_the_issuer_and_the_audience(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    environment: dict[str, str],
+    missing: str,
+) -> None:
+    jwks = {
+        "AUTH_JWKS_URL": "http://frontend:3000/api/auth/jwks",
+        "AUTH_JWT_ISSUER": "https://todo.example.com",
+        "AUTH_JWT_AUDIENCE": "https://todo.example.com",
+    }
+    del jwks[missing]
+    with pytest.raises(SystemExit) as exited:
+        load(monkeypatch, {**environment, **jwks})
+    assert exited.value.code == 2
+    assert (
+        capsys.readouterr().err == f"config error: {missing} is missing (AUTH_JWKS_URL needs it)\n"
+    )
 
 
 def test_fails_when_the_metrics_port_is_the_app_port(

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-import jwt
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from psycopg import AsyncConnection
@@ -14,9 +13,7 @@ from todo_common.readiness import Readiness
 
 from todo_backend.ai_client import ChatCompletionsClient
 from todo_backend.core.config import Settings
-
-# Seconds of clock difference tolerated between the frontend that signs and this backend.
-JWT_LEEWAY_SECONDS = 5
+from todo_backend.core.tokens import KeysUnavailable, TokenRejected, TokenVerifier
 
 _bearer = HTTPBearer(auto_error=False)
 
@@ -45,26 +42,21 @@ async def get_conn(
 
 
 def get_current_user(
-    settings: Annotated[Settings, Depends(get_settings)],
+    request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> str:
-    """The user id (`sub`) of a valid HS256 bearer token signed with BETTER_AUTH_SECRET."""
+    """The user id (`sub`) of a valid bearer token (todo_backend.core.tokens)."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise _unauthorized("missing bearer token: send 'Authorization: Bearer <token>'")
+    verifier: TokenVerifier = request.app.state.token_verifier
     try:
-        claims = jwt.decode(
-            credentials.credentials,
-            settings.BETTER_AUTH_SECRET.get_secret_value(),
-            algorithms=["HS256"],
-            options={"require": ["sub", "exp"]},
-            leeway=JWT_LEEWAY_SECONDS,
-        )
-    except jwt.ExpiredSignatureError:
-        raise _unauthorized("token has expired, sign in again") from None
-    except jwt.MissingRequiredClaimError as exc:
-        raise _unauthorized(f"token lacks the '{exc.claim}' claim") from None
-    except jwt.InvalidTokenError:
-        raise _unauthorized("invalid token") from None
+        claims = verifier.claims(credentials.credentials)
+    except TokenRejected as exc:
+        raise _unauthorized(exc.detail) from None
+    except KeysUnavailable:
+        raise HTTPException(
+            status_code=503, detail="the signing keys are unavailable, try again shortly"
+        ) from None
     user_id = claims["sub"]
     if not isinstance(user_id, str) or not user_id.strip():
         raise _unauthorized("token has an empty or non-string 'sub' claim")

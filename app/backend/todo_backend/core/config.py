@@ -43,12 +43,29 @@ class Settings(CommonSettings):
     GEMINI_API_KEY: SecretText | None = None
     # /docs, /redoc and /openapi.json map the whole API for whoever reaches the backend.
     API_DOCS: bool = False
+    # JWKS mode (todo_backend.core.tokens): tokens signed by the frontend's key pair (Better
+    # Auth's JWT plugin), checked against its key set and for this issuer and audience; unset,
+    # HS256 tokens signed with BETTER_AUTH_SECRET.
+    AUTH_JWKS_URL: AnyHttpUrl | None = None
+    AUTH_JWT_ISSUER: str | None = Field(default=None, min_length=1)
+    AUTH_JWT_AUDIENCE: str | None = Field(default=None, min_length=1)
+    # Least time between two key set fetches forced by unknown key ids; a key the frontend
+    # rotated in may wait this long to be accepted.
+    AUTH_JWKS_COOLDOWN_SECONDS: float = Field(default=30.0, ge=0, le=3600)
 
     @model_validator(mode="after")
     def _require_provider_key(self) -> Self:
         variable = PROVIDER_KEY_VARIABLES[self.AI_PROVIDER]
         if getattr(self, variable) is None:
             raise ValueError(f"{variable} is missing (AI_PROVIDER={self.AI_PROVIDER} needs it)")
+        return self
+
+    @model_validator(mode="after")
+    def _require_jwt_claims(self) -> Self:
+        if self.AUTH_JWKS_URL is not None:
+            for variable in ("AUTH_JWT_ISSUER", "AUTH_JWT_AUDIENCE"):
+                if getattr(self, variable) is None:
+                    raise ValueError(f"{variable} is missing (AUTH_JWKS_URL needs it)")
         return self
 
     @property

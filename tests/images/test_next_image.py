@@ -1,0 +1,174 @@
+"""The Next.js frontend image (app/frontend-next, `make next-image`) runs as its contract says.
+
+Built on demand like the fixture images (cached when unchanged). Each container runs under
+runc as a kubelet would: uid 10001, a read-only root, emptyDirs at /tmp and Next.js's cache,
+against a real PostgreSQL; the real backend checks the Better Auth tokens it issues through
+the image's key set (JWKS mode).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import jwt
+import psycopg
+import pytest
+from image_helpers import BuiltImage, RunContainer, free_port, read_image, wait_for_http
+from imagebuild.catalogue import NEXT
+from imagebuild.common import manifest_path
+from support.app_process import AppProcess
+from support.fixture_images import build_next_image
+from support.postgres import PostgresServer
+from support.secret import Secret, bearer
+
+pytestmark = pytest.mark.images
+
+WRITABLE = ("/tmp", "/app/.next/cache")
+MAX_IMAGE_BYTES = 200_000_000
+CONFIG_ERROR = 2
+STARTUP_SECONDS = 30
+
+
+@pytest.fixture(scope="module")
+def image() -> BuiltImage:
+    """Build (or find) the image as `make next-image` does, then read it."""
+    build_next_image()
+    return read_image(NEXT, json.loads(manifest_path().read_text())[NEXT])
+
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[PostgresServer]:
+    with PostgresServer.started() as server:
+        yield server
+
+
+def frontend_env(
+    database_url: str, port: int, backend_url: str = "http://127.0.0.1:9"
+) -> dict[str, str]:
+    return {
+        "DATABASE_URL": database_url,
+        "BETTER_AUTH_SECRET": Secret(secrets.token_urlsafe(40)),
+        "BACKEND_URL": backend_url,
+        "PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "PORT": str(port),
+        "SHUTDOWN_DRAIN_SECONDS": "0.2",
+    }
+
+
+def test_runs_as_10001_on_port_3000_under_200_mb(image: BuiltImage) -> None:
+    assert image.runtime["User"] == "10001:10001"
+    assert set(image.runtime["ExposedPorts"]) == {"3000/tcp"}
+    assert image.runtime["Cmd"] == ["node", "server.js"]
+    assert "NEXT_TELEMETRY_DISABLED=1" in image.runtime["Env"]
+    assert image.archive.stat().st_size < MAX_IMAGE_BYTES
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "line"),
+    [
+        ("DATABASE_URL", None, "config error: DATABASE_URL is missing"),
+        ("BETTER_AUTH_SECRET", None, "config error: BETTER_AUTH_SECRET is missing"),
+        (
+            "BETTER_AUTH_SECRET",
+            "short-{secret}",
+            "config error: BETTER_AUTH_SECRET is malformed: must be at least 32 characters",
+        ),
+        (
+            "PUBLIC_URL",
+            "todo-{secret}",
+            "config error: PUBLIC_URL is malformed: must be an http:// or https:// URL",
+        ),
+    ],
+)
+def test_a_bad_variable_stops_it_with_one_line(
+    image: BuiltImage, run_container: RunContainer, variable: str, value: str | None, line: str
+) -> None:
+    env = frontend_env(
+        f"postgresql://app:{secrets.token_urlsafe(16)}@db.internal/todo", free_port()
+    )
+    if value is None:
+        del env[variable]
+    else:
+        env[variable] = value.replace("{secret}", secrets.token_urlsafe(8))
+    exited = run_container(image, env, None, WRITABLE).run_to_end()
+    assert exited.returncode == CONFIG_ERROR
+    output = exited.stdout + exited.stderr
+    for name in ("DATABASE_URL", "BETTER_AUTH_SECRET"):
+        if env.get(name):
+            assert env[name] not in output
+    assert line in output.splitlines()
+
+
+def test_signs_up_and_the_backend_accepts_its_token(
+    image: BuiltImage,
+    run_container: RunContainer,
+    postgres: PostgresServer,
+    tmp_path: Path,
+) -> None:
+    database_url = str(postgres.create_database())
+    port = free_port()
+    backend = AppProcess(
+        "todo_backend",
+        env={
+            "DATABASE_URL": database_url,
+            "BETTER_AUTH_SECRET": Secret(secrets.token_urlsafe(40)),
+            "AI_PROVIDER": "openai",
+            "AI_MODEL": "gpt-test",
+            "OPENAI_API_KEY": Secret(secrets.token_urlsafe(24)),
+            "AI_BASE_URL": "http://127.0.0.1:9/v1",
+            "AUTH_JWKS_URL": f"http://127.0.0.1:{port}/api/auth/jwks",
+            "AUTH_JWT_ISSUER": f"http://127.0.0.1:{port}",
+            "AUTH_JWT_AUDIENCE": f"http://127.0.0.1:{port}",
+        },
+        log_dir=tmp_path,
+    )
+    env = frontend_env(database_url, port, backend.url)
+
+    migrated = run_container(
+        image, {"DATABASE_URL": database_url}, ["node", "migrate.mjs"]
+    ).run_to_end()
+    assert migrated.returncode == 0, migrated.stderr
+    with psycopg.connect(database_url) as conn:
+        tables = {
+            row[0]
+            for row in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        }
+    assert {"user", "session", "account", "verification", "jwks"} <= tables
+
+    backend.start()
+    frontend = run_container(image, env, None, WRITABLE)
+    frontend.start()
+    try:
+        wait_for_http(
+            f"http://127.0.0.1:{port}/readyz",
+            timeout=STARTUP_SECONDS,
+            container=frontend,
+            until=200,
+        )
+        origin = {"origin": env["PUBLIC_URL"]}
+        with httpx.Client(base_url=env["PUBLIC_URL"], timeout=20, headers=origin) as browser:
+            password = Secret(secrets.token_urlsafe(16))
+            signed_up = browser.post(
+                "/api/auth/sign-up/email",
+                json={"name": "Ada", "email": "ada@example.com", "password": password},
+            )
+            assert signed_up.status_code == 200, signed_up.text
+            token = Secret(browser.get("/api/auth/token").json()["token"])
+            assert jwt.get_unverified_header(token)["alg"] == "EdDSA"
+            with httpx.Client(base_url=backend.url, timeout=10) as api:
+                created = api.post("/api/tasks", json={"title": "from next"}, headers=bearer(token))
+            assert created.status_code == 201, created.text
+            # The page lists the task: the image called the backend itself, with a new token.
+            page = browser.get("/")
+            assert page.status_code == 200
+            assert "from next" in page.text
+        frontend.signal("TERM")
+        assert frontend.wait(timeout=15) == 0
+    finally:
+        backend.stop()
+    assert env["BETTER_AUTH_SECRET"] not in frontend.output()
+    assert password not in frontend.output()
