@@ -3,10 +3,11 @@
 Usage: python3 tools/gotools.py GROUP [--force]
   helm            Helm 4 as `helm` and Helm 3 as `helm3` (make tools, part of make setup)
   checkers        kube-score and kubeconform, the chart tests' checkers (make tools too)
-  cluster         Kubernetes, etcd, CoreDNS, metrics-server, kube-router, Traefik, pause
-                  (make cluster-tools)
+  cluster         Kubernetes, etcd, CoreDNS, metrics-server, kube-router, Traefik, pause,
+                  and the monitoring group (make cluster-tools)
   kubernetes      only the Kubernetes commands; cluster-addons: the rest of `cluster`
   traefik         only Traefik, the local cluster's ingress controller
+  monitoring      the Prometheus Operator (with prometheus-config-reloader) and Prometheus
   all             helm, checkers and cluster
 
 Nothing is downloaded as a prebuilt binary (no such site is reachable): every tool is compiled
@@ -48,6 +49,8 @@ from toolchain.pins import (  # noqa: E402
     KUBE_ROUTER_VERSION,
     METRICS_SERVER_VERSION,
     PAUSE_VERSION,
+    PROMETHEUS_OPERATOR_VERSION,
+    PROMETHEUS_VERSION,
     TRAEFIK_VERSION,
 )
 from toolchain.progress import Progress, elapsed, log, run  # noqa: E402
@@ -57,6 +60,8 @@ __all__ = [
     "KUBE_ROUTER_VERSION",
     "METRICS_SERVER_VERSION",
     "PAUSE_VERSION",
+    "PROMETHEUS_OPERATOR_VERSION",
+    "PROMETHEUS_VERSION",
     "TRAEFIK_VERSION",
     "Progress",
     "cache_dir",

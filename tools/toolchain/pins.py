@@ -46,3 +46,12 @@ KUBE_ROUTER_VERSION = "v2.1.0"
 # v3.6 implements Gateway API v1.4 (GatewayClass, Gateway, HTTPRoute v1, which the v1.6.1 CRDs
 # of the cluster serve unchanged).
 TRAEFIK_VERSION = "v3.6.12"
+
+# Prometheus Operator v0.93.0: the release whose CRDs ../shared/crds holds (the chart's
+# ServiceMonitor, PodMonitor and PrometheusRule bindings come from them).
+PROMETHEUS_OPERATOR_VERSION = "v0.93.0"
+# Prometheus v3.13.1 (Go module github.com/prometheus/prometheus v0.313.1): the operator v0.93.0's
+# DefaultPrometheusVersion, the newest entry of the compatibility matrix its e2e tests run, and
+# the Prometheus its go.mod requires, so the configuration it generates is checked by the same
+# parser that reads it. The 3.13 line is a long-term support release.
+PROMETHEUS_VERSION = "v3.13.1"
