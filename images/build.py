@@ -778,6 +778,11 @@ COMPONENTS = [
     Component("metrics-server", gotools.METRICS_SERVER_VERSION, on_debian=True),
     Component("kube-router", gotools.KUBE_ROUTER_VERSION, on_debian=True),
     Component("traefik", gotools.TRAEFIK_VERSION, on_debian=True),
+    # The local cluster's monitoring (cluster/localcluster/monitoring.py): the operator, the
+    # sidecar it adds to Prometheus pods, and Prometheus, laid out as their upstream images.
+    Component("prometheus-operator", gotools.PROMETHEUS_OPERATOR_VERSION),
+    Component("prometheus-config-reloader", gotools.PROMETHEUS_OPERATOR_VERSION),
+    Component("prometheus", gotools.PROMETHEUS_VERSION),
 ]
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import deploy, preflight, settings
+from . import deploy, monitoring, preflight, settings
 from .errors import ClusterError
 from .lifecycle import Cluster
 
@@ -28,6 +28,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  ip netns exec {settings.USER_NETNS} curl {url}/")
             print("or through the ingress controller (Traefik):")
             print(f"  {deploy.ingress_command()}")
+            print("Prometheus (its HTTP API; the web UI's assets are not built here):")
+            print(
+                f"  ip netns exec {settings.USER_NETNS} curl "
+                f"'{monitoring.url()}/api/v1/query?query=up'"
+            )
         elif args.command == "down":
             cluster.down()
         elif args.command == "preflight":

@@ -17,7 +17,16 @@ from .settings import Paths
 from .shell import run
 
 # Component images the cluster itself runs, by their images/build.py names.
-CLUSTER_IMAGES = ("pause", "coredns", "metrics-server", "kube-router", "traefik")
+CLUSTER_IMAGES = (
+    "pause",
+    "coredns",
+    "metrics-server",
+    "kube-router",
+    "traefik",
+    "prometheus-operator",
+    "prometheus-config-reloader",
+    "prometheus",
+)
 # The chart's components, whose images images/build.py names the same.
 APP_IMAGES = ("backend", "frontend")
 # Images only tests deploy (`images/build.py fixtures`, built on demand); pushed like the
