@@ -22,9 +22,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from localcluster import ai_clients, ai_standin, deploy, settings, supervisor, traefik
+from localcluster import ai_clients, ai_standin, deploy, settings, traefik
 from localcluster.settings import paths_from_env
-from support.live_cluster import kubectl, localcluster, unbuildable_reason
+from support.live_cluster import deployed_release, kubectl
 from support.secret import Secret
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(1200)]
@@ -101,22 +101,7 @@ def python(script: str, stdin: Any, *, as_user: bool) -> Any:
 @pytest.fixture(scope="module")
 def release() -> Iterator[None]:
     """The running cluster with `make up`'s release; booted and deployed here when none runs."""
-    paths = paths_from_env()
-    booted = supervisor.running_pid(paths, "kube-apiserver") is None
-    if booted:
-        reason = unbuildable_reason(paths)
-        if reason:
-            pytest.skip(reason)
-        for command in ("up", "deploy"):
-            result = localcluster(command)
-            if result.returncode != 0:
-                localcluster("down")
-                pytest.fail(f"cluster {command} failed: {result.stderr.strip()[-500:]}")
-    elif not kubectl("-n", deploy.NAMESPACE, "get", "deployments", "-o", "name", check=False):
-        pytest.skip("the running cluster has no app release: run `make up`")
-    yield
-    if booted:
-        localcluster("down")
+    yield from deployed_release()
 
 
 @pytest.fixture

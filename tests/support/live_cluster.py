@@ -9,9 +9,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
-from localcluster import images, preflight
+import pytest
+from localcluster import deploy, images, preflight, supervisor
 from localcluster.settings import Paths, paths_from_env
 
 REPO = Path(__file__).resolve().parents[2]
@@ -56,3 +58,27 @@ def kubectl(*args: str, check: bool = True, input_text: str | None = None) -> st
     if check and result.returncode != 0:
         raise AssertionError(f"kubectl {' '.join(args)}: {result.stderr.strip()}")
     return result.stdout
+
+
+def deployed_release() -> Iterator[None]:
+    """Give the running cluster with `make up`'s release; boot and deploy it when none runs.
+
+    For a module-scoped fixture: a cluster booted here is taken down after; the test is skipped
+    when the cluster cannot be built here yet, or runs without the app release.
+    """
+    paths = paths_from_env()
+    booted = supervisor.running_pid(paths, "kube-apiserver") is None
+    if booted:
+        reason = unbuildable_reason(paths)
+        if reason:
+            pytest.skip(reason)
+        for command in ("up", "deploy"):
+            result = localcluster(command)
+            if result.returncode != 0:
+                localcluster("down")
+                pytest.fail(f"cluster {command} failed: {result.stderr.strip()[-500:]}")
+    elif not kubectl("-n", deploy.NAMESPACE, "get", "deployments", "-o", "name", check=False):
+        pytest.skip("the running cluster has no app release: run `make up`")
+    yield
+    if booted:
+        localcluster("down")

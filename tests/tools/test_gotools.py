@@ -260,7 +260,7 @@ def test_operator_submodules_are_replaced_by_their_release() -> None:
 
 def test_fails_when_the_operator_replaces_a_module_not_its_own() -> None:
     go_mod = "module x\n\nreplace github.com/other/module => ./other\n"
-    with pytest.raises(ValueError, match="replaces github.com/other/module, which is not one"):
+    with pytest.raises(ValueError, match=r"replaces github\.com/other/module, which is not one"):
         catalog.operator_submodule_replaces(go_mod)
 
 

@@ -415,7 +415,7 @@ def operator_submodule_replaces(upstream_go_mod: str) -> dict[str, str]:
     """
     replaces = {}
     for body in go_mod_directives(upstream_go_mod, "replace"):
-        module, target = (side.strip() for side in body.split("=>"))
+        module = body.split("=>")[0].strip()
         if not module.startswith(f"{PROMETHEUS_OPERATOR_MODULE_PATH}/"):
             raise ValueError(f"the operator replaces {module}, which is not one of its own")
         replaces[module] = f"{module} {PROMETHEUS_OPERATOR_VERSION}"
@@ -525,7 +525,7 @@ GROUPS: dict[str, list[Tool]] = {
     "kubernetes": [KUBERNETES],
     "traefik": [TRAEFIK],
     "monitoring": MONITORING,
-    "cluster": [KUBERNETES, ETCD, COREDNS, METRICS_SERVER, KUBE_ROUTER, TRAEFIK, PAUSE, *MONITORING],
     "cluster-addons": [ETCD, COREDNS, METRICS_SERVER, KUBE_ROUTER, TRAEFIK, PAUSE, *MONITORING],
 }
+GROUPS["cluster"] = [KUBERNETES, *GROUPS["cluster-addons"]]
 GROUPS["all"] = [*HELM_TOOLS, *CHECKERS, *GROUPS["cluster"]]
