@@ -33,7 +33,16 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 APPS = ("backend", "frontend")
 FIXTURES = ("foreign",)
-COMPONENTS = ("pause", "coredns", "metrics-server", "kube-router", "traefik")
+COMPONENTS = (
+    "pause",
+    "coredns",
+    "metrics-server",
+    "kube-router",
+    "traefik",
+    "prometheus-operator",
+    "prometheus-config-reloader",
+    "prometheus",
+)
 
 
 def cache_dir() -> Path:
