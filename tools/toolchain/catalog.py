@@ -466,8 +466,8 @@ PROMETHEUS_OPERATOR = Tool(
         out_dir, ldflags=prometheus_operator_ldflags(), cgo=False
     ),
     recipe=lambda: [*PROMETHEUS_OPERATOR_MODULE.files(), "static", *prometheus_operator_ldflags()],
-    # Measured (2026-12-02, empty build cache): its largest process peaked at 1.05 GiB resident; 1.2 GB of
-    # build cache and 0.5 GB of the modules it compiles.
+    # Measured (2026-12-02, empty build cache): its largest process peaked at 1.05 GiB
+    # resident; 1.2 GB of build cache and 0.5 GB of the modules it compiles.
     build_memory_gib=1.1,
     build_disk_gib=2.0,
 )
@@ -519,8 +519,8 @@ PROMETHEUS = Tool(
         f"tags: {','.join(PROMETHEUS_TAGS)}",
         *prometheus_ldflags(),
     ],
-    # Measured (2026-12-02, empty build cache): its largest process peaked at 1.16 GiB resident; 1.2 GB of
-    # build cache and 0.8 GB of the modules it compiles.
+    # Measured (2026-12-02, empty build cache): its largest process peaked at 1.16 GiB
+    # resident; 1.2 GB of build cache and 0.8 GB of the modules it compiles.
     build_memory_gib=1.2,
     build_disk_gib=2.0,
 )
