@@ -1,8 +1,11 @@
-"""Run the built kubectl against the local cluster with the admin kubeconfig."""
+"""Run the built kubectl against the local cluster with the admin kubeconfig; apply add-ons."""
 
 from __future__ import annotations
 
+import json
 import subprocess
+from collections.abc import Sequence
+from pathlib import Path
 
 from .errors import ClusterError
 from .progress import heartbeat, say
@@ -24,6 +27,27 @@ def kubectl(
         check=check,
         timeout=timeout,
     )
+
+
+# Server-side apply: a CRD is larger than the annotation client-side apply keeps; the cluster's
+# own add-ons are applied by one field manager.
+SERVER_SIDE = ("--server-side", "--force-conflicts", "--field-manager=localcluster")
+
+
+def apply_crds(paths: Paths, files: Sequence[Path]) -> None:
+    """Apply CRD files named <group>_<plural>.yaml, then wait until each is Established."""
+    for path in files:
+        kubectl(paths, "apply", *SERVER_SIDE, "-f", str(path))
+    names = ["crd/{1}.{0}".format(*path.name.removesuffix(".yaml").split("_", 1)) for path in files]
+    kubectl(paths, "wait", "--for=condition=Established", "--timeout=60s", *names, timeout=90)
+
+
+def apply_list(paths: Paths, objects: list[dict[str, object]], *, name: str) -> None:
+    """Apply objects server-side as one List, kept in $STATE/config/addons/<name>.json."""
+    target = paths.config / "addons" / f"{name}.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": objects}))
+    kubectl(paths, "apply", *SERVER_SIDE, "-f", str(target))
 
 
 # How long a workload of the cluster (an add-on, the ingress controller) may take to roll out.

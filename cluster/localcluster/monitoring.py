@@ -14,12 +14,11 @@ bindings are generated from and the operator is built at (tools/toolchain/pins.p
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from . import images, settings
 from .errors import ClusterError
-from .kubectl import kubectl, wait, wait_rolled_out
+from .kubectl import apply_crds, apply_list, wait, wait_rolled_out
 from .settings import Paths
 
 NAMESPACE = "monitoring"
@@ -265,14 +264,7 @@ def crd_files(paths: Paths) -> list[Path]:
 
 def apply(paths: Paths) -> None:
     """Install or update the CRDs, the operator and Prometheus, then wait for Prometheus."""
-    # Server-side apply: the CRDs are larger than the annotation client-side apply keeps.
-    server_side = ["--server-side", "--force-conflicts", "--field-manager=localcluster"]
-    crds = crd_files(paths)
-    for path in crds:
-        kubectl(paths, "apply", *server_side, "-f", str(path))
-    # The files are named <group>_<plural>.yaml; the CRDs <plural>.<group>.
-    names = ["crd/{1}.{0}".format(*path.name.removesuffix(".yaml").split("_", 1)) for path in crds]
-    kubectl(paths, "wait", "--for=condition=Established", "--timeout=60s", *names, timeout=90)
+    apply_crds(paths, crd_files(paths))
     prometheus_image = images.ref(paths, "prometheus")
     objects = manifests(
         operator_image=images.ref(paths, "prometheus-operator"),
@@ -280,10 +272,7 @@ def apply(paths: Paths) -> None:
         prometheus_image=prometheus_image,
         version=prometheus_image.rsplit(":", 1)[1],
     )
-    target = paths.config / "addons" / "monitoring.json"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": objects}))
-    kubectl(paths, "apply", *server_side, "-f", str(target))
+    apply_list(paths, objects, name=NAMESPACE)
     wait_ready(paths)
 
 

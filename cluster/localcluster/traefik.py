@@ -14,12 +14,11 @@ against.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from . import images, settings
 from .errors import ClusterError
-from .kubectl import kubectl, wait, wait_rolled_out
+from .kubectl import apply_crds, apply_list, wait, wait_rolled_out
 from .settings import Paths
 
 NAMESPACE = "traefik"
@@ -263,19 +262,8 @@ def crd_files(paths: Paths) -> list[Path]:
 
 def apply(paths: Paths) -> None:
     """Install or update the CRDs and Traefik, then wait for Traefik and the Gateway."""
-    image = images.ref(paths, NAME)
-    # Server-side apply: the HTTPRoute CRD is larger than the annotation client-side apply keeps.
-    server_side = ["--server-side", "--force-conflicts", "--field-manager=localcluster"]
-    crds = crd_files(paths)
-    for path in crds:
-        kubectl(paths, "apply", *server_side, "-f", str(path))
-    # The files are named <group>_<plural>.yaml; the CRDs <plural>.<group>.
-    names = ["crd/{1}.{0}".format(*path.name.removesuffix(".yaml").split("_", 1)) for path in crds]
-    kubectl(paths, "wait", "--for=condition=Established", "--timeout=60s", *names, timeout=90)
-    target = paths.config / "addons" / "traefik.json"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": manifests(image)}))
-    kubectl(paths, "apply", *server_side, "-f", str(target))
+    apply_crds(paths, crd_files(paths))
+    apply_list(paths, manifests(images.ref(paths, NAME)), name=NAME)
     wait_ready(paths)
 
 

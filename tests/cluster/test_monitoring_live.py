@@ -14,7 +14,6 @@ and deploys the release, and takes it down after.
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 import urllib.parse
 from collections.abc import Callable, Iterator
@@ -23,7 +22,7 @@ from typing import Any
 import pytest
 from localcluster import deploy, monitoring, settings, traefik
 from localcluster.release import NAMESPACE, RELEASE
-from support.live_cluster import deployed_release, kubectl
+from support.live_cluster import deployed_release, kubectl, user_get
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(900)]
 
@@ -37,20 +36,6 @@ SERIES_TIMEOUT_SECONDS = 240
 def release() -> Iterator[None]:
     """The running cluster with `make up`'s release; booted and deployed here when none runs."""
     yield from deployed_release()
-
-
-def user_get(url: str, *, host: str | None = None) -> tuple[str, str]:
-    """GET a URL from the user's namespace; return (HTTP status, body), status 000 if refused."""
-    headers = ["-H", f"Host: {host}"] if host else []
-    command = ["ip", "netns", "exec", settings.USER_NETNS, "curl", "-s", "-m", "5"]
-    result = subprocess.run(
-        [*command, *headers, "-w", "\n%{http_code}", url],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    body, _, status = result.stdout.rpartition("\n")
-    return status, body
 
 
 def api(path: str, **query: str) -> Any:

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from localcluster import deploy, images, preflight, supervisor
+from localcluster import deploy, images, preflight, settings, supervisor
 from localcluster.settings import Paths, paths_from_env
 
 REPO = Path(__file__).resolve().parents[2]
@@ -58,6 +58,20 @@ def kubectl(*args: str, check: bool = True, input_text: str | None = None) -> st
     if check and result.returncode != 0:
         raise AssertionError(f"kubectl {' '.join(args)}: {result.stderr.strip()}")
     return result.stdout
+
+
+def user_get(url: str, *, host: str | None = None) -> tuple[str, str]:
+    """GET a URL from the user's namespace; return (HTTP status, body), status 000 if refused."""
+    headers = ["-H", f"Host: {host}"] if host else []
+    command = ["ip", "netns", "exec", settings.USER_NETNS, "curl", "-s", "-m", "5"]
+    result = subprocess.run(
+        [*command, *headers, "-w", "\n%{http_code}", url],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    body, _, status = result.stdout.rpartition("\n")
+    return status, body
 
 
 def deployed_release() -> Iterator[None]:
