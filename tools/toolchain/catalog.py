@@ -483,9 +483,9 @@ def prometheus_module_version(version: str = PROMETHEUS_VERSION) -> str:
 
 # Prometheus' release tags (.promu.yml) are netgo and builtinassets. The web UI's assets are built
 # by npm and pnpm in its release and are not in the module, so builtinassets is left out and the
-# UI's pages answer 500 (no index.html) while the HTTP API serves. remove_all_sd with enable_kubernetes_sd (the
-# build tags of plugins/) keeps only the Kubernetes service discovery, the one the operator's
-# configuration uses, besides the file and HTTP ones that are always in.
+# UI's pages answer 500 (no index.html) while the HTTP API serves. remove_all_sd with
+# enable_kubernetes_sd (the build tags of plugins/) keeps only the Kubernetes service discovery,
+# the one the operator's configuration uses, besides the file and HTTP ones that are always in.
 PROMETHEUS_TAGS = ("netgo", "remove_all_sd", "enable_kubernetes_sd")
 
 PROMETHEUS_MODULE = WrapperModule(
