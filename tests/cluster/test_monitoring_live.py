@@ -139,6 +139,24 @@ def test_the_charts_recording_rules_answer_per_component(release: None) -> None:
     assert all(0 <= value <= 1 for value in availability.values()), availability
 
 
+def test_the_charts_alerts_are_loaded_and_evaluate(release: None) -> None:
+    # The operator writes each PrometheusRule to a file named <namespace>-<name>-<uid>.yaml.
+    def evaluated() -> list[dict[str, Any]]:
+        groups = api("rules", type="alert")["groups"]
+        rules = [rule for g in groups if f"/{NAMESPACE}-" in g["file"] for rule in g["rules"]]
+        # A rule not evaluated yet has the health `unknown`.
+        return rules if rules and all(rule["health"] == "ok" for rule in rules) else []
+
+    rules = eventually(
+        "the release's alerting rules evaluated", evaluated, timeout_seconds=SERIES_TIMEOUT_SECONDS
+    )
+    assert {rule["name"] for rule in rules} >= {
+        "TodoChatbotErrorBudgetFastBurn",
+        "TodoChatbotErrorBudgetSlowBurn",
+        "TodoChatbotRestarts",
+    }
+
+
 def test_the_users_side_reaches_no_metrics(release: None) -> None:
     frontend = f"app.kubernetes.io/instance={RELEASE},app.kubernetes.io/component=frontend"
     (service,) = json.loads(
