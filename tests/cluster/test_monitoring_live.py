@@ -23,6 +23,7 @@ import pytest
 from localcluster import deploy, monitoring, settings, traefik
 from localcluster.release import NAMESPACE, RELEASE
 from support.live_cluster import deployed_release, kubectl, user_get
+from todo_common.config import DEFAULT_METRICS_PORT
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(900)]
 
@@ -108,9 +109,8 @@ def test_prometheus_scrapes_both_components_through_the_charts_monitor(release: 
     components = {target["labels"]["app_kubernetes_io_component"] for target in targets}
     assert components == set(COMPONENTS)
     # The metrics port, never the app's.
-    assert {
-        target["discoveredLabels"].get("__meta_kubernetes_endpoint_port_name") for target in targets
-    } == {"metrics"}
+    scraped = {urllib.parse.urlsplit(target["scrapeUrl"]) for target in targets}
+    assert {(url.port, url.path) for url in scraped} == {(DEFAULT_METRICS_PORT, "/metrics")}
 
 
 def test_the_charts_recording_rules_answer_per_component(release: None) -> None:
