@@ -90,27 +90,30 @@ def test_prometheus_answers_from_the_users_side(release: None) -> None:
 
 
 def test_prometheus_scrapes_both_components_through_the_charts_monitor(release: None) -> None:
-    pods = json.loads(kubectl("-n", NAMESPACE, "get", "pods", "-o", "json"))["items"]
-    running = sum(
-        1
-        for pod in pods
-        if pod["metadata"]["labels"].get("app.kubernetes.io/component") in COMPONENTS
-        and pod["status"].get("phase") == "Running"
-    )
+    def pods() -> set[str]:
+        listed = json.loads(kubectl("-n", NAMESPACE, "get", "pods", "-o", "json"))["items"]
+        return {
+            pod["metadata"]["name"]
+            for pod in listed
+            if pod["metadata"]["labels"].get("app.kubernetes.io/component") in COMPONENTS
+            and pod["status"].get("phase") == "Running"
+            and "deletionTimestamp" not in pod["metadata"]
+        }
 
-    def all_up() -> list[dict[str, Any]]:
-        targets = release_targets()
-        up = [target for target in targets if target["health"] == "up"]
-        return targets if len(up) == len(targets) >= running else []
+    def scraped() -> dict[str, str]:
+        return {target["labels"]["pod"]: target["health"] for target in release_targets()}
 
-    targets = eventually(
-        "every pod of the release scraped", all_up, timeout_seconds=SERIES_TIMEOUT_SECONDS
-    )
+    # Each running pod of the release is a target, and every target is up.
+    deadline = time.monotonic() + SERIES_TIMEOUT_SECONDS
+    while (health := scraped()).keys() != (running := pods()) or set(health.values()) != {"up"}:
+        assert time.monotonic() < deadline, f"targets {health}, running pods {running}"
+        time.sleep(5)
+    targets = release_targets()
     components = {target["labels"]["app_kubernetes_io_component"] for target in targets}
     assert components == set(COMPONENTS)
     # The metrics port, never the app's.
-    scraped = {urllib.parse.urlsplit(target["scrapeUrl"]) for target in targets}
-    assert {(url.port, url.path) for url in scraped} == {(DEFAULT_METRICS_PORT, "/metrics")}
+    urls = {urllib.parse.urlsplit(target["scrapeUrl"]) for target in targets}
+    assert {(url.port, url.path) for url in urls} == {(DEFAULT_METRICS_PORT, "/metrics")}
 
 
 def test_the_charts_recording_rules_answer_per_component(release: None) -> None:
