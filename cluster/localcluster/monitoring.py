@@ -20,6 +20,12 @@ from pathlib import Path
 from kubernetes import client
 
 from . import images, kube, settings
+from .addon_objects import (
+    LOCKED_DOWN_CONTAINER,
+    cluster_role_binding,
+    restricted_namespace,
+    service_account,
+)
 from .errors import ClusterError
 from .kubectl import apply_crds, apply_list
 from .progress import heartbeat
@@ -117,17 +123,6 @@ def prometheus_cluster_role() -> dict[str, object]:
     }
 
 
-def binding(name: str) -> dict[str, object]:
-    """Bind the ClusterRole `name` to the service account of the same name in NAMESPACE."""
-    return {
-        "apiVersion": "rbac.authorization.k8s.io/v1",
-        "kind": "ClusterRoleBinding",
-        "metadata": {"name": name, "labels": LABELS},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name},
-        "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": NAMESPACE}],
-    }
-
-
 def operator_deployment(image: str, reloader_image: str) -> dict[str, object]:
     """One operator replica, as upstream's example deployment, with the images built here.
 
@@ -161,11 +156,7 @@ def operator_deployment(image: str, reloader_image: str) -> dict[str, object]:
                                 "requests": {"cpu": "20m", "memory": "64Mi"},
                                 "limits": {"memory": "200Mi"},
                             },
-                            "securityContext": {
-                                "allowPrivilegeEscalation": False,
-                                "readOnlyRootFilesystem": True,
-                                "capabilities": {"drop": ["ALL"]},
-                            },
+                            "securityContext": LOCKED_DOWN_CONTAINER,
                         }
                     ],
                 },
@@ -232,27 +223,15 @@ def manifests(
     *, operator_image: str, reloader_image: str, prometheus_image: str, version: str
 ) -> list[dict[str, object]]:
     """Every object besides the CRDs, in the order they can be applied."""
-    meta = {"namespace": NAMESPACE, "labels": LABELS}
     return [
-        {
-            "apiVersion": "v1",
-            "kind": "Namespace",
-            "metadata": {
-                "name": NAMESPACE,
-                "labels": {**LABELS, "pod-security.kubernetes.io/enforce": "restricted"},
-            },
-        },
-        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": OPERATOR, **meta}},
+        restricted_namespace(NAMESPACE, LABELS),
+        service_account(OPERATOR, NAMESPACE, LABELS),
         operator_cluster_role(),
-        binding(OPERATOR),
+        cluster_role_binding(OPERATOR, NAMESPACE, LABELS),
         operator_deployment(operator_image, reloader_image),
-        {
-            "apiVersion": "v1",
-            "kind": "ServiceAccount",
-            "metadata": {"name": PROMETHEUS_SERVICE_ACCOUNT, **meta},
-        },
+        service_account(PROMETHEUS_SERVICE_ACCOUNT, NAMESPACE, LABELS),
         prometheus_cluster_role(),
-        binding(PROMETHEUS_SERVICE_ACCOUNT),
+        cluster_role_binding(PROMETHEUS_SERVICE_ACCOUNT, NAMESPACE, LABELS),
         prometheus(prometheus_image, version),
         web_service(),
     ]

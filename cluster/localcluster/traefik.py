@@ -22,6 +22,12 @@ from typing import Any
 from kubernetes import client
 
 from . import images, kube, settings
+from .addon_objects import (
+    LOCKED_DOWN_CONTAINER,
+    cluster_role_binding,
+    restricted_namespace,
+    service_account,
+)
 from .errors import ClusterError
 from .kubectl import apply_crds, apply_list
 from .settings import Paths
@@ -152,11 +158,7 @@ def deployment(image: str) -> dict[str, object]:
                             "readinessProbe": probe,
                             "livenessProbe": liveness,
                             "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}},
-                            "securityContext": {
-                                "allowPrivilegeEscalation": False,
-                                "readOnlyRootFilesystem": True,
-                                "capabilities": {"drop": ["ALL"]},
-                            },
+                            "securityContext": LOCKED_DOWN_CONTAINER,
                         }
                     ],
                 },
@@ -169,27 +171,10 @@ def manifests(image: str) -> list[dict[str, object]]:
     """Every object of the add-on except the CRDs, in the order they can be applied."""
     meta = {"namespace": NAMESPACE, "labels": LABELS}
     return [
-        {
-            "apiVersion": "v1",
-            "kind": "Namespace",
-            "metadata": {
-                "name": NAMESPACE,
-                "labels": {**LABELS, "pod-security.kubernetes.io/enforce": "restricted"},
-            },
-        },
-        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": NAME, **meta}},
+        restricted_namespace(NAMESPACE, LABELS),
+        service_account(NAME, NAMESPACE, LABELS),
         cluster_role(),
-        {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "ClusterRoleBinding",
-            "metadata": {"name": NAME, "labels": LABELS},
-            "roleRef": {
-                "apiGroup": "rbac.authorization.k8s.io",
-                "kind": "ClusterRole",
-                "name": NAME,
-            },
-            "subjects": [{"kind": "ServiceAccount", "name": NAME, "namespace": NAMESPACE}],
-        },
+        cluster_role_binding(NAME, NAMESPACE, LABELS),
         {
             "apiVersion": "networking.k8s.io/v1",
             "kind": "IngressClass",
