@@ -59,7 +59,7 @@ tools: ## Build the pinned Go tools (helm, kube-score, kubeconform) into $(CACHE
 	python3 tools/gotools.py helm
 	python3 tools/gotools.py checkers
 
-cluster-tools: ## Build Kubernetes, etcd, CoreDNS, metrics-server, kube-router, Traefik, pause (cold: ~22 min).
+cluster-tools: ## Build Kubernetes, etcd, CoreDNS, metrics-server, kube-router, Traefik, pause, Prometheus and its operator (cold: ~27 min).
 	python3 tools/gotools.py cluster
 
 ## ---- chart ---------------------------------------------------------------

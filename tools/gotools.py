@@ -3,10 +3,11 @@
 Usage: python3 tools/gotools.py GROUP [--force]
   helm            Helm 4 as `helm` and Helm 3 as `helm3` (make tools, part of make setup)
   checkers        kube-score and kubeconform, the chart tests' checkers (make tools too)
-  cluster         Kubernetes, etcd, CoreDNS, metrics-server, kube-router, Traefik, pause
-                  (make cluster-tools)
+  cluster         Kubernetes, etcd, CoreDNS, metrics-server, kube-router, Traefik, pause,
+                  and the monitoring group (make cluster-tools)
   kubernetes      only the Kubernetes commands; cluster-addons: the rest of `cluster`
   traefik         only Traefik, the local cluster's ingress controller
+  monitoring      the Prometheus Operator (with prometheus-config-reloader) and Prometheus
   all             helm, node, checkers and cluster
   node            Node.js, from the npm registry's package of its binary (make setup-node)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import deploy, preflight, settings, signed_release
+from . import deploy, monitoring, preflight, settings, signed_release
 from .errors import ClusterError
 from .lifecycle import Cluster
 
@@ -30,6 +30,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  ip netns exec {settings.USER_NETNS} curl {url}/")
             print("or through the ingress controller (Traefik):")
             print(f"  {deploy.ingress_command()}")
+            print("Prometheus (its HTTP API; the web UI's assets are not built here):")
+            print(
+                f"  ip netns exec {settings.USER_NETNS} curl "
+                f"'{monitoring.url()}/api/v1/query?query=up'"
+            )
         elif args.command == "release":
             notes = signed_release.publish(cluster.paths, cluster.paths.repo / "dist" / "release")
             print(f"released: {notes}")

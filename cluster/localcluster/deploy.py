@@ -20,7 +20,7 @@ import yaml
 from kubernetes import client
 from kubernetes.utils import parse_quantity
 
-from . import ai_standin, app_secrets, images, kube, postgres, settings, traefik
+from . import ai_standin, app_secrets, images, kube, monitoring, postgres, settings, traefik
 from .errors import ClusterError
 from .kubectl import kubectl
 from .progress import heartbeat
@@ -62,6 +62,7 @@ def local_values(
     ingress_host: str | None = None,
     digests: dict[str, str] | None = None,
     many_users: bool = False,
+    monitored: bool = False,
 ) -> dict[str, Any]:
     """Values for the local cluster: host services on the node IP, the frontend on a NodePort.
 
@@ -72,7 +73,9 @@ def local_values(
     `digests` (`images.app_digests`) pins each component's image to the build just pushed.
     `many_users` lifts the frontend's per-address sign-up limit for the e2e suite and the
     benchmark, whose many users all come from the one user namespace, and the backend's
-    per-user chat rate for the benchmark's random mix.
+    per-user chat rate for the benchmark's random mix. `monitored` adds the chart's
+    ServiceMonitor and PrometheusRule, which the cluster's Prometheus (monitoring.py) selects,
+    and admits its namespace to the metrics port.
     """
     node_ip = f"{settings.NODE_IP}/32"
     values: dict[str, Any] = {
@@ -108,6 +111,13 @@ def local_values(
     if many_users:
         values["frontend"]["signUpLimitPerClient"] = MANY_USERS_SIGN_UPS
         values["backend"] = {"chatLimits": {"turnsPerMinute": MANY_USERS_CHAT_TURNS_PER_MINUTE}}
+    if monitored:
+        values["metrics"] = {
+            "enabled": True,
+            "serviceMonitor": {"enabled": True},
+            "prometheusRule": {"enabled": True},
+        }
+        values["networkPolicy"]["metricsNamespace"] = monitoring.NAMESPACE
     for component, digest in (digests or {}).items():
         values = merge_values(values, {component: {"image": {"digest": digest}}})
     return values
@@ -251,7 +261,9 @@ def deploy(paths: Paths) -> str:
     kubectl(paths, "apply", "-f", "-", input_text=json.dumps(namespace_manifest()))
     apply_secret(paths, namespace=NAMESPACE, name=SECRET, data=credentials(paths))
     values = paths.config / "values-local.json"
-    chosen = local_values(ingress_host=INGRESS_HOST, digests=images.app_digests(paths))
+    chosen = local_values(
+        ingress_host=INGRESS_HOST, digests=images.app_digests(paths), monitored=True
+    )
     values.write_text(json.dumps(chosen, indent=2) + "\n")
     _preflight_resources(paths, chart_ref, version, values)
     with heartbeat(f"helm --wait: the pods of release {RELEASE} to be ready"):

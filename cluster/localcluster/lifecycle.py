@@ -23,6 +23,7 @@ from . import (
     deploy,
     hostnet,
     images,
+    monitoring,
     node,
     pki,
     postgres,
@@ -95,6 +96,8 @@ class Cluster:
             addons.apply_all(paths)
         with step("ingress controller (Traefik: Ingress and Gateway API)"):
             traefik.apply(paths)
+        with step("monitoring (Prometheus Operator, Prometheus)"):
+            monitoring.apply(paths)
         with step("the AI stand-in's clients (the backend pods only)"):
             ai_clients.start(paths)
         with step("PostgreSQL's clients (the release namespaces' pods only)"):

@@ -15,7 +15,6 @@ against.
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,8 +22,14 @@ from typing import Any
 from kubernetes import client
 
 from . import images, kube, settings
+from .addon_objects import (
+    LOCKED_DOWN_CONTAINER,
+    cluster_role_binding,
+    restricted_namespace,
+    service_account,
+)
 from .errors import ClusterError
-from .kubectl import kubectl
+from .kubectl import apply_crds, apply_list
 from .settings import Paths
 
 NAMESPACE = "traefik"
@@ -42,7 +47,6 @@ NODE_PORT = 30081
 # The uid of the image (its user in images/imagebuild/catalogue.py).
 USER_ID = 65532
 GATEWAY_TIMEOUT_SECONDS = 60
-CRD_TIMEOUT_SECONDS = 60
 
 SHARED_CRDS = "gateway-api-v1.6.1"
 SHARED_CRD_KINDS = ("gatewayclasses", "gateways", "httproutes", "referencegrants")
@@ -154,11 +158,7 @@ def deployment(image: str) -> dict[str, object]:
                             "readinessProbe": probe,
                             "livenessProbe": liveness,
                             "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}},
-                            "securityContext": {
-                                "allowPrivilegeEscalation": False,
-                                "readOnlyRootFilesystem": True,
-                                "capabilities": {"drop": ["ALL"]},
-                            },
+                            "securityContext": LOCKED_DOWN_CONTAINER,
                         }
                     ],
                 },
@@ -171,27 +171,10 @@ def manifests(image: str) -> list[dict[str, object]]:
     """Every object of the add-on except the CRDs, in the order they can be applied."""
     meta = {"namespace": NAMESPACE, "labels": LABELS}
     return [
-        {
-            "apiVersion": "v1",
-            "kind": "Namespace",
-            "metadata": {
-                "name": NAMESPACE,
-                "labels": {**LABELS, "pod-security.kubernetes.io/enforce": "restricted"},
-            },
-        },
-        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": NAME, **meta}},
+        restricted_namespace(NAMESPACE, LABELS),
+        service_account(NAME, NAMESPACE, LABELS),
         cluster_role(),
-        {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "ClusterRoleBinding",
-            "metadata": {"name": NAME, "labels": LABELS},
-            "roleRef": {
-                "apiGroup": "rbac.authorization.k8s.io",
-                "kind": "ClusterRole",
-                "name": NAME,
-            },
-            "subjects": [{"kind": "ServiceAccount", "name": NAME, "namespace": NAMESPACE}],
-        },
+        cluster_role_binding(NAME, NAMESPACE, LABELS),
         {
             "apiVersion": "networking.k8s.io/v1",
             "kind": "IngressClass",
@@ -269,32 +252,8 @@ def crd_files(paths: Paths) -> list[Path]:
 
 def apply(paths: Paths) -> None:
     """Install or update the CRDs and Traefik, then wait for Traefik and the Gateway."""
-    image = images.ref(paths, NAME)
-    # Server-side apply: the HTTPRoute CRD is larger than the annotation client-side apply keeps.
-    server_side = ["--server-side", "--force-conflicts", "--field-manager=localcluster"]
-    crds = crd_files(paths)
-    for path in crds:
-        kubectl(paths, "apply", *server_side, "-f", str(path))
-    # The files are named <group>_<plural>.yaml; the CRDs <plural>.<group>.
-    names = {"{1}.{0}".format(*path.name.removesuffix(".yaml").split("_", 1)) for path in crds}
-
-    def established(found: list[kube.Object]) -> bool:
-        return names <= {
-            c["metadata"]["name"] for c in found if kube.condition_true(c, "Established")
-        }
-
-    with kube.api_client(paths) as api:
-        kube.wait_in_cluster(
-            client.ApiextensionsV1Api(api).list_custom_resource_definition,
-            established,
-            what="the Gateway API CRDs Established",
-            timeout_seconds=CRD_TIMEOUT_SECONDS,
-            look=f"run `kubectl --kubeconfig {paths.kubeconfig} get crd`",
-        )
-    target = paths.config / "addons" / "traefik.json"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": manifests(image)}))
-    kubectl(paths, "apply", *server_side, "-f", str(target))
+    apply_crds(paths, crd_files(paths), what="the Gateway API CRDs")
+    apply_list(paths, manifests(images.ref(paths, NAME)), name=NAME)
     wait_ready(paths)
 
 

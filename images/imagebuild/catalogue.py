@@ -77,13 +77,19 @@ class StaticBinary:
 
     `source` is the upstream repository (the image's source label); `user` runs the binary;
     `ports` are exposed as upstream's image exposes them; `capability`, in setcap's form, is
-    set on the binary.
+    set on the binary; `path` is where the image keeps the binary, upstream's path (the
+    default: /NAME).
     """
 
     source: str
     user: str
     ports: str
     capability: str = ""
+    path: str | None = None
+
+    def binary(self, name: str) -> str:
+        """The binary's path in the image: `path`, else /NAME."""
+        return self.path or f"/{name}"
 
     def containerfile(self, name: str) -> str:
         """The shared Containerfile with this component's labels, USER, EXPOSE and ENTRYPOINT."""
@@ -93,7 +99,7 @@ class StaticBinary:
             f'      org.opencontainers.image.source="{self.source}"\n'
             f"USER {self.user}\n"
             f"EXPOSE {self.ports}\n"
-            f'ENTRYPOINT ["/{name}"]\n'
+            f'ENTRYPOINT ["{self.binary(name)}"]\n'
         )
 
 
@@ -137,6 +143,28 @@ STATIC_BINARIES = {
     # Without upstream's shell; the CA bundle serves HTTPS backends and ACME. The cluster's
     # entrypoints listen on unprivileged ports, so the binary needs no file capability.
     "traefik": StaticBinary("https://github.com/traefik/traefik", "65532:65532", "8000 8080"),
+    # The local cluster's monitoring (cluster/localcluster/monitoring.py), at upstream's paths
+    # without their busybox. The operator talks only to the apiserver.
+    "prometheus-operator": StaticBinary(
+        "https://github.com/prometheus-operator/prometheus-operator",
+        "65534:65534",
+        "8080",
+        path="/bin/operator",
+    ),
+    # The sidecar the operator adds to every Prometheus pod: the operator runs it by this path
+    # (its container's command), whatever the entrypoint, and has it listen on 8080.
+    "prometheus-config-reloader": StaticBinary(
+        "https://github.com/prometheus-operator/prometheus-operator",
+        "65534:65534",
+        "8080",
+        path="/bin/prometheus-config-reloader",
+    ),
+    # Built without the web UI's assets (tools/toolchain/catalog.py), and without promtool and
+    # the example configuration: the operator gives it its arguments, its configuration and
+    # its data volume at /prometheus (--storage.tsdb.path).
+    "prometheus": StaticBinary(
+        "https://github.com/prometheus/prometheus", "65534:65534", "9090", path="/bin/prometheus"
+    ),
 }
 
 COMPONENTS = [
@@ -147,6 +175,9 @@ COMPONENTS = [
     Component("metrics-server", pins.METRICS_SERVER_VERSION, on_debian=True),
     Component("kube-router", pins.KUBE_ROUTER_VERSION, on_debian=True),
     Component("traefik", pins.TRAEFIK_VERSION, on_debian=True),
+    Component("prometheus-operator", pins.PROMETHEUS_OPERATOR_VERSION, on_debian=True),
+    Component("prometheus-config-reloader", pins.PROMETHEUS_OPERATOR_VERSION, on_debian=True),
+    Component("prometheus", pins.PROMETHEUS_VERSION, on_debian=True),
 ]
 # The make target that builds each image.
 BUILT_BY = {
@@ -178,7 +209,11 @@ def static_args(component: Component) -> dict[str, str]:
     """Return the build arguments of images/static-binary/Containerfile, if it builds this one."""
     if not component.static:
         return {}
-    return {"NAME": component.name, "CAPABILITY": component.static.capability}
+    return {
+        "NAME": component.name,
+        "BINARY": component.static.binary(component.name),
+        "CAPABILITY": component.static.capability,
+    }
 
 
 def iptables_mode(component: Component) -> dict[str, str]:

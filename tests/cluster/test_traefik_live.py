@@ -13,7 +13,6 @@ only when the cluster cannot be built here yet (not root, binaries or images not
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,7 +21,7 @@ import pytest
 from localcluster import deploy, images, kube, settings, traefik
 from localcluster.settings import paths_from_env
 from support.live_api import core, networking, wait_pod_ready
-from support.live_cluster import kubectl, running_cluster
+from support.live_cluster import kubectl, running_cluster, user_get
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(1200)]
 
@@ -55,20 +54,6 @@ class Echo(http.server.BaseHTTPRequestHandler):
 
 http.server.ThreadingHTTPServer(("", 8080), Echo).serve_forever()
 """
-
-
-def user_get(url: str, *, host: str | None = None) -> tuple[str, str]:
-    """GET a URL from the user's namespace; return (HTTP status, body), status 000 if refused."""
-    headers = ["-H", f"Host: {host}"] if host else []
-    command = ["ip", "netns", "exec", settings.USER_NETNS, "curl", "-s", "-m", "5"]
-    result = subprocess.run(
-        [*command, *headers, "-w", "\n%{http_code}", url],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    body, _, status = result.stdout.rpartition("\n")
-    return status, body
 
 
 def eventually(what: str, check: Callable[[], bool], *, timeout_seconds: float = 60) -> None:

@@ -28,7 +28,7 @@ import pytest
 from localcluster import ai_clients, ai_standin, deploy, postgres, settings, traefik
 from localcluster.settings import paths_from_env
 from support.live_api import wait_pod_finished
-from support.live_cluster import kubectl, running_cluster
+from support.live_cluster import deployed_release, kubectl
 from support.secret import Secret
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(1200)]
@@ -105,12 +105,7 @@ def python(script: str, stdin: Any, *, as_user: bool) -> Any:
 @pytest.fixture(scope="module")
 def release() -> Iterator[None]:
     """The running cluster with `make up`'s release; booted and deployed here when none runs."""
-    with running_cluster("up", "deploy") as booted:
-        if not booted and not kubectl(
-            "-n", deploy.NAMESPACE, "get", "deployments", "-o", "name", check=False
-        ):
-            pytest.skip("the running cluster has no app release: run `make up`")
-        yield
+    yield from deployed_release()
 
 
 @pytest.fixture

@@ -221,6 +221,7 @@ def test_a_static_binary_component_gets_the_shared_containerfile_with_its_own_ru
     assert image.build_args == {
         "VERSION": pins.COREDNS_VERSION,
         "NAME": "coredns",
+        "BINARY": "/coredns",
         "CAPABILITY": "cap_net_bind_service=+ep",
     }
     assert coredns.static is not None
@@ -232,6 +233,23 @@ def test_a_static_binary_component_gets_the_shared_containerfile_with_its_own_ru
         "EXPOSE 53 53/udp",
         'ENTRYPOINT ["/coredns"]',
     ]
+
+
+def test_a_static_binary_with_an_upstream_path_is_placed_and_run_there(tmp_path: Path) -> None:
+    # The Prometheus Operator runs its sidecar by this path (its container's command).
+    reloader = next(c for c in catalogue.COMPONENTS if c.name == "prometheus-config-reloader")
+    image = catalogue.component_image(reloader, pins.PROMETHEUS_OPERATOR_VERSION, tmp_path)
+    assert image.build_args["BINARY"] == "/bin/prometheus-config-reloader"
+    assert reloader.static is not None
+    text = reloader.static.containerfile(reloader.name)
+    assert text.splitlines()[-1] == 'ENTRYPOINT ["/bin/prometheus-config-reloader"]'
+
+
+def test_every_static_binary_component_gives_the_shared_containerfile_its_base() -> None:
+    # Its first stage starts from BASE_IMAGE, for the CA bundle and setcap.
+    static = [c.name for c in catalogue.COMPONENTS if c.static]
+    assert set(static) == set(catalogue.STATIC_BINARIES)
+    assert [c.name for c in catalogue.COMPONENTS if c.static and not c.on_debian] == []
 
 
 def test_the_charts_default_registry_is_the_local_clusters_the_images_are_tagged_for() -> None:

@@ -22,6 +22,20 @@ EXPECTED = {
     "metrics-server": ("65534:65534", ["/metrics-server"], "--version", "METRICS_SERVER_VERSION"),
     "kube-router": ("", ["/usr/local/bin/kube-router"], "--version", "KUBE_ROUTER_VERSION"),
     "traefik": ("65532:65532", ["/traefik"], "version", "TRAEFIK_VERSION"),
+    "prometheus-operator": (
+        "65534:65534",
+        ["/bin/operator"],
+        "--version",
+        "PROMETHEUS_OPERATOR_VERSION",
+    ),
+    # The operator runs the sidecar by this path, whatever the image's entrypoint.
+    "prometheus-config-reloader": (
+        "65534:65534",
+        ["/bin/prometheus-config-reloader"],
+        "--version",
+        "PROMETHEUS_OPERATOR_VERSION",
+    ),
+    "prometheus": ("65534:65534", ["/bin/prometheus"], "--version", "PROMETHEUS_VERSION"),
 }
 
 
@@ -73,6 +87,9 @@ def test_binary_runs_in_the_image_on_a_read_only_root(
         ("coredns", {"etc/ssl/certs/ca-certificates.crt"}),
         ("metrics-server", {"etc/ssl/certs/ca-certificates.crt"}),
         ("traefik", {"etc/ssl/certs/ca-certificates.crt"}),
+        ("prometheus-operator", {"etc/ssl/certs/ca-certificates.crt"}),
+        ("prometheus-config-reloader", {"etc/ssl/certs/ca-certificates.crt"}),
+        ("prometheus", {"etc/ssl/certs/ca-certificates.crt"}),
     ],
 )
 def test_static_images_hold_only_the_binary_and_ca_bundle(

@@ -1,4 +1,4 @@
-"""The local cluster as the live tests drive it: its command line and its kubectl.
+"""The local cluster as the live tests drive it: its command line, its kubectl, the user's side.
 
 Callers put `cluster/` on sys.path first (tests/cluster and tests/e2e conftest do), as
 `make cluster-up` runs the package with PYTHONPATH=cluster.
@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from localcluster import images, preflight, supervisor
+from localcluster import deploy, images, preflight, settings, supervisor
 from localcluster.settings import Paths, paths_from_env
 
 REPO = Path(__file__).resolve().parents[2]
@@ -84,3 +84,31 @@ def kubectl(*args: str, check: bool = True, input_text: str | None = None) -> st
     if check and result.returncode != 0:
         raise AssertionError(f"kubectl {' '.join(args)}: {result.stderr.strip()}")
     return result.stdout
+
+
+def user_get(url: str, *, host: str | None = None) -> tuple[str, str]:
+    """GET a URL from the user's namespace; return (HTTP status, body), status 000 if refused."""
+    headers = ["-H", f"Host: {host}"] if host else []
+    command = ["ip", "netns", "exec", settings.USER_NETNS, "curl", "-s", "-m", "5"]
+    result = subprocess.run(
+        [*command, *headers, "-w", "\n%{http_code}", url],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    body, _, status = result.stdout.rpartition("\n")
+    return status, body
+
+
+def deployed_release() -> Iterator[None]:
+    """Give the running cluster with `make up`'s release; boot and deploy it when none runs.
+
+    For a module-scoped fixture: a cluster booted here is taken down after; the module is
+    skipped when the cluster cannot be built here yet, or runs without the app release.
+    """
+    with running_cluster("up", "deploy") as booted:
+        if not booted and not kubectl(
+            "-n", deploy.NAMESPACE, "get", "deployments", "-o", "name", check=False
+        ):
+            pytest.skip("the running cluster has no app release: run `make up`")
+        yield

@@ -32,6 +32,8 @@ PINS = {
     "KUBE_ROUTER_VERSION": pins.KUBE_ROUTER_VERSION,
     "TRAEFIK_VERSION": pins.TRAEFIK_VERSION,
     "PAUSE_VERSION": pins.PAUSE_VERSION,
+    "PROMETHEUS_OPERATOR_VERSION": pins.PROMETHEUS_OPERATOR_VERSION,
+    "PROMETHEUS_VERSION": pins.PROMETHEUS_VERSION,
     "NODE_VERSION": pins.NODE_VERSION,
 }
 
@@ -75,6 +77,9 @@ def test_each_command_is_installed_by_exactly_one_tool() -> None:
         "coredns",
         "traefik",
         "pause",
+        "prometheus-operator",
+        "prometheus-config-reloader",
+        "prometheus",
     } <= set(links)
 
 
@@ -127,7 +132,14 @@ def test_fails_when_kubernetes_requires_no_staging_module() -> None:
 
 
 @pytest.mark.parametrize(
-    "wrapper", [catalog.KUBERNETES_MODULE, catalog.ETCD_MODULE, catalog.TRAEFIK_MODULE]
+    "wrapper",
+    [
+        catalog.KUBERNETES_MODULE,
+        catalog.ETCD_MODULE,
+        catalog.TRAEFIK_MODULE,
+        catalog.PROMETHEUS_OPERATOR_MODULE,
+        catalog.PROMETHEUS_MODULE,
+    ],
 )
 def test_committed_wrapper_matches_the_pin(wrapper: Any) -> None:
     go_mod = wrapper.folder / "go.mod"
@@ -223,6 +235,66 @@ def test_committed_traefik_wrapper_repeats_the_forks_and_the_exclude() -> None:
     )
     assert re.search(r"github\.com/gorilla/mux => github\.com/containous/mux ", text)
     assert "exclude github.com/tencentcloud/tencentcloud-sdk-go v3.0.83+incompatible" in text
+
+
+# ---- monitoring wrapper modules ---------------------------------------------------------------
+
+OPERATOR_GO_MOD = """module github.com/prometheus-operator/prometheus-operator
+
+go 1.26.0
+
+replace (
+\tgithub.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring => ./pkg/apis/monitoring
+\tgithub.com/prometheus-operator/prometheus-operator/pkg/client => ./pkg/client
+)
+"""
+
+
+def test_operator_submodules_are_replaced_by_their_release() -> None:
+    module = "github.com/prometheus-operator/prometheus-operator"
+    version = pins.PROMETHEUS_OPERATOR_VERSION
+    assert catalog.operator_submodule_replaces(OPERATOR_GO_MOD) == {
+        f"{module}/pkg/apis/monitoring": f"{module}/pkg/apis/monitoring {version}",
+        f"{module}/pkg/client": f"{module}/pkg/client {version}",
+    }
+
+
+def test_fails_when_the_operator_replaces_a_module_not_its_own() -> None:
+    go_mod = "module x\n\nreplace github.com/other/module => ./other\n"
+    with pytest.raises(ValueError, match=r"replaces github\.com/other/module, which is not one"):
+        catalog.operator_submodule_replaces(go_mod)
+
+
+def test_committed_operator_wrapper_takes_both_submodules_at_the_release() -> None:
+    text = (catalog.PROMETHEUS_OPERATOR_MODULE.folder / "go.mod").read_text()
+    version = pins.PROMETHEUS_OPERATOR_VERSION
+    for submodule in ("pkg/apis/monitoring", "pkg/client"):
+        name = f"github.com/prometheus-operator/prometheus-operator/{submodule}"
+        assert f"\t{name} => {name} {version}\n" in text
+
+
+def test_prometheus_is_the_operators_default_and_its_module_version() -> None:
+    # The operator's go.mod requires the Prometheus module it generates configuration for.
+    assert catalog.prometheus_module_version("v3.13.1") == "v0.313.1"
+    assert catalog.prometheus_module_version("v3.5.0") == "v0.305.0"
+    operator = (catalog.PROMETHEUS_OPERATOR_MODULE.folder / "go.mod").read_text()
+    assert f"github.com/prometheus/prometheus {catalog.prometheus_module_version()}" in operator
+
+
+def test_prometheus_keeps_only_the_kubernetes_service_discovery() -> None:
+    tags = catalog.PROMETHEUS_MODULE.tags
+    assert "remove_all_sd" in tags
+    assert [tag for tag in tags if tag.startswith("enable_")] == ["enable_kubernetes_sd"]
+
+
+def test_prometheus_ldflags_are_those_of_its_release_build(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(catalog, "release_date", lambda module, version: "2026-07-10T08:03:47Z")
+    assert catalog.prometheus_ldflags() == [
+        f"-X github.com/prometheus/common/version.Version={pins.PROMETHEUS_VERSION[1:]}",
+        "-X github.com/prometheus/common/version.BuildDate=20260710-08:03:47",
+    ]
 
 
 def test_traefik_is_a_v3_release() -> None:
@@ -568,7 +640,18 @@ def has_elf_interpreter(binary: Path) -> bool:
 
 
 @pytest.mark.parametrize(
-    "link", ["pause", "etcd", "coredns", "metrics-server", "kube-router", "traefik"]
+    "link",
+    [
+        "pause",
+        "etcd",
+        "coredns",
+        "metrics-server",
+        "kube-router",
+        "traefik",
+        "prometheus-operator",
+        "prometheus-config-reloader",
+        "prometheus",
+    ],
 )
 def test_image_binaries_are_static(link: str) -> None:
     # These run alone in images without a C library, so they must not need a dynamic loader.

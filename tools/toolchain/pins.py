@@ -47,6 +47,15 @@ KUBE_ROUTER_VERSION = "v2.1.0"
 # of the cluster serve unchanged).
 TRAEFIK_VERSION = "v3.6.12"
 
+# Prometheus Operator v0.93.0: the release whose CRDs ../shared/crds holds (the chart's
+# ServiceMonitor, PodMonitor and PrometheusRule bindings come from them).
+PROMETHEUS_OPERATOR_VERSION = "v0.93.0"
+# Prometheus v3.13.1 (Go module github.com/prometheus/prometheus v0.313.1): the operator v0.93.0's
+# DefaultPrometheusVersion, the newest entry of the compatibility matrix its e2e tests run, and
+# the Prometheus its go.mod requires, so the configuration it generates is checked by the same
+# parser that reads it. The 3.13 line is a long-term support release.
+PROMETHEUS_VERSION = "v3.13.1"
+
 # Node.js 24 LTS (supported until 2028-04-30) for jsii and cdk8s-cli, which report the machine's
 # Node 20 as end-of-life. The npm registry's `node-linux-<arch>` packages ship the official
 # binary (toolchain/node.py); 24.22.3 is the newest 24 release they serve.

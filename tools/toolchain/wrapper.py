@@ -54,7 +54,8 @@ class WrapperModule:
     first line of go.mod records the pin it was generated for, and a changed pin regenerates it.
     `replaces` derives replace directives (module -> `module version` that replaces it) and
     `excludes` exclude directives from the upstream go.mod, since Go honours both only in the
-    main module, which here is the wrapper.
+    main module, which here is the wrapper. `tags` are the build tags of every build (none by
+    default).
     """
 
     name: str
@@ -63,6 +64,7 @@ class WrapperModule:
     tools: Sequence[str]
     replaces: Callable[[str], dict[str, str]] = no_replaces
     excludes: Callable[[str], list[str]] = no_excludes
+    tags: Sequence[str] = ()
 
     @property
     def folder(self) -> Path:
@@ -122,6 +124,9 @@ class WrapperModule:
         names = " ".join(command_name(package) for package in self.tools)
         what = f"go build {names}"
         env = go_env(cgo=cgo)
+        if self.tags:
+            # In GOFLAGS, so that the package count below lists with the same tags.
+            env["GOFLAGS"] += f" -tags={','.join(self.tags)}"
         total = count_to_compile(self.tools, what=what, env=env, cwd=self.folder)
         run(
             [
