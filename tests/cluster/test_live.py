@@ -451,16 +451,25 @@ def test_the_hosts_own_firewall_rules_keep_their_content_and_order_while_up(
         kubectl("delete", "networkpolicy/firewall-sync", "--ignore-not-found")
 
 
+def _supervised(paths: Paths) -> dict[str, int | None]:
+    """The pid of each host process; not every marked pid, since the watchers' short-lived
+    kubectl and ipset children carry the marker too."""
+    return {
+        process.name: supervisor.running_pid(paths, process.name)
+        for process in settings.HOST_PROCESSES
+    }
+
+
 def test_a_second_up_starts_pushes_and_adds_nothing(cluster: dict[str, list[str]]) -> None:
     paths = paths_from_env()
-    processes = supervisor.marked_pids(paths)
+    processes = _supervised(paths)
     # Only what `up` itself adds: pods that earlier tests deleted may still be leaving.
     keys = ("routes", "ip rules", "firewall", "sysctls")
     before = host_state()
     result = localcluster("up")
     assert result.returncode == 0, result.stderr
     assert " push " not in result.stderr
-    assert supervisor.marked_pids(paths) == processes
+    assert _supervised(paths) == processes
     after = host_state()
     assert {k: after[k] for k in keys} == {k: before[k] for k in keys}
     assert [c for c in after["chains"] if "TCB-" in c] == [

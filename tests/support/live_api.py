@@ -7,17 +7,26 @@ Callers put `cluster/` on sys.path first (tests/cluster and tests/e2e conftest d
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable
 from typing import Any
 
-from kubernetes import client
+from kubernetes import client, config
 from localcluster import kube
 from localcluster.settings import paths_from_env
 
 
-@functools.cache
 def _api() -> Any:
-    return kube.api_client(paths_from_env())
+    # A test may stop the cluster and boot a new one (new CA, new certificates): a client is
+    # kept only as long as the kubeconfig it was made from.
+    kubeconfig = paths_from_env().kubeconfig
+    return _api_for(kubeconfig.read_bytes())
+
+
+@functools.cache
+def _api_for(kubeconfig: bytes) -> Any:
+    # The local cluster writes its kubeconfig as JSON, certificates embedded.
+    return config.new_client_from_config_dict(json.loads(kubeconfig))
 
 
 def core() -> Any:
