@@ -315,10 +315,12 @@ def test_user_namespace_sees_only_the_host_end_of_its_link(cluster: dict[str, li
     assert [r.split()[0] for r in routes] == [str(settings.USER_CIDR)]
 
 
-def test_pods_reach_postgres_on_the_node_ip_but_not_the_standin(
+def test_a_pod_outside_the_release_reaches_neither_postgres_nor_the_standin(
     cluster: dict[str, list[str]],
 ) -> None:
-    # The AI stand-in admits the chart's backend pods only (hostnet.AI_CLIENTS_SET).
+    # The host services admit the chart's pods only: PostgreSQL the release namespaces'
+    # (hostnet.DATABASE_CLIENTS_SET), the AI stand-in the backends' (hostnet.AI_CLIENTS_SET).
+    # That the release's pods do get in: test_user_side_live.py.
     script = (
         "import socket\n"
         f"for port in ({settings.PORTS.postgres}, {settings.PORTS.ai_standin}):\n"
@@ -330,7 +332,7 @@ def test_pods_reach_postgres_on_the_node_ip_but_not_the_standin(
     )
     logs = run_probe_pod("cluster-test-host-services", script)[1]
     assert logs.splitlines() == [
-        f"{settings.PORTS.postgres} open",
+        f"{settings.PORTS.postgres} closed",
         f"{settings.PORTS.ai_standin} closed",
     ]
 
