@@ -1,4 +1,4 @@
-"""The local cluster's API as the live tests use it: one admin client for the whole session.
+"""The local cluster's API as the live tests use it: one admin client per boot of the cluster.
 
 Objects are read as the API's JSON and waited on with `localcluster.kube.wait_for` (a watch).
 Callers put `cluster/` on sys.path first (tests/cluster and tests/e2e conftest do).
