@@ -7,6 +7,8 @@ write their root filesystem.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from .release import POD_SECURITY_LABELS
 
 # What a container of an add-on may do: nothing beyond running its binary.
@@ -66,7 +68,7 @@ def one_replica_deployment(
     name: str,
     namespace: str,
     labels: dict[str, str],
-    pod: dict[str, object],
+    pod: Mapping[str, object],
     *,
     strategy: dict[str, object] | None = None,
 ) -> dict[str, object]:

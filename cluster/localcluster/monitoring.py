@@ -19,16 +19,9 @@ from pathlib import Path
 
 from kubernetes import client
 
+from . import addon_objects as addon
 from . import images, kube, settings
-from .addon_objects import (
-    LOCKED_DOWN_CONTAINER,
-    READ,
-    cluster_role,
-    cluster_role_binding,
-    one_replica_deployment,
-    restricted_namespace,
-    service_account,
-)
+from .addon_objects import READ
 from .errors import ClusterError
 from .kubectl import apply_crds, apply_list
 from .progress import heartbeat
@@ -87,7 +80,7 @@ def operator_cluster_role() -> dict[str, object]:
         "servicemonitors/status", "podmonitors", "podmonitors/status", "probes",
         "probes/status", "prometheusrules", "prometheusrules/status",
     ]  # fmt: skip
-    return cluster_role(
+    return addon.cluster_role(
         OPERATOR,
         OPERATOR_LABELS,
         [
@@ -111,7 +104,7 @@ def operator_cluster_role() -> dict[str, object]:
 
 def prometheus_cluster_role() -> dict[str, object]:
     """What Prometheus' Kubernetes discovery reads, as upstream's prometheus-cluster-role."""
-    return cluster_role(
+    return addon.cluster_role(
         PROMETHEUS_SERVICE_ACCOUNT,
         LABELS,
         [
@@ -139,10 +132,10 @@ def operator_deployment(image: str, reloader_image: str) -> dict[str, object]:
         "env": [{"name": "GOGC", "value": "30"}],
         "ports": [{"name": "http", "containerPort": 8080}],
         "resources": {"requests": {"cpu": "20m", "memory": "64Mi"}, "limits": {"memory": "200Mi"}},
-        "securityContext": LOCKED_DOWN_CONTAINER,
+        "securityContext": addon.LOCKED_DOWN_CONTAINER,
     }
     pod = {"securityContext": restricted_pod(), "containers": [container]}
-    return one_replica_deployment(OPERATOR, NAMESPACE, OPERATOR_LABELS, pod)
+    return addon.one_replica_deployment(OPERATOR, NAMESPACE, OPERATOR_LABELS, pod)
 
 
 def prometheus(image: str, version: str) -> dict[str, object]:
@@ -204,14 +197,14 @@ def manifests(
 ) -> list[dict[str, object]]:
     """Every object besides the CRDs, in the order they can be applied."""
     return [
-        restricted_namespace(NAMESPACE, LABELS),
-        service_account(OPERATOR, NAMESPACE, LABELS),
+        addon.restricted_namespace(NAMESPACE, LABELS),
+        addon.service_account(OPERATOR, NAMESPACE, LABELS),
         operator_cluster_role(),
-        cluster_role_binding(OPERATOR, NAMESPACE, LABELS),
+        addon.cluster_role_binding(OPERATOR, NAMESPACE, LABELS),
         operator_deployment(operator_image, reloader_image),
-        service_account(PROMETHEUS_SERVICE_ACCOUNT, NAMESPACE, LABELS),
+        addon.service_account(PROMETHEUS_SERVICE_ACCOUNT, NAMESPACE, LABELS),
         prometheus_cluster_role(),
-        cluster_role_binding(PROMETHEUS_SERVICE_ACCOUNT, NAMESPACE, LABELS),
+        addon.cluster_role_binding(PROMETHEUS_SERVICE_ACCOUNT, NAMESPACE, LABELS),
         prometheus(prometheus_image, version),
         web_service(),
     ]

@@ -21,16 +21,9 @@ from typing import Any
 
 from kubernetes import client
 
+from . import addon_objects as addon
 from . import images, kube, settings
-from .addon_objects import (
-    LOCKED_DOWN_CONTAINER,
-    READ,
-    cluster_role,
-    cluster_role_binding,
-    one_replica_deployment,
-    restricted_namespace,
-    service_account,
-)
+from .addon_objects import READ
 from .errors import ClusterError
 from .kubectl import apply_crds, apply_list
 from .settings import Paths
@@ -98,7 +91,7 @@ def provider_cluster_role() -> dict[str, object]:
         "referencegrants",
         "backendtlspolicies",
     ]
-    return cluster_role(
+    return addon.cluster_role(
         NAME,
         LABELS,
         [
@@ -140,7 +133,7 @@ def deployment(image: str) -> dict[str, object]:
         "readinessProbe": probe,
         "livenessProbe": liveness,
         "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}},
-        "securityContext": LOCKED_DOWN_CONTAINER,
+        "securityContext": addon.LOCKED_DOWN_CONTAINER,
     }
     security = {
         "runAsNonRoot": True,
@@ -149,7 +142,7 @@ def deployment(image: str) -> dict[str, object]:
         "seccompProfile": {"type": "RuntimeDefault"},
     }
     pod = {"securityContext": security, "containers": [container]}
-    return one_replica_deployment(
+    return addon.one_replica_deployment(
         NAME, NAMESPACE, LABELS, pod, strategy={"rollingUpdate": {"maxUnavailable": 0}}
     )
 
@@ -158,10 +151,10 @@ def manifests(image: str) -> list[dict[str, object]]:
     """Every object of the add-on except the CRDs, in the order they can be applied."""
     meta = {"namespace": NAMESPACE, "labels": LABELS}
     return [
-        restricted_namespace(NAMESPACE, LABELS),
-        service_account(NAME, NAMESPACE, LABELS),
+        addon.restricted_namespace(NAMESPACE, LABELS),
+        addon.service_account(NAME, NAMESPACE, LABELS),
         provider_cluster_role(),
-        cluster_role_binding(NAME, NAMESPACE, LABELS),
+        addon.cluster_role_binding(NAME, NAMESPACE, LABELS),
         {
             "apiVersion": "networking.k8s.io/v1",
             "kind": "IngressClass",
