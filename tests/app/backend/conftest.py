@@ -13,7 +13,7 @@ import httpx
 import pytest
 from support.app_process import AppProcess
 from support.logs import secret_values_of_database_url
-from support.stack import AppFactory, backend_variables, serve
+from support.stack import AppFactory, backend, backend_variables, serve  # noqa: F401 (a fixture)
 from support.standin import StandIn
 
 
@@ -54,14 +54,8 @@ def start_backend(
     )
 
 
-@pytest.fixture(scope="module")
-def backend(start_backend: AppFactory) -> AppProcess:
-    """One ready backend for the module."""
-    return start_backend()
-
-
 @pytest.fixture
-def client(backend: AppProcess) -> Iterator[httpx.Client]:
+def client(backend: AppProcess) -> Iterator[httpx.Client]:  # noqa: F811 (the fixture)
     """An HTTP client of the module's backend."""
     with httpx.Client(base_url=backend.url, timeout=10) as http:
         yield http
