@@ -17,6 +17,7 @@ A conftest.py uses them by importing them:
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -30,6 +31,7 @@ from support.postgres import free_port
 from support.standin import StandIn
 
 AppFactory = Callable[..., AppProcess]
+UserOnBackend = Callable[..., contextlib.AbstractContextManager[httpx.Client]]
 
 
 class Credentials:
@@ -202,6 +204,22 @@ def client(frontend: AppProcess) -> Iterator[httpx.Client]:
     """A fresh (signed-out) client of the module's frontend."""
     with make_client(frontend) as http:
         yield http
+
+
+@pytest.fixture
+def user_on_own_backend(start_backend: AppFactory, start_frontend: AppFactory) -> UserOnBackend:
+    """Return `user_on_own_backend(**backend_env)`: a signed-in client of a new frontend whose
+    new backend runs with `backend_env` (a limit or a timeout the user should hear of)."""
+
+    @contextlib.contextmanager
+    def signed_in(**backend_env: str) -> Iterator[httpx.Client]:
+        backend = start_backend(**backend_env)
+        frontend = start_frontend(BACKEND_URL=backend.url)
+        with make_client(frontend) as http:
+            sign_up(http)
+            yield http
+
+    return signed_in
 
 
 @pytest.fixture
