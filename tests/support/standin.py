@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import httpx
@@ -27,6 +28,13 @@ class StandIn:
         response.raise_for_status()
         result: dict[str, Any] = response.json()
         return result
+
+    def wait_for_requests(self, count: int, *, what: str) -> None:
+        """Wait (5 s at most) until it has received `count` requests; `what` names the awaited."""
+        deadline = time.monotonic() + 5
+        while self.requests()["count"] < count:
+            assert time.monotonic() < deadline, f"{what} never reached the stand-in"
+            time.sleep(0.05)
 
     def reset(self) -> None:
         """Forget the recorded requests and turn fault injection off."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import concurrent.futures
 import json
 import secrets
-import time
 from typing import Any
 
 import httpx
@@ -240,10 +239,7 @@ def test_a_conversation_runs_one_turn_at_a_time(
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
         # The stand-in holds a [[slow]] message for StandIn.SLOW_SECONDS.
         slow = pool.submit(chat, patient.url, headers, "what is pending? [[slow]]", conversation_id)
-        deadline = time.monotonic() + 5
-        while fresh_standin.requests()["count"] < 3:
-            assert time.monotonic() < deadline, "the slow turn never reached the stand-in"
-            time.sleep(0.05)
+        fresh_standin.wait_for_requests(3, what="the slow turn")
         meanwhile = chat(patient.url, headers, "add a task to buy bread", conversation_id)
         assert meanwhile.status_code == 409
         assert meanwhile.json()["detail"].startswith("The assistant is still answering")
@@ -355,10 +351,7 @@ def test_chat_turns_running_at_once_per_user_are_limited(
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
         # The stand-in holds a [[slow]] message for StandIn.SLOW_SECONDS.
         slow = pool.submit(chat, limited.url, headers, "what is pending? [[slow]]")
-        deadline = time.monotonic() + 5
-        while fresh_standin.requests()["count"] < 1:
-            assert time.monotonic() < deadline, "the slow turn never reached the stand-in"
-            time.sleep(0.05)
+        fresh_standin.wait_for_requests(1, what="the slow turn")
         # Another conversation: the per-conversation rule (409) does not apply.
         meanwhile = chat(limited.url, headers, "what is pending?")
         assert meanwhile.status_code == 429

@@ -33,10 +33,7 @@ def test_sigterm_drains_in_flight_request_closing_connections_then_exits_0(
             headers=headers,
             timeout=30,
         )
-        deadline = time.monotonic() + 5
-        while fresh_standin.requests()["count"] == 0:
-            assert time.monotonic() < deadline, "the chat request never reached the stand-in"
-            time.sleep(0.05)
+        fresh_standin.wait_for_requests(1, what="the chat request")
         assert "connection" not in httpx.get(f"{backend.url}/healthz", timeout=5).headers
         sent_at = time.monotonic()
         backend.terminate()
