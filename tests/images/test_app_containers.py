@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
-from urllib.parse import unquote, urlsplit
 
 import pytest
 from image_helpers import BuiltImage, RunContainer, free_port, wait_for_http
+from support.logs import secret_values
 from support.postgres import PostgresServer
 
 pytestmark = pytest.mark.images
@@ -56,14 +56,6 @@ def without(env: dict[str, str], name: str) -> dict[str, str]:
     return {key: value for key, value in env.items() if key != name}
 
 
-def secret_values(env: dict[str, str]) -> list[str]:
-    """Return every value of `env` that must never be printed, database passwords included."""
-    values = [env[name] for name in SECRET_VARIABLES if env.get(name)]
-    password = urlsplit(env.get("DATABASE_URL", "")).password
-    return [*values, *([password, unquote(password)] if password else [])]
-
-
-SECRET_VARIABLES = ("DATABASE_URL", "BETTER_AUTH_SECRET", "OPENAI_API_KEY", "GEMINI_API_KEY")
 CONFIG_ERROR_EXIT_CODE = 2
 
 # (variable, what to do with it, what the one line must say). A `{secret}` in a value is
