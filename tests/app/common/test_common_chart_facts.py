@@ -1,4 +1,5 @@
-"""The apps' copies of facts the constructs own equal them (images cannot import the constructs).
+"""The apps read the facts they share with the chart from their one definition (todo_contract),
+and the copies in what cannot import it (TypeScript, the fixture image) equal it.
 
 Also the copies of the backend's field limits in the frontends, which cannot import it.
 """
@@ -11,7 +12,7 @@ from todo_backend import models
 from todo_backend.core.config import PROVIDER_BASE_URLS, PROVIDER_KEY_VARIABLES, Settings
 from todo_chatbot import backend, choices
 from todo_chatbot.secret import AI_KEYS
-from todo_common.config import MIN_AUTH_SECRET_LENGTH, CommonSettings
+from todo_common.config import CommonSettings
 from todo_frontend import models as frontend_models
 
 
@@ -21,18 +22,14 @@ def _literal_choices(settings: type, name: str) -> tuple[str, ...]:
     return typing.get_args(literal)
 
 
-def test_log_levels_are_the_constructs():
+def test_the_settings_read_the_log_levels():
     assert _literal_choices(CommonSettings, "LOG_LEVEL") == choices.LOG_LEVELS
 
 
-def test_ai_providers_are_the_constructs():
+def test_the_settings_read_the_ai_providers():
     assert _literal_choices(Settings, "AI_PROVIDER") == choices.AI_PROVIDERS
     assert tuple(PROVIDER_BASE_URLS) == choices.AI_PROVIDERS
     assert PROVIDER_KEY_VARIABLES == AI_KEYS
-
-
-def test_auth_secret_minimum_is_the_constructs():
-    assert MIN_AUTH_SECRET_LENGTH == choices.MIN_AUTH_SECRET_LENGTH
 
 
 def test_chat_turn_deadline_is_the_one_the_backend_grace_period_outlasts():
