@@ -4,7 +4,7 @@ the scraper."""
 import promql_parser
 import pytest
 from support import k8s_schema
-from support.manifests import all_of, by_kind, container
+from support.manifests import all_of, by_kind, container, selected
 from test_bad_input import refused
 from test_own_image_values import notes_of
 from todo_chatbot.service_monitor import DURATION
@@ -113,24 +113,11 @@ def test_service_monitor(render):
     assert monitor["spec"]["endpoints"] == [
         {"interval": "1m", "path": "/metrics", "port": "metrics", "scrapeTimeout": "20s"}
     ]
-    assert selected_services(monitor, manifests) == [
+    assert sorted(selected(manifests, "Service", monitor["spec"]["selector"])) == [
         "todo-todo-chatbot-backend-metrics",
         "todo-todo-chatbot-frontend-metrics",
     ]
     assert all_of(manifests, "PodMonitor") == []
-
-
-def selected_services(monitor, manifests):
-    """Names of the Services a monitor's label selector matches."""
-    selector = monitor["spec"]["selector"]
-    (expression,) = selector["matchExpressions"]
-    assert expression["operator"] == "In"
-    return [
-        service["metadata"]["name"]
-        for service in all_of(manifests, "Service")
-        if selector["matchLabels"].items() <= service["metadata"]["labels"].items()
-        and service["metadata"]["labels"].get(expression["key"]) in expression["values"]
-    ]
 
 
 def test_service_monitor_in_the_releases_namespace_by_default(render):
@@ -258,7 +245,7 @@ def test_the_service_monitor_scrapes_a_node_port_frontend(render):
     }
     manifests = render(values)
     monitor = by_kind(manifests, "ServiceMonitor")
-    assert selected_services(monitor, manifests) == [
+    assert sorted(selected(manifests, "Service", monitor["spec"]["selector"])) == [
         "todo-todo-chatbot-backend-metrics",
         "todo-todo-chatbot-frontend-metrics",
     ]

@@ -2,21 +2,10 @@
 
 import pytest
 from support import k8s_schema
-from support.manifests import all_of, by_kind
+from support.manifests import by_kind, selected
 from todo_chatbot import FrontendProps, ScrapeProps
 from todo_chatbot.labels import series_label
 from todo_chatbot.service_monitor import DURATION, seconds
-
-
-def selected(selector, service):
-    """Whether a monitor's label selector matches `service`."""
-    labels = service["metadata"]["labels"]
-    (expression,) = selector["matchExpressions"]
-    assert expression["operator"] == "In"
-    return (
-        selector["matchLabels"].items() <= labels.items()
-        and labels.get(expression["key"]) in expression["values"]
-    )
 
 
 @pytest.mark.parametrize("service_type", ["ClusterIP", "NodePort", "LoadBalancer"])
@@ -25,13 +14,9 @@ def test_selects_the_metrics_services_only(synth_app, service_type):
     manifests = synth_app(service_monitor=ScrapeProps(), frontend=frontend)
     monitor = by_kind(manifests, "ServiceMonitor")
     assert monitor["apiVersion"] == "monitoring.coreos.com/v1"
-    chosen = {
-        service["metadata"]["name"]
-        for service in all_of(manifests, "Service")
-        if selected(monitor["spec"]["selector"], service)
-    }
+    chosen = selected(manifests, "Service", monitor["spec"]["selector"])
     # The app's Services would be targets without a metrics port: useless ones.
-    assert chosen == {"todo-chatbot-backend-metrics", "todo-chatbot-frontend-metrics"}
+    assert sorted(chosen) == ["todo-chatbot-backend-metrics", "todo-chatbot-frontend-metrics"]
     for name in chosen:
         ports = by_kind(manifests, "Service", name)["spec"]["ports"]
         assert [port["name"] for port in ports] == ["metrics"]
