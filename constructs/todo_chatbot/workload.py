@@ -406,7 +406,8 @@ class WorkloadProps:
 
 
 def metrics_component(component: str) -> str:
-    """Component label of `component`'s metrics Service, its name's suffix: `backend-metrics`.
+    """Component label of `component`'s metrics Service (`backend` -> `backend-metrics`); the
+    same suffix turns the app Service's name into the metrics Service's.
 
     A label only the metrics Services carry, so the ServiceMonitor selects them and never the
     app's Services.
@@ -631,7 +632,7 @@ class Workload(Construct):
             self,
             "MetricsService",
             metadata=ApiObjectMetadata(
-                name=f"{name}-metrics", labels=props.labels.of(metrics_component(component))
+                name=metrics_component(name), labels=props.labels.of(metrics_component(component))
             ),
             type=kplus.ServiceType.CLUSTER_IP,
             cluster_ip="None",
