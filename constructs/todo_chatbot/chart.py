@@ -50,8 +50,8 @@ class TodoChatbotProps:
     """A Job that migrates the database (before the backend serves, in the Helm chart);
     default: none, the images migrate themselves."""
     service_monitor: ScrapeProps | None = None
-    """A Prometheus Operator ServiceMonitor scraping both components' metrics port;
-    default: none."""
+    """A Prometheus Operator ServiceMonitor scraping both components' metrics Services,
+    whatever their app Services' type; default: none."""
     pod_monitor: ScrapeProps | None = None
     """A PodMonitor instead, for set-ups that watch pods (not with `service_monitor`: each
     pod would be scraped twice); default: none."""
@@ -64,12 +64,6 @@ class TodoChatbotProps:
             raise ValueError(
                 "'service_monitor' and 'pod_monitor' would scrape every pod twice; set one, "
                 "got both"
-            )
-        if self.service_monitor is not None and self.frontend.service_type != "ClusterIP":
-            raise ValueError(
-                "'service_monitor' cannot scrape a frontend whose Service is "
-                f"'{self.frontend.service_type}': that Service leaves out the metrics port, "
-                "which would be open on the nodes; use 'pod_monitor'"
             )
 
 

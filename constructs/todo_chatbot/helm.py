@@ -43,7 +43,13 @@ from .secret import AI_KEYS, BETTER_AUTH_SECRET, DATABASE_URL, FRONTEND_DATABASE
 from .service_monitor import COMPONENT_NAME as METRICS
 from .service_monitor import METRICS_PATH, ScrapeProps
 from .values import default_of
-from .workload import AutoscalingProps, WorkloadProps, camel_case, chart_values
+from .workload import (
+    AutoscalingProps,
+    WorkloadProps,
+    camel_case,
+    chart_values,
+    metrics_component,
+)
 
 FULLNAME = '{{ include "todo-chatbot.fullname" . }}'
 SECRET_NAME = '{{ include "todo-chatbot.secretName" . }}'
@@ -333,7 +339,7 @@ def _own_image(objects: _Objects, component: str) -> None:
         service["port"] = port
     metrics_port = _number(f"{component}.containerPorts.metrics")
     container["ports"][1]["containerPort"] = metrics_port
-    metrics_service = objects.get("Service", component)["spec"]["ports"][1]
+    (metrics_service,) = objects.get("Service", metrics_component(component))["spec"]["ports"]
     metrics_service["port"] = metrics_service["targetPort"] = metrics_port
 
     for var in container["env"]:
@@ -469,10 +475,9 @@ def _frontend_service(objects: _Objects) -> None:
     spec[if_key(exposed, "externalTrafficPolicy")] = _value(
         "frontend.service.externalTrafficPolicy"
     )
-    # Any other type would open the metrics port on the nodes too (Workload's Service).
-    spec["ports"][1][ITEM_IF] = 'eq .Values.frontend.service.type "ClusterIP"'
     for component in ("backend", "frontend"):
-        objects.get("Service", component)["spec"].pop("externalIPs", None)
+        for service in (component, metrics_component(component)):
+            objects.get("Service", service)["spec"].pop("externalIPs", None)
 
 
 def _entry_point(objects: _Objects, kind: str, section: str) -> dict[str, Any]:
@@ -660,9 +665,11 @@ def _migrations(objects: _Objects) -> None:
 
 
 def _metrics(objects: _Objects) -> None:
-    """The monitors, the rules and the pods' prometheus.io annotations, behind metrics.*."""
+    """The metrics Services, the monitors, the rules and the pods' prometheus.io annotations,
+    behind metrics.*."""
     enabled = ".Values.metrics.enabled"
     for component in ("backend", "frontend"):
+        objects.only_if(objects.get("Service", metrics_component(component)), enabled)
         template = objects.get("Deployment", component)["spec"]["template"]["metadata"]
         annotated = f"and {enabled} .Values.metrics.annotations"
         template["annotations"][if_key(annotated, "prometheus.io/scrape")] = "true"

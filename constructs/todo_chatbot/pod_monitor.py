@@ -27,7 +27,7 @@ class PodMonitor(Construct):
             "Resource",
             metadata=props.metadata(props.monitor_labels),
             spec=monitoring.PodMonitorSpec(
-                selector=scrape_selector(targets, props),
+                selector=scrape_selector([target.component for target in targets], props),
                 pod_target_labels=list(SCRAPED_POD_LABELS),
                 pod_metrics_endpoints=[
                     monitoring.PodMonitorSpecPodMetricsEndpoints(**scrape_endpoint(props))

@@ -1,4 +1,5 @@
-"""Prometheus Operator scraping of both components through their Services: a ServiceMonitor."""
+"""Prometheus Operator scraping of both components through their metrics Services: a
+ServiceMonitor."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import todo_chatbot.monitoring as monitoring
 from constructs import Construct
 
 from .labels import COMPONENT, SCRAPED_POD_LABELS, Labels
-from .workload import METRICS_PORT_NAME, Workload
+from .workload import METRICS_PORT_NAME, Workload, metrics_component
 
 METRICS_PATH = "/metrics"
 """Path of the images' metrics on the metrics port (docs/contract.md)."""
@@ -79,17 +80,16 @@ def seconds(duration: str) -> float:
     )
 
 
-def scrape_selector(targets: Sequence[Workload], props: ScrapeProps) -> dict[str, Any]:
+def scrape_selector(components: Sequence[str], props: ScrapeProps) -> dict[str, Any]:
     """What a monitor selects (`spec.selector`): the release's labels but the component, and
-    the components (`app.kubernetes.io/component In ...`); fails for none."""
-    if not targets:
+    the `components` (`app.kubernetes.io/component In ...`); fails for none."""
+    if not components:
         raise ValueError("a monitor needs at least one component to scrape, got none")
-    components = [target.component for target in targets]
     labels = props.labels.selector(components[0])
     del labels[COMPONENT]
     return {
         "match_labels": labels,
-        "match_expressions": [{"key": COMPONENT, "operator": "In", "values": components}],
+        "match_expressions": [{"key": COMPONENT, "operator": "In", "values": list(components)}],
     }
 
 
@@ -104,7 +104,8 @@ def scrape_endpoint(props: ScrapeProps) -> dict[str, Any]:
 
 
 class ServiceMonitor(Construct):
-    """Scrapes the `metrics` port of the targets' Services; child `Resource`.
+    """Scrapes the targets' metrics Services (by their component label, which the app's
+    Services do not carry); child `Resource`.
 
     Every series gets the pods' instance and component labels
     (`app_kubernetes_io_instance`, `app_kubernetes_io_component`), which the
@@ -121,7 +122,9 @@ class ServiceMonitor(Construct):
             "Resource",
             metadata=props.metadata(props.monitor_labels),
             spec=monitoring.ServiceMonitorSpec(
-                selector=scrape_selector(targets, props),
+                selector=scrape_selector(
+                    [metrics_component(target.component) for target in targets], props
+                ),
                 pod_target_labels=list(SCRAPED_POD_LABELS),
                 endpoints=[monitoring.ServiceMonitorSpecEndpoints(**scrape_endpoint(props))],
             ),

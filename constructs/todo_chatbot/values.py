@@ -303,7 +303,8 @@ class ContainerPorts:
     metrics: int = param(
         default_of(WorkloadProps, "metrics_port"),
         "Port of the image's /metrics, apart from http so that no Ingress or HTTPRoute reaches "
-        "it: the container port and Service port named metrics, which the monitors scrape",
+        "it: the container port named metrics and, with metrics.enabled, the only port of the "
+        "component's metrics Service, which the monitors scrape",
         minimum=1,
         maximum=65535,
     )
@@ -707,8 +708,9 @@ class PodMonitor(Monitor):
 class ServiceMonitor(Monitor):
     enabled: bool = param(
         False,
-        "Create a Prometheus Operator ServiceMonitor scraping both components' metrics port "
-        "(with metrics.enabled; needs the operator's CRDs)",
+        "Create a Prometheus Operator ServiceMonitor scraping both components' metrics "
+        "Services, whatever frontend.service.type is (with metrics.enabled; needs the "
+        "operator's CRDs)",
     )
 
 
@@ -738,8 +740,9 @@ class PrometheusRule:
 class Metrics:
     enabled: bool = param(
         False,
-        "Create what Prometheus uses, as set below; false means none of it (each pod still "
-        "serves /metrics on containerPorts.metrics)",
+        "Create what Prometheus uses: each component's headless ClusterIP metrics Service "
+        "(<fullname>-<component>-metrics, the metrics port only) and what is set below; false "
+        "means none of it (each pod still serves /metrics on containerPorts.metrics)",
     )
     annotations: bool = param(
         False,

@@ -41,7 +41,7 @@ SERVICE_TYPES = dict(
 METRICS_PORT = 9090
 """Port of the images' `GET /metrics`, apart from the app port (docs/contract.md)."""
 METRICS_PORT_NAME = "metrics"
-"""Name of the metrics port of the containers and Services, which the monitors scrape."""
+"""Name of the metrics port of the containers and metrics Services, which the monitors scrape."""
 INSTANCE_NAME = "INSTANCE_NAME"
 """Variable holding the pod's name (downward API), set in every component."""
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -230,8 +230,9 @@ class WorkloadProps:
     and NetworkPolicies' port; default: the image contract's (8000 backend, 3000 frontend)."""
     metrics_port: int = METRICS_PORT
     """Port of the image's `/metrics`, apart from `container_port` so that no route to the
-    app reaches it: a container port and, on a ClusterIP Service only (any other type would
-    open it on the nodes), a Service port named "metrics"; default: 9090."""
+    app reaches it: a container port and the port of the metrics Service, both named
+    "metrics"; the app's Service never carries it (a NodePort or LoadBalancer one would open
+    it on the nodes); default: 9090."""
 
     # Bring-your-own-image knobs: each is also a chart value (see `chart_value`).
     command: tuple[str, ...] = chart_value(
@@ -404,10 +405,21 @@ class WorkloadProps:
             )
 
 
-class Workload(Construct):
-    """One component: its pods, their Service, identity, config and scaling.
+def metrics_component(component: str) -> str:
+    """Component label of `component`'s metrics Service (`backend` -> `backend-metrics`); the
+    same suffix turns the app Service's name into the metrics Service's.
 
-    Children (stable ids): `Resource` (Deployment), `Service`, `ServiceAccount`,
+    A label only the metrics Services carry, so the ServiceMonitor selects them and never the
+    app's Services.
+    """
+    return f"{component}-metrics"
+
+
+class Workload(Construct):
+    """One component: its pods, their Services, identity, config and scaling.
+
+    Children (stable ids): `Resource` (Deployment), `Service` (the app's port only),
+    `MetricsService` (the metrics port only, "<name>-metrics"), `ServiceAccount`,
     `Config` (ConfigMap), and when enabled `Autoscaler`, `DisruptionBudget`.
     """
 
@@ -609,24 +621,30 @@ class Workload(Construct):
             metadata=metadata(),
             type=SERVICE_TYPES[props.service_type],
             ports=[
-                kplus.ServicePort(name="http", port=props.service_port or port, target_port=port),
-                # A NodePort or LoadBalancer Service would give the metrics port a node port
-                # too, open to whoever reaches the nodes: there it stays on the pods only.
-                *(
-                    [
-                        kplus.ServicePort(
-                            name=METRICS_PORT_NAME,
-                            port=props.metrics_port,
-                            target_port=props.metrics_port,
-                        )
-                    ]
-                    if props.service_type == "ClusterIP"
-                    else []
-                ),
+                kplus.ServicePort(name="http", port=props.service_port or port, target_port=port)
             ],
         )
-        for key, value in self.selector_labels.items():
-            self.service.select_label(key, value)
+        # Apart from the app's Service, so that its type (a NodePort or LoadBalancer gives every
+        # port a node port) never opens the metrics port on the nodes. Headless: Prometheus
+        # scrapes each pod's endpoint by itself, and a virtual IP would only hand a request to
+        # any one pod, whose counters say nothing of the others.
+        self.metrics_service = kplus.Service(
+            self,
+            "MetricsService",
+            metadata=ApiObjectMetadata(
+                name=metrics_component(name), labels=props.labels.of(metrics_component(component))
+            ),
+            type=kplus.ServiceType.CLUSTER_IP,
+            cluster_ip="None",
+            ports=[
+                kplus.ServicePort(
+                    name=METRICS_PORT_NAME, port=props.metrics_port, target_port=props.metrics_port
+                )
+            ],
+        )
+        for service in (self.service, self.metrics_service):
+            for key, value in self.selector_labels.items():
+                service.select_label(key, value)
 
         if props.autoscaling is not None:
             kplus.HorizontalPodAutoscaler(

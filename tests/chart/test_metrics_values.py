@@ -1,9 +1,10 @@
-"""metrics.*: the metrics port, the Prometheus Operator's objects, annotations, the scraper."""
+"""metrics.*: the metrics port and Services, the Prometheus Operator's objects, annotations,
+the scraper."""
 
 import promql_parser
 import pytest
 from support import k8s_schema
-from support.manifests import all_of, by_kind, container
+from support.manifests import all_of, by_kind, container, selected
 from test_bad_input import refused
 from test_own_image_values import notes_of
 from todo_chatbot.service_monitor import DURATION
@@ -18,31 +19,59 @@ ALL_ON = {
 }
 
 
-def services_and_pods(manifests):
+def metrics_services_and_pods(manifests):
     for component in ("backend", "frontend"):
         yield (
             component,
-            by_kind(manifests, "Service", f"todo-todo-chatbot-{component}"),
+            by_kind(manifests, "Service", f"todo-todo-chatbot-{component}-metrics"),
             by_kind(manifests, "Deployment", f"todo-todo-chatbot-{component}"),
         )
 
 
-def test_every_pod_and_service_has_a_metrics_port_by_default(render):
+def metrics_services(manifests):
+    return [m for m in all_of(manifests, "Service") if m["metadata"]["name"].endswith("-metrics")]
+
+
+def test_every_pod_has_a_metrics_port_and_no_service_carries_it_by_default(render):
     manifests = render()
-    for _, service, deployment in services_and_pods(manifests):
-        assert {"name": "metrics", "port": METRICS_PORT, "targetPort": METRICS_PORT} in service[
-            "spec"
-        ]["ports"]
+    for component in ("backend", "frontend"):
+        deployment = by_kind(manifests, "Deployment", f"todo-todo-chatbot-{component}")
         assert {"containerPort": METRICS_PORT, "name": "metrics"} in container(deployment)["ports"]
         annotations = deployment["spec"]["template"]["metadata"]["annotations"]
         assert not [key for key in annotations if key.startswith("prometheus.io/")]
+    assert [
+        [port["name"] for port in service["spec"]["ports"]]
+        for service in all_of(manifests, "Service")
+    ] == [["http"], ["http"]]
     assert not [m for m in manifests if m["kind"] in MONITORING_KINDS]
 
 
-def test_monitors_need_metrics_enabled(render):
+def test_monitors_and_metrics_services_need_metrics_enabled(render):
     values = {"serviceMonitor": {"enabled": True}, "prometheusRule": {"enabled": True}}
     manifests = render({"metrics": {**values, "annotations": True}})
     assert not [m for m in manifests if m["kind"] in MONITORING_KINDS]
+    assert metrics_services(manifests) == []
+
+
+@pytest.mark.parametrize("service_type", ["ClusterIP", "NodePort", "LoadBalancer"])
+def test_each_component_has_a_headless_metrics_service_whatever_the_service_type(
+    render, service_type
+):
+    values = {"metrics": {"enabled": True}, "frontend": {"service": {"type": service_type}}}
+    manifests = render(values)
+    for component, service, deployment in metrics_services_and_pods(manifests):
+        assert service["metadata"]["labels"]["app.kubernetes.io/component"] == (
+            f"{component}-metrics"
+        )
+        assert service["spec"]["type"] == "ClusterIP"
+        assert service["spec"]["clusterIP"] == "None"
+        assert service["spec"]["ports"] == [
+            {"name": "metrics", "port": METRICS_PORT, "targetPort": METRICS_PORT}
+        ]
+        pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
+        assert service["spec"]["selector"].items() <= pod_labels.items()
+        app = by_kind(manifests, "Service", f"todo-todo-chatbot-{component}")
+        assert [port["name"] for port in app["spec"]["ports"]] == ["http"]
 
 
 def test_no_route_reaches_the_metrics_port(render):
@@ -84,10 +113,10 @@ def test_service_monitor(render):
     assert monitor["spec"]["endpoints"] == [
         {"interval": "1m", "path": "/metrics", "port": "metrics", "scrapeTimeout": "20s"}
     ]
-    selector = monitor["spec"]["selector"]
-    for component, service, _ in services_and_pods(manifests):
-        assert selector["matchLabels"].items() <= service["metadata"]["labels"].items()
-        assert component in selector["matchExpressions"][0]["values"]
+    assert sorted(selected(manifests, "Service", monitor["spec"]["selector"])) == [
+        "todo-todo-chatbot-backend-metrics",
+        "todo-todo-chatbot-frontend-metrics",
+    ]
     assert all_of(manifests, "PodMonitor") == []
 
 
@@ -107,7 +136,7 @@ def test_pod_monitor_instead(render):
     monitor = by_kind(manifests, "PodMonitor")
     assert monitor["metadata"]["labels"]["team"] == "ops"
     assert monitor["spec"]["podMetricsEndpoints"][0]["port"] == "metrics"
-    for _, _, deployment in services_and_pods(manifests):
+    for _, _, deployment in metrics_services_and_pods(manifests):
         pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
         assert monitor["spec"]["selector"]["matchLabels"].items() <= pod_labels.items()
     assert all_of(manifests, "ServiceMonitor") == []
@@ -140,13 +169,13 @@ def test_annotations_name_each_components_metrics_port(render):
     values = {"metrics": {"enabled": True, "annotations": True}}
     manifests = render({**values, "backend": {"containerPorts": {"metrics": 9100}}})
     ports = {}
-    for component, service, deployment in services_and_pods(manifests):
+    for component, service, deployment in metrics_services_and_pods(manifests):
         annotations = deployment["spec"]["template"]["metadata"]["annotations"]
         assert annotations["prometheus.io/scrape"] == "true"
         assert annotations["prometheus.io/path"] == "/metrics"
         ports[component] = annotations["prometheus.io/port"]
-        metrics = next(port for port in service["spec"]["ports"] if port["name"] == "metrics")
-        assert str(metrics["targetPort"]) == ports[component]
+        (metrics,) = service["spec"]["ports"]
+        assert str(metrics["port"]) == str(metrics["targetPort"]) == ports[component]
     assert ports == {"backend": "9100", "frontend": str(METRICS_PORT)}
 
 
@@ -189,24 +218,38 @@ def test_fails_when_both_monitors_are_enabled(render):
 
 
 @pytest.mark.parametrize("service_type", ["NodePort", "LoadBalancer"])
-def test_an_exposed_frontend_service_leaves_out_the_metrics_port(render, service_type):
-    manifests = render({"frontend": {"service": {"type": service_type}}})
-    service = by_kind(manifests, "Service", "todo-todo-chatbot-frontend")
-    assert [port["name"] for port in service["spec"]["ports"]] == ["http"]
-    deployment = by_kind(manifests, "Deployment", "todo-todo-chatbot-frontend")
-    assert "metrics" in [port.get("name") for port in container(deployment)["ports"]]
+def test_an_exposed_frontend_gives_the_metrics_port_no_node_port(render, service_type):
+    values = {
+        "frontend": {"service": {"type": service_type, "nodePort": 30080}},
+        "metrics": {"enabled": True, "serviceMonitor": {"enabled": True}},
+    }
+    manifests = render(values)
+    frontend = by_kind(manifests, "Service", "todo-todo-chatbot-frontend")
+    assert [port["name"] for port in frontend["spec"]["ports"]] == ["http"]
+    # Only a NodePort or LoadBalancer Service opens ports on the nodes; none holds the metrics
+    # port.
+    exposed = [
+        port
+        for service in all_of(manifests, "Service")
+        if service["spec"]["type"] != "ClusterIP"
+        for port in service["spec"]["ports"]
+    ]
+    assert [port["name"] for port in exposed] == ["http"]
+    assert METRICS_PORT not in {port.get("targetPort") for port in exposed}
 
 
-def test_fails_when_a_service_monitor_would_miss_an_exposed_frontend(render):
+def test_the_service_monitor_scrapes_a_node_port_frontend(render):
     values = {
         "frontend": {"service": {"type": "NodePort"}},
-        "metrics": {"serviceMonitor": {"enabled": True}},
+        "metrics": {"enabled": True, "serviceMonitor": {"enabled": True}},
     }
-    assert (
-        "metrics.serviceMonitor.enabled cannot scrape the frontend when frontend.service.type is "
-        "NodePort: that Service leaves out the metrics port, which would be open on the nodes; "
-        "use metrics.podMonitor.enabled" in refused(render, values)
-    )
+    manifests = render(values)
+    monitor = by_kind(manifests, "ServiceMonitor")
+    assert sorted(selected(manifests, "Service", monitor["spec"]["selector"])) == [
+        "todo-todo-chatbot-backend-metrics",
+        "todo-todo-chatbot-frontend-metrics",
+    ]
+    assert monitor["spec"]["endpoints"][0]["port"] == "metrics"
 
 
 def test_fails_when_the_metrics_port_is_the_app_port(render):

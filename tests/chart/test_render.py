@@ -151,6 +151,8 @@ SCENARIOS = {
             "prometheusRule": {"enabled": True, "labels": {"release": "prometheus"}},
         },
         "networkPolicy": {"metricsNamespace": "monitoring"},
+        # A cloud's way to publish the frontend, scraped through the metrics Services anyway.
+        "frontend": {"service": {"type": "LoadBalancer"}},
     },
     "metrics-pod-monitor": {
         "metrics": {"enabled": True, "podMonitor": {"enabled": True, "labels": {"team": "ops"}}}

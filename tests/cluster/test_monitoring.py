@@ -149,7 +149,7 @@ def test_only_the_monitored_release_gets_monitors_rules_and_a_scraper_namespace(
     values = deploy.local_values(monitored=True)
     assert values["metrics"] == {
         "enabled": True,
-        "podMonitor": {"enabled": True},
+        "serviceMonitor": {"enabled": True},
         "prometheusRule": {"enabled": True},
     }
     assert values["networkPolicy"]["metricsNamespace"] == monitoring.NAMESPACE
@@ -174,4 +174,4 @@ def test_only_the_monitored_release_gets_monitors_rules_and_a_scraper_namespace(
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
     kinds = {item["kind"] for item in yaml.safe_load_all(rendered) if item}
-    assert {"PodMonitor", "PrometheusRule"} <= kinds
+    assert {"ServiceMonitor", "PrometheusRule"} <= kinds

@@ -1,11 +1,12 @@
-"""Prometheus on the local cluster, for real: the chart's PodMonitor and PrometheusRule at work.
+"""Prometheus on the local cluster, for real: the chart's ServiceMonitor and PrometheusRule at work.
 
 `make up` runs the Prometheus Operator and a Prometheus in the `monitoring` namespace and deploys
-its release with the chart's PodMonitor and PrometheusRule. From the end user's side,
-Prometheus' HTTP API answers on its NodePort; it scrapes both components (the scraper's namespace
-is admitted to their metrics port) and the chart's recording rules give each component its
-request rate, error ratio, availability and p95 latency. The user reaches no `/metrics`: not on
-the metrics port of the frontend's Service, not through its NodePort, not through the Ingress.
+its release with the chart's ServiceMonitor, which selects each component's metrics Service (the
+NodePort frontend's too), and PrometheusRule. From the end user's side, Prometheus' HTTP API
+answers on its NodePort; it scrapes both components (the scraper's namespace is admitted to their
+metrics port) and the chart's recording rules give each component its request rate, error ratio,
+availability and p95 latency. The user reaches no `/metrics`: the frontend's NodePort Service has
+no metrics port, and neither its NodePort nor the Ingress serves it.
 
 Runs against the release `make up` deployed; without a running cluster, the module boots one
 and deploys the release, and takes it down after.
@@ -111,6 +112,12 @@ def test_prometheus_scrapes_both_components_through_the_charts_monitor(release: 
     targets = release_targets()
     components = {target["labels"]["app_kubernetes_io_component"] for target in targets}
     assert components == set(COMPONENTS)
+    # One target a pod, each through its component's metrics Service (the ServiceMonitor's
+    # `service` label; a PodMonitor's targets have none): none through the app's Services.
+    assert len(targets) == len(running)
+    for target in targets:
+        component = target["labels"]["app_kubernetes_io_component"]
+        assert target["labels"]["service"].endswith(f"-{component}-metrics"), target["labels"]
     # The metrics port, never the app's.
     urls = {urllib.parse.urlsplit(target["scrapeUrl"]) for target in targets}
     assert {(url.port, url.path) for url in urls} == {(DEFAULT_METRICS_PORT, "/metrics")}
@@ -167,6 +174,13 @@ def test_the_users_side_reaches_no_metrics(release: None) -> None:
     )["items"]
     # A NodePort Service would give the metrics port a node port: the chart leaves it out.
     assert [port["name"] for port in service["spec"]["ports"]] == ["http"]
+    metrics = f"app.kubernetes.io/instance={RELEASE},app.kubernetes.io/component=frontend-metrics"
+    (metrics_service,) = json.loads(
+        kubectl("-n", NAMESPACE, "get", "services", "-l", metrics, "-o", "json")
+    )["items"]
+    assert metrics_service["spec"]["type"] == "ClusterIP"
+    assert metrics_service["spec"]["clusterIP"] == "None"
+    assert not [port for port in metrics_service["spec"]["ports"] if "nodePort" in port]
     for url, host in (
         (f"{deploy.public_url()}/metrics", None),
         (f"{traefik.ingress_url()}/metrics", deploy.INGRESS_HOST),

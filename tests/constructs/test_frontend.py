@@ -76,19 +76,23 @@ def test_service_port_80_forwards_to_the_contract_port(chart, secrets):
     manifests = synth(chart, secrets, service_type="NodePort")
     service = by_kind(manifests, "Service", "todo-chatbot-frontend")
     assert service["spec"]["type"] == "NodePort"
-    # No metrics port: it would get a node port of its own, open on the nodes.
     assert service["spec"]["ports"] == [{"name": "http", "port": 80, "targetPort": 3000}]
     deployment = by_kind(manifests, "Deployment", "todo-chatbot-frontend")
     assert container(deployment)["readinessProbe"]["httpGet"]["port"] == 3000
 
 
-def test_a_cluster_ip_service_carries_the_metrics_port(chart, secrets):
-    service = by_kind(synth(chart, secrets), "Service", "todo-chatbot-frontend")
-    assert service["spec"]["ports"][1] == {
-        "name": "metrics",
-        "port": METRICS_PORT,
-        "targetPort": METRICS_PORT,
-    }
+@pytest.mark.parametrize("service_type", ["NodePort", "LoadBalancer"])
+def test_an_exposed_frontend_opens_no_metrics_port_on_the_nodes(chart, secrets, service_type):
+    manifests = synth(chart, secrets, service_type=service_type)
+    # The metrics port is on the ClusterIP metrics Service only: a NodePort or LoadBalancer
+    # Service would give it a node port, open to whoever reaches the nodes.
+    app = by_kind(manifests, "Service", "todo-chatbot-frontend")
+    assert [port["name"] for port in app["spec"]["ports"]] == ["http"]
+    metrics = by_kind(manifests, "Service", "todo-chatbot-frontend-metrics")["spec"]
+    assert metrics["type"] == "ClusterIP"
+    assert metrics["ports"] == [
+        {"name": "metrics", "port": METRICS_PORT, "targetPort": METRICS_PORT}
+    ]
 
 
 def test_fails_when_public_url_is_not_http(chart, secrets):

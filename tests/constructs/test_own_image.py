@@ -36,9 +36,8 @@ def test_container_port_drives_the_port_probes_and_service(chart, secrets):
     assert {main[f"{p}Probe"]["httpGet"]["port"] for p in ("liveness", "readiness", "startup")} == {
         8080
     }
-    assert by_kind(manifests, "Service")["spec"]["ports"] == [
-        {"name": "http", "port": 8080, "targetPort": 8080},
-        {"name": "metrics", "port": METRICS_PORT, "targetPort": METRICS_PORT},
+    assert by_kind(manifests, "Service", "todo-chatbot-backend")["spec"]["ports"] == [
+        {"name": "http", "port": 8080, "targetPort": 8080}
     ]
 
 

@@ -143,7 +143,8 @@ def test_standard_labels_and_selectors(manifests):
             "app.kubernetes.io/component",
         )
     }
-    assert by_kind(manifests, "Service")["spec"]["selector"] == selector
+    for service in ("todo-chatbot-backend", "todo-chatbot-backend-metrics"):
+        assert by_kind(manifests, "Service", service)["spec"]["selector"] == selector
     assert deployment["spec"]["template"]["metadata"]["labels"].items() >= selector.items()
 
 
@@ -156,12 +157,24 @@ def test_chart_label_when_given(chart, secrets):
 
 
 def test_service_is_cluster_internal_by_default(manifests):
-    service = by_kind(manifests, "Service")
+    service = by_kind(manifests, "Service", "todo-chatbot-backend")
     assert service["spec"]["type"] == "ClusterIP"
+    assert service["spec"]["ports"] == [{"name": "http", "port": 8000, "targetPort": 8000}]
+
+
+@pytest.mark.parametrize("service_type", ["ClusterIP", "NodePort", "LoadBalancer"])
+def test_a_headless_metrics_service_whatever_the_service_type(chart, secrets, service_type):
+    manifests = synth_backend(chart, secrets, service_type=service_type)
+    service = by_kind(manifests, "Service", "todo-chatbot-backend-metrics")
+    assert service["spec"]["type"] == "ClusterIP"
+    assert service["spec"]["clusterIP"] == "None"
     assert service["spec"]["ports"] == [
-        {"name": "http", "port": 8000, "targetPort": 8000},
-        {"name": "metrics", "port": METRICS_PORT, "targetPort": METRICS_PORT},
+        {"name": "metrics", "port": METRICS_PORT, "targetPort": METRICS_PORT}
     ]
+    # A label the app's Service lacks, which the ServiceMonitor selects.
+    assert service["metadata"]["labels"]["app.kubernetes.io/component"] == "backend-metrics"
+    app = by_kind(manifests, "Service", "todo-chatbot-backend")
+    assert [port["name"] for port in app["spec"]["ports"]] == ["http"]
 
 
 def test_no_autoscaler_by_default_and_fixed_replicas(manifests):
@@ -275,6 +288,6 @@ def test_metrics_port_names_a_container_and_a_service_port(chart, secrets):
     assert {"containerPort": 9100, "name": "metrics"} in container(
         by_kind(manifests, "Deployment")
     )["ports"]
-    assert {"name": "metrics", "port": 9100, "targetPort": 9100} in by_kind(manifests, "Service")[
-        "spec"
-    ]["ports"]
+    assert by_kind(manifests, "Service", "todo-chatbot-backend-metrics")["spec"]["ports"] == [
+        {"name": "metrics", "port": 9100, "targetPort": 9100}
+    ]

@@ -28,6 +28,22 @@ def all_of(manifests: list[Manifest], kind: str) -> list[Manifest]:
     return [m for m in manifests if m["kind"] == kind]
 
 
+def selected(manifests: list[Manifest], kind: str, selector: Manifest) -> list[str]:
+    """Names of the objects of `kind` whose labels a label selector (`matchLabels` and
+    `In` expressions) matches."""
+    expressions = selector.get("matchExpressions", [])
+    assert {expression["operator"] for expression in expressions} <= {"In"}
+    return [
+        m["metadata"]["name"]
+        for m in all_of(manifests, kind)
+        if selector.get("matchLabels", {}).items() <= m["metadata"]["labels"].items()
+        and all(
+            m["metadata"]["labels"].get(expression["key"]) in expression["values"]
+            for expression in expressions
+        )
+    ]
+
+
 def container(deployment: Manifest) -> Manifest:
     containers = deployment["spec"]["template"]["spec"]["containers"]
     assert len(containers) == 1

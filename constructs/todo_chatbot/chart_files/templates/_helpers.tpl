@@ -259,9 +259,6 @@ print a secret.
 {{- if and .Values.metrics.serviceMonitor.enabled .Values.metrics.podMonitor.enabled }}
 {{- fail "metrics.serviceMonitor.enabled and metrics.podMonitor.enabled would scrape every pod twice: enable one" }}
 {{- end }}
-{{- if and .Values.metrics.serviceMonitor.enabled (ne .Values.frontend.service.type "ClusterIP") }}
-{{- fail (printf "metrics.serviceMonitor.enabled cannot scrape the frontend when frontend.service.type is %s: that Service leaves out the metrics port, which would be open on the nodes; use metrics.podMonitor.enabled" .Values.frontend.service.type) }}
-{{- end }}
 {{- if and .Values.httpRoute.enabled (not .Values.httpRoute.parentRefs) }}
 {{- fail "httpRoute.parentRefs must name at least one Gateway when httpRoute.enabled is true" }}
 {{- end }}
