@@ -1,7 +1,8 @@
-"""The command line of the benchmark: `run` (make bench), `short` (make bench-short).
+"""The command line of the benchmark: `run` (make bench), `short` (make bench-short), `soak
+[MINUTES]` (make soak).
 
-`run` and `short` work on the host against the running local cluster (`make up`); `load` and
-`pageload` are what they start inside the user's network namespace.
+`run`, `short` and `soak` work on the host against the running local cluster (`make up`);
+`load` and `pageload` are what they start inside the user's network namespace.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 from localcluster.settings import paths_from_env
 
-from bench import host, load, pageload, release, report, scenarios
+from bench import host, load, pageload, release, report, scenarios, soak
 from bench.kube import Kube, poll
 
 REPO = Path(__file__).resolve().parents[1]
@@ -149,11 +150,13 @@ def main(argv: list[str]) -> int:
         host.save_json(saved, document)
         write_docs(document)
         return 0
+    if command == "soak":
+        return soak.main(float(rest[0]) if rest else soak.DEFAULT_MINUTES)
     if command == "load":
         load.main(rest)
         return 0
     if command == "pageload":
         pageload.main(rest)
         return 0
-    print("usage: python -m bench run|short|load|pageload", file=sys.stderr)
+    print("usage: python -m bench run|short|soak [MINUTES]|load|pageload", file=sys.stderr)
     return 2

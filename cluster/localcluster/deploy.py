@@ -74,8 +74,8 @@ def local_values(
     `many_users` lifts the frontend's per-address sign-up limit for the e2e suite and the
     benchmark, whose many users all come from the one user namespace, and the backend's
     per-user chat rate for the benchmark's random mix. `monitored` adds the chart's
-    ServiceMonitor and PrometheusRule, which the cluster's Prometheus (monitoring.py) selects,
-    and admits its namespace to the metrics port.
+    PodMonitor and PrometheusRule, which the cluster's Prometheus (monitoring.py) selects,
+    scraped every `monitoring.SCRAPE_INTERVAL`, and admits its namespace to the metrics port.
     """
     node_ip = f"{settings.NODE_IP}/32"
     values: dict[str, Any] = {
@@ -114,7 +114,7 @@ def local_values(
     if monitored:
         values["metrics"] = {
             "enabled": True,
-            "podMonitor": {"enabled": True},
+            "podMonitor": {"enabled": True, "interval": monitoring.SCRAPE_INTERVAL},
             "prometheusRule": {"enabled": True},
         }
         values["networkPolicy"]["metricsNamespace"] = monitoring.NAMESPACE

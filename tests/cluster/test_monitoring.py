@@ -145,7 +145,7 @@ def test_only_the_monitored_release_gets_monitors_rules_and_a_scraper_namespace(
     values = deploy.local_values(monitored=True)
     assert values["metrics"] == {
         "enabled": True,
-        "serviceMonitor": {"enabled": True},
+        "podMonitor": {"enabled": True, "interval": "5s"},
         "prometheusRule": {"enabled": True},
     }
     assert values["networkPolicy"]["metricsNamespace"] == monitoring.NAMESPACE
