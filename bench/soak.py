@@ -31,7 +31,7 @@ from localcluster.settings import paths_from_env
 from todo_chatbot.prometheus_rule import record_name
 
 from bench import host, prometheus, release, scenarios, soak_report, stats
-from bench.kube import Kube, Pod
+from bench.kube import Kube, Pod, poll
 
 REPO = Path(__file__).resolve().parents[1]
 RELEASE = release.Release(name="soak", namespace="soak", node_port=30490, monitored=True)
@@ -200,10 +200,7 @@ def from_prometheus(start: float, end: float) -> dict[str, Any]:
     """
     seconds = round(end - start)
     window = "1h" if seconds <= 3600 else "1d"
-    selector = (
-        f"namespace='{RELEASE.namespace}',app_kubernetes_io_instance='{RELEASE.name}',"
-        "app_kubernetes_io_component='frontend'"
-    )
+    selector = _frontend()
     user_routes = f"{selector},route!~'/healthz|/readyz'"
     evaluated = end + monitoring.EVALUATION_INTERVAL_SECONDS
     time.sleep(max(0.0, evaluated + 5 - time.time()))
@@ -264,6 +261,9 @@ def summarize(
     return {
         "requests": len(window),
         "failed": sum(s[3] != "ok" for s in window),
+        # What a pod answered with a 5xx, which its counters hold too (the rest never had an
+        # answer, or had another status).
+        "answered_5xx": sum(s[3].startswith("HTTP 5") for s in window),
         "requests_per_second": round(rate, 2),
         "availability": _ok_share(window),
         "availability_without_announced": _ok_share(outside_announced),
@@ -294,11 +294,40 @@ def _buckets(samples: list[stats.Sample], start: float, end: float) -> list[dict
     return buckets
 
 
+def _frontend() -> str:
+    """The PromQL matchers of the soak release's frontend."""
+    return (
+        f"namespace='{RELEASE.namespace}',app_kubernetes_io_instance='{RELEASE.name}',"
+        "app_kubernetes_io_component='frontend'"
+    )
+
+
+def wait_watched() -> None:
+    """Wait until every pod is scraped and the chart's rules answer for the frontend.
+
+    A new namespace's PodMonitor reaches Prometheus through the operator and a configuration
+    reload, a minute or two; requests before a pod's first scrape would be in no counter.
+    """
+    pods = sum(BOTH.values())
+    up = f"count(up{{namespace='{RELEASE.namespace}'}} == 1)"
+    recorded = f"{record_name('availability', 'ratio_rate5m')}{{{_frontend()}}}"
+    poll(
+        f"Prometheus scraping {pods} pods of {RELEASE.namespace}, rules recorded",
+        lambda: (
+            prometheus.value(up, time.time()) == pods
+            and prometheus.value(recorded, time.time()) is not None
+        ),
+        timeout=scenarios.READY_TIMEOUT_SECONDS,
+    )
+
+
 def soak(bench: scenarios.Bench, minutes: float) -> dict[str, Any]:
     """Install the release at 2 replicas, load it for `minutes` while the faults run."""
     bench.log(f"soak: release {RELEASE.name} with 2 replicas of each component")
     release.helm_upgrade(bench.paths, RELEASE, bench.chart_ref, HA)
     bench.wait_settled(BOTH)
+    bench.log("soak: waiting until Prometheus scrapes every pod and records the rules")
+    wait_watched()
     services_before = scenarios.host_service_pids(bench.paths)
     seconds = minutes * 60
     bench.log(f"soak: {USERS} users for {minutes:g} min, faults every {seconds / 7:.0f} s")

@@ -67,7 +67,8 @@ def details(results: dict[str, Any]) -> str:
         "| Availability | Requests | Failed or 5xx | Availability |",
         "| --- | --- | --- | --- |",
         f"| load generator (every request it sent) | {results['requests']} "
-        f"| {results['failed']} | {_percent(results['availability'])} |",
+        f"| {results['failed']} (answered 5xx: {results['answered_5xx']}) "
+        f"| {_percent(results['availability'])} |",
         f"| Prometheus, frontend's user routes (`http_requests_total`, 5xx) "
         f"| {prom['user_route_requests']} | {prom['user_route_5xx']} "
         f"| {_percent(prom['user_route_availability'])} |",
