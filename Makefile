@@ -162,9 +162,10 @@ down: cluster-down ## Stop the local cluster (alias of cluster-down).
 lint: ## ruff and mypy (strict) on the project's own code.
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
-	$(RUN) mypy constructs/todo_chatbot main.py app/common/todo_common app/backend/todo_backend \
-		app/frontend/todo_frontend app/ai_standin app/foreign/foreign images/build.py images/imagebuild \
-		tools/gotools.py tools/toolchain tools/kube_context.py cluster/localcluster bench
+	$(RUN) mypy constructs/todo_chatbot main.py app/common/todo_contract app/common/todo_common \
+		app/backend/todo_backend app/frontend/todo_frontend app/ai_standin app/foreign/foreign \
+		images/build.py images/imagebuild tools/gotools.py tools/toolchain tools/kube_context.py \
+		cluster/localcluster bench
 
 ## ---- benchmark -----------------------------------------------------------
 

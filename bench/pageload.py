@@ -14,14 +14,12 @@ import argparse
 import json
 import secrets
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
 # Launched as the UI tests launch it; the repository is on the path (`bench.netns`).
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, is_served
 
 TIMEOUT_MS = 30_000
 # kube-proxy programs a new release's NodePort on its next sync, a moment after the pods are
@@ -32,13 +30,7 @@ SERVED_TIMEOUT_SECONDS = 30
 def wait_until_served(url: str) -> None:
     """Wait until `url`/healthz answers 200; raise after SERVED_TIMEOUT_SECONDS."""
     deadline = time.monotonic() + SERVED_TIMEOUT_SECONDS
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as answer:
-                if answer.status == 200:
-                    return
-        except (urllib.error.URLError, OSError):
-            pass
+    while not is_served(f"{url}/healthz"):
         if time.monotonic() > deadline:
             raise TimeoutError(f"{url} did not answer within {SERVED_TIMEOUT_SECONDS} s")
         time.sleep(0.3)

@@ -19,13 +19,9 @@ from pathlib import Path
 
 from kubernetes import client
 
+from . import addon_objects as addon
 from . import images, kube, settings
-from .addon_objects import (
-    LOCKED_DOWN_CONTAINER,
-    cluster_role_binding,
-    restricted_namespace,
-    service_account,
-)
+from .addon_objects import READ
 from .errors import ClusterError
 from .kubectl import apply_crds, apply_list
 from .progress import heartbeat
@@ -90,12 +86,10 @@ def operator_cluster_role() -> dict[str, object]:
         "servicemonitors/status", "podmonitors", "podmonitors/status", "probes",
         "probes/status", "prometheusrules", "prometheusrules/status",
     ]  # fmt: skip
-    read = ["get", "list", "watch"]
-    return {
-        "apiVersion": "rbac.authorization.k8s.io/v1",
-        "kind": "ClusterRole",
-        "metadata": {"name": OPERATOR, "labels": OPERATOR_LABELS},
-        "rules": [
+    return addon.cluster_role(
+        OPERATOR,
+        OPERATOR_LABELS,
+        [
             {"apiGroups": ["monitoring.coreos.com"], "resources": kinds, "verbs": ["*"]},
             {"apiGroups": ["apps"], "resources": ["statefulsets"], "verbs": ["*"]},
             {"apiGroups": [""], "resources": ["configmaps", "secrets"], "verbs": ["*"]},
@@ -106,27 +100,25 @@ def operator_cluster_role() -> dict[str, object]:
                 "verbs": ["get", "create", "update", "delete"],
             },
             {"apiGroups": [""], "resources": ["nodes"], "verbs": ["list", "watch"]},
-            {"apiGroups": [""], "resources": ["namespaces"], "verbs": read},
+            {"apiGroups": [""], "resources": ["namespaces"], "verbs": READ},
             {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["patch", "create"]},
-            {"apiGroups": ["networking.k8s.io"], "resources": ["ingresses"], "verbs": read},
+            {"apiGroups": ["networking.k8s.io"], "resources": ["ingresses"], "verbs": READ},
             {"apiGroups": ["storage.k8s.io"], "resources": ["storageclasses"], "verbs": ["get"]},
         ],
-    }
+    )
 
 
 def prometheus_cluster_role() -> dict[str, object]:
     """What Prometheus' Kubernetes discovery reads, as upstream's prometheus-cluster-role."""
-    read = ["get", "list", "watch"]
-    return {
-        "apiVersion": "rbac.authorization.k8s.io/v1",
-        "kind": "ClusterRole",
-        "metadata": {"name": PROMETHEUS_SERVICE_ACCOUNT, "labels": LABELS},
-        "rules": [
-            {"apiGroups": [""], "resources": ["services", "endpoints", "pods"], "verbs": read},
-            {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": read},
+    return addon.cluster_role(
+        PROMETHEUS_SERVICE_ACCOUNT,
+        LABELS,
+        [
+            {"apiGroups": [""], "resources": ["services", "endpoints", "pods"], "verbs": READ},
+            {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": READ},
             {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"]},
         ],
-    }
+    )
 
 
 def operator_deployment(image: str, reloader_image: str) -> dict[str, object]:
@@ -135,40 +127,21 @@ def operator_deployment(image: str, reloader_image: str) -> dict[str, object]:
     It adds `reloader_image` as the sidecar of every Prometheus pod; the kubelet Service that
     upstream's example also maintains is left out (nothing here scrapes the kubelet).
     """
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": OPERATOR, "namespace": NAMESPACE, "labels": OPERATOR_LABELS},
-        "spec": {
-            "replicas": 1,
-            "selector": {"matchLabels": {"app.kubernetes.io/name": OPERATOR}},
-            "template": {
-                "metadata": {"labels": OPERATOR_LABELS},
-                "spec": {
-                    "serviceAccountName": OPERATOR,
-                    "securityContext": restricted_pod(),
-                    "containers": [
-                        {
-                            "name": OPERATOR,
-                            "image": image,
-                            "args": [
-                                f"--prometheus-config-reloader={reloader_image}",
-                                "--disable-unmanaged-prometheus-configuration=true",
-                            ],
-                            # As upstream: collect garbage sooner, the operator's heap is small.
-                            "env": [{"name": "GOGC", "value": "30"}],
-                            "ports": [{"name": "http", "containerPort": 8080}],
-                            "resources": {
-                                "requests": {"cpu": "20m", "memory": "64Mi"},
-                                "limits": {"memory": "200Mi"},
-                            },
-                            "securityContext": LOCKED_DOWN_CONTAINER,
-                        }
-                    ],
-                },
-            },
-        },
+    container = {
+        "name": OPERATOR,
+        "image": image,
+        "args": [
+            f"--prometheus-config-reloader={reloader_image}",
+            "--disable-unmanaged-prometheus-configuration=true",
+        ],
+        # As upstream: collect garbage sooner, the operator's heap is small.
+        "env": [{"name": "GOGC", "value": "30"}],
+        "ports": [{"name": "http", "containerPort": 8080}],
+        "resources": {"requests": {"cpu": "20m", "memory": "64Mi"}, "limits": {"memory": "200Mi"}},
+        "securityContext": addon.LOCKED_DOWN_CONTAINER,
     }
+    pod = {"securityContext": restricted_pod(), "containers": [container]}
+    return addon.one_replica_deployment(OPERATOR, NAMESPACE, OPERATOR_LABELS, pod)
 
 
 def prometheus(image: str, version: str) -> dict[str, object]:
@@ -230,14 +203,14 @@ def manifests(
 ) -> list[dict[str, object]]:
     """Every object besides the CRDs, in the order they can be applied."""
     return [
-        restricted_namespace(NAMESPACE, LABELS),
-        service_account(OPERATOR, NAMESPACE, LABELS),
+        addon.restricted_namespace(NAMESPACE, LABELS),
+        addon.service_account(OPERATOR, NAMESPACE, LABELS),
         operator_cluster_role(),
-        cluster_role_binding(OPERATOR, NAMESPACE, LABELS),
+        addon.cluster_role_binding(OPERATOR, NAMESPACE, LABELS),
         operator_deployment(operator_image, reloader_image),
-        service_account(PROMETHEUS_SERVICE_ACCOUNT, NAMESPACE, LABELS),
+        addon.service_account(PROMETHEUS_SERVICE_ACCOUNT, NAMESPACE, LABELS),
         prometheus_cluster_role(),
-        cluster_role_binding(PROMETHEUS_SERVICE_ACCOUNT, NAMESPACE, LABELS),
+        addon.cluster_role_binding(PROMETHEUS_SERVICE_ACCOUNT, NAMESPACE, LABELS),
         prometheus(prometheus_image, version),
         web_service(),
     ]

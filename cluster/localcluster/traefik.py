@@ -21,13 +21,9 @@ from typing import Any
 
 from kubernetes import client
 
+from . import addon_objects as addon
 from . import images, kube, settings
-from .addon_objects import (
-    LOCKED_DOWN_CONTAINER,
-    cluster_role_binding,
-    restricted_namespace,
-    service_account,
-)
+from .addon_objects import READ
 from .errors import ClusterError
 from .kubectl import apply_crds, apply_list
 from .settings import Paths
@@ -83,7 +79,7 @@ def args(*, status_ip: str) -> list[str]:
     ]
 
 
-def cluster_role() -> dict[str, object]:
+def provider_cluster_role() -> dict[str, object]:
     """What the two providers read (and the status they write), as Traefik's docs list it."""
     gateway_kinds = [
         "gatewayclasses",
@@ -95,86 +91,70 @@ def cluster_role() -> dict[str, object]:
         "referencegrants",
         "backendtlspolicies",
     ]
-    read = ["get", "list", "watch"]
-    return {
-        "apiVersion": "rbac.authorization.k8s.io/v1",
-        "kind": "ClusterRole",
-        "metadata": {"name": NAME, "labels": LABELS},
-        "rules": [
-            {"apiGroups": [""], "resources": ["namespaces", "nodes"], "verbs": read},
-            {"apiGroups": [""], "resources": ["services", "secrets", "configmaps"], "verbs": read},
-            {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": read},
+    return addon.cluster_role(
+        NAME,
+        LABELS,
+        [
+            {"apiGroups": [""], "resources": ["namespaces", "nodes"], "verbs": READ},
+            {"apiGroups": [""], "resources": ["services", "secrets", "configmaps"], "verbs": READ},
+            {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": READ},
             {
                 "apiGroups": ["networking.k8s.io"],
                 "resources": ["ingresses", "ingressclasses"],
-                "verbs": read,
+                "verbs": READ,
             },
             {
                 "apiGroups": ["networking.k8s.io"],
                 "resources": ["ingresses/status"],
                 "verbs": ["update"],
             },
-            {"apiGroups": ["gateway.networking.k8s.io"], "resources": gateway_kinds, "verbs": read},
+            {"apiGroups": ["gateway.networking.k8s.io"], "resources": gateway_kinds, "verbs": READ},
             {
                 "apiGroups": ["gateway.networking.k8s.io"],
                 "resources": [f"{kind}/status" for kind in gateway_kinds],
                 "verbs": ["update"],
             },
         ],
-    }
+    )
 
 
 def deployment(image: str) -> dict[str, object]:
     """One Traefik replica under the restricted Pod Security profile, ready when /ping answers."""
     probe: dict[str, object] = {"httpGet": {"path": "/ping", "port": "ping"}, "periodSeconds": 5}
     liveness: dict[str, object] = {**probe, "failureThreshold": 6}
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": NAME, "namespace": NAMESPACE, "labels": LABELS},
-        "spec": {
-            "replicas": 1,
-            "selector": {"matchLabels": {"app.kubernetes.io/name": NAME}},
-            "strategy": {"rollingUpdate": {"maxUnavailable": 0}},
-            "template": {
-                "metadata": {"labels": LABELS},
-                "spec": {
-                    "serviceAccountName": NAME,
-                    "securityContext": {
-                        "runAsNonRoot": True,
-                        "runAsUser": USER_ID,
-                        "runAsGroup": USER_ID,
-                        "seccompProfile": {"type": "RuntimeDefault"},
-                    },
-                    "containers": [
-                        {
-                            "name": NAME,
-                            "image": image,
-                            "args": args(status_ip=str(settings.USER_HOST_IP)),
-                            "ports": [
-                                {"name": "web", "containerPort": WEB_PORT, "protocol": "TCP"},
-                                {"name": "ping", "containerPort": PING_PORT, "protocol": "TCP"},
-                            ],
-                            "readinessProbe": probe,
-                            "livenessProbe": liveness,
-                            "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}},
-                            "securityContext": LOCKED_DOWN_CONTAINER,
-                        }
-                    ],
-                },
-            },
-        },
+    container = {
+        "name": NAME,
+        "image": image,
+        "args": args(status_ip=str(settings.USER_HOST_IP)),
+        "ports": [
+            {"name": "web", "containerPort": WEB_PORT, "protocol": "TCP"},
+            {"name": "ping", "containerPort": PING_PORT, "protocol": "TCP"},
+        ],
+        "readinessProbe": probe,
+        "livenessProbe": liveness,
+        "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}},
+        "securityContext": addon.LOCKED_DOWN_CONTAINER,
     }
+    security = {
+        "runAsNonRoot": True,
+        "runAsUser": USER_ID,
+        "runAsGroup": USER_ID,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+    pod = {"securityContext": security, "containers": [container]}
+    return addon.one_replica_deployment(
+        NAME, NAMESPACE, LABELS, pod, strategy={"rollingUpdate": {"maxUnavailable": 0}}
+    )
 
 
 def manifests(image: str) -> list[dict[str, object]]:
     """Every object of the add-on except the CRDs, in the order they can be applied."""
     meta = {"namespace": NAMESPACE, "labels": LABELS}
     return [
-        restricted_namespace(NAMESPACE, LABELS),
-        service_account(NAME, NAMESPACE, LABELS),
-        cluster_role(),
-        cluster_role_binding(NAME, NAMESPACE, LABELS),
+        addon.restricted_namespace(NAMESPACE, LABELS),
+        addon.service_account(NAME, NAMESPACE, LABELS),
+        provider_cluster_role(),
+        addon.cluster_role_binding(NAME, NAMESPACE, LABELS),
         {
             "apiVersion": "networking.k8s.io/v1",
             "kind": "IngressClass",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeVar
 
 import cdk8s
 
@@ -20,6 +21,11 @@ from .pod_monitor import PodMonitor
 from .prometheus_rule import PrometheusRule, PrometheusRuleProps
 from .secret import Secrets, SecretsProps
 from .service_monitor import ScrapeProps, ServiceMonitor
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+_Props = TypeVar("_Props", bound="DataclassInstance")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -78,21 +84,19 @@ class TodoChatbot(cdk8s.Chart):
     def __init__(self, scope: Construct, id: str, *, props: TodoChatbotProps) -> None:
         props.validate()
         super().__init__(scope, id, disable_resource_name_hashes=True)
-        self.secrets = Secrets(
-            self, "Secrets", props=dataclasses.replace(props.secrets, labels=props.labels)
-        )
-        self.backend = Backend(
-            self,
-            "Backend",
-            secrets=self.secrets,
-            props=dataclasses.replace(props.backend, labels=props.labels),
-        )
+
+        def labelled(part: _Props) -> _Props:
+            """A part's props with the chart's labels, which every object carries."""
+            return dataclasses.replace(part, labels=props.labels)
+
+        self.secrets = Secrets(self, "Secrets", props=labelled(props.secrets))
+        self.backend = Backend(self, "Backend", secrets=self.secrets, props=labelled(props.backend))
         self.frontend = Frontend(
             self,
             "Frontend",
             secrets=self.secrets,
             backend=self.backend,
-            props=dataclasses.replace(props.frontend, labels=props.labels),
+            props=labelled(props.frontend),
         )
         self.migrations = None
         if props.migrations is not None:
@@ -120,21 +124,13 @@ class TodoChatbot(cdk8s.Chart):
         targets = (self.backend, self.frontend)
         if props.service_monitor is not None:
             self.service_monitor = ServiceMonitor(
-                self,
-                "ServiceMonitor",
-                targets=targets,
-                props=dataclasses.replace(props.service_monitor, labels=props.labels),
+                self, "ServiceMonitor", targets=targets, props=labelled(props.service_monitor)
             )
         if props.pod_monitor is not None:
             self.pod_monitor = PodMonitor(
-                self,
-                "PodMonitor",
-                targets=targets,
-                props=dataclasses.replace(props.pod_monitor, labels=props.labels),
+                self, "PodMonitor", targets=targets, props=labelled(props.pod_monitor)
             )
         if props.prometheus_rule is not None:
             self.prometheus_rule = PrometheusRule(
-                self,
-                "PrometheusRule",
-                props=dataclasses.replace(props.prometheus_rule, labels=props.labels),
+                self, "PrometheusRule", props=labelled(props.prometheus_rule)
             )

@@ -1,17 +1,14 @@
-"""The allowed choices of the props and chart values, defined here only.
+"""The allowed choices of the props and chart values.
 
-The apps cannot import this package in their images, so they repeat the choices they
-read (`todo_common.config`, `todo_backend.core.config`); tests/app/common/test_common_chart_facts.py
-checks the copies equal these.
+The chart's own are defined here; those the images check too come from `todo_contract`, their
+one definition, which the images hold as well.
 """
 
-AI_PROVIDERS = ("openai", "gemini")
-"""AI providers the backend talks to (OpenAI, or Gemini's OpenAI-compatible API)."""
-LOG_LEVELS = ("debug", "info", "warning", "error")
-"""Log levels both images accept."""
+from todo_contract import AI_PROVIDERS, LOG_LEVELS, MIN_AUTH_SECRET_LENGTH
+
+__all__ = ["AI_PROVIDERS", "LOG_LEVELS", "MIN_AUTH_SECRET_LENGTH", "PULL_POLICIES", "SERVICE_TYPES"]
+
 SERVICE_TYPES = ("ClusterIP", "NodePort", "LoadBalancer")
 """Service types a component may be exposed with."""
 PULL_POLICIES = ("Always", "IfNotPresent", "Never")
 """Image pull policies of the containers."""
-MIN_AUTH_SECRET_LENGTH = 32
-"""Fewest characters of BETTER_AUTH_SECRET (the apps and the chart's check refuse fewer)."""

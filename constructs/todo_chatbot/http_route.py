@@ -10,7 +10,7 @@ import todo_chatbot.gateway as gateway
 from constructs import Construct
 
 from .frontend import Frontend
-from .ingress import HOSTNAME
+from .ingress import check_hostnames
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -42,9 +42,7 @@ class HttpRouteProps:
         """Fail early, showing the bad value."""
         if not self.gateway_refs:
             raise ValueError("'gateway_refs' must name at least one Gateway, got ()")
-        for host in self.hostnames:
-            if not HOSTNAME.match(host):
-                raise ValueError(f"'hostnames' must hold DNS names, got '{host}'")
+        check_hostnames("hostnames", self.hostnames)
 
 
 class HttpRoute(Construct):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import cdk8s_plus_28 as kplus
@@ -13,6 +14,13 @@ from constructs import Construct
 from .frontend import Frontend
 
 HOSTNAME = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+
+
+def check_hostnames(prop: str, hosts: Sequence[str]) -> None:
+    """Fail for the first of `hosts` that is not a DNS name, naming the prop and the host."""
+    for host in hosts:
+        if not HOSTNAME.match(host):
+            raise ValueError(f"'{prop}' must hold DNS names, got '{host}'")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -34,9 +42,7 @@ class IngressProps:
         """Fail early, showing the bad value."""
         if not self.hosts:
             raise ValueError("'hosts' must name at least one host, got ()")
-        for host in self.hosts:
-            if not HOSTNAME.match(host):
-                raise ValueError(f"'hosts' must hold DNS names, got '{host}'")
+        check_hostnames("hosts", self.hosts)
 
 
 class Ingress(Construct):

@@ -159,7 +159,7 @@ STATIC_BINARIES = {
         "8080",
         path="/bin/prometheus-config-reloader",
     ),
-    # Built without the web UI's assets (tools/toolchain/catalog.py), and without promtool and
+    # Built without the web UI's assets (tools/toolchain/monitoring.py), and without promtool and
     # the example configuration: the operator gives it its arguments, its configuration and
     # its data volume at /prometheus (--storage.tsdb.path).
     "prometheus": StaticBinary(

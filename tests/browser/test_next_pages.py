@@ -11,13 +11,12 @@ import secrets
 import shutil
 import subprocess
 import time
-import urllib.request
 from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Page, expect
 from support.app_process import AppProcess, free_port
-from support.browser import visit
+from support.browser import is_served, visit
 from support.fixture_images import build_next_image
 from support.secret import Secret
 
@@ -69,13 +68,7 @@ def next_url(
     server = subprocess.Popen([node, "server.js"], cwd=app, env=env, stdout=log, stderr=log)
     try:
         deadline = time.monotonic() + STARTUP_SECONDS
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/readyz", timeout=2) as answer:
-                    if answer.status == 200:
-                        break
-            except OSError:
-                pass
+        while not is_served(f"{url}/readyz"):
             assert server.poll() is None, (app.parent / "server.log").read_text()
             assert time.monotonic() < deadline, "the Next.js server did not get ready"
             time.sleep(0.3)

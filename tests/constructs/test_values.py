@@ -8,6 +8,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 import yaml
+from kubernetes.utils import parse_quantity
 from todo_chatbot import (
     AutoscalingProps,
     BackendProps,
@@ -90,13 +91,12 @@ def prop(props, name):
 
 def component_defaults(props):
     """A component's chart defaults, as its construct props define them."""
-    resources = {
-        kind: {
-            "cpu": values.cpu_quantity(prop(props, f"cpu_{kind[:-1]}_millis")),
-            "memory": f"{prop(props, f'memory_{kind[:-1]}_mebibytes')}Mi",
-            "ephemeral-storage": f"{prop(props, f'ephemeral_storage_{kind[:-1]}_mebibytes')}Mi",
-        }
+    # The CPU quantities are read back by Kubernetes' own parser (the test below), not
+    # written again here with values.cpu_quantity.
+    mebibytes = {
+        f"resources.{kind}.{name}": f"{prop(props, f'{field}_{kind[:-1]}_mebibytes')}Mi"
         for kind in ("requests", "limits")
+        for name, field in (("memory", "memory"), ("ephemeral-storage", "ephemeral_storage"))
     }
     probes = {
         name: {
@@ -118,7 +118,7 @@ def component_defaults(props):
         **own_image,
         "replicaCount": prop(props, "replicas"),
         "image.pullPolicy": prop(props, "image_pull_policy"),
-        "resources": resources,
+        **mebibytes,
         "probes": probes,
         "terminationGracePeriodSeconds": prop(props, "termination_grace_seconds"),
         "podDisruptionBudget.maxUnavailable": prop(props, "max_unavailable"),
@@ -148,6 +148,19 @@ def test_component_defaults_are_the_construct_defaults(defaults, component, prop
     assert prop(props, "container_port") is None, "None means the contract's port"
     for path, expected in component_defaults(props).items():
         assert at(chart, path) == expected, f"{component}.{path}"
+    for kind in ("requests", "limits"):
+        millis = parse_quantity(chart["resources"][kind]["cpu"]) * 1000
+        assert millis == prop(props, f"cpu_{kind[:-1]}_millis"), f"{component}.{kind}.cpu"
+
+
+def test_cpu_quantities_are_written_as_operators_write_them():
+    assert [values.cpu_quantity(millis) for millis in (50, 500, 1000, 1500, 2000)] == [
+        "50m",
+        "500m",
+        "1",
+        "1500m",
+        "2",
+    ]
 
 
 def test_other_defaults_are_the_construct_defaults(defaults):

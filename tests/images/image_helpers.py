@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import pytest
+from todo_contract import MIN_AUTH_SECRET_LENGTH
 
 # The image catalogue lives in the build's package (images/imagebuild), which is not installed.
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "images"))
@@ -35,6 +36,19 @@ REPO = Path(__file__).resolve().parents[2]
 APPS = catalogue.APPS
 FIXTURES = catalogue.FIXTURES
 COMPONENTS = tuple(component.name for component in catalogue.COMPONENTS)
+
+# (variable, its value or None to leave it out, what the one line says after "config error: ")
+# for refusals every image of docs/contract.md gives alike. A `{secret}` in a value is replaced
+# by a fresh random string, which must not appear in the output either.
+CONTRACT_REFUSALS = [
+    ("DATABASE_URL", None, "DATABASE_URL is missing"),
+    ("BETTER_AUTH_SECRET", None, "BETTER_AUTH_SECRET is missing"),
+    (
+        "BETTER_AUTH_SECRET",
+        "short-{secret}",
+        f"BETTER_AUTH_SECRET is malformed: must be at least {MIN_AUTH_SECRET_LENGTH} characters",
+    ),
+]
 
 
 @dataclass(frozen=True)

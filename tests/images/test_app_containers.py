@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
-from urllib.parse import unquote, urlsplit
 
 import pytest
-from image_helpers import BuiltImage, RunContainer, free_port, wait_for_http
+from image_helpers import CONTRACT_REFUSALS, BuiltImage, RunContainer, free_port, wait_for_http
+from support.logs import secret_values
 from support.postgres import PostgresServer
+from todo_common.config import CONFIG_ERROR_EXIT_CODE
 
 pytestmark = pytest.mark.images
 
@@ -56,21 +57,9 @@ def without(env: dict[str, str], name: str) -> dict[str, str]:
     return {key: value for key, value in env.items() if key != name}
 
 
-def secret_values(env: dict[str, str]) -> list[str]:
-    """Return every value of `env` that must never be printed, database passwords included."""
-    values = [env[name] for name in SECRET_VARIABLES if env.get(name)]
-    password = urlsplit(env.get("DATABASE_URL", "")).password
-    return [*values, *([password, unquote(password)] if password else [])]
-
-
-SECRET_VARIABLES = ("DATABASE_URL", "BETTER_AUTH_SECRET", "OPENAI_API_KEY", "GEMINI_API_KEY")
-CONFIG_ERROR_EXIT_CODE = 2
-
-# (variable, what to do with it, what the one line must say). A `{secret}` in a value is
-# replaced by a fresh random string, which must not appear in the output either.
+# The Python images' refusals besides the contract's (see CONTRACT_REFUSALS).
 BROKEN_VARIABLES = [
-    ("DATABASE_URL", None, "DATABASE_URL is missing"),
-    ("BETTER_AUTH_SECRET", None, "BETTER_AUTH_SECRET is missing"),
+    *CONTRACT_REFUSALS,
     (
         "DATABASE_URL",
         "mysql://app:{secret}@db.internal:3306/todo",
@@ -85,11 +74,6 @@ BROKEN_VARIABLES = [
         "DATABASE_URL",
         "postgresql://app:{secret}@db.internal:99999/todo",
         "DATABASE_URL is malformed: must be a postgresql://user:password@host:port/db URL",
-    ),
-    (
-        "BETTER_AUTH_SECRET",
-        "{secret}",  # 22 characters
-        "BETTER_AUTH_SECRET is malformed: must be at least 32 characters",
     ),
     ("LOG_LEVEL", "verbose-{secret}", "LOG_LEVEL is malformed"),
     ("PORT", "eighty-{secret}", "PORT is malformed"),

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 from image_helpers import REPO, BuiltImage, contract_port
+from support.logs import SECRET_VARIABLES
 from todo_common.config import DEFAULT_METRICS_PORT
 
 pytestmark = pytest.mark.images
 
-SECRET_VARIABLES = ("DATABASE_URL", "BETTER_AUTH_SECRET", "OPENAI_API_KEY", "GEMINI_API_KEY")
 # `NAME=value` or `NAME: value` with a non-empty value: a secret baked into the image.
 SECRET_ASSIGNMENT = re.compile(
     rf"\b({'|'.join(SECRET_VARIABLES)})\s*[=:]\s*['\"]?[^\s'\"$]", re.MULTILINE

@@ -3,6 +3,8 @@ by Playwright, and the steps a user takes on the task page."""
 
 from __future__ import annotations
 
+import urllib.request
+
 from playwright.sync_api import Dialog, Locator, Page, expect
 
 CHROMIUM = "/usr/bin/chromium"
@@ -17,6 +19,15 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+
+def is_served(url: str) -> bool:
+    """Whether `url` answers 200 now; a refused connection or any other answer is a no."""
+    try:
+        with urllib.request.urlopen(url, timeout=2) as answer:
+            return bool(answer.status == 200)
+    except OSError:  # URLError and HTTPError included
+        return False
 
 
 def sign_up_as(page: Page, url: str, *, email: str, password: str) -> None:

@@ -3,8 +3,18 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from urllib.parse import unquote, urlsplit
+
+SECRET_VARIABLES = ("DATABASE_URL", "BETTER_AUTH_SECRET", "OPENAI_API_KEY", "GEMINI_API_KEY")
+"""The app images' variables whose values are secret (docs/contract.md)."""
+
+
+def secret_values(env: Mapping[str, str]) -> list[str]:
+    """Return every value of `env` that must never be printed, database passwords included."""
+    values = [env[name] for name in SECRET_VARIABLES if env.get(name)]
+    password = urlsplit(env.get("DATABASE_URL", "")).password
+    return [*values, *([password, unquote(password)] if password else [])]
 
 
 def secret_values_of_database_url(url: str) -> list[str]:

@@ -17,19 +17,20 @@ A conftest.py uses them by importing them:
 
 from __future__ import annotations
 
+import contextlib
 import secrets
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable, Iterator, Sequence
 
 import httpx
 import pytest
 
 from support.app_process import AppProcess
-from support.logs import assert_json_log_without_secrets, secret_values_of_database_url
+from support.logs import assert_json_log_without_secrets, secret_values
 from support.postgres import free_port
 from support.standin import StandIn
 
 AppFactory = Callable[..., AppProcess]
+UserOnBackend = Callable[..., contextlib.AbstractContextManager[httpx.Client]]
 
 
 class Credentials:
@@ -96,17 +97,19 @@ def backend_variables(
 
 def serve(
     name: str,
+    tmp_path_factory: pytest.TempPathFactory,
     *,
-    log_dir: Path,
     env: Callable[[int], dict[str, str]],
-    never_logged: Callable[[AppProcess], list[str]],
+    never_logged: Sequence[str] = (),
 ) -> Iterator[AppFactory]:
     """Yield `start(wait_ready=True, **env_overrides)`, which starts one more `todo_<name>`.
 
     `env(port)` gives each process its variables. At the end every process gets one SIGTERM,
     as from Kubernetes (they drain in parallel): each must exit 0 and have logged JSON lines
-    without any value of `never_logged(process)` or a JWT.
+    without a JWT, any secret of `env(port)` or of its own variables (`secret_values`), or any
+    of `never_logged`, read then (the tests add to it).
     """
+    log_dir = tmp_path_factory.mktemp(name)
     started: list[AppProcess] = []
 
     def start(*, wait_ready: bool = True, **overrides: str) -> AppProcess:
@@ -128,7 +131,8 @@ def serve(
     assert all(code == 0 for code in exit_codes), f"{name} exit codes: {exit_codes}"
     for process in started:
         output = process.output()
-        assert_json_log_without_secrets(output, never_logged(process))
+        secret = [*secret_values(env(process.port)), *secret_values(process.env), *never_logged]
+        assert_json_log_without_secrets(output, secret)
         # The backend JWTs the frontend issues start with "eyJ" (`{"alg":"HS256",...`).
         assert "eyJ" not in output, f"a JWT appears in the {name} log"
 
@@ -144,12 +148,11 @@ def start_backend(
     """Return `start_backend(**env_overrides)`: a ready backend using the AI stand-in."""
     yield from serve(
         "backend",
-        log_dir=tmp_path_factory.mktemp("backend"),
+        tmp_path_factory,
         env=lambda port: {
             **backend_variables(database_url, auth_secret, ai_key, standin),
             "SHUTDOWN_DRAIN_SECONDS": "0",
         },
-        never_logged=lambda _: [*secret_values_of_database_url(database_url), auth_secret, ai_key],
     )
 
 
@@ -173,21 +176,14 @@ def frontend_env(database_url: str, auth_secret: str, backend: AppProcess) -> di
 
 @pytest.fixture(scope="module")
 def start_frontend(
-    frontend_env: dict[str, str],
-    database_url: str,
-    auth_secret: str,
-    tmp_path_factory: pytest.TempPathFactory,
+    frontend_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[AppFactory]:
     """Return `start_frontend(**env_overrides)`: a ready frontend (PUBLIC_URL: its address)."""
     yield from serve(
         "frontend",
-        log_dir=tmp_path_factory.mktemp("frontend"),
+        tmp_path_factory,
         env=lambda port: {"PUBLIC_URL": f"http://127.0.0.1:{port}", **frontend_env},
-        never_logged=lambda _: [
-            *secret_values_of_database_url(database_url),
-            auth_secret,
-            *CREDENTIALS.values,
-        ],
+        never_logged=CREDENTIALS.values,
     )
 
 
@@ -202,6 +198,22 @@ def client(frontend: AppProcess) -> Iterator[httpx.Client]:
     """A fresh (signed-out) client of the module's frontend."""
     with make_client(frontend) as http:
         yield http
+
+
+@pytest.fixture
+def user_on_own_backend(start_backend: AppFactory, start_frontend: AppFactory) -> UserOnBackend:
+    """Return `user_on_own_backend(**backend_env)`: a signed-in client of a new frontend whose
+    new backend runs with `backend_env` (a limit or a timeout the user should hear of)."""
+
+    @contextlib.contextmanager
+    def signed_in(**backend_env: str) -> Iterator[httpx.Client]:
+        backend = start_backend(**backend_env)
+        frontend = start_frontend(BACKEND_URL=backend.url)
+        with make_client(frontend) as http:
+            sign_up(http)
+            yield http
+
+    return signed_in
 
 
 @pytest.fixture

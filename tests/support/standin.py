@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+import concurrent.futures
+import contextlib
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 import httpx
 
 from support.app_process import AppProcess
 from support.secret import bearer
+
+T = TypeVar("T")
 
 
 class StandIn:
@@ -27,6 +33,22 @@ class StandIn:
         response.raise_for_status()
         result: dict[str, Any] = response.json()
         return result
+
+    @contextlib.contextmanager
+    def holding(self, send: Callable[[], T]) -> Iterator[concurrent.futures.Future[T]]:
+        """Run `send` in a thread; enter once its request reached the stand-in (5 s at most).
+
+        `send` posts a chat message ending in `[[slow]]`, which the stand-in holds for
+        `SLOW_SECONDS` before it answers: the test acts while the request is in flight.
+        """
+        before = self.requests()["count"]
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+            in_flight = pool.submit(send)
+            deadline = time.monotonic() + 5
+            while self.requests()["count"] == before:
+                assert time.monotonic() < deadline, "the held request never reached the stand-in"
+                time.sleep(0.05)
+            yield in_flight
 
     def reset(self) -> None:
         """Forget the recorded requests and turn fault injection off."""

@@ -14,7 +14,7 @@ from typing import Any
 
 import gotools
 import pytest
-from toolchain import catalog, golang, installer, pins, progress, wrapper
+from toolchain import catalog, golang, installer, monitoring, pins, progress, wrapper
 from toolchain.cache import cache_dir
 
 REPO = Path(__file__).resolve().parents[2]
@@ -137,8 +137,8 @@ def test_fails_when_kubernetes_requires_no_staging_module() -> None:
         catalog.KUBERNETES_MODULE,
         catalog.ETCD_MODULE,
         catalog.TRAEFIK_MODULE,
-        catalog.PROMETHEUS_OPERATOR_MODULE,
-        catalog.PROMETHEUS_MODULE,
+        monitoring.PROMETHEUS_OPERATOR_MODULE,
+        monitoring.PROMETHEUS_MODULE,
     ],
 )
 def test_committed_wrapper_matches_the_pin(wrapper: Any) -> None:
@@ -253,7 +253,7 @@ replace (
 def test_operator_submodules_are_replaced_by_their_release() -> None:
     module = "github.com/prometheus-operator/prometheus-operator"
     version = pins.PROMETHEUS_OPERATOR_VERSION
-    assert catalog.operator_submodule_replaces(OPERATOR_GO_MOD) == {
+    assert monitoring.operator_submodule_replaces(OPERATOR_GO_MOD) == {
         f"{module}/pkg/apis/monitoring": f"{module}/pkg/apis/monitoring {version}",
         f"{module}/pkg/client": f"{module}/pkg/client {version}",
     }
@@ -262,11 +262,11 @@ def test_operator_submodules_are_replaced_by_their_release() -> None:
 def test_fails_when_the_operator_replaces_a_module_not_its_own() -> None:
     go_mod = "module x\n\nreplace github.com/other/module => ./other\n"
     with pytest.raises(ValueError, match=r"replaces github\.com/other/module, which is not one"):
-        catalog.operator_submodule_replaces(go_mod)
+        monitoring.operator_submodule_replaces(go_mod)
 
 
 def test_committed_operator_wrapper_takes_both_submodules_at_the_release() -> None:
-    text = (catalog.PROMETHEUS_OPERATOR_MODULE.folder / "go.mod").read_text()
+    text = (monitoring.PROMETHEUS_OPERATOR_MODULE.folder / "go.mod").read_text()
     version = pins.PROMETHEUS_OPERATOR_VERSION
     for submodule in ("pkg/apis/monitoring", "pkg/client"):
         name = f"github.com/prometheus-operator/prometheus-operator/{submodule}"
@@ -275,14 +275,14 @@ def test_committed_operator_wrapper_takes_both_submodules_at_the_release() -> No
 
 def test_prometheus_is_the_operators_default_and_its_module_version() -> None:
     # The operator's go.mod requires the Prometheus module it generates configuration for.
-    assert catalog.prometheus_module_version("v3.13.1") == "v0.313.1"
-    assert catalog.prometheus_module_version("v3.5.0") == "v0.305.0"
-    operator = (catalog.PROMETHEUS_OPERATOR_MODULE.folder / "go.mod").read_text()
-    assert f"github.com/prometheus/prometheus {catalog.prometheus_module_version()}" in operator
+    assert monitoring.prometheus_module_version("v3.13.1") == "v0.313.1"
+    assert monitoring.prometheus_module_version("v3.5.0") == "v0.305.0"
+    operator = (monitoring.PROMETHEUS_OPERATOR_MODULE.folder / "go.mod").read_text()
+    assert f"github.com/prometheus/prometheus {monitoring.prometheus_module_version()}" in operator
 
 
 def test_prometheus_keeps_only_the_kubernetes_service_discovery() -> None:
-    tags = catalog.PROMETHEUS_MODULE.tags
+    tags = monitoring.PROMETHEUS_MODULE.tags
     assert "remove_all_sd" in tags
     assert [tag for tag in tags if tag.startswith("enable_")] == ["enable_kubernetes_sd"]
 
@@ -291,7 +291,7 @@ def test_prometheus_ldflags_are_those_of_its_release_build(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(catalog, "release_date", lambda module, version: "2026-07-10T08:03:47Z")
-    assert catalog.prometheus_ldflags() == [
+    assert monitoring.prometheus_ldflags() == [
         f"-X github.com/prometheus/common/version.Version={pins.PROMETHEUS_VERSION[1:]}",
         "-X github.com/prometheus/common/version.BuildDate=20260710-08:03:47",
     ]

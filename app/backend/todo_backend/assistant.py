@@ -18,6 +18,7 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import psycopg
@@ -238,7 +239,7 @@ async def chat(
     provider thinks, so slow AI calls cannot exhaust the pool for the task API. 404 for
     another user's or an unknown conversation, 409 while it runs another turn.
     """
-    deadline = time.monotonic() + turn_timeout_seconds
+    deadline = _Deadline.after(turn_timeout_seconds)
     claim_seconds = turn_timeout_seconds + TURN_CLAIM_MARGIN_SECONDS
     async with pool.connection() as conn:
         if conversation_id is None:
@@ -257,118 +258,129 @@ async def chat(
                     " conversation; wait for its answer, then send this one again.",
                 )
             raise HTTPException(status_code=404, detail="conversation not found")
-    try:
-        return await _turn(
-            pool=pool,
-            client=client,
-            user_id=user_id,
-            message=message,
-            conversation_id=conversation_id,
-            deadline=deadline,
-            turn_timeout_seconds=turn_timeout_seconds,
-        )
-    finally:
-        await _end_turn(pool, conversation_id)
-
-
-async def _turn(
-    *,
-    pool: AsyncConnectionPool,
-    client: ChatCompletionsClient,
-    user_id: str,
-    message: str,
-    conversation_id: uuid.UUID,
-    deadline: float,
-    turn_timeout_seconds: float,
-) -> ChatResponse:
-    async with pool.connection() as conn:
-        history = _from_user_turn(
-            await crud.list_messages(
-                conn=conn, user_id=user_id, conversation_id=conversation_id, limit=HISTORY_MESSAGES
-            )
-        )
-        user_message = {"role": "user", "content": message}
-        await crud.add_messages(conn=conn, conversation_id=conversation_id, messages=[user_message])
-    history.append(user_message)
-    actions: list[ToolAction] = []
-    tools = tool_definitions()
-    for _ in range(MAX_ROUNDS):
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise _turn_timed_out(turn_timeout_seconds, changed_tasks=bool(actions))
-        try:
-            answer = await client.complete(
-                [{"role": "system", "content": SYSTEM_PROMPT}, *history],
-                tools,
-                timeout_seconds=remaining,
-            )
-        except AIProviderError as exc:
-            if exc.status_code == 504 and remaining < client.timeout_seconds:
-                raise _turn_timed_out(turn_timeout_seconds, changed_tasks=bool(actions)) from None
-            raise
-        if not answer["tool_calls"]:
-            return await _finish(
-                pool, conversation_id, reply=answer["content"] or "", actions=actions
-            )
-        turn = [answer]
-        async with pool.connection() as conn:
-            for call in answer["tool_calls"]:
-                name = call["function"]["name"]
-                arguments, result = await run_tool(
-                    conn=conn,
-                    user_id=user_id,
-                    name=name,
-                    raw_arguments=call["function"].get("arguments", ""),
-                )
-                logger.info(
-                    "tool call", extra={"tool": name, "ok": "error" not in _as_dict(result)}
-                )
-                actions.append(ToolAction(tool=name, arguments=arguments, result=result))
-                turn.append(
-                    {"role": "tool", "tool_call_id": call["id"], "content": json.dumps(result)}
-                )
-            await crud.add_messages(conn=conn, conversation_id=conversation_id, messages=turn)
-        history.extend(turn)
-    return await _finish(
-        pool,
-        conversation_id,
-        reply="Sorry, I could not finish that request. Please try again with a simpler one.",
-        actions=actions,
+    turn = _Turn(
+        pool=pool,
+        client=client,
+        user_id=user_id,
+        conversation_id=conversation_id,
+        deadline=deadline,
     )
-
-
-def _turn_timed_out(turn_timeout_seconds: float, *, changed_tasks: bool) -> AIProviderError:
-    message = f"The AI assistant did not finish within {turn_timeout_seconds:g} seconds"
-    if changed_tasks:
-        message += "; it had already changed some tasks, so check the list before trying again."
-    else:
-        message += "; please try again."
-    return AIProviderError(504, message)
-
-
-async def _end_turn(pool: AsyncConnectionPool, conversation_id: uuid.UUID) -> None:
     try:
-        async with pool.connection() as conn:
-            await crud.end_turn(conn=conn, conversation_id=conversation_id)
-    except (psycopg.Error, PoolTimeout) as exc:
-        # The claim expires by itself; the turn's own answer matters more than this error.
-        logger.warning("could not release the conversation", extra={"error": type(exc).__name__})
+        return await turn.answer(message)
+    finally:
+        await turn.end()
 
 
-async def _finish(
-    pool: AsyncConnectionPool,
-    conversation_id: uuid.UUID,
-    *,
-    reply: str,
-    actions: list[ToolAction],
-) -> ChatResponse:
-    async with pool.connection() as conn:
-        await crud.add_messages(
-            conn=conn,
-            conversation_id=conversation_id,
-            messages=[{"role": "assistant", "content": reply}],
+@dataclass(frozen=True)
+class _Deadline:
+    """When a turn must be over, and the timeout it was set from (which the user is told)."""
+
+    seconds: float
+    at: float
+    """`time.monotonic()` then."""
+
+    @classmethod
+    def after(cls, seconds: float) -> _Deadline:
+        return cls(seconds, time.monotonic() + seconds)
+
+    def remaining(self) -> float:
+        return self.at - time.monotonic()
+
+    def missed(self, *, changed_tasks: bool) -> AIProviderError:
+        """The error that ends a turn past its deadline."""
+        message = f"The AI assistant did not finish within {self.seconds:g} seconds"
+        if changed_tasks:
+            message += "; it had already changed some tasks, so check the list before trying again."
+        else:
+            message += "; please try again."
+        return AIProviderError(504, message)
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Turn:
+    """One turn of a conversation that `chat` claimed for it (`crud.start_turn`)."""
+
+    pool: AsyncConnectionPool
+    client: ChatCompletionsClient
+    user_id: str
+    conversation_id: uuid.UUID
+    deadline: _Deadline
+
+    async def answer(self, message: str) -> ChatResponse:
+        """Store `message`, then ask the provider and run its tool calls until it answers."""
+        async with self.pool.connection() as conn:
+            history = _from_user_turn(
+                await crud.list_messages(
+                    conn=conn,
+                    user_id=self.user_id,
+                    conversation_id=self.conversation_id,
+                    limit=HISTORY_MESSAGES,
+                )
+            )
+            user_message = {"role": "user", "content": message}
+            await self.store(conn, [user_message])
+        history.append(user_message)
+        actions: list[ToolAction] = []
+        tools = tool_definitions()
+        for _ in range(MAX_ROUNDS):
+            remaining = self.deadline.remaining()
+            if remaining <= 0:
+                raise self.deadline.missed(changed_tasks=bool(actions))
+            try:
+                answer = await self.client.complete(
+                    [{"role": "system", "content": SYSTEM_PROMPT}, *history],
+                    tools,
+                    timeout_seconds=remaining,
+                )
+            except AIProviderError as exc:
+                if exc.status_code == 504 and remaining < self.client.timeout_seconds:
+                    raise self.deadline.missed(changed_tasks=bool(actions)) from None
+                raise
+            if not answer["tool_calls"]:
+                return await self.finish(reply=answer["content"] or "", actions=actions)
+            round_messages = [answer]
+            async with self.pool.connection() as conn:
+                for call in answer["tool_calls"]:
+                    name = call["function"]["name"]
+                    arguments, result = await run_tool(
+                        conn=conn,
+                        user_id=self.user_id,
+                        name=name,
+                        raw_arguments=call["function"].get("arguments", ""),
+                    )
+                    logger.info(
+                        "tool call", extra={"tool": name, "ok": "error" not in _as_dict(result)}
+                    )
+                    actions.append(ToolAction(tool=name, arguments=arguments, result=result))
+                    round_messages.append(
+                        {"role": "tool", "tool_call_id": call["id"], "content": json.dumps(result)}
+                    )
+                await self.store(conn, round_messages)
+            history.extend(round_messages)
+        return await self.finish(
+            reply="Sorry, I could not finish that request. Please try again with a simpler one.",
+            actions=actions,
         )
-    return ChatResponse(conversation_id=conversation_id, reply=reply, actions=actions)
+
+    async def store(self, conn: AsyncConnection, messages: list[dict[str, Any]]) -> None:
+        await crud.add_messages(conn=conn, conversation_id=self.conversation_id, messages=messages)
+
+    async def finish(self, *, reply: str, actions: list[ToolAction]) -> ChatResponse:
+        """Store the assistant's `reply` and return it with the tool calls it made."""
+        async with self.pool.connection() as conn:
+            await self.store(conn, [{"role": "assistant", "content": reply}])
+        return ChatResponse(conversation_id=self.conversation_id, reply=reply, actions=actions)
+
+    async def end(self) -> None:
+        """Release the conversation for its next turn."""
+        try:
+            async with self.pool.connection() as conn:
+                await crud.end_turn(conn=conn, conversation_id=self.conversation_id)
+        except (psycopg.Error, PoolTimeout) as exc:
+            # The claim expires by itself; the turn's own answer matters more than this error.
+            logger.warning(
+                "could not release the conversation", extra={"error": type(exc).__name__}
+            )
 
 
 def _from_user_turn(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:

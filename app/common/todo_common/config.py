@@ -25,6 +25,7 @@ from pydantic import (
     model_validator,
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from todo_contract import LOG_LEVELS, MIN_AUTH_SECRET_LENGTH
 
 from todo_common.logs import register_secret
 
@@ -107,15 +108,18 @@ def _check_database_url(value: SecretStr) -> SecretStr:
 DatabaseUrl = Annotated[SecretStr, AfterValidator(_check_database_url)]
 """A `postgres(ql)://` URL with host and database; kept secret (it holds a password)."""
 
-# The chart's choices and minimum (constructs/todo_chatbot/choices.py), which the images
-# cannot import; tests/app/common/test_common_chart_facts.py checks they are equal.
-MIN_AUTH_SECRET_LENGTH = 32
-"""Fewest characters of BETTER_AUTH_SECRET."""
+# pydantic checks the `Literal`; mypy cannot read one of a tuple, so it checks a plain string.
+if TYPE_CHECKING:
+    LogLevelName = str
+else:
+    LogLevelName = Literal[LOG_LEVELS]
 
 LogLevel = Annotated[
-    Literal["debug", "info", "warning", "error"],
+    LogLevelName,
     BeforeValidator(lambda value: value.strip().lower() if isinstance(value, str) else value),
 ]
+AuthSecret = Annotated[SecretText, min_chars(MIN_AUTH_SECRET_LENGTH)]
+"""BETTER_AUTH_SECRET, which signs sessions and tokens."""
 
 
 class CommonSettings(BaseSettings):

@@ -10,6 +10,7 @@ EMAIL_MAX = 254
 PASSWORD_MIN = 8
 # Bounded so one request cannot make argon2 hash megabytes.
 PASSWORD_MAX = 128
+# The backend's TITLE_MAX_CHARS, which this image cannot import; a test checks they are equal.
 TITLE_MAX = 200
 MESSAGE_MAX = 2000
 

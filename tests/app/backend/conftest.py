@@ -12,8 +12,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from support.app_process import AppProcess
-from support.logs import secret_values_of_database_url
-from support.stack import AppFactory, backend_variables, serve
+from support.stack import AppFactory, backend, backend_variables, serve  # noqa: F401 (a fixture)
 from support.standin import StandIn
 
 
@@ -33,35 +32,17 @@ def backend_env(
 @pytest.fixture(scope="module")
 def start_backend(
     backend_env: dict[str, str],
-    database_url: str,
-    auth_secret: str,
-    ai_key: str,
     issued_tokens: list[str],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[AppFactory]:
     """Return `start_backend(wait_ready=True, **env_overrides)`: a new backend process."""
     yield from serve(
-        "backend",
-        log_dir=tmp_path_factory.mktemp("backend"),
-        env=lambda port: backend_env,
-        never_logged=lambda process: [
-            *secret_values_of_database_url(database_url),
-            *secret_values_of_database_url(process.env["DATABASE_URL"]),
-            auth_secret,
-            ai_key,
-            *issued_tokens,
-        ],
+        "backend", tmp_path_factory, env=lambda port: backend_env, never_logged=issued_tokens
     )
 
 
-@pytest.fixture(scope="module")
-def backend(start_backend: AppFactory) -> AppProcess:
-    """One ready backend for the module."""
-    return start_backend()
-
-
 @pytest.fixture
-def client(backend: AppProcess) -> Iterator[httpx.Client]:
+def client(backend: AppProcess) -> Iterator[httpx.Client]:  # noqa: F811 (the fixture)
     """An HTTP client of the module's backend."""
     with httpx.Client(base_url=backend.url, timeout=10) as http:
         yield http

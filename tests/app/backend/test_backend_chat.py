@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import concurrent.futures
 import json
 import secrets
-import time
+from functools import partial
 from typing import Any
 
 import httpx
@@ -237,13 +236,8 @@ def test_a_conversation_runs_one_turn_at_a_time(
     headers = bearer(make_token("double-sender"))
     first = chat(patient.url, headers, "add a task to buy milk")
     conversation_id = first.json()["conversation_id"]
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        # The stand-in holds a [[slow]] message for StandIn.SLOW_SECONDS.
-        slow = pool.submit(chat, patient.url, headers, "what is pending? [[slow]]", conversation_id)
-        deadline = time.monotonic() + 5
-        while fresh_standin.requests()["count"] < 3:
-            assert time.monotonic() < deadline, "the slow turn never reached the stand-in"
-            time.sleep(0.05)
+    slow_message = partial(chat, patient.url, headers, "what is pending? [[slow]]", conversation_id)
+    with fresh_standin.holding(slow_message) as slow:
         meanwhile = chat(patient.url, headers, "add a task to buy bread", conversation_id)
         assert meanwhile.status_code == 409
         assert meanwhile.json()["detail"].startswith("The assistant is still answering")
@@ -352,13 +346,8 @@ def test_chat_turns_running_at_once_per_user_are_limited(
 ) -> None:
     limited = start_backend(CHAT_CONCURRENT_TURNS="1", AI_TIMEOUT_SECONDS="10")
     headers = bearer(make_token("parallel-user"))
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        # The stand-in holds a [[slow]] message for StandIn.SLOW_SECONDS.
-        slow = pool.submit(chat, limited.url, headers, "what is pending? [[slow]]")
-        deadline = time.monotonic() + 5
-        while fresh_standin.requests()["count"] < 1:
-            assert time.monotonic() < deadline, "the slow turn never reached the stand-in"
-            time.sleep(0.05)
+    slow_message = partial(chat, limited.url, headers, "what is pending? [[slow]]")
+    with fresh_standin.holding(slow_message) as slow:
         # Another conversation: the per-conversation rule (409) does not apply.
         meanwhile = chat(limited.url, headers, "what is pending?")
         assert meanwhile.status_code == 429

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -24,19 +25,14 @@ def test_sigterm_drains_in_flight_request_closing_connections_then_exits_0(
 ) -> None:
     backend = start_backend(AI_TIMEOUT_SECONDS="10", SHUTDOWN_DRAIN_SECONDS="0.5")
     headers = bearer(make_token("patient-user"))
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        # The stand-in holds a [[slow]] request for StandIn.SLOW_SECONDS.
-        in_flight = pool.submit(
-            httpx.post,
-            f"{backend.url}/api/chat",
-            json={"message": "add a task to finish slowly [[slow]]"},
-            headers=headers,
-            timeout=30,
-        )
-        deadline = time.monotonic() + 5
-        while fresh_standin.requests()["count"] == 0:
-            assert time.monotonic() < deadline, "the chat request never reached the stand-in"
-            time.sleep(0.05)
+    slow_message = partial(
+        httpx.post,
+        f"{backend.url}/api/chat",
+        json={"message": "add a task to finish slowly [[slow]]"},
+        headers=headers,
+        timeout=30,
+    )
+    with fresh_standin.holding(slow_message) as in_flight:
         assert "connection" not in httpx.get(f"{backend.url}/healthz", timeout=5).headers
         sent_at = time.monotonic()
         backend.terminate()

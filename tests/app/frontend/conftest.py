@@ -13,6 +13,7 @@ from support.stack import (  # noqa: F401 (pytest fixtures)
     start_backend,
     start_frontend,
     user_client,
+    user_on_own_backend,
 )
 
 

@@ -14,7 +14,7 @@ import time
 
 import httpx
 import pytest
-from support.stack import AppFactory, make_client, sign_up
+from support.stack import AppFactory, UserOnBackend, make_client, sign_up
 from todo_frontend.backend_client import BackendClient, BackendResponse, BackendUnavailable
 
 pytestmark = pytest.mark.app
@@ -69,12 +69,9 @@ def test_assistant_failures_reach_the_user_with_the_backends_message(
 
 
 def test_an_assistant_timeout_reaches_the_user_as_a_504_that_says_so(
-    start_backend: AppFactory, start_frontend: AppFactory
+    user_on_own_backend: UserOnBackend,
 ) -> None:
-    backend = start_backend(AI_TIMEOUT_SECONDS="1")
-    frontend = start_frontend(BACKEND_URL=backend.url)
-    with make_client(frontend) as http:
-        sign_up(http)
+    with user_on_own_backend(AI_TIMEOUT_SECONDS="1") as http:
         response = http.post("/app/api/chat", json={"message": "what is pending? [[slow]]"})
     assert response.status_code == 504
     assert response.json() == {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 from support.app_process import AppProcess
-from support.stack import AppFactory, make_client, sign_up
+from support.stack import UserOnBackend, make_client, sign_up
 
 pytestmark = pytest.mark.app
 
@@ -157,13 +157,8 @@ def test_origin_of_the_host_it_was_reached_at_is_accepted(frontend: AppProcess) 
         assert http.post("/app/api/tasks", json={"title": "via localhost"}).status_code == 201
 
 
-def test_the_backends_chat_limit_reaches_the_user(
-    start_backend: AppFactory, start_frontend: AppFactory
-) -> None:
-    limited = start_backend(CHAT_TURNS_PER_MINUTE="1")
-    frontend = start_frontend(BACKEND_URL=limited.url)
-    with make_client(frontend) as http:
-        sign_up(http)
+def test_the_backends_chat_limit_reaches_the_user(user_on_own_backend: UserOnBackend) -> None:
+    with user_on_own_backend(CHAT_TURNS_PER_MINUTE="1") as http:
         assert http.post("/app/api/chat", json={"message": "what is pending?"}).status_code == 200
         refused = http.post("/app/api/chat", json={"message": "what is pending?"})
     assert refused.status_code == 429

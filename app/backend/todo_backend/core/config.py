@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Self
+from typing import TYPE_CHECKING, Literal, Self
 
 from pydantic import AnyHttpUrl, Field, SecretStr, model_validator
 from todo_common.config import (
-    MIN_AUTH_SECRET_LENGTH,
+    AuthSecret,
     CommonSettings,
     DatabaseUrl,
     SecretText,
-    min_chars,
 )
+from todo_contract import AI_PROVIDERS
+
+# pydantic checks the `Literal`; mypy cannot read one of a tuple, so it checks a plain string.
+if TYPE_CHECKING:
+    AIProvider = str
+else:
+    AIProvider = Literal[AI_PROVIDERS]
 
 PROVIDER_BASE_URLS = {
     "openai": "https://api.openai.com/v1",
@@ -25,8 +31,8 @@ class Settings(CommonSettings):
 
     PORT: int = Field(default=8000, ge=1, le=65535)
     DATABASE_URL: DatabaseUrl
-    BETTER_AUTH_SECRET: Annotated[SecretText, min_chars(MIN_AUTH_SECRET_LENGTH)]
-    AI_PROVIDER: Literal["openai", "gemini"]
+    BETTER_AUTH_SECRET: AuthSecret
+    AI_PROVIDER: AIProvider
     AI_MODEL: str = Field(min_length=1, max_length=200, pattern=r"^\S+$")
     # Unset: the provider's public OpenAI-compatible endpoint (PROVIDER_BASE_URLS).
     AI_BASE_URL: AnyHttpUrl | None = None

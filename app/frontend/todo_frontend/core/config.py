@@ -5,11 +5,9 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field
 from todo_common.config import (
-    MIN_AUTH_SECRET_LENGTH,
+    AuthSecret,
     CommonSettings,
     DatabaseUrl,
-    SecretText,
-    min_chars,
 )
 
 from todo_frontend.core.origin import origin_of
@@ -38,7 +36,7 @@ class Settings(CommonSettings):
 
     DATABASE_URL: DatabaseUrl
     # Signs the backend JWTs and the session cookies.
-    BETTER_AUTH_SECRET: Annotated[SecretText, min_chars(MIN_AUTH_SECRET_LENGTH)]
+    BETTER_AUTH_SECRET: AuthSecret
     BACKEND_URL: HttpUrl
     # The address users open; `https://` turns on the Secure cookie flag.
     PUBLIC_URL: HttpUrl

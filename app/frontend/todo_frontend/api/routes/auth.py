@@ -2,6 +2,7 @@
 
 import logging
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
@@ -34,8 +35,27 @@ _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 FormText = Annotated[str, Form(max_length=1024)]
 
 
-def _normalize_email(email: str) -> str:
-    return email.strip().lower()
+@dataclass(frozen=True)
+class AuthForm:
+    """A sign-up or sign-in form post: who sent it and the credentials it holds."""
+
+    client: str
+    email: str
+    """Trimmed and lower-cased, as accounts are stored."""
+    password: str
+
+
+def _auth_form(client: ClientAddress, email: FormText, password: FormText) -> AuthForm:
+    return AuthForm(client=client, email=email.strip().lower(), password=password)
+
+
+AuthFormDep = Annotated[AuthForm, Depends(_auth_form)]
+
+# Per form: the log line and the start of what the user reads when its limiter refuses.
+_RATE_LIMITED = {
+    "/signup": ("sign-up rate limited", "Too many sign-ups from your network"),
+    "/signin": ("sign-in rate limited", "Too many failed sign-ins"),
+}
 
 
 async def _start_session(services: ServicesDep, user: User) -> Response:
@@ -60,14 +80,16 @@ async def _start_session(services: ServicesDep, user: User) -> Response:
 
 
 def _rate_limited(
-    request: Request, services: ServicesDep, *, action: str, email: str, reason: str, wait: int
+    request: Request, services: ServicesDep, form: AuthForm, *, action: str, wait: int
 ) -> Response:
-    """Show the form again with 429: `reason` and how long to wait, also as `Retry-After`."""
+    """Show the form again with 429: why, and how long to wait, also as `Retry-After`."""
+    log_line, reason = _RATE_LIMITED[action]
+    logger.warning(log_line, extra={"client": form.client})
     return render_auth_form(
         request,
         services,
         action=action,
-        email=email,
+        email=form.email,
         error=f"{reason}; try again in {wait} seconds.",
         status_code=429,
         headers={"Retry-After": str(wait)},
@@ -75,26 +97,12 @@ def _rate_limited(
 
 
 @router.post("/signup")
-async def sign_up(
-    request: Request,
-    services: ServicesDep,
-    client: ClientAddress,
-    email: FormText,
-    password: FormText,
-) -> Response:
+async def sign_up(request: Request, services: ServicesDep, form: AuthFormDep) -> Response:
     """Create an account, then send to sign-in; many from one client are slowed down (429)."""
-    email = _normalize_email(email)
+    client, email, password = form.client, form.email, form.password
     wait = services.signup_limiter.retry_after(client)
     if wait:
-        logger.warning("sign-up rate limited", extra={"client": client})
-        return _rate_limited(
-            request,
-            services,
-            action="/signup",
-            email=email,
-            reason="Too many sign-ups from your network",
-            wait=wait,
-        )
+        return _rate_limited(request, services, form, action="/signup", wait=wait)
     problem = None
     if len(email) > EMAIL_MAX or not _EMAIL.fullmatch(email):
         problem = "Enter a valid email address."
@@ -125,30 +133,16 @@ async def sign_up(
 
 
 @router.post("/signin")
-async def sign_in(
-    request: Request,
-    services: ServicesDep,
-    client: ClientAddress,
-    email: FormText,
-    password: FormText,
-) -> Response:
+async def sign_in(request: Request, services: ServicesDep, form: AuthFormDep) -> Response:
     """Check the credentials and start a session; repeated failures are slowed down (429)."""
-    email = _normalize_email(email)
+    client, email, password = form.client, form.email, form.password
     account_key = f"{client} {email}"
     wait = max(
         services.account_limiter.retry_after(account_key),
         services.client_limiter.retry_after(client),
     )
     if wait:
-        logger.warning("sign-in rate limited", extra={"client": client})
-        return _rate_limited(
-            request,
-            services,
-            action="/signin",
-            email=email,
-            reason="Too many failed sign-ins",
-            wait=wait,
-        )
+        return _rate_limited(request, services, form, action="/signin", wait=wait)
     async with services.pool.connection() as conn:
         found = await crud.get_user_with_hash(conn, email=email)
     # Runs even for an unknown email, so the answer takes as long either way.

@@ -37,6 +37,7 @@ def render_auth_form(
             "email": email[:EMAIL_MAX],
             "error": error,
             "notice": notice,
+            "email_max": EMAIL_MAX,
             "password_min": PASSWORD_MIN,
             "password_max": PASSWORD_MAX,
         },
