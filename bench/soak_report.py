@@ -133,30 +133,28 @@ def plot(document: dict[str, Any], path: Path) -> None:
 
     buckets = [b for b in results["buckets"] if b["requests"]]
     fig, (upper, lower) = pyplot.subplots(2, 1, figsize=(10, 6), sharex=True)
-    upper.step(
-        [minutes(b["start"]) for b in buckets],
-        [b["availability"] * 100 for b in buckets],
-        where="post",
-        label="load generator, per 30 s",
+    # Each panel: the load generator's 30 s buckets against the chart's recorded series, in
+    # percent (availability) or milliseconds (p95; buckets in ms, Prometheus in seconds).
+    panels = (
+        (upper, "availability", 100, "availability_5m", 100, "availability ratio_rate5m"),
+        (lower, "p95_ms", 1, "p95_5m", 1000, "p95_5m (2xx)"),
     )
-    upper.plot(
-        [minutes(t) for t, _ in prom["availability_5m"]],
-        [v * 100 for _, v in prom["availability_5m"]],
-        label="Prometheus: chart's availability ratio_rate5m (frontend)",
-    )
+    for ax, key, bucket_scale, recorded, recorded_scale, recorded_name in panels:
+        values = [b[key] * bucket_scale for b in buckets]
+        # The last bucket drawn to the end of the run, not only as its left edge.
+        ax.step(
+            [minutes(b["start"]) for b in buckets] + [minutes(results["end"])],
+            values + values[-1:],
+            where="post",
+            label="load generator, per 30 s",
+        )
+        ax.plot(
+            [minutes(t) for t, _ in prom[recorded]],
+            [v * recorded_scale for _, v in prom[recorded]],
+            label=f"Prometheus: the chart's {recorded_name}, frontend",
+        )
     upper.axhline(SPEC_PERCENT, color="#c44e52", linestyle="--", label="99.9 %")
     upper.set_ylabel("availability, %")
-    lower.step(
-        [minutes(b["start"]) for b in buckets],
-        [b["p95_ms"] for b in buckets],
-        where="post",
-        label="load generator, per 30 s",
-    )
-    lower.plot(
-        [minutes(t) for t, _ in prom["p95_5m"]],
-        [v * 1000 for _, v in prom["p95_5m"]],
-        label="Prometheus: chart's p95_5m (frontend, 2xx)",
-    )
     lower.set_yscale("log")
     lower.set_ylabel("p95, ms")
     lower.set_xlabel("minutes into the soak")
