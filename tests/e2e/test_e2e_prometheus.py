@@ -16,7 +16,6 @@ import os
 import signal
 import time
 import urllib.parse
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -24,6 +23,7 @@ from conftest import ReleaseFactory, installed_and_served
 from e2e_cluster import Release, component_of, host_pid, is_ready
 from e2e_user import AppUser, Load, UserAgent
 from localcluster import deploy, monitoring
+from support.live_cluster import eventually
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
@@ -50,15 +50,6 @@ def query(agent: UserAgent, expr: str) -> list[dict[str, Any]]:
     assert answer["status"] == "success", answer
     result: list[dict[str, Any]] = answer["data"]["result"]
     return result
-
-
-def eventually(what: str, check: Callable[[], Any], *, timeout_seconds: float) -> Any:
-    """Retry `check()` until it returns something true; return that."""
-    deadline = time.monotonic() + timeout_seconds
-    while not (found := check()):
-        assert time.monotonic() < deadline, f"{what} within {timeout_seconds:.0f}s"
-        time.sleep(5)
-    return found
 
 
 def test_a_killed_backend_shows_in_prometheus_as_a_restart_and_an_availability_dip(
