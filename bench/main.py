@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import datetime
 import json
 import sys
 import time
@@ -17,7 +16,7 @@ from typing import Any
 from localcluster.settings import paths_from_env
 
 from bench import host, load, pageload, release, report, scenarios, soak
-from bench.kube import Kube, poll
+from bench.kube import poll
 
 REPO = Path(__file__).resolve().parents[1]
 # The benchmark's release; its NodePort is far from the local cluster's (30080) and the e2e
@@ -79,18 +78,7 @@ def run(*, short: bool) -> int:
     """Measure, print the table, save JSON (and, for the full run, the docs); exit status."""
     paths = paths_from_env()
     began = time.monotonic()
-    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%d-%H%M%S")
-    workdir = REPO / "reports" / f"bench-{stamp}"
-    workdir.mkdir(parents=True, exist_ok=True)
-    kube = Kube(paths)
-    bench = scenarios.Bench(
-        paths=paths,
-        kube=kube,
-        release=RELEASE,
-        chart_ref=release.prepare(paths, RELEASE),
-        workdir=workdir,
-        run_id=f"bench{stamp}",
-    )
+    bench = scenarios.open_bench(paths, RELEASE, "bench")
     if not scenarios.host_services_running(paths):
         print("error: PostgreSQL or the AI stand-in is not running: run `make up`", file=sys.stderr)
         return 1
@@ -99,7 +87,7 @@ def run(*, short: bool) -> int:
         results = measure(bench, short=short)
     finally:
         release.uninstall(paths, RELEASE)
-        kube.close()
+        bench.kube.close()
     results["runtime_seconds"] = round(time.monotonic() - began)
     rows = report.figures(results)
     document = {
@@ -110,8 +98,8 @@ def run(*, short: bool) -> int:
     }
     print()
     print(report.table(rows))
-    print(f"\nbench: {results['runtime_seconds']} s; raw results in {workdir}")
-    host.save_json(REPO / "reports" / f"bench-{stamp}.json", document)
+    print(f"\nbench: {results['runtime_seconds']} s; raw results in {bench.workdir}")
+    host.save_json(bench.workdir.with_suffix(".json"), document)
     if not short:
         host.save_json(REPO / "docs" / "benchmarks.json", document)
         write_docs(document)

@@ -7,6 +7,7 @@ for every request they time (`bench.netns`). Times are wall-clock seconds measur
 from __future__ import annotations
 
 import contextlib
+import datetime
 import json
 import signal
 import threading
@@ -26,6 +27,7 @@ from bench.kube import Kube, Pod, poll
 from bench.load import TASK_CALLS
 
 READY_TIMEOUT_SECONDS = 300
+REPORTS = Path(__file__).resolve().parents[1] / "reports"
 
 
 @dataclass
@@ -68,6 +70,22 @@ class Bench:
         line = f"[bench {time.strftime('%H:%M:%S')}] {message}"
         self.events.append(line)
         print(line, flush=True)
+
+
+def open_bench(paths: Paths, rel: release.Release, kind: str) -> Bench:
+    """A Bench on `rel` (its namespace and Secret made, the chart pushed) whose raw results go
+    to a new reports/<kind>-<date>/; the run id names its users (`<kind><date>`)."""
+    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%d-%H%M%S")
+    workdir = REPORTS / f"{kind}-{stamp}"
+    workdir.mkdir(parents=True, exist_ok=True)
+    return Bench(
+        paths=paths,
+        kube=Kube(paths),
+        release=rel,
+        chart_ref=release.prepare(paths, rel),
+        workdir=workdir,
+        run_id=f"{kind}{stamp}",
+    )
 
 
 # ---- SC-001 ------------------------------------------------------------------------------

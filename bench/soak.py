@@ -17,7 +17,6 @@ until the release settled, plus a grace) holds its start, and the 30-day error b
 
 from __future__ import annotations
 
-import datetime
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -31,7 +30,7 @@ from localcluster.settings import paths_from_env
 from todo_chatbot.prometheus_rule import record_name
 
 from bench import host, prometheus, release, scenarios, soak_report, stats
-from bench.kube import Kube, Pod, poll
+from bench.kube import Pod, poll
 
 REPO = Path(__file__).resolve().parents[1]
 RELEASE = release.Release(name="soak", namespace="soak", node_port=30490, monitored=True)
@@ -351,39 +350,29 @@ def main(minutes: float) -> int:
     """Run the soak; print the report; write it (and, at the default length or longer, the
     docs). Exit status 1 when a request failed outside every fault's window."""
     paths = paths_from_env()
-    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%d-%H%M%S")
-    workdir = REPO / "reports" / f"soak-{stamp}"
-    workdir.mkdir(parents=True, exist_ok=True)
-    kube = Kube(paths)
     if not scenarios.host_services_running(paths):
         print("error: PostgreSQL or the AI stand-in is not running: run `make up`")
         return 1
     machine = host.machine(paths)
-    bench = scenarios.Bench(
-        paths=paths,
-        kube=kube,
-        release=RELEASE,
-        chart_ref=release.prepare(paths, RELEASE),
-        workdir=workdir,
-        run_id=f"soak{stamp}",
-    )
+    bench = scenarios.open_bench(paths, RELEASE, "soak")
     try:
         results = soak(bench, minutes)
     finally:
         release.uninstall(paths, RELEASE)
-        kube.close()
+        bench.kube.close()
     command = "make soak" + ("" if minutes == DEFAULT_MINUTES else f" SOAK_MINUTES={minutes:g}")
     document = {"command": command, "machine": machine, "results": results}
     print()
     print(soak_report.text(document))
-    host.save_json(REPO / "reports" / f"soak-{stamp}.json", document)
-    plot = workdir / "soak.png"
+    report = bench.workdir.with_suffix(".json")
+    host.save_json(report, document)
+    plot = bench.workdir / "soak.png"
     if minutes >= DEFAULT_MINUTES:
         plot = REPO / "docs" / "soak.png"
         host.save_json(REPO / "docs" / "soak.json", document)
         soak_report.update_markdown(REPO / "docs" / "benchmarks.md", document)
     soak_report.plot(document, plot)
-    print(f"\nsoak: report in reports/soak-{stamp}.json, plot {plot}")
+    print(f"\nsoak: report in {report}, plot {plot}")
     unexplained = next(f for f in results["faults"] if f["name"] == "steady state")["failed"]
     if unexplained:
         print(f"soak: FAILED: {unexplained} requests failed outside every fault's window")
