@@ -172,12 +172,18 @@ lint: ## ruff and mypy (strict) on the project's own code.
 # Both boot the cluster and deploy first (`up` is quick when all is running), then measure on
 # their own release in namespace `bench` (removed at the end). docs/benchmarks.md explains.
 BENCH := PYTHONPATH=$(CURDIR):$(CURDIR)/cluster $(RUN) python -m bench
-.PHONY: bench bench-short
+.PHONY: bench bench-short soak
 bench: up setup-python setup-chromium ## Measure every SLO figure (~30 min); writes docs/benchmarks.*.
 	$(BENCH) run
 
 bench-short: up setup-python setup-chromium ## A few seconds per scenario; fails on any SC-007 error.
 	$(BENCH) short
+
+# SC-002: steady load while six faults run (docs/benchmarks.md, *Availability under faults*);
+# the default length writes docs/soak.{json,png} and the SC-002 row, a shorter one reports/ only.
+SOAK_MINUTES ?= 30
+soak: up setup-python ## Availability under a fault schedule, SOAK_MINUTES long (30); SC-002's row.
+	$(BENCH) soak $(SOAK_MINUTES)
 
 # The chart is built first: the live tests deploy its package as `make up` does.
 test: setup chart ## Run every test (the README's test command).

@@ -1,4 +1,4 @@
-"""Entry point: `python -m bench run|short` on the host, `load|pageload` inside the netns."""
+"""Entry point: `python -m bench run|short|soak` on the host, `load|pageload` inside the netns."""
 
 import sys
 

@@ -6,9 +6,11 @@ actions, lists its tasks, adds one, completes one, reloads the page or asks the 
 (the AI stand-in answers). Every request is recorded (start time, duration, kind, outcome),
 so a scenario can count each failed request and place it against what the cluster was doing.
 
-The load grows in levels (`--levels 100,250`): users are added at `--spawn-rate` per second,
-once all of them have signed in, the level is held for `--hold` seconds; the figures of a
-level come from its hold only.
+Every user of the run signs up and in first, before any level starts (the sign-ins: at most
+`--sign-in-concurrency` at once, each an argon2id hash). Then the load grows in levels
+(`--levels 100,250`): signed-in users start acting at `--spawn-rate` per second, and once all
+of a level's users act, the level is held for `--hold` seconds; the figures of a level come
+from its hold only, so they are about task and chat traffic, never about sign-ins.
 A level whose hold has errors above 1 % or a task-call p95 above `--give-up-p95` seconds
 ends the climb: the machine is saturated and the next level could only be worse.
 
@@ -51,8 +53,8 @@ ACTIONS = {"list tasks": 35, "add task": 20, "complete task": 20, "page": 10, "c
 CHAT_MESSAGES = ("add a task to water plant {n}", "what is pending?")
 REQUEST_TIMEOUT_SECONDS = 60
 MAX_ERROR_RATE = 0.01
-# A level whose users cannot all sign in within this time ends the climb.
-RAMP_TIMEOUT_SECONDS = 300
+# Users who cannot all sign in within this time end the run before any level starts.
+SIGN_IN_TIMEOUT_SECONDS = 1800
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,7 @@ class Sample:
 
 @dataclass
 class Level:
-    """One step of the climb: how many users, when they were all in, when the hold ended."""
+    """One step of the climb: how many users, when they were all acting, when the hold ended."""
 
     users: int
     ramp_start: float
@@ -85,6 +87,9 @@ class Run:
     levels: list[Level] = field(default_factory=list)
     stopped_because: str = ""
     signed_in: int = 0
+    # When the sign-ins before the levels began and ended (epoch seconds).
+    sign_in_start: float = 0.0
+    sign_in_end: float = 0.0
     stop: asyncio.Event = field(default_factory=asyncio.Event)
 
     def record(self, name: str, start: float, seconds: float, outcome: str) -> None:
@@ -176,22 +181,22 @@ class VirtualUser:
             message = CHAT_MESSAGES[self.counter % 2].format(n=self.counter)
             await self.request(action, "POST", "/app/api/chat", json={"message": message})
 
+    async def enter(self) -> None:
+        """Sign up and in, again after each failure, until signed in or the run stops."""
+        while not self.run.stop.is_set():
+            try:
+                await self.sign_in()
+                self.run.signed_in += 1
+                return
+            except httpx.HTTPError:
+                await self._pause(1.0, 2.0)
+
     async def live(self) -> None:
-        """Sign in, then act with think times until the run stops; a failure never ends it."""
-        try:
-            while not self.run.stop.is_set():
-                try:
-                    await self.sign_in()
-                    self.run.signed_in += 1
-                    break
-                except httpx.HTTPError:
-                    await self._pause(1.0, 2.0)
-            while not self.run.stop.is_set():
-                with contextlib.suppress(httpx.HTTPError, KeyError, ValueError):
-                    await self.act()
-                await self._pause(*self.think)
-        finally:
-            await self.http.aclose()
+        """Act with think times until the run stops; a failure never ends it."""
+        while not self.run.stop.is_set():
+            with contextlib.suppress(httpx.HTTPError, KeyError, ValueError):
+                await self.act()
+            await self._pause(*self.think)
 
     async def _pause(self, low: float, high: float) -> None:
         with contextlib.suppress(TimeoutError):
@@ -210,58 +215,79 @@ async def climb(
     sign_in_concurrency: int,
     ready_file: Path | None = None,
 ) -> None:
-    """Add users level by level, hold each level, stop when saturated or asked to.
+    """Sign every user in, then add acting users level by level; hold each level; stop when
+    saturated or asked to.
 
     At most `sign_in_concurrency` users sign up or in at once (0: no limit): each sign-in
     hashes a password with argon2id (64 MiB, 3 passes), the one costly call of the app.
     """
     gate = asyncio.Semaphore(sign_in_concurrency) if sign_in_concurrency else None
-    tasks: list[asyncio.Task[None]] = []
-    for target in levels:
-        level = Level(users=target, ramp_start=time.time())
-        run.levels.append(level)
-        while len(tasks) < target and not run.stop.is_set():
-            index = len(tasks)
-            user = VirtualUser(
-                run,
-                email=f"{email_prefix}-{index}@bench.example",
-                think=think,
-                seed=index,
-                sign_in_gate=gate,
-            )
-            tasks.append(asyncio.create_task(user.live()))
-            await _sleep_unless_stopped(run, 1 / spawn_rate)
-        level.spawned = len(tasks)
-        # The hold starts once every user of the level is in: the figures of a level are
-        # about its users' tasks and chats, not about the sign-ins of the ramp.
-        deadline = time.monotonic() + RAMP_TIMEOUT_SECONDS
-        while run.signed_in < len(tasks) and not run.stop.is_set():
-            if time.monotonic() > deadline:
-                run.stopped_because = (
-                    f"only {run.signed_in} of {target} users signed in after "
-                    f"{RAMP_TIMEOUT_SECONDS}s (the frontend is saturated)"
-                )
-                run.stop.set()
-            await _sleep_unless_stopped(run, 0.2)
-        level.hold_start = time.time()
-        if ready_file is not None:
-            ready_file.touch()
-        await _sleep_unless_stopped(run, hold)
-        level.hold_end = time.time()
-        if run.stop.is_set():
-            run.stopped_because = run.stopped_because or "stopped"
-            break
-        window = [s for s in run.samples if level.hold_start <= s.start < level.hold_end]
-        errors = sum(s.outcome != "ok" for s in window)
-        task_p95 = stats.percentile([s.seconds for s in window if s.name in TASK_CALLS], 95)
-        if window and errors / len(window) > MAX_ERROR_RATE:
-            run.stopped_because = f"{errors} errors in {len(window)} requests at {target} users"
-            break
-        if task_p95 is not None and task_p95 > give_up_p95:
-            run.stopped_because = f"task-call p95 {task_p95:.2f}s at {target} users"
-            break
-    run.stop.set()
-    await asyncio.gather(*tasks, return_exceptions=True)
+    users = [
+        VirtualUser(
+            run,
+            email=f"{email_prefix}-{index}@bench.example",
+            think=think,
+            seed=index,
+            sign_in_gate=gate,
+        )
+        for index in range(max(levels))
+    ]
+    try:
+        await _sign_in_all(run, users)
+        tasks: list[asyncio.Task[None]] = []
+        for target in levels:
+            if run.stop.is_set():
+                break
+            level = Level(users=target, ramp_start=time.time())
+            run.levels.append(level)
+            while len(tasks) < target and not run.stop.is_set():
+                tasks.append(asyncio.create_task(users[len(tasks)].live()))
+                await _sleep_unless_stopped(run, 1 / spawn_rate)
+            level.spawned = len(tasks)
+            level.hold_start = time.time()
+            if ready_file is not None:
+                ready_file.touch()
+            await _sleep_unless_stopped(run, hold)
+            level.hold_end = time.time()
+            if run.stop.is_set():
+                run.stopped_because = run.stopped_because or "stopped"
+                break
+            saturated = _saturated(run, level, give_up_p95)
+            if saturated:
+                run.stopped_because = saturated
+                break
+        run.stop.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    finally:
+        await asyncio.gather(*(user.http.aclose() for user in users))
+
+
+async def _sign_in_all(run: Run, users: list[VirtualUser]) -> None:
+    """Every user signs up and in; the run stops when they cannot within the time allowed."""
+    run.sign_in_start = time.time()
+    entering = asyncio.gather(*(user.enter() for user in users))
+    try:
+        await asyncio.wait_for(asyncio.shield(entering), SIGN_IN_TIMEOUT_SECONDS)
+    except TimeoutError:
+        run.stopped_because = (
+            f"only {run.signed_in} of {len(users)} users signed in after "
+            f"{SIGN_IN_TIMEOUT_SECONDS}s (the frontend is saturated)"
+        )
+        run.stop.set()
+        await entering
+    run.sign_in_end = time.time()
+
+
+def _saturated(run: Run, level: Level, give_up_p95: float) -> str:
+    """Why the climb ends after this level's hold, or "" when the next level may start."""
+    window = [s for s in run.samples if level.hold_start <= s.start < level.hold_end]
+    errors = sum(s.outcome != "ok" for s in window)
+    task_p95 = stats.percentile([s.seconds for s in window if s.name in TASK_CALLS], 95)
+    if window and errors / len(window) > MAX_ERROR_RATE:
+        return f"{errors} errors in {len(window)} requests at {level.users} users"
+    if task_p95 is not None and task_p95 > give_up_p95:
+        return f"task-call p95 {task_p95:.2f}s at {level.users} users"
+    return ""
 
 
 async def _sleep_unless_stopped(run: Run, seconds: float) -> None:
@@ -281,7 +307,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--give-up-p95", type=float, default=5.0)
     parser.add_argument("--email-prefix", required=True)
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--ready-file", type=Path, help="touched when the first level is in")
+    parser.add_argument("--ready-file", type=Path, help="touched when the first level acts")
     args = parser.parse_args(argv)
     low, high = (float(x) for x in args.think.split(","))
 
@@ -313,6 +339,7 @@ def main(argv: list[str]) -> None:
         "ended": time.time(),
         "cpu_seconds": usage.ru_utime + usage.ru_stime,
         "stopped_because": run.stopped_because,
+        "sign_in": {"start": run.sign_in_start, "end": run.sign_in_end, "users": run.signed_in},
         "levels": [asdict(level) for level in run.levels],
         "samples": [[s.name, s.start, s.seconds, s.outcome] for s in run.samples],
     }

@@ -1,12 +1,12 @@
-"""The command line of the benchmark: `run` (make bench), `short` (make bench-short).
+"""The command line of the benchmark: `run` (make bench), `short` (make bench-short), `soak
+[MINUTES]` (make soak).
 
-`run` and `short` work on the host against the running local cluster (`make up`); `load` and
-`pageload` are what they start inside the user's network namespace.
+`run`, `short` and `soak` work on the host against the running local cluster (`make up`);
+`load` and `pageload` are what they start inside the user's network namespace.
 """
 
 from __future__ import annotations
 
-import datetime
 import json
 import sys
 import time
@@ -15,8 +15,8 @@ from typing import Any
 
 from localcluster.settings import paths_from_env
 
-from bench import host, load, pageload, release, report, scenarios
-from bench.kube import Kube, poll
+from bench import host, load, pageload, release, report, scenarios, soak
+from bench.kube import poll
 
 REPO = Path(__file__).resolve().parents[1]
 # The benchmark's release; its NodePort is far from the local cluster's (30080) and the e2e
@@ -78,18 +78,7 @@ def run(*, short: bool) -> int:
     """Measure, print the table, save JSON (and, for the full run, the docs); exit status."""
     paths = paths_from_env()
     began = time.monotonic()
-    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%d-%H%M%S")
-    workdir = REPO / "reports" / f"bench-{stamp}"
-    workdir.mkdir(parents=True, exist_ok=True)
-    kube = Kube(paths)
-    bench = scenarios.Bench(
-        paths=paths,
-        kube=kube,
-        release=RELEASE,
-        chart_ref=release.prepare(paths, RELEASE),
-        workdir=workdir,
-        run_id=f"bench{stamp}",
-    )
+    bench = scenarios.open_bench(paths, RELEASE, "bench")
     if not scenarios.host_services_running(paths):
         print("error: PostgreSQL or the AI stand-in is not running: run `make up`", file=sys.stderr)
         return 1
@@ -98,7 +87,7 @@ def run(*, short: bool) -> int:
         results = measure(bench, short=short)
     finally:
         release.uninstall(paths, RELEASE)
-        kube.close()
+        bench.kube.close()
     results["runtime_seconds"] = round(time.monotonic() - began)
     rows = report.figures(results)
     document = {
@@ -109,8 +98,8 @@ def run(*, short: bool) -> int:
     }
     print()
     print(report.table(rows))
-    print(f"\nbench: {results['runtime_seconds']} s; raw results in {workdir}")
-    host.save_json(REPO / "reports" / f"bench-{stamp}.json", document)
+    print(f"\nbench: {results['runtime_seconds']} s; raw results in {bench.workdir}")
+    host.save_json(bench.workdir.with_suffix(".json"), document)
     if not short:
         host.save_json(REPO / "docs" / "benchmarks.json", document)
         write_docs(document)
@@ -149,11 +138,13 @@ def main(argv: list[str]) -> int:
         host.save_json(saved, document)
         write_docs(document)
         return 0
+    if command == "soak":
+        return soak.main(float(rest[0]) if rest else soak.DEFAULT_MINUTES)
     if command == "load":
         load.main(rest)
         return 0
     if command == "pageload":
         pageload.main(rest)
         return 0
-    print("usage: python -m bench run|short|load|pageload", file=sys.stderr)
+    print("usage: python -m bench run|short|soak [MINUTES]|load|pageload", file=sys.stderr)
     return 2

@@ -24,11 +24,16 @@ HELM_TIMEOUT_SECONDS = 300
 
 @dataclass(frozen=True)
 class Release:
-    """One release of the chart: its name, namespace and the NodePort the user opens."""
+    """One release of the chart: its name, namespace and the NodePort the user opens.
+
+    `monitored`: with the chart's ServiceMonitor and PrometheusRule, scraped by the cluster's
+    Prometheus (as `make up`'s release).
+    """
 
     name: str
     namespace: str
     node_port: int
+    monitored: bool = False
 
     @property
     def url(self) -> str:
@@ -50,7 +55,11 @@ def values(
 ) -> dict[str, Any]:
     """The local cluster's values for this release, on the pushed images, with overrides."""
     base = deploy.local_values(
-        secret=SECRET, node_port=release.node_port, digests=digests, many_users=True
+        secret=SECRET,
+        node_port=release.node_port,
+        digests=digests,
+        many_users=True,
+        monitored=release.monitored,
     )
     return deploy.merge_values(base, overrides or {})
 

@@ -73,9 +73,7 @@ def local_values(
     `digests` (`images.app_digests`) pins each component's image to the build just pushed.
     `many_users` lifts the frontend's per-address sign-up limit for the e2e suite and the
     benchmark, whose many users all come from the one user namespace, and the backend's
-    per-user chat rate for the benchmark's random mix. `monitored` adds the chart's
-    ServiceMonitor and PrometheusRule, which the cluster's Prometheus (monitoring.py) selects,
-    and admits its namespace to the metrics port.
+    per-user chat rate for the benchmark's random mix. `monitored` adds `monitored_values()`.
     """
     node_ip = f"{settings.NODE_IP}/32"
     values: dict[str, Any] = {
@@ -112,15 +110,25 @@ def local_values(
         values["frontend"]["signUpLimitPerClient"] = MANY_USERS_SIGN_UPS
         values["backend"] = {"chatLimits": {"turnsPerMinute": MANY_USERS_CHAT_TURNS_PER_MINUTE}}
     if monitored:
-        values["metrics"] = {
-            "enabled": True,
-            "serviceMonitor": {"enabled": True},
-            "prometheusRule": {"enabled": True},
-        }
-        values["networkPolicy"]["metricsNamespace"] = monitoring.NAMESPACE
+        values = merge_values(values, monitored_values())
     for component, digest in (digests or {}).items():
         values = merge_values(values, {component: {"image": {"digest": digest}}})
     return values
+
+
+def monitored_values() -> dict[str, Any]:
+    """What has the cluster's Prometheus (monitoring.py) watch a release: the chart's
+    ServiceMonitor (through the components' metrics Services), scraped every
+    `monitoring.SCRAPE_INTERVAL`, and PrometheusRule; its namespace admitted to the metrics port.
+    """
+    return {
+        "metrics": {
+            "enabled": True,
+            "serviceMonitor": {"enabled": True, "interval": monitoring.SCRAPE_INTERVAL},
+            "prometheusRule": {"enabled": True},
+        },
+        "networkPolicy": {"metricsNamespace": monitoring.NAMESPACE},
+    }
 
 
 def merge_values(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:

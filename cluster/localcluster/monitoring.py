@@ -40,6 +40,12 @@ NODE_PORT = 30090
 USER_ID = 65534
 # What the chart's monitors and rules carry (app.kubernetes.io/name of every object it makes).
 CHART_SELECTOR = {"matchLabels": {"app.kubernetes.io/name": "todo-chatbot"}}
+# The monitored releases' scrape interval (the chart's default is 30 s): a pod killed or a fault
+# of a few seconds on the local cluster then shows in its counters before they are lost with the
+# process, and in a 1-minute rate (the e2e suite and `make soak` look for exactly that).
+SCRAPE_INTERVAL = "5s"
+# How often Prometheus evaluates the rules (the chart's recorded series are this fresh).
+EVALUATION_INTERVAL_SECONDS = 30
 SHARED_CRDS = "prometheus-operator-v0.93.0"
 AVAILABLE_TIMEOUT_SECONDS = 180
 LABELS = {"app.kubernetes.io/part-of": "todo-chatbot-cluster"}
@@ -159,7 +165,7 @@ def prometheus(image: str, version: str) -> dict[str, object]:
             "podMonitorNamespaceSelector": {},
             "ruleSelector": CHART_SELECTOR,
             "ruleNamespaceSelector": {},
-            "evaluationInterval": "30s",
+            "evaluationInterval": f"{EVALUATION_INTERVAL_SECONDS}s",
             "retention": "7d",
             "retentionSize": "1GB",
             "resources": PROMETHEUS_RESOURCES,

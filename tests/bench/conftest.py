@@ -1,6 +1,8 @@
-"""The benchmark's package lives at the repository's top (`bench/`), outside pytest's paths."""
+"""The benchmark's package lives at the repository's top (`bench/`), outside pytest's paths;
+it imports the local cluster's package (`cluster/localcluster`), as `make bench` runs it."""
 
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+REPO = Path(__file__).resolve().parents[2]
+sys.path[:0] = [str(REPO), str(REPO / "cluster")]

@@ -149,7 +149,7 @@ def test_only_the_monitored_release_gets_monitors_rules_and_a_scraper_namespace(
     values = deploy.local_values(monitored=True)
     assert values["metrics"] == {
         "enabled": True,
-        "serviceMonitor": {"enabled": True},
+        "serviceMonitor": {"enabled": True, "interval": "5s"},
         "prometheusRule": {"enabled": True},
     }
     assert values["networkPolicy"]["metricsNamespace"] == monitoring.NAMESPACE

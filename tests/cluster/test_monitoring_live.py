@@ -17,13 +17,13 @@ from __future__ import annotations
 import json
 import time
 import urllib.parse
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from localcluster import deploy, monitoring, traefik
 from localcluster.release import NAMESPACE, RELEASE
-from support.live_cluster import deployed_release, kubectl, user_get
+from support.live_cluster import deployed_release, eventually, kubectl, user_get
 from todo_common.config import DEFAULT_METRICS_PORT
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(900)]
@@ -50,15 +50,6 @@ def api(path: str, **query: str) -> Any:
     answer = json.loads(body)
     assert answer["status"] == "success", answer
     return answer["data"]
-
-
-def eventually(what: str, check: Callable[[], Any], *, timeout_seconds: float) -> Any:
-    """Retry `check()` until it returns something true; return that."""
-    deadline = time.monotonic() + timeout_seconds
-    while not (found := check()):
-        assert time.monotonic() < deadline, f"{what} within {timeout_seconds:.0f}s"
-        time.sleep(5)
-    return found
 
 
 def release_targets() -> list[dict[str, Any]]:

@@ -10,8 +10,10 @@ import contextlib
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from localcluster import deploy, images, preflight, settings, supervisor
@@ -112,3 +114,15 @@ def deployed_release() -> Iterator[None]:
         ):
             pytest.skip("the running cluster has no app release: run `make up`")
         yield
+
+
+def eventually(what: str, check: Callable[[], Any], *, timeout_seconds: float) -> Any:
+    """Retry `check()` every 5 s until it returns something true; return that.
+
+    For what a watch cannot report: Prometheus' scrapes and rule evaluations.
+    """
+    deadline = time.monotonic() + timeout_seconds
+    while not (found := check()):
+        assert time.monotonic() < deadline, f"{what} within {timeout_seconds:.0f}s"
+        time.sleep(5)
+    return found

@@ -57,6 +57,10 @@ _QUIET_PATHS = {"/healthz", "/readyz", "/metrics"}
 # `*_created` series double the output and nobody graphs them.
 disable_created_metrics()  # type: ignore[no-untyped-call]
 
+# The 5xx statuses the apps answer with (an unhandled error, the AI provider or the backend
+# failing, unavailable, timed out): exported at 0 for a route once it has served anything.
+FAILURE_STATUSES = (500, 502, 503, 504)
+
 
 class AppMetrics:
     """The Prometheus metrics of one app, in a registry of its own."""
@@ -90,9 +94,23 @@ class AppMetrics:
             ["route"],
             registry=self.registry,
         )
+        self._seen: set[tuple[str, str]] = set()
 
     def observe(self, *, route: str, method: str, status: int, seconds: float) -> None:
-        """Record one finished request."""
+        """Record one finished request.
+
+        The first request of a route and method also creates its failure series at 0. A
+        series Prometheus first scrapes at 3 counts as 0 then 3, never as 3 failures: without
+        the 0 scraped before them, the first failures of a burst (an outage shorter than a
+        scrape interval, all of it) would be in no rate, and availability would look better
+        than what the users had.
+        """
+        if (route, method) not in self._seen:
+            self._seen.add((route, method))
+            for failed in FAILURE_STATUSES:
+                self.requests.labels(route=route, method=method, status=str(failed))
+            self.duration.labels(route=route, status_class="5xx")
+            self.failures.labels(route=route)
         self.requests.labels(route=route, method=method, status=str(status)).inc()
         self.duration.labels(route=route, status_class=f"{status // 100}xx").observe(seconds)
         if status >= 500:

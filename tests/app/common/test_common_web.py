@@ -69,6 +69,26 @@ async def test_unhandled_exception_is_a_json_500_counted_as_failure(
     assert 'http_requests_total{method="GET",route="/boom",status="500"} 1.0' in metrics
 
 
+async def test_a_route_that_served_has_its_failure_series_at_zero(
+    client: httpx.AsyncClient, metrics_client: httpx.AsyncClient
+) -> None:
+    before = (await metrics_client.get("/metrics")).text
+    assert 'route="/items/{item_id}"' not in before
+    assert (await client.post("/items/1", json={"name": "a"})).status_code == 200
+    metrics = (await metrics_client.get("/metrics")).text
+    assert 'http_requests_total{method="POST",route="/items/{item_id}",status="200"} 1.0' in metrics
+    for status in web.FAILURE_STATUSES:
+        assert (
+            f'http_requests_total{{method="POST",route="/items/{{item_id}}",status="{status}"}} 0.0'
+            in metrics
+        )
+    assert 'http_request_failures_total{route="/items/{item_id}"} 0.0' in metrics
+    assert (
+        'http_request_duration_seconds_count{route="/items/{item_id}",status_class="5xx"} 0.0'
+        in metrics
+    )
+
+
 async def test_streamed_body_over_the_limit_is_a_413(client: httpx.AsyncClient) -> None:
     async def chunks() -> AsyncIterator[bytes]:
         for _ in range(4):
