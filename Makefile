@@ -182,3 +182,9 @@ bench-short: up setup-python setup-chromium ## A few seconds per scenario; fails
 test: setup chart ## Run every test (the README's test command).
 	$(MAKE) lint
 	$(RUN) pytest
+
+# The Next.js stack's whole e2e profile (issue 16): the short one that `make test` runs, and
+# the secrets scan, upgrade and pod deletion under load and BETTER_AUTH_SECRET rotation.
+.PHONY: e2e-next
+e2e-next: setup chart next-image ## Run the Next.js stack's whole e2e profile on the local cluster.
+	$(RUN) pytest -m e2e tests/e2e/test_e2e_next.py tests/e2e/test_e2e_next_full.py

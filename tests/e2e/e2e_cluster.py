@@ -249,6 +249,25 @@ class Release:
         assert result.returncode == 0, self.explain(result)
         return elapsed
 
+    def roll_credentials(self, credentials: dict[str, Secret]) -> set[str]:
+        """Upgrade with new chart-managed credentials; return the pods that replaced the old.
+
+        Returns once the old pods are gone: they drain for a few seconds (preStop, then
+        SIGTERM) and keep answering on the connections they already hold.
+        """
+        components = ("backend", "frontend")
+        before = {p["metadata"]["name"] for c in components for p in self.pods(c)}
+        self.credentials.update(credentials)
+        self.upgrade()
+        after = {p["metadata"]["name"] for c in components for p in self.pods(c)}
+        assert after.isdisjoint(before), "the pods did not roll"
+        self.wait_pods(
+            lambda pods: not {p["metadata"]["name"] for p in pods} & before,
+            what="the old pods stopped",
+            timeout=60,
+        )
+        return after
+
     @staticmethod
     def _wait_args(wait: bool, timeout: str) -> tuple[str, ...]:
         return ("--wait", f"--timeout={timeout}") if wait else ()

@@ -1,5 +1,5 @@
 import type { BetterAuthOptions } from "better-auth";
-import { jwt } from "better-auth/plugins";
+import { type JwtOptions, jwt } from "better-auth/plugins";
 
 import { database } from "./db";
 import { type Env, env } from "./env";
@@ -9,8 +9,9 @@ const BACKEND_TOKEN_SECONDS = 300;
 
 // The plugins, which add tables (jwt: jwks). Without settings, their options are left out:
 // the tables do not depend on them, and the migration is given DATABASE_URL only.
-function plugins(settings: Env | null) {
-  const options = settings && {
+/** The JWT plugin's options: the backend's token. */
+export function jwtOptions(settings: Env) {
+  return {
     jwt: {
       issuer: settings.jwtIssuer,
       audience: settings.jwtAudience,
@@ -18,10 +19,13 @@ function plugins(settings: Env | null) {
       // The user id only: by default the token would carry the whole user (email, name).
       definePayload: ({ user }: { user: { id: string } }) => ({ sub: user.id }),
     },
-  };
+  } satisfies JwtOptions;
+}
+
+function plugins(settings: Env | null) {
   // Signs the backend's token with a key pair (EdDSA, Ed25519) kept in the jwks table; the
   // backend checks it against /api/auth/jwks (AUTH_JWKS_URL).
-  return [jwt(options ?? undefined)];
+  return [jwt(settings ? jwtOptions(settings) : undefined)];
 }
 
 /** What defines Better Auth's tables (scripts/migrate.ts): the database and the plugins. */

@@ -1,0 +1,57 @@
+"""The Next.js stack's release (examples/values-nextjs.yaml) and its users, for both profiles.
+
+test_e2e_next.py (the short profile, in `make test`) and test_e2e_next_full.py (the rest of
+issue 16's profile, `make e2e-next`) install the example as it stands, on top of the local
+cluster's values, with its JWKS URL, issuer and audience set to the release's own Service and
+URL.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import yaml
+from conftest import REPO
+from e2e_cluster import FRONTEND
+from e2e_user import AppUser, UserAgent
+
+EXAMPLE = REPO / "examples" / "values-nextjs.yaml"
+JWKS_URL = f"http://{FRONTEND}/api/auth/jwks"
+SESSION_COOKIE = "better-auth.session_token"
+# Prints the environment in an image without `env` (FROM scratch: only node).
+PRINT_ENVIRONMENT = (
+    "node",
+    "-e",
+    "for (const [k, v] of Object.entries(process.env)) console.log(`${k}=${v}`)",
+)
+
+
+def example_values(url: str, digest: str) -> dict[str, Any]:
+    """The example file for a release at `url`: its key set URL, issuer and audience, image."""
+    values: dict[str, Any] = yaml.safe_load(EXAMPLE.read_text())
+    # The example names the Service of the release `todo-chatbot`; this release is `e2e`.
+    addresses = {"AUTH_JWKS_URL": JWKS_URL, "AUTH_JWT_ISSUER": url, "AUTH_JWT_AUDIENCE": url}
+    for variable in values["backend"]["extraEnvVars"]:
+        variable["value"] = addresses[variable["name"]]
+    values["config"]["publicUrl"] = url
+    values["migrations"]["image"]["digest"] = digest
+    return values
+
+
+def better_auth_user(agent: UserAgent, url: str) -> AppUser:
+    """A user signed up (and so signed in) through Better Auth's API, with its session cookie."""
+    user = AppUser(agent, url)
+    reply = better_auth_sign_in(user, "/api/auth/sign-up/email", name="Ada")
+    assert reply == 200, reply
+    return user
+
+
+def better_auth_sign_in(user: AppUser, path: str = "/api/auth/sign-in/email", **extra: str) -> int:
+    """Post the user's email and password to Better Auth's `path`; keep the session cookie."""
+    body = {"email": user.email, "password": user.password, **extra}
+    reply = user.call("POST", path, json_body=body)
+    found = re.search(rf"{re.escape(SESSION_COOKIE)}=([^;]+)", reply.headers.get("set-cookie", ""))
+    if reply.status == 200 and found:
+        user.cookies = {SESSION_COOKIE: found.group(1)}
+    return reply.status or 0
