@@ -114,7 +114,7 @@ def local_values(
     if monitored:
         values["metrics"] = {
             "enabled": True,
-            "serviceMonitor": {"enabled": True},
+            "podMonitor": {"enabled": True},
             "prometheusRule": {"enabled": True},
         }
         values["networkPolicy"]["metricsNamespace"] = monitoring.NAMESPACE

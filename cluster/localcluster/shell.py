@@ -39,7 +39,9 @@ def run(
         raise ClusterError(f"`{' '.join(args[:3])}` did not finish in {timeout:.0f}s") from exc
     if check and result.returncode != 0:
         lines = (result.stderr or result.stdout).strip().splitlines()
-        reason = lines[-1] if lines else f"exit status {result.returncode}"
+        # Helm and kubectl end with a hint ("Use --debug flag ..."); their `Error:` line says why.
+        errors = [line for line in lines if line.startswith("Error:")]
+        reason = (errors or lines or [f"exit status {result.returncode}"])[-1]
         raise ClusterError(f"`{' '.join(args[:4])}` failed: {reason}")
     return result
 

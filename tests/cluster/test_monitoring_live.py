@@ -1,7 +1,7 @@
-"""Prometheus on the local cluster, for real: the chart's ServiceMonitor and PrometheusRule at work.
+"""Prometheus on the local cluster, for real: the chart's PodMonitor and PrometheusRule at work.
 
 `make up` runs the Prometheus Operator and a Prometheus in the `monitoring` namespace and deploys
-its release with the chart's ServiceMonitor and PrometheusRule. From the end user's side,
+its release with the chart's PodMonitor and PrometheusRule. From the end user's side,
 Prometheus' HTTP API answers on its NodePort; it scrapes both components (the scraper's namespace
 is admitted to their metrics port) and the chart's recording rules give each component its
 request rate, error ratio, availability and p95 latency. The user reaches no `/metrics`: not on
