@@ -36,21 +36,30 @@ def example_values(url: str, digest: str) -> dict[str, Any]:
         variable["value"] = addresses[variable["name"]]
     values["config"]["publicUrl"] = url
     values["migrations"]["image"]["digest"] = digest
+    # A chart-managed Secret's frontendDatabaseUrl too: one role, as the example explains.
+    values["secrets"]["frontendDatabaseUrl"] = ""
     return values
 
 
 def better_auth_user(agent: UserAgent, url: str) -> AppUser:
-    """A user signed up (and so signed in) through Better Auth's API, with its session cookie."""
+    """A user signed up and signed in through Better Auth's API, with its session cookie."""
     user = AppUser(agent, url)
-    reply = better_auth_sign_in(user, "/api/auth/sign-up/email", name="Ada")
-    assert reply == 200, reply
+    signed_up = user.call(
+        "POST",
+        "/api/auth/sign-up/email",
+        json_body={"name": "Ada", "email": user.email, "password": user.password},
+    )
+    assert signed_up.status == 200, (signed_up.status, signed_up.error, signed_up.text[:300])
+    # Sign-up starts no session (it would tell whether the email was taken).
+    signed_in = better_auth_sign_in(user)
+    assert signed_in == 200, signed_in
     return user
 
 
-def better_auth_sign_in(user: AppUser, path: str = "/api/auth/sign-in/email", **extra: str) -> int:
-    """Post the user's email and password to Better Auth's `path`; keep the session cookie."""
-    body = {"email": user.email, "password": user.password, **extra}
-    reply = user.call("POST", path, json_body=body)
+def better_auth_sign_in(user: AppUser) -> int:
+    """Sign in through Better Auth's API; keep the session cookie. Return the status."""
+    body = {"email": user.email, "password": user.password}
+    reply = user.call("POST", "/api/auth/sign-in/email", json_body=body)
     found = re.search(rf"{re.escape(SESSION_COOKIE)}=([^;]+)", reply.headers.get("set-cookie", ""))
     if reply.status == 200 and found:
         user.cookies = {SESSION_COOKIE: found.group(1)}

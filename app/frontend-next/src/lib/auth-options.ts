@@ -41,7 +41,9 @@ export function authOptions() {
     secret: settings.authSecret,
     baseURL: settings.publicUrl,
     trustedOrigins: [settings.publicUrl],
-    emailAndPassword: { enabled: true, minPasswordLength: 8 },
+    // No session at sign-up, as on the Python frontend: Better Auth then answers a taken email
+    // exactly as a new one, so sign-up does not tell which emails have an account.
+    emailAndPassword: { enabled: true, minPasswordLength: 8, autoSignIn: false },
     // Better Auth sends no telemetry unless asked; say so where a reader looks.
     telemetry: { enabled: false },
     plugins: plugins(settings),
