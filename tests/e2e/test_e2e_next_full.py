@@ -19,7 +19,7 @@ import time
 from typing import Any
 
 import pytest
-from conftest import ReleaseFactory, assert_lossless, installed_and_served
+from conftest import ReleaseFactory, assert_lossless, frontend_warnings, installed_and_served
 from e2e_cluster import Release, kubectl
 from e2e_leaks import assert_frontend_lacks_ai_key, assert_no_secret_leaks
 from e2e_next import (
@@ -134,7 +134,9 @@ def test_a_new_better_auth_secret_rolls_both_and_ends_old_sessions_cleanly(
     # Signed in again, the backend accepts the token signed by the key made for the new
     # secret, and the user's data is there.
     assert better_auth_sign_in(user) == 200
-    assert [t["title"] for t in user.tasks()] == ["before the rotation"]
+    listed = user.call("GET", "/app/api/tasks")
+    assert listed.status == 200, (listed.status, listed.text[:300], frontend_warnings(stack))
+    assert [t["title"] for t in listed.json()["data"]] == ["before the rotation"]
     assert user.call("GET", "/").status == 200
     errors = [
         line
