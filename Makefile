@@ -145,9 +145,12 @@ up: setup-python setup-node tools chart ## Deploy the app (kube context, else lo
 	  *) exit $$status ;; \
 	esac
 
-up-local: setup-python setup-cluster cluster-tools images cluster-images
+# FRONTEND=next deploys the Next.js + Better Auth frontend (examples/values-nextjs.yaml) on the
+# local cluster instead of the Python one; `make up` alone puts the Python one back.
+FRONTEND ?= python
+up-local: setup-python setup-cluster cluster-tools images cluster-images $(if $(filter next,$(FRONTEND)),next-image)
 	$(LOCALCLUSTER) up
-	$(LOCALCLUSTER) deploy
+	$(LOCALCLUSTER) deploy --frontend $(FRONTEND)
 
 # Signs the chart with a key made for this release, pushes it to the local registry (which
 # `make up` starts) and writes the release notes; cluster/localcluster/signed_release.py.
@@ -177,6 +180,12 @@ bench: up setup-python setup-chromium ## Measure every SLO figure (~30 min); wri
 
 bench-short: up setup-python setup-chromium ## A few seconds per scenario; fails on any SC-007 error.
 	$(BENCH) short
+
+# SC-005 and SC-008 at 100 users with each frontend, in one run (~8 min): the side-by-side
+# table in docs/benchmarks.md (bench/frontends.py).
+.PHONY: bench-frontends
+bench-frontends: up next-image setup-python setup-chromium ## SC-005, SC-008 at 100 users: Python vs Next.js frontend.
+	$(BENCH) frontends
 
 # The chart is built first: the live tests deploy its package as `make up` does.
 test: setup chart ## Run every test (the README's test command).

@@ -411,9 +411,18 @@ def restarts(bench: Bench) -> dict[str, int]:
 
 
 def concurrent_users(
-    bench: Bench, *, levels: list[int], hold: float, think: str, give_up_p95: float
+    bench: Bench,
+    *,
+    levels: list[int],
+    hold: float,
+    think: str,
+    give_up_p95: float,
+    frontend: str = "python",
 ) -> dict[str, Any]:
-    """SC-008: virtual users level by level (sign-in, tasks, chat); per-level latency and errors."""
+    """SC-008: virtual users level by level (sign-in, tasks, chat); per-level latency and errors.
+
+    `frontend` (bench.load.FRONTENDS) is how the users sign up and in.
+    """
     bench.log(f"SC-008: users in levels {levels}, {hold:.0f}s hold each (think {think}s)")
     out = bench.workdir / "sc008.json"
     sampler = MetricsSampler(bench)
@@ -425,6 +434,8 @@ def concurrent_users(
                 "load",
                 "--url",
                 bench.release.url,
+                "--frontend",
+                frontend,
                 "--levels",
                 ",".join(str(n) for n in levels),
                 "--spawn-rate",

@@ -11,12 +11,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import yaml
 from conftest import REPO
 from e2e_cluster import FRONTEND
 from e2e_user import AppUser, UserAgent
+from localcluster import deploy
 
-EXAMPLE = REPO / "examples" / "values-nextjs.yaml"
 JWKS_URL = f"http://{FRONTEND}/api/auth/jwks"
 SESSION_COOKIE = "better-auth.session_token"
 # Prints the environment in an image without `env` (FROM scratch: only node).
@@ -28,14 +27,8 @@ PRINT_ENVIRONMENT = (
 
 
 def example_values(url: str, digest: str) -> dict[str, Any]:
-    """The example file for a release at `url`: its key set URL, issuer and audience, image."""
-    values: dict[str, Any] = yaml.safe_load(EXAMPLE.read_text())
-    # The example names the Service of the release `todo-chatbot`; this release is `e2e`.
-    addresses = {"AUTH_JWKS_URL": JWKS_URL, "AUTH_JWT_ISSUER": url, "AUTH_JWT_AUDIENCE": url}
-    for variable in values["backend"]["extraEnvVars"]:
-        variable["value"] = addresses[variable["name"]]
-    values["config"]["publicUrl"] = url
-    values["migrations"]["image"]["digest"] = digest
+    """The example file for the `e2e` release at `url`, as `make up FRONTEND=next` makes it."""
+    values = deploy.nextjs_values(REPO, public_url=url, jwks_url=JWKS_URL, digest=digest)
     # A chart-managed Secret's frontendDatabaseUrl too: one role, as the example explains.
     values["secrets"]["frontendDatabaseUrl"] = ""
     return values

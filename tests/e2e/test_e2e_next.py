@@ -41,13 +41,11 @@ BETTER_AUTH_TABLES = {"user", "session", "account", "verification", "jwks"}
 def stack(
     new_release: ReleaseFactory,
     next_digest: str,
-    digests: dict[str, str],
     user_agent: UserAgent,
     figures: dict[str, Any],
 ) -> Iterator[Release]:
     """The release of the example values, installed once for the module."""
     release = new_release("next", NODE_PORT)
-    release.digests = {"backend": digests["backend"], "frontend": next_digest}
     release.values = example_values(release.url, next_digest)
     figures["next_deploy_seconds"] = round(release.install(), 1)
     wait_until_served(release, user_agent)

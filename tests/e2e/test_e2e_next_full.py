@@ -44,12 +44,10 @@ SETTLE_SECONDS = 3
 def stack(
     new_release: ReleaseFactory,
     next_digest: str,
-    digests: dict[str, str],
     user_agent: UserAgent,
 ) -> Release:
     """The example's release with two frontends and the chart-managed Secret."""
     release = new_release("nextfull", NODE_PORT, chart_managed=True)
-    release.digests = {"backend": digests["backend"], "frontend": next_digest}
     release.values = example_values(release.url, next_digest)
     release.values["frontend"]["replicaCount"] = FRONTENDS
     return installed_and_served(release, user_agent)

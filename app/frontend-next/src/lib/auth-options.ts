@@ -19,6 +19,9 @@ export function jwtOptions(settings: Env) {
       // The user id only: by default the token would carry the whole user (email, name).
       definePayload: ({ user }: { user: { id: string } }) => ({ sub: user.id }),
     },
+    // Tokens come from getToken only (src/lib/backend.ts): by default every session lookup
+    // would sign one more for a `set-auth-jwt` header that nothing reads.
+    disableSettingJwtHeader: true,
   } satisfies JwtOptions;
 }
 
