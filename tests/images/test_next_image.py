@@ -8,6 +8,7 @@ the image's key set (JWKS mode).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 from collections.abc import Iterator
@@ -57,6 +58,50 @@ def frontend_env(
         "PORT": str(port),
         "SHUTDOWN_DRAIN_SECONDS": "0.2",
     }
+
+
+def jwks_backend(
+    database_url: str, port: int, log_dir: Path, extra: dict[str, str] | None = None
+) -> AppProcess:
+    """The real backend (not started), checking tokens against the frontend's key set."""
+    return AppProcess(
+        "todo_backend",
+        env={
+            "DATABASE_URL": database_url,
+            "BETTER_AUTH_SECRET": Secret(secrets.token_urlsafe(40)),
+            "AI_PROVIDER": "openai",
+            "AI_MODEL": "gpt-test",
+            "OPENAI_API_KEY": Secret(secrets.token_urlsafe(24)),
+            "AI_BASE_URL": "http://127.0.0.1:9/v1",
+            "AUTH_JWKS_URL": f"http://127.0.0.1:{port}/api/auth/jwks",
+            "AUTH_JWT_ISSUER": f"http://127.0.0.1:{port}",
+            "AUTH_JWT_AUDIENCE": f"http://127.0.0.1:{port}",
+            **(extra or {}),
+        },
+        log_dir=log_dir,
+    )
+
+
+def migrate(image: BuiltImage, run_container: RunContainer, database_url: str) -> None:
+    """Better Auth's migration, as the chart's Job runs it (DATABASE_URL only)."""
+    migrated = run_container(
+        image, {"DATABASE_URL": database_url}, ["node", "migrate.mjs"]
+    ).run_to_end()
+    assert migrated.returncode == 0, migrated.stderr
+
+
+@contextlib.contextmanager
+def serving(image: BuiltImage, run_container: RunContainer, env: dict[str, str]) -> Iterator[None]:
+    """The frontend running until Ready; stopped by SIGTERM (it must exit 0) afterwards."""
+    frontend = run_container(image, env, None, WRITABLE)
+    frontend.start()
+    wait_for_http(
+        f"{env['PUBLIC_URL']}/readyz", timeout=STARTUP_SECONDS, container=frontend, until=200
+    )
+    yield
+    frontend.signal("TERM")
+    assert frontend.wait(timeout=15) == 0
+    assert env["BETTER_AUTH_SECRET"] not in frontend.output()
 
 
 def test_runs_as_10001_on_port_3000_under_200_mb(image: BuiltImage) -> None:
@@ -111,27 +156,9 @@ def test_signs_up_and_the_backend_accepts_its_token(
 ) -> None:
     database_url = str(postgres.create_database())
     port = free_port()
-    backend = AppProcess(
-        "todo_backend",
-        env={
-            "DATABASE_URL": database_url,
-            "BETTER_AUTH_SECRET": Secret(secrets.token_urlsafe(40)),
-            "AI_PROVIDER": "openai",
-            "AI_MODEL": "gpt-test",
-            "OPENAI_API_KEY": Secret(secrets.token_urlsafe(24)),
-            "AI_BASE_URL": "http://127.0.0.1:9/v1",
-            "AUTH_JWKS_URL": f"http://127.0.0.1:{port}/api/auth/jwks",
-            "AUTH_JWT_ISSUER": f"http://127.0.0.1:{port}",
-            "AUTH_JWT_AUDIENCE": f"http://127.0.0.1:{port}",
-        },
-        log_dir=tmp_path,
-    )
+    backend = jwks_backend(database_url, port, tmp_path)
     env = frontend_env(database_url, port, backend.url)
-
-    migrated = run_container(
-        image, {"DATABASE_URL": database_url}, ["node", "migrate.mjs"]
-    ).run_to_end()
-    assert migrated.returncode == 0, migrated.stderr
+    migrate(image, run_container, database_url)
     with psycopg.connect(database_url) as conn:
         tables = {
             row[0]
@@ -157,6 +184,11 @@ def test_signs_up_and_the_backend_accepts_its_token(
                 json={"name": "Ada", "email": "ada@example.com", "password": password},
             )
             assert signed_up.status_code == 200, signed_up.text
+            # Sign-up starts no session (it would tell whether the email was taken).
+            signed_in = browser.post(
+                "/api/auth/sign-in/email", json={"email": "ada@example.com", "password": password}
+            )
+            assert signed_in.status_code == 200, signed_in.text
             token = Secret(browser.get("/api/auth/token").json()["token"])
             assert jwt.get_unverified_header(token)["alg"] == "EdDSA"
             with httpx.Client(base_url=backend.url, timeout=10) as api:
@@ -172,3 +204,53 @@ def test_signs_up_and_the_backend_accepts_its_token(
         backend.stop()
     assert env["BETTER_AUTH_SECRET"] not in frontend.output()
     assert password not in frontend.output()
+
+
+def test_a_new_better_auth_secret_ends_old_sessions_and_signs_with_a_new_key(
+    image: BuiltImage,
+    run_container: RunContainer,
+    postgres: PostgresServer,
+    tmp_path: Path,
+) -> None:
+    """Better Auth seals its signing key with the secret: a new one must not stop the tokens."""
+    database_url = str(postgres.create_database())
+    port = free_port()
+    # The chart rolls the backend too when the Secret changes, and a new pod fetches the key
+    # set afresh; this one process fetches it again at once for an unknown key id instead.
+    backend = jwks_backend(database_url, port, tmp_path, {"AUTH_JWKS_COOLDOWN_SECONDS": "0"})
+    env = frontend_env(database_url, port, backend.url)
+    migrate(image, run_container, database_url)
+    account = {"email": "ada@example.com", "password": Secret(secrets.token_urlsafe(16))}
+    origin = {"origin": env["PUBLIC_URL"]}
+    backend.start()
+    try:
+        with (
+            serving(image, run_container, env),
+            httpx.Client(base_url=env["PUBLIC_URL"], timeout=20, headers=origin) as browser,
+        ):
+            browser.post("/api/auth/sign-up/email", json={"name": "Ada", **account})
+            assert browser.post("/api/auth/sign-in/email", json=account).status_code == 200
+            assert browser.post("/app/api/tasks", json={"title": "kept"}).status_code == 201
+            old_key = jwt.get_unverified_header(browser.get("/api/auth/token").json()["token"])
+            old_session = dict(browser.cookies)
+
+        rotated = {**env, "BETTER_AUTH_SECRET": Secret(secrets.token_urlsafe(40))}
+        with (
+            serving(image, run_container, rotated),
+            httpx.Client(base_url=env["PUBLIC_URL"], timeout=20, headers=origin) as browser,
+        ):
+            # The old session's cookie is signed with the old secret: it ends, cleanly.
+            browser.cookies.update(old_session)
+            page = browser.get("/")
+            assert (page.status_code, page.headers["location"]) == (307, "/signin")
+            assert browser.get("/app/api/tasks").status_code == 401
+            browser.cookies.clear()
+            assert browser.post("/api/auth/sign-in/email", json=account).status_code == 200
+            # The backend accepts the token of a key sealed with the new secret.
+            listed = browser.get("/app/api/tasks")
+            assert listed.status_code == 200, listed.text
+            assert [t["title"] for t in listed.json()["data"]] == ["kept"]
+            new_key = jwt.get_unverified_header(browser.get("/api/auth/token").json()["token"])
+            assert new_key["kid"] != old_key["kid"]
+    finally:
+        backend.stop()
