@@ -254,3 +254,32 @@ def test_a_new_better_auth_secret_ends_old_sessions_and_signs_with_a_new_key(
             assert new_key["kid"] != old_key["kid"]
     finally:
         backend.stop()
+
+
+def test_draining_it_turns_readyz_503_and_closes_each_connection_after_its_answer(
+    image: BuiltImage, run_container: RunContainer, postgres: PostgresServer
+) -> None:
+    port = free_port()
+    env = {**frontend_env(str(postgres.create_database()), port), "SHUTDOWN_DRAIN_SECONDS": "5"}
+    frontend = run_container(image, env, None, WRITABLE)
+    frontend.start()
+    wait_for_http(
+        f"{env['PUBLIC_URL']}/readyz", timeout=STARTUP_SECONDS, container=frontend, until=200
+    )
+    with httpx.Client(base_url=env["PUBLIC_URL"], timeout=5) as client:
+        assert "close" not in client.get("/healthz").headers.get("connection", "")
+        frontend.signal("TERM")
+        # The route sees the flag the SIGTERM handler set (they are bundled apart).
+        wait_for_http(f"{env['PUBLIC_URL']}/readyz", timeout=5, container=frontend, until=503)
+        # Still served while draining, but the client is told to reconnect (elsewhere).
+        answer = client.get("/healthz")
+        assert answer.status_code == 200
+        assert answer.headers["connection"] == "close"
+    assert frontend.wait(timeout=15) == 0
+
+
+def test_has_the_sleep_of_the_charts_pre_stop_hook(
+    image: BuiltImage, run_container: RunContainer
+) -> None:
+    # The chart's preStop runs `sleep 5`; without it the pause fails and SIGTERM comes at once.
+    assert run_container(image, {}, ["sleep", "0"]).run_to_end().returncode == 0
