@@ -13,6 +13,7 @@ import json
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import jwt
@@ -91,8 +92,17 @@ def migrate(image: BuiltImage, run_container: RunContainer, database_url: str) -
 
 
 @contextlib.contextmanager
-def serving(image: BuiltImage, run_container: RunContainer, env: dict[str, str]) -> Iterator[None]:
-    """The frontend running until Ready; stopped by SIGTERM (it must exit 0) afterwards."""
+def serving(
+    image: BuiltImage,
+    run_container: RunContainer,
+    env: dict[str, str],
+    *,
+    never_logged: tuple[str, ...] = (),
+) -> Iterator[None]:
+    """The frontend running until Ready; stopped by SIGTERM (it must exit 0) afterwards.
+
+    Its output must hold neither BETTER_AUTH_SECRET nor any of `never_logged`.
+    """
     frontend = run_container(image, env, None, WRITABLE)
     frontend.start()
     wait_for_http(
@@ -101,7 +111,23 @@ def serving(image: BuiltImage, run_container: RunContainer, env: dict[str, str])
     yield
     frontend.signal("TERM")
     assert frontend.wait(timeout=15) == 0
-    assert env["BETTER_AUTH_SECRET"] not in frontend.output()
+    for secret in (env["BETTER_AUTH_SECRET"], *never_logged):
+        assert secret not in frontend.output()
+
+
+def browser_of(env: dict[str, str]) -> httpx.Client:
+    """A client of the frontend at PUBLIC_URL that sends its Origin, as its pages do."""
+    return httpx.Client(
+        base_url=env["PUBLIC_URL"], timeout=20, headers={"origin": env["PUBLIC_URL"]}
+    )
+
+
+def sign_up_and_in(browser: httpx.Client, account: dict[str, Any]) -> None:
+    """Sign up and sign in through Better Auth's API (sign-up starts no session)."""
+    signed_up = browser.post("/api/auth/sign-up/email", json={"name": "Ada", **account})
+    assert signed_up.status_code == 200, signed_up.text
+    signed_in = browser.post("/api/auth/sign-in/email", json=account)
+    assert signed_in.status_code == 200, signed_in.text
 
 
 def test_runs_as_10001_on_port_3000_under_200_mb(image: BuiltImage) -> None:
@@ -166,29 +192,14 @@ def test_signs_up_and_the_backend_accepts_its_token(
         }
     assert {"user", "session", "account", "verification", "jwks"} <= tables
 
+    password = Secret(secrets.token_urlsafe(16))
     backend.start()
-    frontend = run_container(image, env, None, WRITABLE)
-    frontend.start()
     try:
-        wait_for_http(
-            f"http://127.0.0.1:{port}/readyz",
-            timeout=STARTUP_SECONDS,
-            container=frontend,
-            until=200,
-        )
-        origin = {"origin": env["PUBLIC_URL"]}
-        with httpx.Client(base_url=env["PUBLIC_URL"], timeout=20, headers=origin) as browser:
-            password = Secret(secrets.token_urlsafe(16))
-            signed_up = browser.post(
-                "/api/auth/sign-up/email",
-                json={"name": "Ada", "email": "ada@example.com", "password": password},
-            )
-            assert signed_up.status_code == 200, signed_up.text
-            # Sign-up starts no session (it would tell whether the email was taken).
-            signed_in = browser.post(
-                "/api/auth/sign-in/email", json={"email": "ada@example.com", "password": password}
-            )
-            assert signed_in.status_code == 200, signed_in.text
+        with (
+            serving(image, run_container, env, never_logged=(password,)),
+            browser_of(env) as browser,
+        ):
+            sign_up_and_in(browser, {"email": "ada@example.com", "password": password})
             token = Secret(browser.get("/api/auth/token").json()["token"])
             assert jwt.get_unverified_header(token)["alg"] == "EdDSA"
             with httpx.Client(base_url=backend.url, timeout=10) as api:
@@ -198,12 +209,8 @@ def test_signs_up_and_the_backend_accepts_its_token(
             page = browser.get("/")
             assert page.status_code == 200
             assert "from next" in page.text
-        frontend.signal("TERM")
-        assert frontend.wait(timeout=15) == 0
     finally:
         backend.stop()
-    assert env["BETTER_AUTH_SECRET"] not in frontend.output()
-    assert password not in frontend.output()
 
 
 def test_a_new_better_auth_secret_ends_old_sessions_and_signs_with_a_new_key(
@@ -221,24 +228,16 @@ def test_a_new_better_auth_secret_ends_old_sessions_and_signs_with_a_new_key(
     env = frontend_env(database_url, port, backend.url)
     migrate(image, run_container, database_url)
     account = {"email": "ada@example.com", "password": Secret(secrets.token_urlsafe(16))}
-    origin = {"origin": env["PUBLIC_URL"]}
     backend.start()
     try:
-        with (
-            serving(image, run_container, env),
-            httpx.Client(base_url=env["PUBLIC_URL"], timeout=20, headers=origin) as browser,
-        ):
-            browser.post("/api/auth/sign-up/email", json={"name": "Ada", **account})
-            assert browser.post("/api/auth/sign-in/email", json=account).status_code == 200
+        with serving(image, run_container, env), browser_of(env) as browser:
+            sign_up_and_in(browser, account)
             assert browser.post("/app/api/tasks", json={"title": "kept"}).status_code == 201
             old_key = jwt.get_unverified_header(browser.get("/api/auth/token").json()["token"])
             old_session = dict(browser.cookies)
 
         rotated = {**env, "BETTER_AUTH_SECRET": Secret(secrets.token_urlsafe(40))}
-        with (
-            serving(image, run_container, rotated),
-            httpx.Client(base_url=env["PUBLIC_URL"], timeout=20, headers=origin) as browser,
-        ):
+        with serving(image, run_container, rotated), browser_of(env) as browser:
             # The old session's cookie is signed with the old secret: it ends, cleanly.
             browser.cookies.update(old_session)
             page = browser.get("/")
