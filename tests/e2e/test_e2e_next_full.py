@@ -36,6 +36,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.next_full, pytest.mark.timeout(900)]
 
 NODE_PORT = 30132
 FRONTENDS = 2
+NEXT_ERROR_MARK = "\u2a2f"
 # Traffic before and after each change, so a failure at either edge of it counts too.
 SETTLE_SECONDS = 3
 
@@ -136,10 +137,11 @@ def test_a_new_better_auth_secret_rolls_both_and_ends_old_sessions_cleanly(
     assert listed.status == 200, (listed.status, listed.text[:300], frontend_warnings(stack))
     assert [t["title"] for t in listed.json()["data"]] == ["before the rotation"]
     assert user.call("GET", "/").status == 200
+    # Its own error lines, Better Auth's, and Next.js's mark of an unhandled error (U+2A2F).
     errors = [
         line
         for pod in stack.ready_pods("frontend")
         for line in kubectl("-n", stack.namespace, "logs", pod).splitlines()
-        if '"level":"error"' in line or " ERROR " in line
+        if '"level":"error"' in line or " ERROR " in line or NEXT_ERROR_MARK in line
     ]
     assert errors == [], errors[-5:]
