@@ -145,9 +145,12 @@ up: setup-python setup-node tools chart ## Deploy the app (kube context, else lo
 	  *) exit $$status ;; \
 	esac
 
-up-local: setup-python setup-cluster cluster-tools images cluster-images
+# FRONTEND=next deploys the Next.js + Better Auth frontend (examples/values-nextjs.yaml) on the
+# local cluster instead of the Python one; `make up` alone puts the Python one back.
+FRONTEND ?= python
+up-local: setup-python setup-cluster cluster-tools images cluster-images $(if $(filter next,$(FRONTEND)),next-image)
 	$(LOCALCLUSTER) up
-	$(LOCALCLUSTER) deploy
+	$(LOCALCLUSTER) deploy --frontend $(FRONTEND)
 
 # Signs the chart with a key made for this release, pushes it to the local registry (which
 # `make up` starts) and writes the release notes; cluster/localcluster/signed_release.py.
@@ -185,7 +188,19 @@ SOAK_MINUTES ?= 30
 soak: up setup-python ## Availability under a fault schedule, SOAK_MINUTES long (30); SC-002's row.
 	$(BENCH) soak $(SOAK_MINUTES)
 
+# SC-005 and SC-008 at 100 users with each frontend, in one run (~8 min): the side-by-side
+# table in docs/benchmarks.md (bench/frontends.py).
+.PHONY: bench-frontends
+bench-frontends: up next-image setup-python setup-chromium ## SC-005, SC-008 at 100 users: Python vs Next.js frontend.
+	$(BENCH) frontends
+
 # The chart is built first: the live tests deploy its package as `make up` does.
 test: setup chart ## Run every test (the README's test command).
 	$(MAKE) lint
 	$(RUN) pytest
+
+# The Next.js stack's whole e2e profile (issue 16): the short one that `make test` runs, and
+# the secrets scan, upgrade and pod deletion under load and BETTER_AUTH_SECRET rotation.
+.PHONY: e2e-next
+e2e-next: setup chart next-image ## Run the Next.js stack's whole e2e profile on the local cluster.
+	$(RUN) pytest -m e2e tests/e2e/test_e2e_next.py tests/e2e/test_e2e_next_full.py

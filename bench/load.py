@@ -38,9 +38,16 @@ import uvloop
 from bench import stats
 
 # What a successful answer of each kind of request looks like.
+# How each frontend signs a user up and in: path, body (a form, or Better Auth's JSON) and
+# the status of success. Every other call is the same on both (the /app/api JSON API).
+FRONTENDS = {
+    "python": {"sign-up": ("/signup", "form", 303), "sign-in": ("/signin", "form", 303)},
+    "next": {
+        "sign-up": ("/api/auth/sign-up/email", "json", 200),
+        "sign-in": ("/api/auth/sign-in/email", "json", 200),
+    },
+}
 EXPECTED_STATUS = {
-    "sign-up": 303,
-    "sign-in": 303,
     "page": 200,
     "list tasks": 200,
     "add task": 201,
@@ -83,6 +90,8 @@ class Run:
     """Everything one load run records; `samples` grows as requests finish."""
 
     url: str
+    # A key of FRONTENDS: how users sign up and in.
+    frontend: str = "python"
     samples: list[Sample] = field(default_factory=list)
     levels: list[Level] = field(default_factory=list)
     stopped_because: str = ""
@@ -129,8 +138,13 @@ class VirtualUser:
             limits=httpx.Limits(max_connections=1),
         )
 
-    async def request(self, name: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        """Send one request, record it, and return the response (raise on any failure)."""
+    async def request(
+        self, name: str, method: str, path: str, *, expected: int | None = None, **kwargs: Any
+    ) -> httpx.Response:
+        """Send one request, record it, and return the response (raise on any failure).
+
+        Success is `expected`, by default the action's status in EXPECTED_STATUS.
+        """
         start = time.time()
         began = time.perf_counter()
         try:
@@ -139,7 +153,7 @@ class VirtualUser:
             self.run.record(name, start, time.perf_counter() - began, type(error).__name__)
             raise
         seconds = time.perf_counter() - began
-        ok = response.status_code == EXPECTED_STATUS[name]
+        ok = response.status_code == (expected or EXPECTED_STATUS[name])
         self.run.record(name, start, seconds, "ok" if ok else f"HTTP {response.status_code}")
         if not ok:
             raise httpx.HTTPStatusError(
@@ -150,12 +164,22 @@ class VirtualUser:
     async def sign_in(self) -> None:
         """Create the account once, then sign in as a returning user."""
         async with self.sign_in_gate or contextlib.nullcontext():
-            form = {"email": self.email, "password": self.password}
+            routes = FRONTENDS[self.run.frontend]
             if not self.signed_up:
-                await self.request("sign-up", "POST", "/signup", data=form)
+                await self._send_credentials("sign-up", *routes["sign-up"], {"name": "bench"})
                 self.signed_up = True
             self.http.cookies.clear()
-            await self.request("sign-in", "POST", "/signin", data=form)
+            await self._send_credentials("sign-in", *routes["sign-in"], {})
+
+    async def _send_credentials(
+        self, name: str, path: str, body: str, status: int, extra: dict[str, str]
+    ) -> None:
+        fields = {"email": self.email, "password": self.password}
+        if body == "form":
+            await self.request(name, "POST", path, expected=status, data=fields)
+        else:
+            json_body = {**fields, **extra}
+            await self.request(name, "POST", path, expected=status, json=json_body)
 
     async def act(self) -> None:
         """Do one action of the mix."""
@@ -299,6 +323,7 @@ def main(argv: list[str]) -> None:
     """Parse the options, run the load, write the JSON result."""
     parser = argparse.ArgumentParser(prog="bench load", description=__doc__.splitlines()[0])
     parser.add_argument("--url", required=True)
+    parser.add_argument("--frontend", choices=FRONTENDS, default="python")
     parser.add_argument("--levels", required=True, help="users per level, e.g. 100,250,500")
     parser.add_argument("--spawn-rate", type=float, default=5.0, help="new users per second")
     parser.add_argument("--hold", type=float, default=60.0, help="seconds each level is held")
@@ -312,7 +337,7 @@ def main(argv: list[str]) -> None:
     low, high = (float(x) for x in args.think.split(","))
 
     async def run_load() -> Run:
-        run = Run(url=args.url)
+        run = Run(url=args.url, frontend=args.frontend)
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, run.stop.set)

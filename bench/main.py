@@ -15,8 +15,8 @@ from typing import Any
 
 from localcluster.settings import paths_from_env
 
-from bench import host, load, pageload, release, report, scenarios, soak
-from bench.kube import poll
+from bench import frontends, host, load, pageload, release, report, scenarios, soak
+from bench.kube import Kube, poll
 
 REPO = Path(__file__).resolve().parents[1]
 # The benchmark's release; its NodePort is far from the local cluster's (30080) and the e2e
@@ -123,6 +123,38 @@ def write_docs(document: dict[str, Any]) -> None:
     report.update_markdown(REPO / "docs" / "benchmarks.md", document)
 
 
+def run_frontends(*, loads: int = 40, hold: float = 60) -> int:
+    """SC-005 and SC-008 at 100 users for each frontend; the docs' side-by-side table."""
+    paths = paths_from_env()
+    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%d-%H%M%S")
+    workdir = REPO / "reports" / f"bench-frontends-{stamp}"
+    workdir.mkdir(parents=True, exist_ok=True)
+    if not scenarios.host_services_running(paths):
+        print("error: PostgreSQL or the AI stand-in is not running: run `make up`", file=sys.stderr)
+        return 1
+    kube = Kube(paths)
+    bench = scenarios.Bench(
+        paths=paths,
+        kube=kube,
+        release=RELEASE,
+        chart_ref="",
+        workdir=workdir,
+        run_id=f"benchfe{stamp}",
+    )
+    machine = host.machine(paths)
+    results: dict[str, Any] = {"loads": loads, "hold_seconds": hold}
+    try:
+        for frontend in frontends.FRONTENDS:
+            results[frontend] = frontends.measure(bench, frontend, loads=loads, hold=hold)
+    finally:
+        kube.close()
+    document = {"command": "make bench-frontends", "machine": machine, "results": results}
+    host.save_json(REPO / "docs" / "benchmarks-frontends.json", document)
+    frontends.write_docs(REPO / "docs" / "benchmarks.md", document)
+    print(frontends.section(document))
+    return 0
+
+
 def main(argv: list[str]) -> int:
     """Dispatch to a subcommand."""
     command, rest = (argv[0], argv[1:]) if argv else ("", [])
@@ -130,6 +162,8 @@ def main(argv: list[str]) -> int:
         return run(short=False)
     if command == "short":
         return run(short=True)
+    if command == "frontends":
+        return run_frontends()
     if command == "docs":
         # Re-renders the docs from the saved results (after a change of the report's layout).
         saved = REPO / "docs" / "benchmarks.json"
@@ -146,5 +180,5 @@ def main(argv: list[str]) -> int:
     if command == "pageload":
         pageload.main(rest)
         return 0
-    print("usage: python -m bench run|short|soak [MINUTES]|load|pageload", file=sys.stderr)
+    print("usage: python -m bench run|short|soak [MINUTES]|frontends|load|pageload", file=sys.stderr)
     return 2

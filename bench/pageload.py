@@ -54,12 +54,14 @@ def main(argv: list[str]) -> None:
         page = context.new_page()
         password = secrets.token_urlsafe(12)
         # Sign-up starts no session (it would tell whether the email was taken): sign in next.
-        for path in ("/signup", "/signin"):
+        # Each form lands on the next page by a redirect (the Python frontend) or by the
+        # router of the Next.js one, so the wait is for the URL, not a new document.
+        for path, landing in (("/signup", "/signin?signed-up"), ("/signin", "/")):
             page.goto(f"{args.url}{path}")
             page.fill("input[name=email]", args.email)
             page.fill("input[name=password]", password)
-            with page.expect_navigation():
-                page.click("button[type=submit]")
+            page.click("button[type=submit]")
+            page.wait_for_url(f"{args.url}{landing}")
         session = context.storage_state()
         context.close()
         for _ in range(args.loads):

@@ -385,11 +385,15 @@ def latest_section(document: dict[str, Any]) -> str:
 
 def update_markdown(path: Path, document: dict[str, Any]) -> None:
     """Replace the generated section of `path` (or append it) with this run's."""
+    replace_section(path, BEGIN, END, latest_section(document))
+
+
+def replace_section(path: Path, begin: str, end: str, section: str) -> None:
+    """Replace what lies between the `begin` and `end` lines of `path`, or append `section`."""
     text = path.read_text() if path.exists() else ""
-    section = latest_section(document)
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        tail = rest.split(END, 1)[1]
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        tail = rest.split(end, 1)[1]
         text = head + section + tail
     else:
         text = text + ("\n" if text else "") + section + "\n"

@@ -430,12 +430,19 @@ def restarts(bench: Bench) -> dict[str, int]:
 
 
 def concurrent_users(
-    bench: Bench, *, levels: list[int], hold: float, think: str, give_up_p95: float
+    bench: Bench,
+    *,
+    levels: list[int],
+    hold: float,
+    think: str,
+    give_up_p95: float,
+    frontend: str = "python",
 ) -> dict[str, Any]:
     """SC-008: every user signed in first, then users acting level by level (tasks, chat).
 
     Per-level latency and errors come from each level's hold, when only task, page and chat
-    requests are sent; the sign-ins before the climb are summarized on their own.
+    requests are sent; the sign-ins before the climb are summarized on their own. `frontend`
+    (bench.load.FRONTENDS) is how the users sign up and in.
     """
     bench.log(f"SC-008: users in levels {levels}, {hold:.0f}s hold each (think {think}s)")
     out = bench.workdir / "sc008.json"
@@ -448,6 +455,8 @@ def concurrent_users(
                 "load",
                 "--url",
                 bench.release.url,
+                "--frontend",
+                frontend,
                 "--levels",
                 ",".join(str(n) for n in levels),
                 "--spawn-rate",

@@ -19,13 +19,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "command", choices=["up", "deploy", "release", "down", "status", "preflight"]
     )
+    parser.add_argument(
+        "--frontend",
+        choices=deploy.FRONTENDS,
+        default="python",
+        help="deploy: the frontend of the release (next: app/frontend-next, make next-image)",
+    )
     args = parser.parse_args(argv)
     cluster = Cluster.from_env()
     try:
         if args.command == "up":
             cluster.up()
         elif args.command == "deploy":
-            url = cluster.deploy()
+            url = cluster.deploy(frontend=args.frontend)
             print(f"todo-chatbot is ready: open {url} from the user's namespace, e.g.")
             print(f"  ip netns exec {settings.USER_NETNS} curl {url}/")
             print("or through the ingress controller (Traefik):")

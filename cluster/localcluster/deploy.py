@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from imagebuild.catalogue import NEXT
 from kubernetes import client
 from kubernetes.utils import parse_quantity
 
@@ -129,6 +130,32 @@ def monitored_values() -> dict[str, Any]:
         },
         "networkPolicy": {"metricsNamespace": monitoring.NAMESPACE},
     }
+
+# The frontends `deploy` can put in front of the backend: the reference one (app/frontend) and
+# the Next.js + Better Auth one (app/frontend-next), as examples/values-nextjs.yaml deploys it.
+FRONTENDS = ("python", "next")
+NEXTJS_EXAMPLE = Path("examples") / "values-nextjs.yaml"
+
+
+def nextjs_values(repo: Path, *, public_url: str, jwks_url: str, digest: str) -> dict[str, Any]:
+    """examples/values-nextjs.yaml for a release at `public_url` whose key set is `jwks_url`.
+
+    The example names the `todo-chatbot` release's Service and a made-up host; a release gets
+    its own key set URL, and its public URL as Better Auth's issuer and audience. `digest`
+    pins the image (`images.digest(paths, NEXT)`) of the frontend and of the migration Job.
+    """
+    values: dict[str, Any] = yaml.safe_load((repo / NEXTJS_EXAMPLE).read_text())
+    addresses = {
+        "AUTH_JWKS_URL": jwks_url,
+        "AUTH_JWT_ISSUER": public_url,
+        "AUTH_JWT_AUDIENCE": public_url,
+    }
+    for variable in values["backend"]["extraEnvVars"]:
+        variable["value"] = addresses[variable["name"]]
+    values["config"]["publicUrl"] = public_url
+    values["frontend"]["image"]["digest"] = digest
+    values["migrations"]["image"]["digest"] = digest
+    return values
 
 
 def merge_values(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
@@ -262,8 +289,14 @@ def namespace_manifest() -> dict[str, Any]:
     }
 
 
-def deploy(paths: Paths) -> str:
-    """Install or upgrade the release from the local registry; wait for the pods; return the URL."""
+def deploy(paths: Paths, *, frontend: str = "python") -> str:
+    """Install or upgrade the release from the local registry; wait for the pods; return the URL.
+
+    `frontend` picks the frontend (FRONTENDS): `next` deploys examples/values-nextjs.yaml over
+    the local values, with the Next.js image `make next-image` built.
+    """
+    if frontend not in FRONTENDS:
+        raise ClusterError(f"FRONTEND must be one of {', '.join(FRONTENDS)}, got {frontend!r}")
     chart_ref = push_chart(paths)
     version = chart_version(chart_folder(paths.repo))
     kubectl(paths, "apply", "-f", "-", input_text=json.dumps(namespace_manifest()))
@@ -272,6 +305,14 @@ def deploy(paths: Paths) -> str:
     chosen = local_values(
         ingress_host=INGRESS_HOST, digests=images.app_digests(paths), monitored=True
     )
+    if frontend == "next":
+        stack = nextjs_values(
+            paths.repo,
+            public_url=public_url(),
+            jwks_url=f"http://{RELEASE}-frontend/api/auth/jwks",
+            digest=images.digest(paths, NEXT),
+        )
+        chosen = merge_values(chosen, stack)
     values.write_text(json.dumps(chosen, indent=2) + "\n")
     _preflight_resources(paths, chart_ref, version, values)
     with heartbeat(f"helm --wait: the pods of release {RELEASE} to be ready"):

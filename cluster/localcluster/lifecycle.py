@@ -108,12 +108,15 @@ class Cluster:
         if merged is not None:
             say(f"kubectl now uses the context {user_kubeconfig.CONTEXT} (in {merged})")
 
-    def deploy(self) -> str:
-        """Push the newest images and install or upgrade the chart; return the user's URL."""
+    def deploy(self, *, frontend: str = "python") -> str:
+        """Push the newest images and install or upgrade the chart; return the user's URL.
+
+        `frontend`: `python` (app/frontend) or `next` (app/frontend-next; deploy.FRONTENDS).
+        """
         with step("push images"):
             images.push_all(self.paths)
-        with step(f"helm upgrade --install {release.RELEASE}"):
-            return deploy.deploy(self.paths)
+        with step(f"helm upgrade --install {release.RELEASE} ({frontend} frontend)"):
+            return deploy.deploy(self.paths, frontend=frontend)
 
     def down(self) -> None:
         """Stop every process and remove everything `up` added."""

@@ -72,3 +72,34 @@ def test_the_release_namespace_enforces_the_restricted_pod_security_profile() ->
     labels = deploy.namespace_manifest()["metadata"]["labels"]
     assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
     assert labels["pod-security.kubernetes.io/enforce-version"] == "latest"
+
+
+def test_the_nextjs_stack_values_pass_the_schema_and_name_this_releases_addresses() -> None:
+    url = deploy.public_url()
+    jwks = "http://todo-chatbot-frontend/api/auth/jwks"
+    stack = deploy.nextjs_values(
+        Path(__file__).resolve().parents[2],
+        public_url=url,
+        jwks_url=jwks,
+        digest=DIGESTS["frontend"],
+    )
+    values = deploy.merge_values(deploy.local_values(digests=DIGESTS), stack)
+    jsonschema.Draft7Validator(json.loads(SCHEMA.read_text())).validate(values)
+    assert {v["name"]: v["value"] for v in values["backend"]["extraEnvVars"]} == {
+        "AUTH_JWKS_URL": jwks,
+        "AUTH_JWT_ISSUER": url,
+        "AUTH_JWT_AUDIENCE": url,
+    }
+    assert values["config"]["publicUrl"] == url
+    assert values["frontend"]["image"]["repository"] == "todo-chatbot/frontend-next"
+    assert values["frontend"]["image"]["digest"] == DIGESTS["frontend"]
+    assert values["migrations"]["image"]["digest"] == DIGESTS["frontend"]
+    # One database role for Better Auth's migration and the frontend (the example says why).
+    assert values["secrets"]["existingSecretFrontendDatabaseUrl"] is False
+
+
+def test_deploy_refuses_an_unknown_frontend() -> None:
+    with pytest.raises(
+        deploy.ClusterError, match="FRONTEND must be one of python, next, got 'vue'"
+    ):
+        deploy.deploy(settings.paths_from_env(), frontend="vue")

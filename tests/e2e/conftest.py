@@ -27,11 +27,15 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 # The local cluster's runtime package (cluster/localcluster) is run with PYTHONPATH=cluster.
 sys.path.insert(0, str(REPO / "cluster"))
+# So is the image build's (images/imagebuild), which names the Next.js image.
+sys.path.insert(0, str(REPO / "images"))
 
 from e2e_cluster import NAMESPACE_LABEL, Release, admin_database_url, kubectl, paths  # noqa: E402
 from e2e_user import AppUser, Load, UserAgent  # noqa: E402
+from imagebuild.catalogue import NEXT  # noqa: E402
 from localcluster import deploy, images, kube, supervisor  # noqa: E402
 from psycopg import connect  # noqa: E402
+from support.fixture_images import build_next_image  # noqa: E402
 from support.live_api import core  # noqa: E402
 from support.live_cluster import localcluster  # noqa: E402
 
@@ -118,6 +122,14 @@ def chart(cluster: None) -> tuple[str, str]:
 def digests(cluster: None) -> dict[str, str]:
     """The digests of the app images this session pushed, which every release runs."""
     return images.app_digests(paths())
+
+
+@pytest.fixture(scope="session")
+def next_digest(cluster: None) -> str:
+    """The Next.js image, built if needed and pushed to the local registry: its digest."""
+    build_next_image()
+    images.push_all(paths())
+    return images.digest(paths(), NEXT)
 
 
 @pytest.fixture(scope="session")
@@ -247,16 +259,21 @@ def wait_until_served(
 
 def assert_lossless(load: Load, user: AppUser, release: Release) -> None:
     """No failed request, traffic flowed, and every created task is stored."""
-    assert load.failures == [], (load.failures, _frontend_warnings(release))
+    assert load.failures == [], (load.failures, frontend_warnings(release))
     assert load.succeeded > 20, load.summary
     stored = {task["id"] for task in user.tasks()}
     assert set(load.summary["created"]) <= stored
 
 
-def _frontend_warnings(release: Release) -> list[str]:
+def frontend_warnings(release: Release) -> list[str]:
     """What the frontends logged at warning level or above (why a request failed)."""
     lines = []
     for pod in release.pods("frontend"):
         log = kubectl("-n", release.namespace, "logs", pod["metadata"]["name"], check=False)
-        lines += [line for line in log.splitlines() if '"level": "info"' not in line]
+        # The Python frontend's JSON has spaces, the Next.js frontend's none.
+        lines += [
+            line
+            for line in log.splitlines()
+            if '"level": "info"' not in line and '"level":"info"' not in line
+        ]
     return lines[-20:]

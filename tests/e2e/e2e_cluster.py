@@ -65,10 +65,16 @@ def kubectl_json(*args: str) -> Any:
     return json.loads(kubectl(*args, "-o", "json"))
 
 
-def helm(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    """Run Helm 4 against the local cluster; the caller checks the outcome."""
+def helm(
+    *args: str, timeout: float = 300, binary: str = "helm"
+) -> subprocess.CompletedProcess[str]:
+    """Run Helm against the local cluster; the caller checks the outcome.
+
+    `binary` is `helm` (Helm 4, which applies server-side) or `helm3` (Helm 3's client-side
+    three-way merge), both built into the cluster's bin folder (tools/gotools.py helm).
+    """
     return subprocess.run(
-        [str(paths().bin / "helm"), f"--kubeconfig={paths().kubeconfig}", *args],
+        [str(paths().bin / binary), f"--kubeconfig={paths().kubeconfig}", *args],
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -128,6 +134,8 @@ class Release:
     values: dict[str, Any] = field(default_factory=dict)
     # Image digests by component (`images.app_digests`); empty: the chart's version tags.
     digests: dict[str, str] = field(default_factory=dict)
+    # The Helm that installs and upgrades it: `helm` (Helm 4) or `helm3`.
+    helm_binary: str = "helm"
     schema: Schema = field(init=False)
     credentials: dict[str, Secret] = field(init=False, repr=False)
     history: list[dict[str, Any]] = field(default_factory=list, repr=False)
@@ -216,6 +224,7 @@ class Release:
                 "--values",
                 str(values_file),
                 *args,
+                binary=self.helm_binary,
             )
         self.history.append({"command": command, "output": result.stdout + result.stderr})
         return result
@@ -248,6 +257,25 @@ class Release:
         elapsed = time.monotonic() - began
         assert result.returncode == 0, self.explain(result)
         return elapsed
+
+    def roll_credentials(self, credentials: dict[str, Secret]) -> set[str]:
+        """Upgrade with new chart-managed credentials; return the pods that replaced the old.
+
+        Returns once the old pods are gone: they drain for a few seconds (preStop, then
+        SIGTERM) and keep answering on the connections they already hold.
+        """
+        components = ("backend", "frontend")
+        before = {p["metadata"]["name"] for c in components for p in self.pods(c)}
+        self.credentials.update(credentials)
+        self.upgrade()
+        after = {p["metadata"]["name"] for c in components for p in self.pods(c)}
+        assert after.isdisjoint(before), "the pods did not roll"
+        self.wait_pods(
+            lambda pods: not {p["metadata"]["name"] for p in pods} & before,
+            what="the old pods stopped",
+            timeout=60,
+        )
+        return after
 
     @staticmethod
     def _wait_args(wait: bool, timeout: str) -> tuple[str, ...]:

@@ -23,56 +23,29 @@ from typing import Any
 
 import jwt
 import pytest
-import yaml
-from conftest import REPO, ReleaseFactory, wait_until_served
+from conftest import ReleaseFactory, wait_until_served
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from e2e_cluster import FRONTEND, Release, kubectl_json, paths
-from e2e_user import AppUser, UserAgent, run_browser
-from imagebuild.catalogue import NEXT
-from localcluster import images
-from support.fixture_images import build_next_image
+from e2e_cluster import Release, kubectl_json
+from e2e_next import JWKS_URL, better_auth_user, example_values
+from e2e_user import UserAgent, run_browser
 from support.secret import Secret, bearer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
-EXAMPLE = REPO / "examples" / "values-nextjs.yaml"
 NODE_PORT = 30131
 BACKEND_API = "http://127.0.0.1:8000/api/tasks"
-JWKS_URL = f"http://{FRONTEND}/api/auth/jwks"
 BETTER_AUTH_TABLES = {"user", "session", "account", "verification", "jwks"}
-
-
-@pytest.fixture(scope="module")
-def next_digest(cluster: None) -> str:
-    """The Next.js image, built if needed and pushed to the local registry: its digest."""
-    build_next_image()
-    images.push_all(paths())
-    return images.digest(paths(), NEXT)
-
-
-def example_values(url: str, digest: str) -> dict[str, Any]:
-    """The example file for this release: its key set URL, issuer and audience, its image."""
-    values: dict[str, Any] = yaml.safe_load(EXAMPLE.read_text())
-    # The example names the Service of the release `todo-chatbot`; this release is `e2e`.
-    addresses = {"AUTH_JWKS_URL": JWKS_URL, "AUTH_JWT_ISSUER": url, "AUTH_JWT_AUDIENCE": url}
-    for variable in values["backend"]["extraEnvVars"]:
-        variable["value"] = addresses[variable["name"]]
-    values["config"]["publicUrl"] = url
-    values["migrations"]["image"]["digest"] = digest
-    return values
 
 
 @pytest.fixture(scope="module")
 def stack(
     new_release: ReleaseFactory,
     next_digest: str,
-    digests: dict[str, str],
     user_agent: UserAgent,
     figures: dict[str, Any],
 ) -> Iterator[Release]:
     """The release of the example values, installed once for the module."""
     release = new_release("next", NODE_PORT)
-    release.digests = {"backend": digests["backend"], "frontend": next_digest}
     release.values = example_values(release.url, next_digest)
     figures["next_deploy_seconds"] = round(release.install(), 1)
     wait_until_served(release, user_agent)
@@ -82,13 +55,7 @@ def stack(
 @pytest.fixture(scope="module")
 def token(stack: Release, user_agent: UserAgent) -> Secret:
     """A token Better Auth issued to a user who signed up through its API."""
-    user = AppUser(user_agent, stack.url)
-    signed_up = user.call(
-        "POST",
-        "/api/auth/sign-up/email",
-        json_body={"name": "Ada", "email": user.email, "password": user.password},
-    )
-    assert signed_up.status == 200, (signed_up.status, signed_up.error, signed_up.text[:300])
+    user = better_auth_user(user_agent, stack.url)
     issued = user.call("GET", "/api/auth/token")
     assert issued.status == 200, (issued.status, issued.error)
     return Secret(issued.json()["token"])

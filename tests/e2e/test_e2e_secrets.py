@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import secrets
 import urllib.request
@@ -14,15 +13,14 @@ from typing import Any
 
 import pytest
 from conftest import ReleaseFactory, installed_and_served
-from e2e_cluster import BACKEND, RELEASE, Release, helm, kubectl, kubectl_json
+from e2e_cluster import BACKEND, Release
+from e2e_leaks import assert_frontend_lacks_ai_key, assert_no_secret_leaks
 from e2e_user import AppUser, UserAgent
 from localcluster import ai_standin
 from localcluster.settings import paths_from_env
 from support.secret import Secret
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
-
-AI_KEY_VARIABLES = ("OPENAI_API_KEY", "GEMINI_API_KEY")
 
 
 @pytest.fixture(scope="module")
@@ -110,59 +108,12 @@ def exercise_every_endpoint(release: Release, agent: UserAgent) -> None:
     assert user.call("POST", "/signout", content="").status == 303
 
 
-def _outside_secret_objects(manifest: str) -> str:
-    """A multi-document manifest without its Secret documents."""
-    documents = manifest.split("\n---")
-    return "\n---".join(d for d in documents if "\nkind: Secret" not in d)
-
-
 def test_no_secret_appears_in_logs_events_configmaps_specs_helm_output_or_frontend_env(
     release: Release, user_agent: UserAgent
 ) -> None:
     exercise_every_endpoint(release, user_agent)
-    namespace = ("-n", release.namespace)
-    pods = [p["metadata"]["name"] for p in kubectl_json(*namespace, "get", "pods")["items"]]
-    notes = helm("get", "notes", RELEASE, "--namespace", release.namespace)
-    manifest = helm("get", "manifest", RELEASE, "--namespace", release.namespace)
-    assert notes.returncode == 0 and manifest.returncode == 0
-    places = {
-        **{f"log of {pod}": kubectl(*namespace, "logs", pod, "--all-containers") for pod in pods},
-        "events": kubectl(*namespace, "get", "events", "-o", "json"),
-        "config maps": kubectl(*namespace, "get", "configmaps", "-o", "json"),
-        "pods": kubectl(*namespace, "get", "pods", "-o", "json"),
-        "deployments": kubectl(*namespace, "get", "deployments", "-o", "json"),
-        "helm get notes": notes.stdout,
-        "helm get manifest (outside the Secret)": _outside_secret_objects(manifest.stdout),
-        **{f"helm {h['command']} output": h["output"] for h in release.history},
-    }
-    values = release.secret_values()
-    encoded = [base64.b64encode(v.encode()).decode() for v in values]
-    for place, text in places.items():
-        for index, value in enumerate([*values, *encoded]):
-            assert value not in text, f"secret #{index} appears in {place}"
-
-    frontend = release.ready_pods("frontend")[0]
-    environment = kubectl(*namespace, "exec", frontend, "--", "env")
-    names = {line.split("=", 1)[0] for line in environment.splitlines()}
-    assert names.isdisjoint(AI_KEY_VARIABLES), names & set(AI_KEY_VARIABLES)
-    assert release.credentials["OPENAI_API_KEY"] not in environment, "the AI key is in the frontend"
-
-
-def _rollout(release: Release, credentials: dict[str, Secret]) -> set[str]:
-    """Upgrade with new chart-managed credentials; return the pods that replaced the old ones."""
-    before = {p["metadata"]["name"] for c in ("backend", "frontend") for p in release.pods(c)}
-    release.credentials.update(credentials)
-    release.upgrade()
-    after = {p["metadata"]["name"] for c in ("backend", "frontend") for p in release.pods(c)}
-    assert after.isdisjoint(before), "the pods did not roll"
-    # The old pods drain for a few seconds (preStop, then SIGTERM) and keep answering on the
-    # connections they already hold; the rotation is complete once they are gone.
-    release.wait_pods(
-        lambda pods: not {p["metadata"]["name"] for p in pods} & before,
-        what="the old pods stopped",
-        timeout=60,
-    )
-    return after
+    assert_no_secret_leaks(release)
+    assert_frontend_lacks_ai_key(release, "env")
 
 
 def test_rotating_chart_managed_secrets_rolls_the_pods_and_the_new_values_are_used(
@@ -174,8 +125,7 @@ def test_rotating_chart_managed_secrets_rolls_the_pods_and_the_new_values_are_us
     right_key = managed.credentials["OPENAI_API_KEY"]
 
     # A new BETTER_AUTH_SECRET (and a wrong AI key) rolls both components.
-    _rollout(
-        managed,
+    managed.roll_credentials(
         {
             "BETTER_AUTH_SECRET": Secret(secrets.token_urlsafe(48)),
             "OPENAI_API_KEY": Secret("sk-rotated-" + secrets.token_urlsafe(24)),
@@ -192,7 +142,7 @@ def test_rotating_chart_managed_secrets_rolls_the_pods_and_the_new_values_are_us
     assert [r["authorized"] for r in standin_requests_with(nonce)] == [False]
 
     # Rotating back to the right key restores the assistant.
-    _rollout(managed, {"OPENAI_API_KEY": right_key})
+    managed.roll_credentials({"OPENAI_API_KEY": right_key})
     assert user.sign_in().status == 303
     nonce = secrets.token_hex(4)
     assert chat(user, f"add a task to call {nonce}") == 200

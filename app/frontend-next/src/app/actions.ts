@@ -10,6 +10,9 @@ import * as backend from "@/lib/backend";
 // Server actions: the browser posts forms here; this server signs in with Better Auth and
 // calls the backend with the user's token. Next.js refuses actions from other origins.
 
+// Where sign-up sends the user, new account or taken email alike (src/app/signin/page.tsx).
+const SIGNED_UP = "/signin?signed-up";
+
 export interface FormState {
   error: string | null;
 }
@@ -34,7 +37,7 @@ export async function signUp(_: FormState, form: FormData): Promise<FormState> {
   } catch (error) {
     return authError(error);
   }
-  redirect("/");
+  redirect(SIGNED_UP);
 }
 
 export async function signIn(_: FormState, form: FormData): Promise<FormState> {

@@ -1,5 +1,5 @@
 import type { BetterAuthOptions } from "better-auth";
-import { jwt } from "better-auth/plugins";
+import { type JwtOptions, jwt } from "better-auth/plugins";
 
 import { database } from "./db";
 import { type Env, env } from "./env";
@@ -9,8 +9,9 @@ const BACKEND_TOKEN_SECONDS = 300;
 
 // The plugins, which add tables (jwt: jwks). Without settings, their options are left out:
 // the tables do not depend on them, and the migration is given DATABASE_URL only.
-function plugins(settings: Env | null) {
-  const options = settings && {
+/** The JWT plugin's options: the backend's token. */
+export function jwtOptions(settings: Env) {
+  return {
     jwt: {
       issuer: settings.jwtIssuer,
       audience: settings.jwtAudience,
@@ -18,10 +19,16 @@ function plugins(settings: Env | null) {
       // The user id only: by default the token would carry the whole user (email, name).
       definePayload: ({ user }: { user: { id: string } }) => ({ sub: user.id }),
     },
-  };
+    // Tokens come from getToken only (src/lib/backend.ts): by default every session lookup
+    // would sign one more for a `set-auth-jwt` header that nothing reads.
+    disableSettingJwtHeader: true,
+  } satisfies JwtOptions;
+}
+
+function plugins(settings: Env | null) {
   // Signs the backend's token with a key pair (EdDSA, Ed25519) kept in the jwks table; the
   // backend checks it against /api/auth/jwks (AUTH_JWKS_URL).
-  return [jwt(options ?? undefined)];
+  return [jwt(settings ? jwtOptions(settings) : undefined)];
 }
 
 /** What defines Better Auth's tables (scripts/migrate.ts): the database and the plugins. */
@@ -37,7 +44,9 @@ export function authOptions() {
     secret: settings.authSecret,
     baseURL: settings.publicUrl,
     trustedOrigins: [settings.publicUrl],
-    emailAndPassword: { enabled: true, minPasswordLength: 8 },
+    // No session at sign-up, as on the Python frontend: Better Auth then answers a taken email
+    // exactly as a new one, so sign-up does not tell which emails have an account.
+    emailAndPassword: { enabled: true, minPasswordLength: 8, autoSignIn: false },
     // Better Auth sends no telemetry unless asked; say so where a reader looks.
     telemetry: { enabled: false },
     plugins: plugins(settings),

@@ -1,7 +1,12 @@
 import { headers } from "next/headers";
 
+import type { GenericEndpointContext } from "better-auth";
+import { createJwk } from "better-auth/plugins";
+
 import { getAuth } from "./auth";
+import { jwtOptions } from "./auth-options";
 import { env } from "./env";
+import { log } from "./log";
 
 // Calls to the backend, made by this server only: the backend stays inside the cluster
 // and the browser never sees its token.
@@ -29,16 +34,39 @@ export class BackendError extends Error {
 
 const TRY_AGAIN = "The task service is unavailable, try again in a moment.";
 
+// Better Auth's words when the newest signing key is sealed with another BETTER_AUTH_SECRET.
+const KEY_SEALED_WITH_ANOTHER_SECRET = "Failed to decrypt private key";
+
 async function backendToken(): Promise<string> {
-  const { token } = await getAuth().api.getToken({ headers: await headers() });
-  return token;
+  const auth = getAuth();
+  const request = { headers: await headers() };
+  try {
+    return (await auth.api.getToken(request)).token;
+  } catch (error) {
+    if (!(error instanceof Error && error.message.startsWith(KEY_SEALED_WITH_ANOTHER_SECRET))) {
+      throw error;
+    }
+  }
+  // BETTER_AUTH_SECRET was rotated: Better Auth seals each private key with it, so it can no
+  // longer sign with the newest key. A new key sealed with the current secret signs from now
+  // on; the old public keys stay in the key set, so tokens already issued verify until they
+  // expire (5 minutes).
+  // createJwk reads only the context's adapter and secret; the typed context of this auth's
+  // plugins is wider than the generic one it declares.
+  const context = { context: await auth.$context } as unknown as GenericEndpointContext;
+  await createJwk(context, jwtOptions(env()));
+  log("info", "signing key replaced after a secret rotation");
+  return (await auth.api.getToken(request)).token;
 }
 
-async function call<T>(path: string, init: RequestInit & { timeoutMs?: number } = {}): Promise<T> {
+/** The backend's answer to `path` as the signed-in user; BackendError when unreachable. */
+export async function forward(
+  path: string,
+  init: RequestInit & { timeoutMs?: number } = {},
+): Promise<Response> {
   const settings = env();
-  let response: Response;
   try {
-    response = await fetch(`${settings.backendUrl}${path}`, {
+    return await fetch(`${settings.backendUrl}${path}`, {
       ...init,
       headers: {
         authorization: `Bearer ${await backendToken()}`,
@@ -50,6 +78,10 @@ async function call<T>(path: string, init: RequestInit & { timeoutMs?: number } 
   } catch {
     throw new BackendError(TRY_AGAIN, 503);
   }
+}
+
+async function call<T>(path: string, init: RequestInit & { timeoutMs?: number } = {}): Promise<T> {
+  const response = await forward(path, init);
   if (response.status === 204) return undefined as T;
   const body = await response.json().catch(() => ({}));
   if (!response.ok) {
