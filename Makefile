@@ -116,6 +116,9 @@ CLUSTER_PACKAGES := containerd runc containernetworking-plugins iptables ipset c
 	docker-registry skopeo postgresql-15 openssl iproute2 gnupg
 # It runs in the project's environment: it talks to the apiserver with the `kubernetes` client.
 LOCALCLUSTER := PYTHONPATH=$(CURDIR)/cluster $(RUN) python -m localcluster
+# Nodes of the local cluster: 1 is the host itself; each extra one a network namespace with its
+# own containerd, kubelet and kube-proxy (cluster/README.md, "Several nodes").
+export NODES ?= 1
 
 .PHONY: setup-cluster cluster-up cluster-down cluster-status up up-local release down
 setup-cluster:
@@ -123,8 +126,8 @@ setup-cluster:
 		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
 		$(CLUSTER_PACKAGES); }
 
-cluster-up: setup-python setup-cluster cluster-tools cluster-images ## Boot the local Kubernetes cluster (state: /var/lib/todo-chatbot).
-	$(LOCALCLUSTER) up
+cluster-up: setup-python setup-cluster cluster-tools cluster-images ## Boot the local Kubernetes cluster of NODES nodes (default 1; state: /var/lib/todo-chatbot).
+	$(LOCALCLUSTER) up --nodes $(NODES)
 
 cluster-down: setup-python ## Stop the local cluster and remove everything it added to the host.
 	$(LOCALCLUSTER) down
@@ -146,7 +149,7 @@ up: setup-python setup-node tools chart ## Deploy the app (kube context, else lo
 	esac
 
 up-local: setup-python setup-cluster cluster-tools images cluster-images
-	$(LOCALCLUSTER) up
+	$(LOCALCLUSTER) up --nodes $(NODES)
 	$(LOCALCLUSTER) deploy
 
 # Signs the chart with a key made for this release, pushes it to the local registry (which

@@ -19,11 +19,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "command", choices=["up", "deploy", "release", "down", "status", "preflight"]
     )
+    parser.add_argument(
+        "--nodes",
+        type=int,
+        default=1,
+        help=f"up: nodes of the cluster, 1 to {settings.MAX_NODES} (make up NODES=n)",
+    )
     args = parser.parse_args(argv)
     cluster = Cluster.from_env()
     try:
         if args.command == "up":
-            cluster.up()
+            cluster.up(args.nodes)
         elif args.command == "deploy":
             url = cluster.deploy()
             print(f"todo-chatbot is ready: open {url} from the user's namespace, e.g.")
@@ -41,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "down":
             cluster.down()
         elif args.command == "preflight":
-            preflight.run(cluster.paths)
+            preflight.run(cluster.paths, nodes=args.nodes)
             print("preflight: ok")
         else:
             for name, state in cluster.status():
