@@ -322,7 +322,8 @@ class WorkloadProps:
     )
     topology_spread_constraints: tuple[Json, ...] = chart_value(
         (),
-        "Topology spread constraints, replacing the default soft spread over nodes",
+        "Topology spread constraints, replacing the default: hard over nodes (maxSkew 1, "
+        "tainted nodes left out), soft over zones, no minDomains (chart README)",
         at="/spec/topologySpreadConstraints",
         items={"type": "object", "required": ["maxSkew", "topologyKey", "whenUnsatisfiable"]},
     )
@@ -539,9 +540,15 @@ class Workload(Construct):
             ],
         )
         deployment = ApiObject.of(self.deployment)
-        # Escape hatch: cdk8s-plus spreads with pod anti-affinity, which leaves
-        # extra replicas Pending on a single node; a soft topology spread
-        # constraint spreads when it can and still schedules when it cannot.
+        # Escape hatch: cdk8s-plus spreads with pod anti-affinity, which leaves extra replicas
+        # Pending on a single node. Topology spread instead, measured on the local cluster's
+        # three nodes (docs/benchmarks.md, chart README "Spread over nodes and zones"): hard
+        # over nodes, since a soft one left both replicas of a component on one node; one node
+        # is one domain, so a single-node cluster still runs every replica; tainted nodes
+        # (cordoned, unreachable) do not count, so a drain or a lost node never leaves the
+        # replacement Pending. Soft over zones: a node without the zone label would be
+        # unschedulable under a hard one. No minDomains: it would strand replicas on a
+        # single node.
         deployment.add_json_patch(
             JsonPatch.add(
                 "/spec/template/spec/topologySpreadConstraints",
@@ -549,9 +556,16 @@ class Workload(Construct):
                     {
                         "maxSkew": 1,
                         "topologyKey": "kubernetes.io/hostname",
+                        "whenUnsatisfiable": "DoNotSchedule",
+                        "nodeTaintsPolicy": "Honor",
+                        "labelSelector": {"matchLabels": self.selector_labels},
+                    },
+                    {
+                        "maxSkew": 1,
+                        "topologyKey": "topology.kubernetes.io/zone",
                         "whenUnsatisfiable": "ScheduleAnyway",
                         "labelSelector": {"matchLabels": self.selector_labels},
-                    }
+                    },
                 ],
             )
         )
