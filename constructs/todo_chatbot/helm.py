@@ -471,6 +471,12 @@ def _frontend_service(objects: _Objects) -> None:
     )
     # Any other type would open the metrics port on the nodes too (Workload's Service).
     spec["ports"][1][ITEM_IF] = 'eq .Values.frontend.service.type "ClusterIP"'
+    # The frontend's calls go to a backend in its own zone when there is one (kube-proxy reads
+    # the zone hints). The field exists from Kubernetes 1.31 on (GA in 1.33, the local
+    # cluster's); the cdk8s binding of the pinned API lacks it, so it is added here.
+    backend = objects.get("Service", "backend")["spec"]
+    supported = 'semverCompare ">=1.31-0" .Capabilities.KubeVersion.Version'
+    backend[if_key(supported, "trafficDistribution")] = "PreferClose"
     for component in ("backend", "frontend"):
         objects.get("Service", component)["spec"].pop("externalIPs", None)
 

@@ -275,3 +275,21 @@ def test_two_releases_select_and_admit_only_their_own_pods(render):
         for hpa in [m for m in manifests if m["kind"] == "HorizontalPodAutoscaler"]:
             target = by_kind(manifests, "Deployment", hpa["spec"]["scaleTargetRef"]["name"])
             assert target["metadata"]["labels"]["app.kubernetes.io/instance"] == release
+
+
+@pytest.mark.parametrize(
+    ("kube_version", "expected"), [("1.33.0", "PreferClose"), ("1.30.0", None)]
+)
+def test_backend_service_prefers_close_backends_where_the_cluster_supports_it(
+    render, kube_version, expected
+):
+    objects = render(extra=["--kube-version", kube_version])
+    (backend,) = (
+        o
+        for o in objects
+        if o["kind"] == "Service"
+        and o["metadata"]["labels"]["app.kubernetes.io/component"] == "backend"
+    )
+    assert backend["spec"].get("trafficDistribution") == expected
+    frontend = next(o for o in objects if o["kind"] == "Service" and o is not backend)
+    assert "trafficDistribution" not in frontend["spec"]

@@ -117,10 +117,20 @@ def test_ephemeral_storage_is_set_by_props(chart, secrets):
     assert resources["limits"]["ephemeral-storage"] == "1024Mi"
 
 
-def test_pods_spread_over_nodes_softly(pod):
-    (spread,) = pod["topologySpreadConstraints"]
-    assert spread["topologyKey"] == "kubernetes.io/hostname"
-    assert spread["whenUnsatisfiable"] == "ScheduleAnyway"
+def test_pods_spread_hard_over_schedulable_nodes_and_softly_over_zones(pod):
+    nodes, zones = pod["topologySpreadConstraints"]
+    assert (nodes["topologyKey"], nodes["whenUnsatisfiable"]) == (
+        "kubernetes.io/hostname",
+        "DoNotSchedule",
+    )
+    # A cordoned or unreachable node must not count as an empty domain (drain, node loss).
+    assert nodes["nodeTaintsPolicy"] == "Honor"
+    assert (zones["topologyKey"], zones["whenUnsatisfiable"]) == (
+        "topology.kubernetes.io/zone",
+        "ScheduleAnyway",
+    )
+    # minDomains would keep replicas Pending on a single-node cluster.
+    assert "minDomains" not in nodes and "minDomains" not in zones
 
 
 def test_standard_labels_and_selectors(manifests):
