@@ -191,6 +191,12 @@ bench: up setup-python setup-chromium ## Measure every SLO figure (~30 min); wri
 bench-short: up setup-python setup-chromium ## A few seconds per scenario; fails on any SC-007 error.
 	$(BENCH) short
 
+# On a running cluster of three nodes (`make up NODES=3`): scale-out, drain, node loss, and what
+# an extra node costs at rest; its own section of docs/benchmarks.md (bench/nodes.py).
+.PHONY: bench-nodes
+bench-nodes: setup-python chart ## Multi-node rows on `make up NODES=3` (~5 min); docs/benchmarks.md.
+	$(BENCH) nodes
+
 # The chart is built first: the live tests deploy its package as `make up` does.
 test: setup chart ## Run every test (the README's test command).
 	$(MAKE) lint

@@ -1,4 +1,5 @@
-"""The command line of the benchmark: `run` (make bench), `short` (make bench-short).
+"""The command line of the benchmark: `run` (make bench), `short` (make bench-short), `nodes`
+(make bench-nodes, on a cluster of three nodes).
 
 `run` and `short` work on the host against the running local cluster (`make up`); `load` and
 `pageload` are what they start inside the user's network namespace.
@@ -15,7 +16,7 @@ from typing import Any
 
 from localcluster.settings import paths_from_env
 
-from bench import host, load, pageload, release, report, scenarios
+from bench import host, load, nodes, pageload, release, report, scenarios
 from bench.kube import Kube, poll
 
 REPO = Path(__file__).resolve().parents[1]
@@ -121,6 +122,37 @@ def run(*, short: bool) -> int:
     return 0
 
 
+def run_nodes() -> int:
+    """The multi-node rows on a running cluster of three nodes; docs/benchmarks.md updated."""
+    paths = paths_from_env()
+    began = time.monotonic()
+    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%d-%H%M%S")
+    workdir = REPO / "reports" / f"bench-nodes-{stamp}"
+    workdir.mkdir(parents=True, exist_ok=True)
+    kube = Kube(paths)
+    bench = scenarios.Bench(
+        paths=paths,
+        kube=kube,
+        release=RELEASE,
+        chart_ref=release.prepare(paths, RELEASE),
+        workdir=workdir,
+        run_id=f"bench{stamp}",
+    )
+    machine = host.machine(paths)
+    try:
+        results = nodes.measure(bench)
+    finally:
+        release.uninstall(paths, RELEASE)
+        kube.close()
+    results["runtime_seconds"] = round(time.monotonic() - began)
+    document = {"command": "make bench-nodes", "machine": machine, "results": results}
+    host.save_json(REPO / "docs" / "benchmarks-nodes.json", document)
+    section = nodes.section(results, machine)
+    nodes.update_markdown(REPO / "docs" / "benchmarks.md", section)
+    print(section)
+    return 0
+
+
 def write_docs(document: dict[str, Any]) -> None:
     """Draw docs/benchmarks.png and update the generated part of docs/benchmarks.md."""
     machine = document["machine"]
@@ -141,6 +173,8 @@ def main(argv: list[str]) -> int:
         return run(short=False)
     if command == "short":
         return run(short=True)
+    if command == "nodes":
+        return run_nodes()
     if command == "docs":
         # Re-renders the docs from the saved results (after a change of the report's layout).
         saved = REPO / "docs" / "benchmarks.json"
@@ -155,5 +189,5 @@ def main(argv: list[str]) -> int:
     if command == "pageload":
         pageload.main(rest)
         return 0
-    print("usage: python -m bench run|short|load|pageload", file=sys.stderr)
+    print("usage: python -m bench run|short|nodes|load|pageload", file=sys.stderr)
     return 2

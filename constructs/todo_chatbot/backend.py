@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdk8s import ApiObject, JsonPatch
 from constructs import Construct
 
 from .choices import AI_PROVIDERS, LOG_LEVELS
@@ -107,10 +106,3 @@ class Backend(Workload):
             },
         )
         self.public_path = props.public_path
-        # The frontend's calls go to a backend in its own zone when there is one (kube-proxy
-        # reads the zone hints). Kubernetes 1.31 and later (the field is GA in 1.33, the local
-        # cluster's version); older apiservers drop the unknown field. The cdk8s binding of
-        # the pinned API lacks it, hence the patch.
-        ApiObject.of(self.service).add_json_patch(
-            JsonPatch.add("/spec/trafficDistribution", "PreferClose")
-        )

@@ -235,7 +235,8 @@ def _quiet_host(monkeypatch: pytest.MonkeyPatch, *, available_mib: int) -> None:
 def test_memory_is_checked_before_a_cold_up(monkeypatch: pytest.MonkeyPatch) -> None:
     _quiet_host(monkeypatch, available_mib=1024)
     paths = Paths(state=Path("/nonexistent"), run=Path("/nonexistent"), cache=Path(), repo=Path())
-    with pytest.raises(ClusterError, match="NODES=1 needs 3072 MiB of memory .* only 1024 MiB available"):
+    needed = r"NODES=1 needs 3072 MiB of memory .* only 1024 MiB available"
+    with pytest.raises(ClusterError, match=needed):
         preflight.run(paths)
 
 

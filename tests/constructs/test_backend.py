@@ -101,4 +101,3 @@ def test_fails_when_the_secret_lacks_the_provider_key(chart):
     )
     with pytest.raises(ValueError, match="secret has no key 'GEMINI_API_KEY'"):
         synth_backend(chart, secrets, ai_provider="gemini")
-
