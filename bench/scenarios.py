@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from localcluster import deploy, supervisor
-from localcluster.settings import Paths
+from localcluster.settings import Paths, node_named
 from localcluster.shell import run
 from todo_chatbot.workload import METRICS_PORT
 
@@ -99,12 +99,13 @@ def cold_deploy(bench: Bench) -> dict[str, Any]:
 # ---- SC-003 ------------------------------------------------------------------------------
 
 
-def _ctr(bench: Bench, *args: str) -> None:
+def _ctr(bench: Bench, pod: Pod, *args: str) -> None:
+    """`ctr` against the containerd of the node `pod` runs on."""
     run(
         [
             "ctr",
             "--address",
-            str(bench.paths.containerd_socket),
+            str(node_named(pod.node).containerd_socket(bench.paths)),
             "--namespace",
             "k8s.io",
             *args,
@@ -123,7 +124,7 @@ def backend_killed(bench: Bench, *, how: str) -> dict[str, Any]:
     signal_name = "SIGKILL" if how == "crash" else "SIGSTOP"
     bench.log(f"SC-003 ({how}): {signal_name} to {pod.name}")
     began = time.time()
-    _ctr(bench, "task", "kill", "--signal", signal_name, pod.container_id)
+    _ctr(bench, pod, "task", "kill", "--signal", signal_name, pod.container_id)
 
     def failing(pods: list[Pod]) -> bool:
         return any(p.name == pod.name and (not p.ready or p.restarts > pod.restarts) for p in pods)

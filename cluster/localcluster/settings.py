@@ -135,6 +135,14 @@ class Node:
 FIRST_NODE = Node(1)
 
 
+def node_named(name: str) -> Node:
+    """The node whose Node object is called `name` (a pod's `spec.nodeName`)."""
+    for number in range(1, MAX_NODES + 1):
+        if Node(number).name == name:
+            return Node(number)
+    raise ValueError(f"{name!r} is not a node of the local cluster")
+
+
 @dataclass(frozen=True)
 class Ports:
     """TCP ports the cluster listens on, with the component that owns each one."""
