@@ -13,7 +13,6 @@ import signal
 import subprocess
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,6 +21,7 @@ from e2e_cluster import Release, is_ready, kubectl, kubectl_json, paths
 from e2e_user import AppUser, Load, UserAgent
 from localcluster import settings, teardown
 from localcluster.settings import Node
+from support.live_cluster import localcluster
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
@@ -147,13 +147,7 @@ def lost_node(spread: Release) -> Iterator[Node]:
     yield node
     teardown.remove_extra_node(paths(), node)
     kubectl("delete", "node", node.name, "--ignore-not-found")
-    result = subprocess.run(
-        ["python3", "-m", "localcluster", "up", f"--nodes={NODES}"],
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "cluster")},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = localcluster("up", f"--nodes={NODES}")
     assert result.returncode == 0, result.stderr[-2000:]
 
 
