@@ -191,21 +191,25 @@ def managed_secret(values: dict) -> bool:
     return not {"existingSecret", "externalSecret"} & set(values.get("secrets", {}))
 
 
-def render_scenario(render, scenario: str) -> list[dict]:
-    """Every object of a scenario, all its releases; credentials unless it brings a Secret."""
+def render_scenario(render, scenario: str, kube_version: str | None = None) -> list[dict]:
+    """Every object of a scenario, all its releases; credentials unless it brings a Secret.
+
+    `kube_version`: the cluster's version Helm renders for (what it fits the objects to).
+    """
     values = SCENARIOS[scenario]
     managed = managed_secret(values)
+    extra = ["--kube-version", kube_version] if kube_version else []
     return [
         manifest
         for release in RELEASES.get(scenario, ("todo",))
-        for manifest in render(values, release=release, with_credentials=managed)
+        for manifest in render(values, release=release, with_credentials=managed, extra=extra)
     ]
 
 
 @pytest.mark.parametrize("version", k8s_schema.KUBERNETES_VERSIONS)
 @pytest.mark.parametrize("scenario", sorted(SCENARIOS))
 def test_renders_valid_manifests(render, scenario, version):
-    manifests = render_scenario(render, scenario)
+    manifests = render_scenario(render, scenario, version)
     assert {m["kind"] for m in manifests} >= {
         "Deployment",
         "Service",
