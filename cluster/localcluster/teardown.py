@@ -223,10 +223,12 @@ def remove_extra_node(paths: Paths, node: Node) -> None:
     unmount_all(paths, node)
     remove_cgroups(node.cgroup)
     hostnet.remove_node_routes(node)
-    if node.netns is not None and (netns.NETNS_DIR / node.netns).exists():
-        run(["ip", "netns", "del", node.netns])
+    # The veth first, which takes its peer along at once: a namespace's devices go some time
+    # after `ip netns del`, in the kernel's own time.
     if hostnet.link_exists(node.host_veth):
         run(["ip", "link", "del", node.host_veth])
+    if node.netns is not None and (netns.NETNS_DIR / node.netns).exists():
+        run(["ip", "netns", "del", node.netns])
     _remove_our_files(paths, node)
     for folder in (node.run(paths), node.state(paths)):
         shutil.rmtree(folder, ignore_errors=True)
