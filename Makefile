@@ -163,7 +163,7 @@ down: cluster-down ## Stop the local cluster (alias of cluster-down).
 # spread, drain and node-loss scenarios under load, then the cluster goes back to one node
 # (the chart is not redeployed: `make up` does that).
 .PHONY: e2e-nodes
-e2e-nodes: setup-python chart ## On a fresh 3-node local cluster: spread, drain, node loss (~6 min).
+e2e-nodes: setup-python chart ## On a fresh 3-node local cluster: spread, drain, node loss (~5 min).
 	$(LOCALCLUSTER) down
 	$(LOCALCLUSTER) up --nodes 3
 	status=0; $(RUN) pytest tests/e2e/test_e2e_nodes.py -p no:cacheprovider -q || status=$$?; \
