@@ -75,22 +75,28 @@ def measure(bench: scenarios.Bench, *, short: bool) -> dict[str, Any]:
     return results
 
 
-def run(*, short: bool) -> int:
-    """Measure, print the table, save JSON (and, for the full run, the docs); exit status."""
+def _bench(folder_prefix: str) -> tuple[scenarios.Bench, str]:
+    """A Bench on the running cluster with its release prepared, and the run's time stamp."""
     paths = paths_from_env()
-    began = time.monotonic()
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%d-%H%M%S")
-    workdir = REPO / "reports" / f"bench-{stamp}"
+    workdir = REPO / "reports" / f"{folder_prefix}-{stamp}"
     workdir.mkdir(parents=True, exist_ok=True)
-    kube = Kube(paths)
     bench = scenarios.Bench(
         paths=paths,
-        kube=kube,
+        kube=Kube(paths),
         release=RELEASE,
         chart_ref=release.prepare(paths, RELEASE),
         workdir=workdir,
         run_id=f"bench{stamp}",
     )
+    return bench, stamp
+
+
+def run(*, short: bool) -> int:
+    """Measure, print the table, save JSON (and, for the full run, the docs); exit status."""
+    began = time.monotonic()
+    bench, stamp = _bench("bench")
+    paths, kube, workdir = bench.paths, bench.kube, bench.workdir
     if not scenarios.host_services_running(paths):
         print("error: PostgreSQL or the AI stand-in is not running: run `make up`", file=sys.stderr)
         return 1
@@ -124,20 +130,9 @@ def run(*, short: bool) -> int:
 
 def run_nodes() -> int:
     """The multi-node rows on a running cluster of three nodes; docs/benchmarks.md updated."""
-    paths = paths_from_env()
     began = time.monotonic()
-    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%d-%H%M%S")
-    workdir = REPO / "reports" / f"bench-nodes-{stamp}"
-    workdir.mkdir(parents=True, exist_ok=True)
-    kube = Kube(paths)
-    bench = scenarios.Bench(
-        paths=paths,
-        kube=kube,
-        release=RELEASE,
-        chart_ref=release.prepare(paths, RELEASE),
-        workdir=workdir,
-        run_id=f"bench{stamp}",
-    )
+    bench, _ = _bench("bench-nodes")
+    paths, kube = bench.paths, bench.kube
     machine = host.machine(paths)
     try:
         results = nodes.measure(bench)

@@ -299,8 +299,13 @@ def assert_policy_enforced(server_node: str | None = None, client_node: str | No
 
 
 def test_top_nodes_answers(cluster: dict[str, list[str]]) -> None:
+    wait_top_nodes([settings.NODE_NAME])
+
+
+def wait_top_nodes(names: list[str], timeout: float = 120) -> None:
+    """Wait until `kubectl top nodes` lists exactly `names` (metrics-server scraped each)."""
     # kubectl on purpose: `kubectl top` is what an operator types.
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + timeout
     while True:
         result = subprocess.run(
             [
@@ -314,9 +319,10 @@ def test_top_nodes_answers(cluster: dict[str, list[str]]) -> None:
             text=True,
             check=False,
         )
-        if result.returncode == 0 and result.stdout.startswith(settings.NODE_NAME):
+        listed = sorted(line.split()[0] for line in result.stdout.splitlines() if line.strip())
+        if result.returncode == 0 and listed == sorted(names):
             return
-        assert time.monotonic() < deadline, result.stderr
+        assert time.monotonic() < deadline, (result.stdout, result.stderr)
         time.sleep(5)
 
 
@@ -563,25 +569,7 @@ def test_extra_nodes_join_with_zones_dns_policy_and_metrics(cluster: dict[str, l
         assert logs.split() == [str(settings.API_SERVICE_IP)]
     # Pods on two extra nodes: kube-router of the server's node enforces the policy.
     assert_policy_enforced(server_node=expected[2].name, client_node=expected[1].name)
-    deadline = time.monotonic() + 120
-    while True:
-        top = subprocess.run(
-            [
-                str(paths_from_env().bin / "kubectl"),
-                f"--kubeconfig={paths_from_env().kubeconfig}",
-                "top",
-                "nodes",
-                "--no-headers",
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        listed = sorted(line.split()[0] for line in top.stdout.splitlines() if line.strip())
-        if top.returncode == 0 and listed == sorted(n.name for n in expected):
-            break
-        assert time.monotonic() < deadline, (top.stdout, top.stderr)
-        time.sleep(5)
+    wait_top_nodes([node.name for node in expected])
 
 
 EXTRA_TEST_NODES = 3
