@@ -52,10 +52,16 @@ def running(paths: Paths, extra_node: Node) -> bool:
 
 
 def start(paths: Paths, extra_node: Node, *, pause_image: str) -> None:
-    """Bring the node up and Ready; on any failure remove all of it, then raise one line."""
+    """Bring the node up and Ready (what runs already is kept); raise one line on a failure.
+
+    A node that was not running is then removed whole; one that was (a rerun of `up`) stays.
+    """
+    was_running = running(paths, extra_node)
     try:
         _start(paths, extra_node, pause_image=pause_image)
     except (ClusterError, OSError, TimeoutError) as exc:
+        if was_running:
+            raise ClusterError(f"node {extra_node.name}: {exc}") from exc
         teardown.remove_extra_node(paths, extra_node)
         _forget(paths, extra_node)
         raise ClusterError(
