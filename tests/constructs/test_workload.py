@@ -117,18 +117,12 @@ def test_ephemeral_storage_is_set_by_props(chart, secrets):
     assert resources["limits"]["ephemeral-storage"] == "1024Mi"
 
 
-def test_pods_spread_hard_over_schedulable_nodes_and_softly_over_zones(pod):
+def test_pods_spread_softly_over_nodes_and_zones(pod):
     nodes, zones = pod["topologySpreadConstraints"]
-    assert (nodes["topologyKey"], nodes["whenUnsatisfiable"]) == (
-        "kubernetes.io/hostname",
-        "DoNotSchedule",
-    )
-    # A cordoned or unreachable node must not count as an empty domain (drain, node loss).
-    assert nodes["nodeTaintsPolicy"] == "Honor"
-    assert (zones["topologyKey"], zones["whenUnsatisfiable"]) == (
-        "topology.kubernetes.io/zone",
-        "ScheduleAnyway",
-    )
+    assert nodes["topologyKey"] == "kubernetes.io/hostname"
+    assert zones["topologyKey"] == "topology.kubernetes.io/zone"
+    # Soft: a full node must not keep a replica Pending (chart README, measured).
+    assert {c["whenUnsatisfiable"] for c in (nodes, zones)} == {"ScheduleAnyway"}
     # minDomains would keep replicas Pending on a single-node cluster.
     assert "minDomains" not in nodes and "minDomains" not in zones
 
