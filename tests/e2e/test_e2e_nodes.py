@@ -123,11 +123,14 @@ def test_drains_lose_no_request_and_wait_for_the_disruption_budget(
         figures["nodes_drain_requests"] = load.succeeded
     finally:
         kubectl("uncordon", first, second)
-    # Spread again over the three nodes for the next scenario.
-    spread.upgrade({"backend": {"replicaCount": 1}, "frontend": {"replicaCount": 1}})
-    spread.upgrade({"backend": {"replicaCount": REPLICAS}, "frontend": {"replicaCount": REPLICAS}})
-    spread.wait_ready("backend", REPLICAS)
-    spread.wait_ready("frontend", REPLICAS)
+
+
+def _spread_again(release: Release) -> None:
+    """One replica of each component per node again (after a drain moved them all)."""
+    for count in (1, REPLICAS):
+        release.upgrade({c: {"replicaCount": count} for c in ("backend", "frontend")})
+        release.wait_ready("backend", count)
+        release.wait_ready("frontend", count)
 
 
 def _lose(node: Node) -> None:
@@ -143,6 +146,8 @@ def _lose(node: Node) -> None:
 @pytest.fixture
 def lost_node(spread: Release) -> Iterator[Node]:
     """An extra node running a backend pod, brought back (anew) when the test ends."""
+    if len(set(_node_of(spread.pods("backend")))) < NODES:
+        _spread_again(spread)
     node = _extra_node_with(spread, "backend")
     yield node
     teardown.remove_extra_node(paths(), node)
