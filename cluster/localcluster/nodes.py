@@ -47,7 +47,8 @@ def extra(count: int) -> list[Node]:
 
 
 def running(paths: Paths, extra_node: Node) -> bool:
-    """True when the node's kubelet runs (a rerun of `up` leaves such a node alone)."""
+    """True when the node's kubelet runs: its memory is in use already, and a failing rerun of
+    `up` keeps it."""
     return supervisor.running_pid(paths, extra_node.process("kubelet")) is not None
 
 
