@@ -116,6 +116,9 @@ CLUSTER_PACKAGES := containerd runc containernetworking-plugins iptables ipset c
 	docker-registry skopeo postgresql-15 openssl iproute2 gnupg
 # It runs in the project's environment: it talks to the apiserver with the `kubernetes` client.
 LOCALCLUSTER := PYTHONPATH=$(CURDIR)/cluster $(RUN) python -m localcluster
+# Nodes of the local cluster: 1 is the host itself; each extra one a network namespace with its
+# own containerd, kubelet and kube-proxy (cluster/README.md, "Several nodes").
+export NODES ?= 1
 
 .PHONY: setup-cluster cluster-up cluster-down cluster-status up up-local release down
 setup-cluster:
@@ -123,8 +126,8 @@ setup-cluster:
 		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
 		$(CLUSTER_PACKAGES); }
 
-cluster-up: setup-python setup-cluster cluster-tools cluster-images ## Boot the local Kubernetes cluster (state: /var/lib/todo-chatbot).
-	$(LOCALCLUSTER) up
+cluster-up: setup-python setup-cluster cluster-tools cluster-images ## Boot the local Kubernetes cluster of NODES nodes (default 1; state: /var/lib/todo-chatbot).
+	$(LOCALCLUSTER) up --nodes $(NODES)
 
 cluster-down: setup-python ## Stop the local cluster and remove everything it added to the host.
 	$(LOCALCLUSTER) down
@@ -149,7 +152,7 @@ up: setup-python setup-node tools chart ## Deploy the app (kube context, else lo
 # local cluster instead of the Python one; `make up` alone puts the Python one back.
 FRONTEND ?= python
 up-local: setup-python setup-cluster cluster-tools images cluster-images $(if $(filter next,$(FRONTEND)),next-image)
-	$(LOCALCLUSTER) up
+	$(LOCALCLUSTER) up --nodes $(NODES)
 	$(LOCALCLUSTER) deploy --frontend $(FRONTEND)
 
 # Signs the chart with a key made for this release, pushes it to the local registry (which
@@ -158,6 +161,16 @@ release: setup-cluster chart ## Publish the signed chart to the local registry; 
 	$(LOCALCLUSTER) release
 
 down: cluster-down ## Stop the local cluster (alias of cluster-down).
+
+# The multi-node subset (tests/e2e/test_e2e_nodes.py): a fresh cluster of three nodes, the
+# spread, drain and node-loss scenarios under load, then the cluster goes back to one node
+# (the chart is not redeployed: `make up` does that).
+.PHONY: e2e-nodes
+e2e-nodes: setup-python chart ## On a fresh 3-node local cluster: spread, drain, node loss (~5 min).
+	$(LOCALCLUSTER) down
+	$(LOCALCLUSTER) up --nodes 3
+	status=0; $(RUN) pytest tests/e2e/test_e2e_nodes.py -p no:cacheprovider -q || status=$$?; \
+	$(LOCALCLUSTER) down && $(LOCALCLUSTER) up && exit $$status
 
 ## ---- tests ---------------------------------------------------------------
 
@@ -193,6 +206,12 @@ soak: up setup-python ## Availability under a fault schedule, SOAK_MINUTES long 
 .PHONY: bench-frontends
 bench-frontends: up next-image setup-python setup-chromium ## SC-005, SC-008 at 100 users: Python vs Next.js frontend.
 	$(BENCH) frontends
+
+# On a running cluster of three nodes (`make up NODES=3`): scale-out, drain, node loss, and what
+# an extra node costs at rest; its own section of docs/benchmarks.md (bench/nodes.py).
+.PHONY: bench-nodes
+bench-nodes: setup-python chart ## Multi-node rows on `make up NODES=3` (~5 min); docs/benchmarks.md.
+	$(BENCH) nodes
 
 # The chart is built first: the live tests deploy its package as `make up` does.
 test: setup chart ## Run every test (the README's test command).

@@ -33,6 +33,7 @@ class Pod:
     deleting: bool
     restarts: int
     container_id: str
+    node: str
 
     @classmethod
     def from_api(cls, item: dict[str, Any]) -> Pod:
@@ -49,6 +50,7 @@ class Pod:
             deleting="deletionTimestamp" in meta,
             restarts=int(containers[0].get("restartCount", 0)),
             container_id=str(containers[0].get("containerID", "")).removeprefix("containerd://"),
+            node=str(item.get("spec", {}).get("nodeName", "")),
         )
 
 

@@ -1,5 +1,6 @@
 """The command line of the benchmark: `run` (make bench), `short` (make bench-short), `soak
-[MINUTES]` (make soak).
+[MINUTES]` (make soak), `frontends` (make bench-frontends), `nodes` (make bench-nodes, on a
+cluster of three nodes).
 
 `run`, `short` and `soak` work on the host against the running local cluster (`make up`);
 `load` and `pageload` are what they start inside the user's network namespace.
@@ -15,7 +16,7 @@ from typing import Any
 
 from localcluster.settings import paths_from_env
 
-from bench import frontends, host, load, pageload, release, report, scenarios, soak
+from bench import frontends, host, load, nodes, pageload, release, report, scenarios, soak
 from bench.kube import Kube, poll
 
 REPO = Path(__file__).resolve().parents[1]
@@ -110,6 +111,26 @@ def run(*, short: bool) -> int:
     return 0
 
 
+def run_nodes() -> int:
+    """The multi-node rows on a running cluster of three nodes; docs/benchmarks.md updated."""
+    began = time.monotonic()
+    bench = scenarios.open_bench(paths_from_env(), RELEASE, "bench-nodes")
+    paths, kube = bench.paths, bench.kube
+    machine = host.machine(paths)
+    try:
+        results = nodes.measure(bench)
+    finally:
+        release.uninstall(paths, RELEASE)
+        kube.close()
+    results["runtime_seconds"] = round(time.monotonic() - began)
+    document = {"command": "make bench-nodes", "machine": machine, "results": results}
+    host.save_json(REPO / "docs" / "benchmarks-nodes.json", document)
+    section = nodes.section(results, machine)
+    nodes.update_markdown(REPO / "docs" / "benchmarks.md", section)
+    print(section)
+    return 0
+
+
 def write_docs(document: dict[str, Any]) -> None:
     """Draw docs/benchmarks.png and update the generated part of docs/benchmarks.md."""
     machine = document["machine"]
@@ -164,6 +185,8 @@ def main(argv: list[str]) -> int:
         return run(short=True)
     if command == "frontends":
         return run_frontends()
+    if command == "nodes":
+        return run_nodes()
     if command == "docs":
         # Re-renders the docs from the saved results (after a change of the report's layout).
         saved = REPO / "docs" / "benchmarks.json"
@@ -180,5 +203,8 @@ def main(argv: list[str]) -> int:
     if command == "pageload":
         pageload.main(rest)
         return 0
-    print("usage: python -m bench run|short|soak [MINUTES]|frontends|load|pageload", file=sys.stderr)
+    print(
+        "usage: python -m bench run|short|soak [MINUTES]|frontends|nodes|load|pageload",
+        file=sys.stderr,
+    )
     return 2

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from localcluster import deploy, supervisor
-from localcluster.settings import Paths
+from localcluster.settings import Paths, node_named
 from localcluster.shell import run
 from todo_chatbot.workload import METRICS_PORT
 
@@ -117,13 +117,13 @@ def cold_deploy(bench: Bench) -> dict[str, Any]:
 # ---- SC-003 ------------------------------------------------------------------------------
 
 
-def ctr(bench: Bench, *args: str) -> None:
-    """Run `ctr` against the node's containerd, in the Kubernetes namespace."""
+def ctr(bench: Bench, pod: Pod, *args: str) -> None:
+    """`ctr` against the containerd of the node `pod` runs on, in the Kubernetes namespace."""
     run(
         [
             "ctr",
             "--address",
-            str(bench.paths.containerd_socket),
+            str(node_named(pod.node).containerd_socket(bench.paths)),
             "--namespace",
             "k8s.io",
             *args,
@@ -142,7 +142,7 @@ def backend_killed(bench: Bench, *, how: str) -> dict[str, Any]:
     signal_name = "SIGKILL" if how == "crash" else "SIGSTOP"
     bench.log(f"SC-003 ({how}): {signal_name} to {pod.name}")
     began = time.time()
-    ctr(bench, "task", "kill", "--signal", signal_name, pod.container_id)
+    ctr(bench, pod, "task", "kill", "--signal", signal_name, pod.container_id)
 
     def failing(pods: list[Pod]) -> bool:
         return any(p.name == pod.name and (not p.ready or p.restarts > pod.restarts) for p in pods)

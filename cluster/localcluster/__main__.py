@@ -25,11 +25,17 @@ def main(argv: list[str] | None = None) -> int:
         default="python",
         help="deploy: the frontend of the release (next: app/frontend-next, make next-image)",
     )
+    parser.add_argument(
+        "--nodes",
+        type=int,
+        default=1,
+        help=f"up: nodes of the cluster, 1 to {settings.MAX_NODES} (make up NODES=n)",
+    )
     args = parser.parse_args(argv)
     cluster = Cluster.from_env()
     try:
         if args.command == "up":
-            cluster.up()
+            cluster.up(args.nodes)
         elif args.command == "deploy":
             url = cluster.deploy(frontend=args.frontend)
             print(f"todo-chatbot is ready: open {url} from the user's namespace, e.g.")
@@ -47,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "down":
             cluster.down()
         elif args.command == "preflight":
-            preflight.run(cluster.paths)
+            preflight.run(cluster.paths, nodes=args.nodes)
             print("preflight: ok")
         else:
             for name, state in cluster.status():

@@ -67,14 +67,16 @@ def apply_all(paths: Paths) -> None:
         kube.wait_rolled_out(paths, "kube-system", kind, name, look=look)
 
 
-def wait_node_ready(paths: Paths, *, timeout_seconds: float = 120) -> None:
+def wait_node_ready(
+    paths: Paths, node: settings.Node = settings.FIRST_NODE, *, timeout_seconds: float = 120
+) -> None:
     """Wait until the node has registered and reports Ready."""
-    with kube.api_client(paths) as api, heartbeat(f"node {settings.NODE_NAME} to be Ready"):
+    with kube.api_client(paths) as api, heartbeat(f"node {node.name} to be Ready"):
         kube.wait_in_cluster(
             client.CoreV1Api(api).list_node,
-            lambda nodes: any(kube.condition_true(node, "Ready") for node in nodes),
-            what=f"node {settings.NODE_NAME} Ready",
+            lambda nodes: any(kube.condition_true(item, "Ready") for item in nodes),
+            what=f"node {node.name} Ready",
             timeout_seconds=timeout_seconds,
-            look=f"read {paths.log('kubelet')}",
-            field_selector=kube.named(settings.NODE_NAME),
+            look=f"read {paths.log(node.process('kubelet'))}",
+            field_selector=kube.named(node.name),
         )

@@ -15,6 +15,11 @@ from .settings import Paths
 
 ETCD_URL = f"http://127.0.0.1:{settings.PORTS.etcd_client}"
 START_TIMEOUT_SECONDS = 90
+# The node-loss timings of the local cluster, shorter than production's so the node-loss
+# scenario (tests/e2e/test_e2e_nodes.py) measures recovery in under a minute; cluster/README.md
+# has both sets.
+NODE_MONITOR_GRACE_SECONDS = 20
+NODE_LOSS_TOLERATION_SECONDS = 20
 
 
 def write_kubeconfigs(paths: Paths) -> None:
@@ -80,6 +85,10 @@ def start_apiserver(paths: Paths) -> None:
         # The host has a blackhole route for the Service range, so the aggregator reaches
         # metrics-server at its pod IP instead of its ClusterIP.
         "--enable-aggregator-routing=true",
+        # How long pods stay bound to an unreachable or not-ready node before they are evicted
+        # and replaced elsewhere (the node-loss scenario); production default 300 s.
+        f"--default-unreachable-toleration-seconds={NODE_LOSS_TOLERATION_SECONDS}",
+        f"--default-not-ready-toleration-seconds={NODE_LOSS_TOLERATION_SECONDS}",
         "--profiling=false",
     ]
     supervisor.start(paths, supervisor.Process("kube-apiserver", argv))
@@ -108,6 +117,10 @@ def start_controller_manager(paths: Paths) -> None:
         f"--cluster-cidr={settings.POD_CIDR}",
         f"--node-cidr-mask-size={settings.NODE_POD_CIDR.prefixlen}",
         f"--service-cluster-ip-range={settings.SERVICE_CIDR}",
+        # A node silent this long is marked NotReady and its pods' endpoints leave the
+        # Services (production default 50 s since v1.32, checked every 5 s).
+        f"--node-monitor-grace-period={NODE_MONITOR_GRACE_SECONDS}s",
+        "--node-monitor-period=2s",
     )
 
 

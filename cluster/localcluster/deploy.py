@@ -83,14 +83,14 @@ def local_values(
         "config": {"publicUrl": public_url(node_port)},
         "frontend": {
             # Local: the frontend sees the user's address, so its sign-in rate limit is per
-            # client; what comes through Traefik arrives from Traefik's pod, on this node's pod
-            # range, and only that hop's X-Forwarded-For is believed.
+            # client; what comes through Traefik arrives from Traefik's pod, on the pod range
+            # (any node's), and only that hop's X-Forwarded-For is believed.
             "service": {
                 "type": "NodePort",
                 "nodePort": node_port,
                 "externalTrafficPolicy": "Local",
             },
-            "trustedProxies": [str(settings.NODE_POD_CIDR)],
+            "trustedProxies": [str(settings.POD_CIDR)],
         },
         "networkPolicy": {
             "egress": {

@@ -11,12 +11,13 @@ ipsets created by our components; it puts changed sysctls back.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import settings
+from . import netns, settings
 from .errors import ClusterError
 from .shell import run
 
@@ -56,6 +57,8 @@ DATABASE_CLIENTS_SET = "TCB-DATABASE-CLIENTS"
 ROUTE_TABLE = 2244
 RULE_PRIORITY = 2244
 SYSCTL_DIR = Path("/proc/sys")
+# An extra node's end of its veth pair, inside its namespace.
+EXTRA_NODE_LINK = "eth0"
 
 
 def read_sysctl(key: str) -> str | None:
@@ -248,9 +251,12 @@ def _ensure_user_link_chains() -> None:
     )
     drop = '-m comment --comment "todo-chatbot: the user side reaches NodePorts only" -j DROP'
     replies = "-m conntrack --ctstate ESTABLISHED,RELATED -j RETURN"
+    extra_node_ports = f"-d {settings.EXTRA_NODE_ADDRESSES} -p tcp --dport {first}:{last}"
     chains = {
         "ipv4": [
             f"-A {USER_FORWARD_CHAIN} {node_ports} -j RETURN",
+            # The extra nodes' NodePorts, their kube-proxy's to DNAT inside their namespace.
+            f"-A {USER_FORWARD_CHAIN} {extra_node_ports} -j RETURN",
             f"-A {USER_FORWARD_CHAIN} {drop}",
             f"-A {USER_INPUT_CHAIN} {node_ports} -j RETURN",
             f"-A {USER_INPUT_CHAIN} {replies}",
@@ -423,3 +429,55 @@ def tear_down(snapshot: dict[str, Any]) -> None:
                 write_sysctl(key, value)
             except OSError as exc:
                 raise ClusterError(f"could not restore sysctl {key}={value}: {exc}") from exc
+
+
+def set_up_extra_node(node: settings.Node) -> None:
+    """The extra node's namespace, its veth on the bridge, its address and default route.
+
+    Its pods' traffic leaves it only through the host, where `confine_routing` holds it; the
+    Service range is a blackhole there too, and kube-router's health port stays on its
+    loopback, as on the host. Idempotent.
+    """
+    namespace = str(node.netns)
+    if not (netns.NETNS_DIR / namespace).exists():
+        run(["ip", "netns", "add", namespace])
+    if not link_exists(node.host_veth):
+        run(
+            [
+                *("ip", "link", "add", node.host_veth, "type", "veth"),
+                *("peer", "name", EXTRA_NODE_LINK, "netns", namespace),
+            ]
+        )
+    run(["ip", "link", "set", node.host_veth, "master", settings.BRIDGE, "up"])
+    inside = ["ip", "-n", namespace]
+    address = f"{node.ip}/{settings.NODE_POD_CIDR.prefixlen}"
+    run([*inside, "addr", "replace", address, "dev", EXTRA_NODE_LINK])
+    run([*inside, "link", "set", EXTRA_NODE_LINK, "up"])
+    run([*inside, "link", "set", "lo", "up"])
+    run([*inside, "route", "replace", "default", "via", str(settings.NODE_IP)])
+    run([*inside, "route", "replace", "blackhole", str(settings.SERVICE_CIDR)])
+    with netns.entered(namespace):
+        write_sysctl("net/ipv4/ip_forward", "1")
+        write_sysctl("net/bridge/bridge-nf-call-iptables", "1")
+        _ensure_input_chain()
+
+
+def route_node_pods(node: settings.Node, pod_cidr: ipaddress.IPv4Network) -> None:
+    """Route the node's pod range to its address, in the main table and in ours."""
+    for table in ("main", str(ROUTE_TABLE)):
+        run(
+            [
+                *("ip", "-4", "route", "replace", str(pod_cidr), "via", str(node.ip)),
+                *("dev", settings.BRIDGE, "table", table),
+            ]
+        )
+
+
+def remove_node_routes(node: settings.Node) -> None:
+    """Delete the routes through the node's address from the main table and from ours."""
+    for table in ("main", str(ROUTE_TABLE)):
+        listed = run(["ip", "-4", "route", "show", "table", table], check=False).stdout
+        for line in listed.splitlines():
+            words = line.split()
+            if f"via {node.ip} " in f"{line} ":
+                run(["ip", "-4", "route", "del", words[0], "table", table], check=False)

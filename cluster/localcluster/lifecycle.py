@@ -38,6 +38,7 @@ from . import (
     user_kubeconfig,
     usernet,
 )
+from . import nodes as node_set
 from .progress import say, step
 from .settings import Paths, paths_from_env
 
@@ -58,13 +59,24 @@ class Cluster:
         """The cluster of $STATE, $RUN_DIR and $CACHE, for the user running this process."""
         return cls(paths_from_env(), dict(os.environ))
 
-    def up(self) -> None:
-        """Boot (or finish booting) the cluster; every step is skipped when already done."""
+    def up(self, nodes: int = 1) -> None:
+        """Boot (or finish booting) a cluster of `nodes` nodes; every step is skipped when done.
+
+        Extra nodes already running stay, and so do those beyond `nodes` (`down` removes all).
+        """
         paths = self.paths
         began = time.monotonic()
+        extra_nodes = node_set.extra(nodes)
         with step("preflight"):
             booted = supervisor.running_pid(paths, "kube-apiserver") is not None
-            preflight.run(paths, ours=_running_ports(paths), booted=booted)
+            missing = [n for n in extra_nodes if not node_set.running(paths, n)]
+            preflight.run(
+                paths,
+                ours=_running_ports(paths),
+                booted=booted,
+                nodes=nodes,
+                new_extra_nodes=len(missing),
+            )
         snapshot.take(paths)
         with step("host network (bridge, routes, firewall chain, user namespace, routing rules)"):
             hostnet.set_up()
@@ -92,6 +104,9 @@ class Cluster:
             node.start_kubelet(paths)
             node.start_kube_proxy(paths)
             addons.wait_node_ready(paths)
+        for extra in extra_nodes:
+            with step(f"node {extra.name} ({extra.zone}; containerd, kubelet, kube-proxy)"):
+                node_set.start(paths, extra, pause_image=images.ref(paths, "pause"))
         with step("add-ons (kube-router, CoreDNS, metrics-server)"):
             addons.apply_all(paths)
         with step("ingress controller (Traefik: Ingress and Gateway API)"):
@@ -125,10 +140,13 @@ class Cluster:
 
     def status(self) -> list[tuple[str, str]]:
         """Each supervised process, in start order, with `running (pid N)` or `stopped`."""
+        names = [process.name for process in settings.HOST_PROCESSES]
+        for extra in teardown.extra_nodes(self.paths):
+            names += [extra.process(c) for c in reversed(settings.NODE_PROCESS_COMPONENTS)]
         rows = []
-        for process in settings.HOST_PROCESSES:
-            pid = supervisor.running_pid(self.paths, process.name)
-            rows.append((process.name, f"running (pid {pid})" if pid else "stopped"))
+        for name in names:
+            pid = supervisor.running_pid(self.paths, name)
+            rows.append((name, f"running (pid {pid})" if pid else "stopped"))
         return rows
 
 

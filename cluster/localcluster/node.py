@@ -1,43 +1,52 @@
-"""The node: kubelet on our containerd, and kube-proxy in iptables mode."""
+"""A node's kubelet on its own containerd, and its kube-proxy in iptables mode.
+
+The first node's run on the host; an extra node's in its network namespace (nodes.py), where
+their health ports on loopback are that namespace's.
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from . import settings, supervisor
-from .settings import CGROUP_NAME, CGROUP_ROOT, Paths
+from . import netns, settings, supervisor
+from .settings import CGROUP_ROOT, FIRST_NODE, Node, Paths
 
 START_TIMEOUT_SECONDS = 90
 
 
-def create_cgroup_root() -> None:
+def create_cgroup_root(node: Node = FIRST_NODE) -> None:
     """Create the kubelet's cgroupRoot in every v1 hierarchy (the kubelet requires it to exist).
 
-    cpuset children start with empty cpus and mems, so they are copied from the parent.
+    cpuset children start with empty cpus and mems, so they are copied from the parent, level
+    by level.
     """
     for hierarchy in CGROUP_ROOT.iterdir():
         if not (hierarchy / "cgroup.procs").exists() or hierarchy.name == "unified":
             continue
-        folder = hierarchy / CGROUP_NAME
-        folder.mkdir(exist_ok=True)
-        for name in ("cpuset.cpus", "cpuset.mems"):
-            if (folder / name).exists() and not (folder / name).read_text().strip():
-                (folder / name).write_text((hierarchy / name).read_text())
+        parent = hierarchy
+        for part in node.cgroup.split("/"):
+            folder = parent / part
+            folder.mkdir(exist_ok=True)
+            for name in ("cpuset.cpus", "cpuset.mems"):
+                if (folder / name).exists() and not (folder / name).read_text().strip():
+                    (folder / name).write_text((parent / name).read_text())
+            parent = folder
 
 
-def kubelet_config(paths: Paths) -> dict[str, object]:
+def kubelet_config(paths: Paths, node: Node = FIRST_NODE) -> dict[str, object]:
     """The KubeletConfiguration (v1beta1) of the node."""
+    serving = "kubelet-serving" if node.first else f"kubelet-serving-{node.name}"
     return {
         "apiVersion": "kubelet.config.k8s.io/v1beta1",
         "kind": "KubeletConfiguration",
-        "address": str(settings.NODE_IP),
+        "address": str(node.ip),
         "port": settings.PORTS.kubelet,
         "readOnlyPort": 0,
         "healthzBindAddress": "127.0.0.1",
         "healthzPort": settings.PORTS.kubelet_healthz,
-        "tlsCertFile": str(paths.pki / "kubelet-serving.crt"),
-        "tlsPrivateKeyFile": str(paths.pki / "kubelet-serving.key"),
+        "tlsCertFile": str(paths.pki / f"{serving}.crt"),
+        "tlsPrivateKeyFile": str(paths.pki / f"{serving}.key"),
         "authentication": {
             "anonymous": {"enabled": False},
             "webhook": {"enabled": True},
@@ -45,11 +54,11 @@ def kubelet_config(paths: Paths) -> dict[str, object]:
         },
         "authorization": {"mode": "Webhook"},
         "cgroupDriver": "cgroupfs",
-        "cgroupRoot": f"/{CGROUP_NAME}",
+        "cgroupRoot": f"/{node.cgroup}",
         "cgroupsPerQOS": True,
         # cgroup v1 is deprecated from v1.31 on; this node runs on a v1 host on purpose.
         "failCgroupV1": False,
-        "containerRuntimeEndpoint": f"unix://{paths.containerd_socket}",
+        "containerRuntimeEndpoint": f"unix://{node.containerd_socket(paths)}",
         "failSwapOn": False,
         # Images come preloaded from the local registry; never collect them.
         "imageGCHighThresholdPercent": 100,
@@ -64,65 +73,90 @@ def kubelet_config(paths: Paths) -> dict[str, object]:
         "clusterDomain": settings.CLUSTER_DOMAIN,
         # No host resolver in pods: no DNS query may leave the machine.
         "resolvConf": "",
-        "podLogsDir": str(paths.state / "pod-logs"),
+        "podLogsDir": str(node.state(paths) / "pod-logs"),
         "rotateCertificates": False,
         "serverTLSBootstrap": False,
         "maxPods": 110,
     }
 
 
-def start_kubelet(paths: Paths) -> None:
-    """Start the kubelet and wait for its health endpoint."""
-    create_cgroup_root()
-    config = paths.config / "kubelet.json"
-    config.write_text(json.dumps(kubelet_config(paths), indent=2) + "\n")
+def kubelet_client(node: Node) -> str:
+    """The name of the node's client certificate and kubeconfig (`system:node:<name>`)."""
+    return "kubelet-client" if node.first else f"kubelet-client-{node.name}"
+
+
+def start_kubelet(paths: Paths, node: Node = FIRST_NODE) -> None:
+    """Start the node's kubelet and wait for its health endpoint."""
+    create_cgroup_root(node)
+    config = node.config(paths) / "kubelet.json"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(json.dumps(kubelet_config(paths, node), indent=2) + "\n")
+    root = node.state(paths) / "kubelet"
     argv: list[str | Path] = [
+        *netns.command(node.netns),
         paths.bin / "kubelet",
         f"--config={config}",
-        f"--kubeconfig={paths.config / 'kubelet-client.kubeconfig'}",
-        f"--hostname-override={settings.NODE_NAME}",
-        f"--node-ip={settings.NODE_IP}",
-        f"--root-dir={paths.state / 'kubelet'}",
-        f"--cert-dir={paths.state / 'kubelet' / 'pki'}",
+        f"--kubeconfig={paths.config / f'{kubelet_client(node)}.kubeconfig'}",
+        f"--hostname-override={node.name}",
+        f"--node-ip={node.ip}",
+        # Registration labels: NodeRestriction lets a kubelet set topology.kubernetes.io/*.
+        f"--node-labels={settings.ZONE_LABEL}={node.zone}",
+        f"--root-dir={root}",
+        f"--cert-dir={root / 'pki'}",
     ]
-    supervisor.start(paths, supervisor.Process("kubelet", argv))
+    name = node.process("kubelet")
+    supervisor.start(paths, supervisor.Process(name, argv))
     url = f"http://127.0.0.1:{settings.PORTS.kubelet_healthz}/healthz"
     supervisor.wait_healthy(
-        paths, "kubelet", lambda: supervisor.http_ok(url), timeout_seconds=START_TIMEOUT_SECONDS
+        paths,
+        name,
+        lambda: netns.call(node.netns, lambda: supervisor.http_ok(url)),
+        timeout_seconds=START_TIMEOUT_SECONDS,
     )
 
 
-def kube_proxy_config(paths: Paths) -> dict[str, object]:
-    """The KubeProxyConfiguration (v1alpha1): iptables mode, NodePorts on our addresses only."""
+def kube_proxy_config(paths: Paths, node: Node = FIRST_NODE) -> dict[str, object]:
+    """The KubeProxyConfiguration (v1alpha1): iptables mode, NodePorts on our addresses only.
+
+    The end user reaches the first node's NodePorts on the user veth's host end, an extra
+    node's on its own address; nothing listens on the host's uplink.
+    """
+    user_side = [str(settings.USER_CIDR)] if node.first else []
     return {
         "apiVersion": "kubeproxy.config.k8s.io/v1alpha1",
         "kind": "KubeProxyConfiguration",
         "clientConnection": {"kubeconfig": str(paths.config / "kube-proxy.kubeconfig")},
-        "hostnameOverride": settings.NODE_NAME,
+        "hostnameOverride": node.name,
         "mode": "iptables",
         "clusterCIDR": str(settings.POD_CIDR),
-        "bindAddress": str(settings.NODE_IP),
+        "bindAddress": str(node.ip),
         "healthzBindAddress": f"127.0.0.1:{settings.PORTS.kube_proxy_healthz}",
         "metricsBindAddress": f"127.0.0.1:{settings.PORTS.kube_proxy_metrics}",
-        # The end user reaches NodePorts on the user veth; nothing listens on the uplink.
-        "nodePortAddresses": [str(settings.USER_CIDR), f"{settings.NODE_IP}/32"],
+        "nodePortAddresses": [*user_side, f"{node.ip}/32"],
         # Leave the host's conntrack sysctls alone (as hack/local-up-cluster.sh does).
         "conntrack": {"maxPerCore": 0, "tcpEstablishedTimeout": "0s", "tcpCloseWaitTimeout": "0s"},
     }
 
 
-def start_kube_proxy(paths: Paths) -> None:
-    """Start kube-proxy and wait until it answers on its health port."""
-    config = paths.config / "kube-proxy.json"
-    text = json.dumps(kube_proxy_config(paths), indent=2) + "\n"
+def start_kube_proxy(paths: Paths, node: Node = FIRST_NODE) -> None:
+    """Start the node's kube-proxy and wait until it answers on its health port."""
+    config = node.config(paths) / "kube-proxy.json"
+    text = json.dumps(kube_proxy_config(paths, node), indent=2) + "\n"
     # A running kube-proxy exits as soon as its config file is written, even with the same
     # content: a rerun of `up` on a running cluster must leave the file alone.
     if not config.is_file() or config.read_text() != text:
         config.write_text(text)
-    supervisor.start(
-        paths, supervisor.Process("kube-proxy", [paths.bin / "kube-proxy", f"--config={config}"])
-    )
+    name = node.process("kube-proxy")
+    argv: list[str | Path] = [
+        *netns.command(node.netns),
+        paths.bin / "kube-proxy",
+        f"--config={config}",
+    ]
+    supervisor.start(paths, supervisor.Process(name, argv))
     url = f"http://127.0.0.1:{settings.PORTS.kube_proxy_healthz}/livez"
     supervisor.wait_healthy(
-        paths, "kube-proxy", lambda: supervisor.http_ok(url), timeout_seconds=START_TIMEOUT_SECONDS
+        paths,
+        name,
+        lambda: netns.call(node.netns, lambda: supervisor.http_ok(url)),
+        timeout_seconds=START_TIMEOUT_SECONDS,
     )

@@ -141,12 +141,25 @@ def probe_kernel() -> str:
         return shell.run(["unshare", "--net", "sh", "-c", script], env=env).stdout
 
 
-def check_memory(available_mib: int, minimum_mib: int = MIN_AVAILABLE_MEMORY_MIB) -> str | None:
-    """The control plane, the node and the app need about 3 GiB together."""
-    if available_mib < minimum_mib:
+def check_memory(
+    available_mib: int,
+    *,
+    nodes: int = 1,
+    new_extra_nodes: int = 0,
+    booted: bool = False,
+    per_extra_node_mib: int = settings.EXTRA_NODE_MEMORY_MIB,
+) -> str | None:
+    """The control plane, the first node and the app need about 3 GiB; each extra node more.
+
+    `booted`: the control plane runs already, its memory is in use; only the `new_extra_nodes`
+    not running yet still need theirs.
+    """
+    needed = (0 if booted else MIN_AVAILABLE_MEMORY_MIB) + new_extra_nodes * per_extra_node_mib
+    if needed and available_mib < needed:
         return (
-            f"only {available_mib} MiB of memory available, the cluster needs {minimum_mib} MiB: "
-            "stop other workloads"
+            f"NODES={nodes} needs {needed} MiB of memory ({MIN_AVAILABLE_MEMORY_MIB} for the "
+            f"control plane and the first node, {per_extra_node_mib} per extra node not yet "
+            f"running), only {available_mib} MiB available: stop other workloads or lower NODES"
         )
     return None
 
@@ -283,13 +296,23 @@ def _host_tools() -> list[str]:
     ]
 
 
-def run(paths: Paths, *, ours: Iterable[int] = (), booted: bool = False) -> None:
+def run(
+    paths: Paths,
+    *,
+    ours: Iterable[int] = (),
+    booted: bool = False,
+    nodes: int = 1,
+    new_extra_nodes: int | None = None,
+) -> None:
     """Run every check on this host; raise ClusterError with the first problem found.
 
     `ours` lists the ports of components already running from a previous `up`. `booted` says
-    the control plane already runs (a warm `up`): the memory it needs is in use already, so the
-    free-memory check is skipped.
+    the control plane already runs (a warm `up`): the memory it needs is in use already, and
+    only the extra nodes of `nodes` not running yet (`new_extra_nodes`, all by default) need
+    theirs.
     """
+    if new_extra_nodes is None:
+        new_extra_nodes = nodes - 1
 
     def read(path: str) -> str:
         return Path(path).read_text()
@@ -303,7 +326,12 @@ def run(paths: Paths, *, ours: Iterable[int] = (), booted: bool = False) -> None
             cgroup_mounts=_cgroup_v1_controllers(read("/proc/mounts")),
         ),
         lambda: check_kernel_features(probe_kernel()),
-        lambda: None if booted else check_memory(available_memory_mib(read("/proc/meminfo"))),
+        lambda: check_memory(
+            available_memory_mib(read("/proc/meminfo")),
+            nodes=nodes,
+            new_extra_nodes=new_extra_nodes,
+            booted=booted,
+        ),
         lambda: check_disk(paths.state, free_disk_mib(paths.state)),
         lambda: check_ports(
             listening_ports(read(f"/proc/net/{n}") for n in ("tcp", "tcp6")),

@@ -48,6 +48,100 @@ CGROUP_ROOT = Path("/sys/fs/cgroup")
 # The kubelet's cgroupRoot: every pod's cgroup lives below /todo-chatbot, in every hierarchy.
 CGROUP_NAME = "todo-chatbot"
 
+# `make up NODES=n`: the first node is the host itself; each extra node n (2, 3, ...) is a network
+# namespace on the bridge with its own containerd, kubelet and kube-proxy (nodes.py). Their
+# addresses are the top /28 of the first node's /24, which its pods' IPAM never hands out.
+MAX_NODES = 5
+EXTRA_NODE_ADDRESSES = ipaddress.IPv4Network("10.244.0.240/28")
+FIRST_NODE_POD_RANGE_END = EXTRA_NODE_ADDRESSES.network_address - 1
+# What the preflight asks for each extra node: its containerd, kubelet, kube-proxy, relay and
+# kube-router pod at rest (measured: cluster/README.md), with room for its share of the pods.
+EXTRA_NODE_MEMORY_MIB = 512
+# Two zones, so the chart's zone spread has something to spread over: nodes alternate.
+ZONE_LABEL = "topology.kubernetes.io/zone"
+ZONES = ("zone-a", "zone-b")
+
+
+@dataclass(frozen=True)
+class Node:
+    """One node of the cluster: number 1 is the host's own, the others live in a namespace.
+
+    Each node has its own containerd (root, state, socket), kubelet and kube-proxy, processes
+    named after the node, and its own kubelet cgroup parent below /todo-chatbot.
+    """
+
+    number: int
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.number <= MAX_NODES:
+            raise ValueError(f"node number {self.number} is outside 1..{MAX_NODES}")
+
+    @property
+    def first(self) -> bool:
+        """The host's own node, which runs in the host's network namespace."""
+        return self.number == 1
+
+    @property
+    def name(self) -> str:
+        """The Node object's name (and the kubelet's client certificate's `system:node:`)."""
+        return NODE_NAME if self.first else f"{NODE_NAME}-{self.number}"
+
+    @property
+    def ip(self) -> ipaddress.IPv4Address:
+        """The node's address on the bridge."""
+        return NODE_IP if self.first else EXTRA_NODE_ADDRESSES.network_address + self.number
+
+    @property
+    def zone(self) -> str:
+        """Its `topology.kubernetes.io/zone`: the nodes alternate between the two zones."""
+        return ZONES[(self.number - 1) % len(ZONES)]
+
+    @property
+    def netns(self) -> str | None:
+        """The node's network namespace; None for the first node (the host's own)."""
+        return None if self.first else f"{PREFIX}-n{self.number}"
+
+    @property
+    def host_veth(self) -> str:
+        """The host end, enslaved to the bridge, of the extra node's veth pair."""
+        return f"{PREFIX}n{self.number}"
+
+    @property
+    def cgroup(self) -> str:
+        """The kubelet's cgroupRoot, below the project's cgroup in every hierarchy."""
+        return CGROUP_NAME if self.first else f"{CGROUP_NAME}/{self.name}"
+
+    def process(self, component: str) -> str:
+        """The supervised process name (pid and log file) of one of the node's components."""
+        return component if self.first else f"{component}-{self.name}"
+
+    def state(self, paths: Paths) -> Path:
+        """The node's own state folder (kubelet root, containerd root, pod logs, IPAM)."""
+        return paths.state if self.first else paths.state / "nodes" / self.name
+
+    def run(self, paths: Paths) -> Path:
+        """The node's own run folder (containerd state and socket, runc root)."""
+        return paths.run if self.first else paths.run / "nodes" / self.name
+
+    def config(self, paths: Paths) -> Path:
+        """The node's rendered configuration files."""
+        return paths.config if self.first else self.state(paths) / "config"
+
+    def containerd_socket(self, paths: Paths) -> Path:
+        """The socket of the node's own containerd."""
+        return self.run(paths) / "containerd" / "containerd.sock"
+
+
+FIRST_NODE = Node(1)
+
+
+def node_named(name: str) -> Node:
+    """The node whose Node object is called `name` (a pod's `spec.nodeName`)."""
+    for number in range(1, MAX_NODES + 1):
+        if Node(number).name == name:
+            return Node(number)
+    raise ValueError(f"{name!r} is not a node of the local cluster")
+
 
 @dataclass(frozen=True)
 class Ports:
@@ -109,6 +203,10 @@ HOST_PROCESSES = (
     HostProcess("kubelet", (PORTS.kubelet, PORTS.kubelet_healthz), node=True),
     HostProcess("kube-proxy", (PORTS.kube_proxy_healthz, PORTS.kube_proxy_metrics), node=True),
 )
+
+# An extra node's own processes (nodes.py), in the order `down` stops them: the kubelet first,
+# so nothing restarts the containers removed next, the relay to the registry last.
+NODE_PROCESS_COMPONENTS = ("kubelet", "kube-proxy", "containerd", "registry-relay")
 
 # kube-apiserver's default --service-node-port-range, which the control plane keeps: the only
 # ports the user's side may reach (hostnet's user-link chains).
@@ -176,7 +274,7 @@ class Paths:
 
     @property
     def containerd_socket(self) -> Path:
-        """The socket of the project's own containerd (never the system one)."""
+        """The socket of the first node's containerd, the project's own (never the system one)."""
         return self.run / "containerd" / "containerd.sock"
 
     @property

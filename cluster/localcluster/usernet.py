@@ -57,6 +57,26 @@ def set_up() -> None:
     run([*ns, "link", "set", "lo", "up"])
 
 
+def route_to_extra_nodes() -> None:
+    """Let the user reach the extra nodes' NodePorts too, through the host (several entry points).
+
+    The host forwards only their NodePorts (hostnet's user-link chains) and drops the rest.
+    """
+    nodes = str(settings.EXTRA_NODE_ADDRESSES)
+    run(
+        [
+            "ip",
+            "-n",
+            settings.USER_NETNS,
+            "route",
+            "replace",
+            nodes,
+            "via",
+            str(settings.USER_HOST_IP),
+        ]
+    )
+
+
 def tear_down() -> None:
     """Delete the veth pair (both ends go together), then the namespace."""
     if link_exists(settings.USER_VETH_HOST):

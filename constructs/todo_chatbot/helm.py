@@ -475,6 +475,12 @@ def _frontend_service(objects: _Objects) -> None:
     spec[if_key(exposed, "externalTrafficPolicy")] = _value(
         "frontend.service.externalTrafficPolicy"
     )
+    # The frontend's calls go to a backend in its own zone when there is one (kube-proxy reads
+    # the zone hints). The field exists from Kubernetes 1.31 on (GA in 1.33, the local
+    # cluster's); the cdk8s binding of the pinned API lacks it, so it is added here.
+    backend = objects.get("Service", "backend")["spec"]
+    supported = 'semverCompare ">=1.31-0" .Capabilities.KubeVersion.Version'
+    backend[if_key(supported, "trafficDistribution")] = "PreferClose"
     for component in ("backend", "frontend"):
         for service in (component, metrics_component(component)):
             objects.get("Service", service)["spec"].pop("externalIPs", None)

@@ -50,9 +50,11 @@ ACCEPTED = {
 }
 
 
-def rendered_file(render: Any, scenario: str, folder: Path) -> tuple[Path, int]:
+def rendered_file(
+    render: Any, scenario: str, folder: Path, kube_version: str | None = None
+) -> tuple[Path, int]:
     """Render a scenario (every release of it) into one file; returns it and its object count."""
-    manifests = render_scenario(render, scenario)
+    manifests = render_scenario(render, scenario, kube_version)
     path = folder / f"{scenario}.yaml"
     path.write_text(yaml.safe_dump_all(manifests))
     return path, len(manifests)
@@ -135,7 +137,7 @@ def test_kube_score_finds_nothing(render, tmp_path, scenario):
 @pytest.mark.parametrize("version", k8s_schema.KUBERNETES_VERSIONS)
 @pytest.mark.parametrize("scenario", sorted(SCENARIOS))
 def test_kubeconform_finds_every_object_valid(render, tmp_path, kind_schemas, scenario, version):
-    path, count = rendered_file(render, scenario, tmp_path)
+    path, count = rendered_file(render, scenario, tmp_path, version)
     verdicts = kubeconform(path, kind_schemas, version)
     assert [
         (v["kind"], v["name"], v["msg"]) for v in verdicts if v["status"] != "statusValid"

@@ -193,21 +193,25 @@ def managed_secret(values: dict) -> bool:
     return not {"existingSecret", "externalSecret"} & set(values.get("secrets", {}))
 
 
-def render_scenario(render, scenario: str) -> list[dict]:
-    """Every object of a scenario, all its releases; credentials unless it brings a Secret."""
+def render_scenario(render, scenario: str, kube_version: str | None = None) -> list[dict]:
+    """Every object of a scenario, all its releases; credentials unless it brings a Secret.
+
+    `kube_version`: the cluster's version Helm renders for (what it fits the objects to).
+    """
     values = SCENARIOS[scenario]
     managed = managed_secret(values)
+    extra = ["--kube-version", kube_version] if kube_version else []
     return [
         manifest
         for release in RELEASES.get(scenario, ("todo",))
-        for manifest in render(values, release=release, with_credentials=managed)
+        for manifest in render(values, release=release, with_credentials=managed, extra=extra)
     ]
 
 
 @pytest.mark.parametrize("version", k8s_schema.KUBERNETES_VERSIONS)
 @pytest.mark.parametrize("scenario", sorted(SCENARIOS))
 def test_renders_valid_manifests(render, scenario, version):
-    manifests = render_scenario(render, scenario)
+    manifests = render_scenario(render, scenario, version)
     assert {m["kind"] for m in manifests} >= {
         "Deployment",
         "Service",
@@ -277,3 +281,21 @@ def test_two_releases_select_and_admit_only_their_own_pods(render):
         for hpa in [m for m in manifests if m["kind"] == "HorizontalPodAutoscaler"]:
             target = by_kind(manifests, "Deployment", hpa["spec"]["scaleTargetRef"]["name"])
             assert target["metadata"]["labels"]["app.kubernetes.io/instance"] == release
+
+
+@pytest.mark.parametrize(
+    ("kube_version", "expected"), [("1.33.0", "PreferClose"), ("1.30.0", None)]
+)
+def test_backend_service_prefers_close_backends_where_the_cluster_supports_it(
+    render, kube_version, expected
+):
+    objects = render(extra=["--kube-version", kube_version])
+    (backend,) = (
+        o
+        for o in objects
+        if o["kind"] == "Service"
+        and o["metadata"]["labels"]["app.kubernetes.io/component"] == "backend"
+    )
+    assert backend["spec"].get("trafficDistribution") == expected
+    frontend = next(o for o in objects if o["kind"] == "Service" and o is not backend)
+    assert "trafficDistribution" not in frontend["spec"]

@@ -39,7 +39,7 @@ def test_only_many_users_lift_the_chat_rate() -> None:
 def test_only_traefiks_hop_is_a_trusted_proxy() -> None:
     # Traefik's pods sit on the node's pod range; the NodePort's clients (the user link) do not.
     trusted = deploy.local_values()["frontend"]["trustedProxies"]
-    assert trusted == [str(settings.NODE_POD_CIDR)]
+    assert trusted == [str(settings.POD_CIDR)]
     assert not any(settings.USER_NS_IP in ipaddress.ip_network(cidr) for cidr in trusted)
 
 

@@ -335,6 +335,8 @@ def test_our_chains_are_added_once_and_removed_by_down() -> None:
         "-A INPUT -i tcbu0 -j TCB-USER-INPUT",
         "-A FORWARD -i tcbu0 -j TCB-USER-FORWARD",
         f"-A TCB-USER-FORWARD {node_ports}",
+        # The extra nodes' NodePorts (make up NODES=n), and nothing else of theirs.
+        "-A TCB-USER-FORWARD -d 10.244.0.240/28 -p tcp -m tcp --dport 30000:32767 -j RETURN",
         f"-A TCB-USER-FORWARD {user_side_only}",
         f"-A TCB-USER-INPUT {node_ports}",
         "-A TCB-USER-INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN",

@@ -22,8 +22,8 @@ from typing import Any
 
 import pytest
 import yaml
-from localcluster import hostnet, images, settings, snapshot, supervisor, user_kubeconfig
-from localcluster.settings import Paths, paths_from_env
+from localcluster import hostnet, images, netns, settings, snapshot, supervisor, user_kubeconfig
+from localcluster.settings import Node, Paths, paths_from_env
 from support.live_api import wait_pod_finished, wait_pod_ready
 from support.live_cluster import kubectl, localcluster, unbuildable_reason
 
@@ -170,10 +170,11 @@ def cluster() -> Iterator[dict[str, list[str]]]:
         _sentinel(add=False)
 
 
-def run_probe_pod(name: str, script: str) -> tuple[str, str]:
-    """Run a Python one-off pod (the backend image has Python); return its IP and its logs."""
+def run_probe_pod(name: str, script: str, *, node: str | None = None) -> tuple[str, str]:
+    """Run a Python one-off pod (the backend image has Python), on `node` if given; return its
+    IP and its logs."""
     image = images.ref(paths_from_env(), "backend")
-    pod = {
+    pod: dict[str, Any] = {
         "apiVersion": "v1",
         "kind": "Pod",
         "metadata": {"name": name, "namespace": "default"},
@@ -182,6 +183,8 @@ def run_probe_pod(name: str, script: str) -> tuple[str, str]:
             "containers": [{"name": "probe", "image": image, "command": ["python3", "-c", script]}],
         },
     }
+    if node is not None:
+        pod["spec"]["nodeName"] = node
     kubectl("apply", "-f", "-", input_text=json.dumps(pod))
     status = wait_pod_finished("default", name, timeout=180)["status"]
     logs = kubectl("logs", f"pod/{name}", check=False)
@@ -233,9 +236,10 @@ def test_a_pod_gets_an_ip_resolves_cluster_names_and_reaches_a_service(
     ]
 
 
-def web_pod(name: str) -> dict[str, Any]:
-    """A pod labelled app=`name` in `default` serving HTTP on 8080 (the backend image's Python)."""
-    return {
+def web_pod(name: str, *, node: str | None = None) -> dict[str, Any]:
+    """A pod labelled app=`name` in `default` serving HTTP on 8080 (the backend image's Python),
+    on `node` if given."""
+    pod: dict[str, Any] = {
         "apiVersion": "v1",
         "kind": "Pod",
         "metadata": {"name": name, "namespace": "default", "labels": {"app": name}},
@@ -250,10 +254,18 @@ def web_pod(name: str) -> dict[str, Any]:
             ]
         },
     }
+    if node is not None:
+        pod["spec"]["nodeName"] = node
+    return pod
 
 
 def test_network_policy_is_enforced(cluster: dict[str, list[str]]) -> None:
-    server = web_pod("np-server")
+    assert_policy_enforced()
+
+
+def assert_policy_enforced(server_node: str | None = None, client_node: str | None = None) -> None:
+    """A client reaches a server pod until a deny-all ingress policy selects the server."""
+    server = web_pod("np-server", node=server_node)
     kubectl("apply", "-f", "-", input_text=json.dumps(server))
     server_ip = wait_pod_ready("default", "np-server")["status"]["podIP"]
     client = (
@@ -271,12 +283,12 @@ def test_network_policy_is_enforced(cluster: dict[str, list[str]]) -> None:
         "spec": {"podSelector": {"matchLabels": {"app": "np-server"}}, "policyTypes": ["Ingress"]},
     }
     try:
-        assert run_probe_pod("np-client-1", client)[1].strip() == "open"
+        assert run_probe_pod("np-client-1", client, node=client_node)[1].strip() == "open"
         kubectl("apply", "-f", "-", input_text=json.dumps(deny))
         # kube-router applies a new policy on its next sync, within seconds.
         outcome = "open"
         for attempt in range(4):
-            outcome = run_probe_pod(f"np-client-{attempt + 2}", client)[1].strip()
+            outcome = run_probe_pod(f"np-client-{attempt + 2}", client, node=client_node)[1].strip()
             if outcome == "blocked":
                 break
         assert outcome == "blocked"
@@ -287,8 +299,13 @@ def test_network_policy_is_enforced(cluster: dict[str, list[str]]) -> None:
 
 
 def test_top_nodes_answers(cluster: dict[str, list[str]]) -> None:
+    wait_top_nodes([settings.NODE_NAME])
+
+
+def wait_top_nodes(names: list[str], timeout: float = 120) -> None:
+    """Wait until `kubectl top nodes` lists exactly `names` (metrics-server scraped each)."""
     # kubectl on purpose: `kubectl top` is what an operator types.
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + timeout
     while True:
         result = subprocess.run(
             [
@@ -302,9 +319,10 @@ def test_top_nodes_answers(cluster: dict[str, list[str]]) -> None:
             text=True,
             check=False,
         )
-        if result.returncode == 0 and result.stdout.startswith(settings.NODE_NAME):
+        listed = sorted(line.split()[0] for line in result.stdout.splitlines() if line.strip())
+        if result.returncode == 0 and listed == sorted(names):
             return
-        assert time.monotonic() < deadline, result.stderr
+        assert time.monotonic() < deadline, (result.stdout, result.stderr)
         time.sleep(5)
 
 
@@ -492,6 +510,69 @@ def test_generated_secrets_are_private_and_never_logged(cluster: dict[str, list[
     for log in paths.logs.glob("*.log"):
         text = log.read_text(errors="replace")
         assert not any(value in text for value in values), log
+
+
+def test_a_node_that_cannot_start_is_removed_whole(cluster: dict[str, list[str]]) -> None:
+    """Node 2's kubelet port is taken in its namespace: `up` fails in one line, leaves nothing."""
+    before = host_state()
+    node = Node(2)
+    subprocess.run(["ip", "netns", "add", str(node.netns)], check=True)
+    squatter = subprocess.Popen(
+        [*netns.command(node.netns), sys.executable, "-c", SQUAT_KUBELET_PORT],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert squatter.stdout is not None and squatter.stdout.readline() == "listening\n"
+        result = localcluster("up", "--nodes=2")
+    finally:
+        squatter.kill()
+        squatter.wait()
+    assert result.returncode == 1
+    (error,) = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert error.startswith(f"error: node {node.name} could not start, so it was removed: ")
+    assert f"port {settings.PORTS.kubelet} (kubelet) is already in use" in error
+    assert host_state() == before
+    assert kubectl("get", "nodes", "-o", "name").split() == [f"node/{settings.NODE_NAME}"]
+
+
+SQUAT_KUBELET_PORT = (
+    "import socket, time\n"
+    f"server = socket.create_server(('0.0.0.0', {settings.PORTS.kubelet}))\n"
+    "print('listening', flush=True)\n"
+    "time.sleep(600)\n"
+)
+
+
+def test_extra_nodes_join_with_zones_dns_policy_and_metrics(cluster: dict[str, list[str]]) -> None:
+    """`up --nodes 3` on the running cluster: two more Ready nodes that serve like the first."""
+    result = localcluster("up", f"--nodes={EXTRA_TEST_NODES}")
+    assert result.returncode == 0, result.stderr
+    nodes = json.loads(kubectl("get", "nodes", "-o", "json"))["items"]
+    expected = [Node(n) for n in range(1, EXTRA_TEST_NODES + 1)]
+    by_name = {n["metadata"]["name"]: n for n in nodes}
+    assert sorted(by_name) == sorted(n.name for n in expected)
+    for node in expected:
+        item = by_name[node.name]
+        ready = {c["type"]: c["status"] for c in item["status"]["conditions"]}["Ready"]
+        assert ready == "True", node.name
+        assert item["metadata"]["labels"][settings.ZONE_LABEL] == node.zone
+        assert item["status"]["nodeInfo"]["kubeletVersion"] == settings.KUBERNETES_VERSION
+        addresses = {a["type"]: a["address"] for a in item["status"]["addresses"]}
+        assert addresses["InternalIP"] == str(node.ip)
+    dns = "import socket\nprint(socket.gethostbyname('kubernetes.default'))\n"
+    for node in expected[1:]:
+        pod_ip, logs = run_probe_pod(f"dns-{node.name}", dns, node=node.name)
+        assert ipaddress.ip_address(pod_ip) in ipaddress.ip_network(
+            by_name[node.name]["spec"]["podCIDR"]
+        )
+        assert logs.split() == [str(settings.API_SERVICE_IP)]
+    # Pods on two extra nodes: kube-router of the server's node enforces the policy.
+    assert_policy_enforced(server_node=expected[2].name, client_node=expected[1].name)
+    wait_top_nodes([node.name for node in expected])
+
+
+EXTRA_TEST_NODES = 3
 
 
 def test_down_leaves_the_host_as_it_was(cluster: dict[str, list[str]]) -> None:

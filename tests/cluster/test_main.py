@@ -18,7 +18,7 @@ CLUSTER = Path(__file__).resolve().parents[2] / "cluster"
 def test_a_cluster_error_becomes_one_line_and_exit_status_1(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    def fail(paths: object) -> None:
+    def fail(paths: object, **options: object) -> None:
         raise ClusterError("preflight: port 6443 (apiserver) is already in use: run `make down`")
 
     monkeypatch.setattr(preflight, "run", fail)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from localcluster import node, supervisor
-from localcluster.settings import Paths
+from localcluster.settings import Node, Paths
 
 pytestmark = pytest.mark.cluster
 
@@ -43,3 +43,18 @@ def test_changed_kube_proxy_config_is_rewritten(paths: Paths) -> None:
     config.write_text("{}\n")
     node.start_kube_proxy(paths)
     assert json.loads(config.read_text()) == node.kube_proxy_config(paths)
+
+
+def test_an_extra_node_serves_node_ports_on_its_own_address_only(paths: Paths) -> None:
+    config = node.kube_proxy_config(paths, Node(2))
+    assert config["nodePortAddresses"] == ["10.244.0.242/32"]
+    assert config["hostnameOverride"] == "todo-chatbot-2"
+
+
+def test_an_extra_nodes_kubelet_has_its_own_cgroup_parent_and_containerd(paths: Paths) -> None:
+    kubelet = node.kubelet_config(paths, Node(2))
+    assert kubelet["cgroupRoot"] == "/todo-chatbot/todo-chatbot-2"
+    assert kubelet["address"] == "10.244.0.242"
+    socket = str(paths.run / "nodes" / "todo-chatbot-2" / "containerd" / "containerd.sock")
+    assert kubelet["containerRuntimeEndpoint"] == f"unix://{socket}"
+    assert kubelet["tlsCertFile"].endswith("kubelet-serving-todo-chatbot-2.crt")

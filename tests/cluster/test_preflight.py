@@ -45,11 +45,20 @@ def test_check_ports_skips_ports_of_our_running_components() -> None:
     assert preflight.check_ports({6443}, {6443: "apiserver"}, ours=[6443]) is None
 
 
-def test_check_memory_states_available_and_needed() -> None:
-    assert preflight.check_memory(4096, 3072) is None
-    assert preflight.check_memory(1000, 3072) == (
-        "only 1000 MiB of memory available, the cluster needs 3072 MiB: stop other workloads"
+def test_check_memory_states_in_one_line_what_the_nodes_need() -> None:
+    assert preflight.check_memory(3072) is None
+    assert preflight.check_memory(3500, nodes=3, new_extra_nodes=2, per_extra_node_mib=512) == (
+        "NODES=3 needs 4096 MiB of memory (3072 for the control plane and the first node, "
+        "512 per extra node not yet running), only 3500 MiB available: stop other workloads "
+        "or lower NODES"
     )
+
+
+def test_check_memory_on_a_running_cluster_counts_only_the_nodes_to_add() -> None:
+    assert preflight.check_memory(600, nodes=3, new_extra_nodes=1, booted=True) is None
+    assert preflight.check_memory(100, nodes=1, booted=True) is None
+    problem = preflight.check_memory(400, nodes=2, new_extra_nodes=1, booted=True)
+    assert problem is not None and problem.startswith("NODES=2 needs 512 MiB")
 
 
 def test_available_memory_reads_memavailable() -> None:
@@ -226,7 +235,8 @@ def _quiet_host(monkeypatch: pytest.MonkeyPatch, *, available_mib: int) -> None:
 def test_memory_is_checked_before_a_cold_up(monkeypatch: pytest.MonkeyPatch) -> None:
     _quiet_host(monkeypatch, available_mib=1024)
     paths = Paths(state=Path("/nonexistent"), run=Path("/nonexistent"), cache=Path(), repo=Path())
-    with pytest.raises(ClusterError, match="only 1024 MiB of memory available"):
+    needed = r"NODES=1 needs 3072 MiB of memory .* only 1024 MiB available"
+    with pytest.raises(ClusterError, match=needed):
         preflight.run(paths)
 
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import psycopg
 from localcluster import app_secrets, database_clients, deploy, images, kube, postgres
-from localcluster.settings import Paths, paths_from_env
+from localcluster.settings import Paths, node_named, paths_from_env
 from support.live_api import core, wait_pod_finished
 from support.secret import Secret
 
@@ -453,7 +453,8 @@ def host_pid(pod: dict[str, Any]) -> int:
         [
             "ctr",
             "--address",
-            str(paths().containerd_socket),
+            # The containerd of the node the pod runs on (`make up NODES=n`).
+            str(node_named(pod["spec"]["nodeName"]).containerd_socket(paths())),
             "--namespace",
             "k8s.io",
             "task",

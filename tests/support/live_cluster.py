@@ -22,10 +22,10 @@ from localcluster.settings import Paths, paths_from_env
 REPO = Path(__file__).resolve().parents[2]
 
 
-def localcluster(command: str) -> subprocess.CompletedProcess[str]:
+def localcluster(command: str, *options: str) -> subprocess.CompletedProcess[str]:
     """Run `python -m localcluster <command>` as `make cluster-up` / `make cluster-down` do."""
     return subprocess.run(
-        [sys.executable, "-m", "localcluster", command],
+        [sys.executable, "-m", "localcluster", command, *options],
         env={**os.environ, "PYTHONPATH": str(REPO / "cluster")},
         capture_output=True,
         text=True,
