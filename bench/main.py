@@ -8,6 +8,7 @@ cluster of three nodes).
 
 from __future__ import annotations
 
+import datetime
 import json
 import sys
 import time

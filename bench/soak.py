@@ -85,7 +85,9 @@ class Faults:
         """Send a signal to one pod's container process; wait until it restarted and is Ready."""
         victim = self.bench.pods(component)[0]
         self.bench.log(f"soak: {signal_name} to {victim.name}")
-        scenarios.ctr(self.bench, victim, "task", "kill", "--signal", signal_name, victim.container_id)
+        scenarios.ctr(
+            self.bench, victim, "task", "kill", "--signal", signal_name, victim.container_id
+        )
 
         def restarted(pods: list[Pod]) -> bool:
             return any(p.name == victim.name and p.restarts > victim.restarts for p in pods)

@@ -131,6 +131,7 @@ def monitored_values() -> dict[str, Any]:
         "networkPolicy": {"metricsNamespace": monitoring.NAMESPACE},
     }
 
+
 # The frontends `deploy` can put in front of the backend: the reference one (app/frontend) and
 # the Next.js + Better Auth one (app/frontend-next), as examples/values-nextjs.yaml deploys it.
 FRONTENDS = ("python", "next")
