@@ -7,8 +7,8 @@ replicas change outside Helm and the release is upgraded with a config change, w
 - autoscaling off, `kubectl scale` to 2: the chart sets `.spec.replicas` from
   `backend.replicaCount` (1), which `kubectl scale` now owns. Helm 4 refuses the upgrade on
   the conflict and names the field; with `--force-conflicts` it takes the field back and
-  sets 1. Helm 3 upgrades and leaves the 2 (its merge patches only what its own manifests
-  changed), so the Deployment no longer matches `replicaCount` until that value changes.
+  sets 1. Helm 3 upgrades and sets 1 without a word: its three-way merge compares the new
+  manifest with the live object too, so kubectl's 2 is undone (measured here).
 - autoscaling on, the HPA raised replicas to its minimum, 2: the chart leaves
   `.spec.replicas` out, so neither Helm touches it. Both upgrade without
   `--force-conflicts` and the HPA's 2 replicas stay.
@@ -85,9 +85,9 @@ def test_upgrade_after_kubectl_scale(
         release.wait_ready("backend", 1)
     else:
         assert result.returncode == 0, release.explain(result)
-        # The merge leaves the field kubectl changed: replicaCount (1) is not applied.
-        assert backend_replicas(release) == 2
-        release.wait_ready("backend", 2)
+        # The three-way merge puts replicaCount (1) back over kubectl's 2, silently.
+        assert backend_replicas(release) == 1
+        release.wait_ready("backend", 1)
     outcome["replicas_after"] = backend_replicas(release)
     figures.setdefault("upgrade_after_replicas_changed", {})[f"{helm_binary} kubectl scale"] = (
         outcome
