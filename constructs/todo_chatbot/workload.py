@@ -133,7 +133,7 @@ def chart_value(default: Any, doc: str, *, at: str | None = None, **schema: Any)
 
 
 def kubernetes_objects(doc: str, *, at: str, required: tuple[str, ...]) -> Any:
-    """A `chart_value` listing Kubernetes objects, each with the `required` fields; default: ()."""
+    """A `chart_value` listing Kubernetes objects with the `required` fields; empty by default."""
     return chart_value((), doc, at=at, items={"type": "object", "required": list(required)})
 
 
