@@ -104,15 +104,8 @@ def start_kubelet(paths: Paths, node: Node = FIRST_NODE) -> None:
         f"--root-dir={root}",
         f"--cert-dir={root / 'pki'}",
     ]
-    name = node.process("kubelet")
-    supervisor.start(paths, supervisor.Process(name, argv))
-    url = f"http://127.0.0.1:{settings.PORTS.kubelet_healthz}/healthz"
-    supervisor.wait_healthy(
-        paths,
-        name,
-        lambda: netns.call(node.netns, lambda: supervisor.http_ok(url)),
-        timeout_seconds=START_TIMEOUT_SECONDS,
-    )
+    health_url = f"http://127.0.0.1:{settings.PORTS.kubelet_healthz}/healthz"
+    _start_until_healthy(paths, node, "kubelet", argv, health_url=health_url)
 
 
 def kube_proxy_config(paths: Paths, node: Node = FIRST_NODE) -> dict[str, object]:
@@ -146,17 +139,24 @@ def start_kube_proxy(paths: Paths, node: Node = FIRST_NODE) -> None:
     # content: a rerun of `up` on a running cluster must leave the file alone.
     if not config.is_file() or config.read_text() != text:
         config.write_text(text)
-    name = node.process("kube-proxy")
     argv: list[str | Path] = [
         *netns.command(node.netns),
         paths.bin / "kube-proxy",
         f"--config={config}",
     ]
+    health_url = f"http://127.0.0.1:{settings.PORTS.kube_proxy_healthz}/livez"
+    _start_until_healthy(paths, node, "kube-proxy", argv, health_url=health_url)
+
+
+def _start_until_healthy(
+    paths: Paths, node: Node, component: str, argv: list[str | Path], *, health_url: str
+) -> None:
+    """Start the node's `component` and wait until `health_url` answers in its network namespace."""
+    name = node.process(component)
     supervisor.start(paths, supervisor.Process(name, argv))
-    url = f"http://127.0.0.1:{settings.PORTS.kube_proxy_healthz}/livez"
     supervisor.wait_healthy(
         paths,
         name,
-        lambda: netns.call(node.netns, lambda: supervisor.http_ok(url)),
+        lambda: netns.call(node.netns, lambda: supervisor.http_ok(health_url)),
         timeout_seconds=START_TIMEOUT_SECONDS,
     )

@@ -75,6 +75,10 @@ CIDR = {
     "pattern": rf"^({_IPV4_CIDR}|{_IPV6_CIDR})$",
 }
 """Schema of one CIDR: "10.0.0.0/8", "0.0.0.0/0" or an IPv6 one such as "fd00::/8"."""
+PORT = {"minimum": 1, "maximum": 65535}
+"""Schema of one TCP port."""
+HTTP_URL = {"pattern": r"^(https?://.+)?$"}
+"""Schema of an http:// or https:// URL, or of an empty string."""
 _NAMESPACE = "^([a-z0-9]([-a-z0-9]*[a-z0-9])?)?$"
 """A namespace name, or empty."""
 
@@ -297,16 +301,14 @@ class ContainerPorts:
         backend.PORT,
         "Port the image listens on: the container port, the Service's targetPort, the "
         "probes', the NetworkPolicies' and helm test's port",
-        minimum=1,
-        maximum=65535,
+        **PORT,
     )
     metrics: int = param(
         default_of(WorkloadProps, "metrics_port"),
         "Port of the image's /metrics, apart from http so that no Ingress or HTTPRoute reaches "
         "it: the container port named metrics and, with metrics.enabled, the only port of the "
         "component's metrics Service, which the monitors scrape",
-        minimum=1,
-        maximum=65535,
+        **PORT,
     )
 
 
@@ -341,9 +343,7 @@ class FrontendService:
         "ClusterIP",
         "Service type; NodePort or LoadBalancer expose the frontend without an ingress controller",
     )
-    port: int = param(
-        default_of(FrontendProps, "service_port"), "Service port", minimum=1, maximum=65535
-    )
+    port: int = param(default_of(FrontendProps, "service_port"), "Service port", **PORT)
     nodePort: int | None = param(
         None, "Fixed node port when type is NodePort (30000-32767)", minimum=30000, maximum=32767
     )
@@ -528,7 +528,7 @@ class Ai:
     baseUrl: str = param(
         "",
         "OpenAI-compatible base URL; empty means the provider's own",
-        pattern=r"^(https?://.+)?$",
+        **HTTP_URL,
     )
     timeoutSeconds: int = param(
         default_of(BackendProps, "ai_timeout_seconds"),
@@ -548,7 +548,7 @@ class Config:
         "empty means the ingress host (https with ingress.tls.enabled), else the route's "
         "first hostname (httpRoute.scheme), else http://localhost:8080 (port-forward); "
         "set it for NodePort or LoadBalancer access",
-        pattern=r"^(https?://.+)?$",
+        **HTTP_URL,
     )
 
 
@@ -601,8 +601,7 @@ class NetworkPolicyEgress:
     databasePort: int = param(
         default_of(NetworkPolicyProps, "database_port"),
         "Port of the database",
-        minimum=1,
-        maximum=65535,
+        **PORT,
     )
     aiCidrs: list[str] = param(
         list(default_of(NetworkPolicyProps, "ai_cidrs")),
@@ -613,8 +612,7 @@ class NetworkPolicyEgress:
     aiPort: int = param(
         default_of(NetworkPolicyProps, "ai_port"),
         "Port of the AI provider's API",
-        minimum=1,
-        maximum=65535,
+        **PORT,
     )
 
 

@@ -132,6 +132,11 @@ def chart_value(default: Any, doc: str, *, at: str | None = None, **schema: Any)
     return field(default=default, metadata=metadata)
 
 
+def kubernetes_objects(doc: str, *, at: str, required: tuple[str, ...]) -> Any:
+    """A `chart_value` listing Kubernetes objects with the `required` fields; empty by default."""
+    return chart_value((), doc, at=at, items={"type": "object", "required": list(required)})
+
+
 def chart_values(props: type) -> list[Any]:
     """The dataclass fields of `props` declared with `chart_value`, in order."""
     return [f for f in dataclasses.fields(props) if "chart" in f.metadata]
@@ -245,12 +250,11 @@ class WorkloadProps:
         "Arguments of the container, replacing the image's cmd; empty keeps the image's",
         at="/spec/containers/0/args",
     )
-    extra_env_vars: tuple[Json, ...] = chart_value(
-        (),
+    extra_env_vars: tuple[Json, ...] = kubernetes_objects(
         "More variables (Kubernetes EnvVar objects: name with value or valueFrom), each name "
         "once and none the chart sets (free one with envNames); default: none",
         at="/spec/containers/0/env/-",
-        items={"type": "object", "required": ["name"]},
+        required=("name",),
     )
     extra_env_vars_cm: str = chart_value(
         "", "ConfigMap whose entries all become variables (envFrom); empty means none"
@@ -278,17 +282,15 @@ class WorkloadProps:
         "emptyDir, e.g. /app/.next/cache; default: none",
         items={"type": "string", "pattern": "^/."},
     )
-    extra_volumes: tuple[Json, ...] = chart_value(
-        (),
+    extra_volumes: tuple[Json, ...] = kubernetes_objects(
         "More pod volumes (Kubernetes Volume objects); default: none",
         at="/spec/volumes/-",
-        items={"type": "object", "required": ["name"]},
+        required=("name",),
     )
-    extra_volume_mounts: tuple[Json, ...] = chart_value(
-        (),
+    extra_volume_mounts: tuple[Json, ...] = kubernetes_objects(
         "More mounts of the container (Kubernetes VolumeMount objects); default: none",
         at="/spec/containers/0/volumeMounts/-",
-        items={"type": "object", "required": ["name", "mountPath"]},
+        required=("name", "mountPath"),
     )
     pod_security_context: Json = chart_value(
         {},
@@ -301,17 +303,15 @@ class WorkloadProps:
         "privilege escalation, no capabilities, seccomp RuntimeDefault, uid/gid 10001); "
         "NOTES says what a value turns off; default: no change",
     )
-    init_containers: tuple[Json, ...] = chart_value(
-        (),
+    init_containers: tuple[Json, ...] = kubernetes_objects(
         "Init containers of the pod (Kubernetes Container objects); default: none",
         at="/spec/initContainers",
-        items={"type": "object", "required": ["name", "image"]},
+        required=("name", "image"),
     )
-    sidecars: tuple[Json, ...] = chart_value(
-        (),
+    sidecars: tuple[Json, ...] = kubernetes_objects(
         "More containers of the pod (Kubernetes Container objects); default: none",
         at="/spec/containers/-",
-        items={"type": "object", "required": ["name", "image"]},
+        required=("name", "image"),
     )
     pod_labels: dict[str, str] = chart_value(
         {}, "More labels on the pods (never in selectors); default: none", at="/metadata/labels"
@@ -321,12 +321,11 @@ class WorkloadProps:
         "PriorityClass of the pods; empty means the cluster's default",
         at="/spec/priorityClassName",
     )
-    topology_spread_constraints: tuple[Json, ...] = chart_value(
-        (),
+    topology_spread_constraints: tuple[Json, ...] = kubernetes_objects(
         "Topology spread constraints, replacing the default soft spread over nodes and zones "
         "(chart README: why, and the hard variant)",
         at="/spec/topologySpreadConstraints",
-        items={"type": "object", "required": ["maxSkew", "topologyKey", "whenUnsatisfiable"]},
+        required=("maxSkew", "topologyKey", "whenUnsatisfiable"),
     )
 
     def validate(self) -> None:

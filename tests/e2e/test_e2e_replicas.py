@@ -16,6 +16,7 @@ replicas change outside Helm and the release is upgraded with a config change, w
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -51,22 +52,34 @@ def replicas_managers(release: Release) -> list[str]:
     )
 
 
+Install = Callable[..., Release]
+
+
+@pytest.fixture(params=HELMS)
+def install(
+    request: pytest.FixtureRequest, new_release: ReleaseFactory, user_agent: UserAgent
+) -> Install:
+    """Runs a test once per Helm: `install(case, **release_fields)` gives the case a release of
+    its own, installed by that Helm and serving."""
+    helm_binary: str = request.param
+
+    def installed(case: str, **fields: Any) -> Release:
+        port = NODE_PORTS[helm_binary, case]
+        release = new_release(f"{case}-{helm_binary}", port, helm_binary=helm_binary, **fields)
+        return installed_and_served(release, user_agent)
+
+    return installed
+
+
 def upgrade(release: Release, *args: str) -> Any:
     """`helm upgrade` with the config change and `args`, as the release's Helm; the result."""
     release.values = {**release.values, **CONFIG_CHANGE}
     return release.helm("upgrade", args=("--wait", "--timeout=120s", *args))
 
 
-@pytest.mark.parametrize("helm_binary", HELMS)
-def test_upgrade_after_kubectl_scale(
-    new_release: ReleaseFactory,
-    user_agent: UserAgent,
-    figures: dict[str, Any],
-    helm_binary: str,
-) -> None:
-    release = new_release(f"scale-{helm_binary}", NODE_PORTS[helm_binary, "scale"])
-    release.helm_binary = helm_binary
-    installed_and_served(release, user_agent)
+def test_upgrade_after_kubectl_scale(install: Install, figures: dict[str, Any]) -> None:
+    release = install("scale")
+    helm_binary = release.helm_binary
     # kubectl on purpose: `kubectl scale` is what an operator types.
     kubectl("-n", release.namespace, "scale", f"deployment/{BACKEND}", "--replicas=2")
     release.wait_ready("backend", 2)
@@ -96,20 +109,11 @@ def test_upgrade_after_kubectl_scale(
     release.uninstall()
 
 
-@pytest.mark.parametrize("helm_binary", HELMS)
 def test_upgrade_after_the_autoscaler_changed_replicas(
-    new_release: ReleaseFactory,
-    user_agent: UserAgent,
-    figures: dict[str, Any],
-    helm_binary: str,
+    install: Install, figures: dict[str, Any]
 ) -> None:
-    release = new_release(
-        f"hpa-{helm_binary}",
-        NODE_PORTS[helm_binary, "hpa"],
-        values={"backend": {"autoscaling": AUTOSCALING}},
-    )
-    release.helm_binary = helm_binary
-    installed_and_served(release, user_agent)
+    release = install("hpa", values={"backend": {"autoscaling": AUTOSCALING}})
+    helm_binary = release.helm_binary
     # Installed with 1 (the chart leaves replicas out); the HPA raises it to its minimum.
     release.wait_ready("backend", AUTOSCALING["minReplicas"])
     managers = replicas_managers(release)

@@ -99,6 +99,29 @@ def migrate(image: BuiltImage, run_container: RunContainer, database_url: str) -
 
 
 @contextlib.contextmanager
+def beside_a_backend(
+    image: BuiltImage,
+    run_container: RunContainer,
+    postgres: PostgresServer,
+    log_dir: Path,
+    backend_extra: dict[str, str] | None = None,
+) -> Iterator[dict[str, str]]:
+    """The frontend's environment: a new database the image migrated, the real backend on it.
+
+    The backend (JWKS mode) runs until the block ends.
+    """
+    database_url = str(postgres.create_database())
+    port = free_port()
+    backend = jwks_backend(database_url, port, log_dir, backend_extra)
+    migrate(image, run_container, database_url)
+    backend.start()
+    try:
+        yield frontend_env(database_url, port, backend.url)
+    finally:
+        backend.stop()
+
+
+@contextlib.contextmanager
 def serving(
     image: BuiltImage,
     run_container: RunContainer,
@@ -181,21 +204,17 @@ def test_signs_up_and_the_backend_accepts_its_token(
     postgres: PostgresServer,
     tmp_path: Path,
 ) -> None:
-    database_url = str(postgres.create_database())
-    port = free_port()
-    backend = jwks_backend(database_url, port, tmp_path)
-    env = frontend_env(database_url, port, backend.url)
-    migrate(image, run_container, database_url)
-    with psycopg.connect(database_url) as conn:
-        tables = {
-            row[0]
-            for row in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
-        }
-    assert {"user", "session", "account", "verification", "jwks"} <= tables
-
     password = Secret(secrets.token_urlsafe(16))
-    backend.start()
-    try:
+    with beside_a_backend(image, run_container, postgres, tmp_path) as env:
+        with psycopg.connect(env["DATABASE_URL"]) as conn:
+            tables = {
+                row[0]
+                for row in conn.execute(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+                )
+            }
+        assert {"user", "session", "account", "verification", "jwks"} <= tables
+
         with (
             serving(image, run_container, env, never_logged=(password,)),
             browser_of(env) as browser,
@@ -203,15 +222,13 @@ def test_signs_up_and_the_backend_accepts_its_token(
             sign_up_and_in(browser, {"email": "ada@example.com", "password": password})
             token = Secret(browser.get("/api/auth/token").json()["token"])
             assert jwt.get_unverified_header(token)["alg"] == "EdDSA"
-            with httpx.Client(base_url=backend.url, timeout=10) as api:
+            with httpx.Client(base_url=env["BACKEND_URL"], timeout=10) as api:
                 created = api.post("/api/tasks", json={"title": "from next"}, headers=bearer(token))
             assert created.status_code == 201, created.text
             # The page lists the task: the image called the backend itself, with a new token.
             page = browser.get("/")
             assert page.status_code == 200
             assert "from next" in page.text
-    finally:
-        backend.stop()
 
 
 def test_a_new_better_auth_secret_ends_old_sessions_and_signs_with_a_new_key(
@@ -221,16 +238,11 @@ def test_a_new_better_auth_secret_ends_old_sessions_and_signs_with_a_new_key(
     tmp_path: Path,
 ) -> None:
     """Better Auth seals its signing key with the secret: a new one must not stop the tokens."""
-    database_url = str(postgres.create_database())
-    port = free_port()
+    account = {"email": "ada@example.com", "password": Secret(secrets.token_urlsafe(16))}
     # The chart rolls the backend too when the Secret changes, and a new pod fetches the key
     # set afresh; this one process fetches it again at once for an unknown key id instead.
-    backend = jwks_backend(database_url, port, tmp_path, {"AUTH_JWKS_COOLDOWN_SECONDS": "0"})
-    env = frontend_env(database_url, port, backend.url)
-    migrate(image, run_container, database_url)
-    account = {"email": "ada@example.com", "password": Secret(secrets.token_urlsafe(16))}
-    backend.start()
-    try:
+    no_cooldown = {"AUTH_JWKS_COOLDOWN_SECONDS": "0"}
+    with beside_a_backend(image, run_container, postgres, tmp_path, no_cooldown) as env:
         with serving(image, run_container, env), browser_of(env) as browser:
             sign_up_and_in(browser, account)
             assert browser.post("/app/api/tasks", json={"title": "kept"}).status_code == 201
@@ -252,8 +264,6 @@ def test_a_new_better_auth_secret_ends_old_sessions_and_signs_with_a_new_key(
             assert [t["title"] for t in listed.json()["data"]] == ["kept"]
             new_key = jwt.get_unverified_header(browser.get("/api/auth/token").json()["token"])
             assert new_key["kid"] != old_key["kid"]
-    finally:
-        backend.stop()
 
 
 def test_draining_it_turns_readyz_503_and_closes_each_connection_after_its_answer(
