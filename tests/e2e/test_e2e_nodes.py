@@ -1,8 +1,10 @@
 """Several nodes (`make up NODES=3`): spread, drain, node loss and the loss of an entry point.
 
 Each scenario runs under the users' continuous traffic (e2e_agent.py in the user's namespace,
-counting every failed request). Skipped unless the cluster has three Ready nodes; `make
-e2e-nodes` boots such a cluster, runs this module and leaves one node behind.
+counting every failed request). On a cluster of one node (`make up`, then `make test`), the
+module joins two extra nodes (`up --nodes 3`, seconds) and removes them again when it ends, so
+the cluster is left as it was found; `make e2e-nodes` runs it on a freshly booted cluster of
+three.
 """
 
 from __future__ import annotations
@@ -39,10 +41,21 @@ def _ready_nodes() -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def spread(new_release: ReleaseFactory, user_agent: UserAgent) -> Release:
+def three_nodes() -> Iterator[None]:
+    """A cluster of three nodes for the module; the extra nodes it had to add go at its end."""
+    joined = [Node(n) for n in range(2, NODES + 1) if Node(n).name not in _ready_nodes()]
+    if joined:
+        result = localcluster("up", f"--nodes={NODES}")
+        assert result.returncode == 0, result.stderr[-2000:]
+    yield
+    for node in joined:
+        teardown.remove_extra_node(paths(), node)
+        kubectl("delete", "node", node.name, "--ignore-not-found")
+
+
+@pytest.fixture(scope="module")
+def spread(three_nodes: None, new_release: ReleaseFactory, user_agent: UserAgent) -> Release:
     """A release with three replicas of each component, on a cluster of three nodes."""
-    if len(_ready_nodes()) < NODES:
-        pytest.skip(f"needs a cluster of {NODES} Ready nodes: run `make e2e-nodes`")
     values = {component: {"replicaCount": REPLICAS} for component in ("backend", "frontend")}
     return installed_and_served(new_release("nodes", NODE_PORT, values=values), user_agent)
 
