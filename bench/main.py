@@ -8,7 +8,6 @@ cluster of three nodes).
 
 from __future__ import annotations
 
-import datetime
 import json
 import sys
 import time
@@ -18,7 +17,7 @@ from typing import Any
 from localcluster.settings import paths_from_env
 
 from bench import frontends, host, load, nodes, pageload, release, report, scenarios, soak
-from bench.kube import Kube, poll
+from bench.kube import poll
 
 REPO = Path(__file__).resolve().parents[1]
 # The benchmark's release; its NodePort is far from the local cluster's (30080) and the e2e
@@ -148,28 +147,17 @@ def write_docs(document: dict[str, Any]) -> None:
 def run_frontends(*, loads: int = 40, hold: float = 60) -> int:
     """SC-005 and SC-008 at 100 users for each frontend; the docs' side-by-side table."""
     paths = paths_from_env()
-    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%d-%H%M%S")
-    workdir = REPO / "reports" / f"bench-frontends-{stamp}"
-    workdir.mkdir(parents=True, exist_ok=True)
     if not scenarios.host_services_running(paths):
         print("error: PostgreSQL or the AI stand-in is not running: run `make up`", file=sys.stderr)
         return 1
-    kube = Kube(paths)
-    bench = scenarios.Bench(
-        paths=paths,
-        kube=kube,
-        release=RELEASE,
-        chart_ref="",
-        workdir=workdir,
-        run_id=f"benchfe{stamp}",
-    )
+    bench = scenarios.open_bench(paths, RELEASE, "bench-frontends")
     machine = host.machine(paths)
     results: dict[str, Any] = {"loads": loads, "hold_seconds": hold}
     try:
         for frontend in frontends.FRONTENDS:
             results[frontend] = frontends.measure(bench, frontend, loads=loads, hold=hold)
     finally:
-        kube.close()
+        bench.kube.close()
     document = {"command": "make bench-frontends", "machine": machine, "results": results}
     host.save_json(REPO / "docs" / "benchmarks-frontends.json", document)
     frontends.write_docs(REPO / "docs" / "benchmarks.md", document)
