@@ -53,6 +53,15 @@ def measure(bench: scenarios.Bench, frontend: str, *, loads: int, hold: float) -
         release.uninstall(bench.paths, bench.release)
 
 
+def _sign_ins(sign_ins: dict[str, Any]) -> str:
+    """How long the users took to sign up and in before the climb, and what was refused."""
+    refused = sum(sign_ins[kind]["errors"] for kind in ("sign-up", "sign-in"))
+    return (
+        f"{sign_ins['users']} users in {sign_ins['seconds']} s, sign-in p95 "
+        f"{sign_ins['sign-in']['p95_ms']} ms, {refused} attempts refused and retried"
+    )
+
+
 def _cell(results: dict[str, Any], figure: str) -> str:
     sc005, [level] = results["sc005"], results["sc008"]["levels"]
     every, tasks = level["by_kind"]["all"], level["task_calls"]
@@ -61,7 +70,7 @@ def _cell(results: dict[str, Any], figure: str) -> str:
         "page": f"{sc005['p95_seconds']} s (p50 {sc005['p50_seconds']} s)",
         "tasks": f"{tasks['p95_ms']} ms (p50 {tasks['p50_ms']} ms)",
         "all": f"{every['p95_ms']} ms, {every['errors']} failed of {every['count']}",
-        "sign-in": f"{level['sign_in_p95_ms']} ms",
+        "sign-in": _sign_ins(results["sc008"]["sign_ins"]),
         "rate": f"{level['requests_per_second']}",
         "frontend": ", ".join(
             f"{use['cpu_cores']} cores, {use['memory_mib']} MiB" for use in peak.values()
@@ -74,7 +83,7 @@ ROWS = {
     "page": "SC-005 task page load, headless Chromium, p95 (target 3 s)",
     "tasks": f"SC-008 task-call p95 at {USERS} users (target {report.TASK_P95_LIMIT_MS:.0f} ms)",
     "all": f"SC-008 every request at {USERS} users: p95, failed",
-    "sign-in": "SC-008 sign-in p95 during the ramp",
+    "sign-in": "SC-008 sign-up and sign-in of every user, before the climb",
     "rate": f"SC-008 requests per second at {USERS} users",
     "frontend": "Frontend pod at its peak (10 s samples)",
 }
