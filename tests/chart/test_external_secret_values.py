@@ -2,15 +2,11 @@
 
 import pytest
 from support import k8s_schema
+from support.external_secret import REMOTE_REFS, SPEC_DATA
 from support.manifests import all_of, by_kind, container
 from test_bad_input import assert_no_secret_in, refused
 from test_own_image_values import notes_of
 
-REMOTE_REFS = {
-    "DATABASE_URL": {"key": "todo-chatbot", "property": "database-url"},
-    "BETTER_AUTH_SECRET": {"key": "todo-chatbot", "property": "better-auth-secret"},
-    "OPENAI_API_KEY": {"key": "todo-chatbot-openai"},
-}
 RELEASE_SECRET = "todo-todo-chatbot"
 
 
@@ -49,24 +45,8 @@ def test_replaces_the_charts_secret_by_an_external_secret_the_pods_read(render):
 
 
 def test_maps_each_key_to_its_remote_key_and_property(render):
-    refs = {**REMOTE_REFS, "FRONTEND_DATABASE_URL": {"key": "frontend-db", "property": "url"}}
-    manifests = render(external(remoteRefs=refs), with_credentials=False)
-    assert by_kind(manifests, "ExternalSecret", RELEASE_SECRET)["spec"]["data"] == [
-        {
-            "secretKey": "BETTER_AUTH_SECRET",
-            "remoteRef": {"key": "todo-chatbot", "property": "better-auth-secret"},
-        },
-        {
-            "secretKey": "DATABASE_URL",
-            "remoteRef": {"key": "todo-chatbot", "property": "database-url"},
-        },
-        {
-            "secretKey": "FRONTEND_DATABASE_URL",
-            "remoteRef": {"key": "frontend-db", "property": "url"},
-        },
-        # No property: the whole remote value.
-        {"secretKey": "OPENAI_API_KEY", "remoteRef": {"key": "todo-chatbot-openai"}},
-    ]
+    manifests = render(external(), with_credentials=False)
+    assert by_kind(manifests, "ExternalSecret", RELEASE_SECRET)["spec"]["data"] == SPEC_DATA
 
 
 def test_store_kind_and_refresh_interval_come_from_the_values(render):

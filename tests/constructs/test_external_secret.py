@@ -1,15 +1,11 @@
 """The ExternalSecret: the operator creates the release's Secret from a secret store."""
 
 import pytest
-from support import k8s_schema
+from support import external_secret, k8s_schema
 from support.manifests import all_of, by_kind, env_names
 from todo_chatbot import ExternalSecret, ExternalSecretProps, RemoteRef, Secrets, SecretsProps
 
-REMOTE_REFS = {
-    "DATABASE_URL": RemoteRef(key="todo-chatbot", property="database-url"),
-    "BETTER_AUTH_SECRET": RemoteRef(key="todo-chatbot", property="auth-secret"),
-    "OPENAI_API_KEY": RemoteRef(key="openai"),
-}
+REMOTE_REFS = {key: RemoteRef(**ref) for key, ref in external_secret.REMOTE_REFS.items()}
 
 
 def external(**overrides):
@@ -27,18 +23,8 @@ def test_targets_the_secret_it_names_and_owns_it(chart):
 
 def test_maps_each_key_to_its_remote_key_and_property(chart):
     ExternalSecret(chart, "ExternalSecret", secret_name="creds", props=external())
-    assert by_kind(list(chart.to_json()), "ExternalSecret")["spec"]["data"] == [
-        {
-            "secretKey": "DATABASE_URL",
-            "remoteRef": {"key": "todo-chatbot", "property": "database-url"},
-        },
-        {
-            "secretKey": "BETTER_AUTH_SECRET",
-            "remoteRef": {"key": "todo-chatbot", "property": "auth-secret"},
-        },
-        # No property: the whole remote value.
-        {"secretKey": "OPENAI_API_KEY", "remoteRef": {"key": "openai"}},
-    ]
+    data = by_kind(list(chart.to_json()), "ExternalSecret")["spec"]["data"]
+    assert data == external_secret.SPEC_DATA
 
 
 def test_refreshes_hourly_by_default(chart):
