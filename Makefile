@@ -214,9 +214,10 @@ bench-nodes: setup-python chart ## Multi-node rows on `make up NODES=3` (~5 min)
 	$(BENCH) nodes
 
 # The chart is built first: the live tests deploy its package as `make up` does.
+# The slowest tests are listed at the end: where CI's time goes (README, Cache).
 test: setup chart ## Run every test (the README's test command).
 	$(MAKE) lint
-	$(RUN) pytest
+	$(RUN) pytest --durations=30
 
 # The Next.js stack's whole e2e profile (issue 16): the short one that `make test` runs, and
 # the secrets scan, upgrade and pod deletion under load and BETTER_AUTH_SECRET rotation.

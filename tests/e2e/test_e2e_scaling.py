@@ -41,10 +41,11 @@ def user(scaled: Release, user_agent: UserAgent) -> AppUser:
     return AppUser(user_agent, scaled.url).sign_up()
 
 
-def set_backends(release: Release, count: int) -> None:
-    """Precondition of a test: exactly `count` Ready backends, `.spec.replicas` owned by Helm."""
-    release.upgrade({"backend": {"replicaCount": count}}, force_conflicts=True)
-    release.wait_ready("backend", count)
+def set_replicas(release: Release, count: int, component: str = "backend") -> None:
+    """Precondition of a test: exactly `count` Ready pods of `component`, `.spec.replicas`
+    owned by Helm."""
+    release.upgrade({component: {"replicaCount": count}}, force_conflicts=True)
+    release.wait_ready(component, count)
 
 
 def backend_requests(release: Release) -> dict[str, float]:
@@ -71,7 +72,7 @@ def pod_names(release: Release) -> set[str]:
 def test_helm_upgrade_gives_two_ready_backends_that_both_serve(
     scaled: Release, user: AppUser, figures: dict[str, Any]
 ) -> None:
-    set_backends(scaled, 1)
+    set_replicas(scaled, 1)
     seconds = scaled.upgrade({"backend": {"replicaCount": 2}})
     scaled.wait_ready("backend", 2, timeout=5)
     figures["scale_1_to_2_helm_seconds"] = round(seconds, 1)
@@ -90,7 +91,7 @@ def test_a_backend_added_under_continuous_traffic_gets_requests(
     scaled: Release, user: AppUser
 ) -> None:
     """What an autoscaler adds must take load at once, not only new clients' load."""
-    set_backends(scaled, 1)
+    set_replicas(scaled, 1)
     with Load(user, workers=6):
         time.sleep(SETTLE_SECONDS)
         kubectl("-n", scaled.namespace, "scale", f"deployment/{BACKEND}", "--replicas=2")
@@ -102,7 +103,7 @@ def test_a_backend_added_under_continuous_traffic_gets_requests(
 
 
 def test_kubectl_scale_gives_two_ready_backends(scaled: Release, figures: dict[str, Any]) -> None:
-    set_backends(scaled, 1)
+    set_replicas(scaled, 1)
     # kubectl on purpose: `kubectl scale` is what an operator types.
     kubectl("-n", scaled.namespace, "scale", f"deployment/{BACKEND}", "--replicas=2")
     seconds = scaled.wait_ready("backend", 2)
@@ -115,7 +116,7 @@ def test_kubectl_scale_gives_two_ready_backends(scaled: Release, figures: dict[s
 def test_scaling_from_two_to_one_under_traffic_loses_no_request(
     scaled: Release, user: AppUser, figures: dict[str, Any], how: str
 ) -> None:
-    set_backends(scaled, 2)
+    set_replicas(scaled, 2)
     with Load(user, create_every=5) as load:
         time.sleep(SETTLE_SECONDS)
         if how == "helm upgrade":
@@ -131,25 +132,26 @@ def test_scaling_from_two_to_one_under_traffic_loses_no_request(
     assert_lossless(load, user, scaled)
 
 
-def test_deleting_a_backend_pod_under_traffic_loses_no_request(
-    scaled: Release, user: AppUser, figures: dict[str, Any]
+@pytest.mark.parametrize("component", ["backend", "frontend"])
+def test_deleting_a_pod_under_traffic_loses_no_request(
+    scaled: Release, user: AppUser, figures: dict[str, Any], component: str
 ) -> None:
-    set_backends(scaled, 2)
-    victim = scaled.ready_pods("backend")[0]
+    set_replicas(scaled, 2, component)
+    victim = scaled.ready_pods(component)[0]
     with Load(user, create_every=5) as load:
         time.sleep(SETTLE_SECONDS)
         kubectl("-n", scaled.namespace, "delete", "pod", victim, "--wait=true")
-        scaled.wait_ready("backend", 2)
+        scaled.wait_ready(component, 2)
         time.sleep(SETTLE_SECONDS)
-    figures.setdefault("failed_requests", {})["backend pod deleted"] = len(load.failures)
-    assert victim not in scaled.ready_pods("backend")
+    figures.setdefault("failed_requests", {})[f"{component} pod deleted"] = len(load.failures)
+    assert victim not in scaled.ready_pods(component)
     assert_lossless(load, user, scaled)
 
 
 def test_config_upgrade_and_rollback_roll_every_pod_without_a_failed_request(
     scaled: Release, user: AppUser, figures: dict[str, Any]
 ) -> None:
-    set_backends(scaled, 1)
+    set_replicas(scaled, 1)
     before = pod_names(scaled)
 
     with Load(user, create_every=5) as upgrade:
