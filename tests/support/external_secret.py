@@ -9,4 +9,19 @@ REMOTE_REFS = {
     # No property: the whole remote value.
     "OPENAI_API_KEY": {"key": "todo-chatbot-openai"},
 }
-SPEC_DATA = [{"secretKey": key, "remoteRef": ref} for key, ref in REMOTE_REFS.items()]
+# Written out, not derived from REMOTE_REFS: it is what the mapping under test must produce.
+SPEC_DATA = [
+    {
+        "secretKey": "BETTER_AUTH_SECRET",
+        "remoteRef": {"key": "todo-chatbot", "property": "better-auth-secret"},
+    },
+    {
+        "secretKey": "DATABASE_URL",
+        "remoteRef": {"key": "todo-chatbot", "property": "database-url"},
+    },
+    {
+        "secretKey": "FRONTEND_DATABASE_URL",
+        "remoteRef": {"key": "frontend-db", "property": "url"},
+    },
+    {"secretKey": "OPENAI_API_KEY", "remoteRef": {"key": "todo-chatbot-openai"}},
+]
