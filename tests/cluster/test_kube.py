@@ -15,7 +15,7 @@ import pytest
 from kubernetes import client
 from localcluster import kube, traefik
 from support.live_api import core
-from support.live_cluster import running_cluster
+from support.live_cluster import ensure_running
 
 NAMESPACE = "kube-wait-test"
 
@@ -61,13 +61,12 @@ def test_a_daemonset_is_rolled_out_when_every_node_runs_the_new_pod_available() 
 @pytest.fixture(scope="module")
 def namespace() -> Iterator[str]:
     """A namespace of this module on the running cluster, removed after."""
-    with running_cluster("up"):
-        body = {"metadata": {"name": NAMESPACE}}
-        core().create_namespace(body)
-        try:
-            yield NAMESPACE
-        finally:
-            core().delete_namespace(NAMESPACE)
+    ensure_running("up")
+    core().create_namespace({"metadata": {"name": NAMESPACE}})
+    try:
+        yield NAMESPACE
+    finally:
+        core().delete_namespace(NAMESPACE)
 
 
 def holding(value: str) -> Any:
@@ -88,6 +87,7 @@ def wait_config_map(name: str, condition: Any, what: str, timeout: float = 60) -
 
 
 @pytest.mark.cluster
+@pytest.mark.live
 def test_wait_for_sees_a_change_made_while_it_waits(namespace: str) -> None:
     body = {"metadata": {"name": "flag"}, "data": {"value": "before"}}
     core().create_namespaced_config_map(namespace, body)
@@ -104,6 +104,7 @@ def test_wait_for_sees_a_change_made_while_it_waits(namespace: str) -> None:
 
 
 @pytest.mark.cluster
+@pytest.mark.live
 def test_wait_for_sees_a_deletion(namespace: str) -> None:
     core().create_namespaced_config_map(namespace, {"metadata": {"name": "doomed"}})
     delete = threading.Timer(1, core().delete_namespaced_config_map, ("doomed", namespace))
@@ -115,12 +116,14 @@ def test_wait_for_sees_a_deletion(namespace: str) -> None:
 
 
 @pytest.mark.cluster
+@pytest.mark.live
 def test_wait_for_gives_up_at_its_deadline_naming_what_it_waited_for(namespace: str) -> None:
     with pytest.raises(TimeoutError, match=r"^a config map that never comes: not within 2s"):
         wait_config_map("absent", holding("never"), "a config map that never comes", timeout=2)
 
 
 @pytest.mark.cluster
+@pytest.mark.live
 def test_wait_for_reads_custom_resources_too(namespace: str) -> None:
     """A custom resource (the Gateway) is waited on like a built-in kind: one code path."""
     gateways = functools.partial(

@@ -9,7 +9,7 @@ availability and p95 latency. The user reaches no `/metrics`: the frontend's Nod
 no metrics port, and neither its NodePort nor the Ingress serves it.
 
 Runs against the release `make up` deployed; without a running cluster, the module boots one
-and deploys the release, and takes it down after.
+and deploys the release, taken down at the end of the session.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from localcluster.release import NAMESPACE, RELEASE
 from support.live_cluster import deployed_release, eventually, kubectl, user_get
 from todo_common.config import DEFAULT_METRICS_PORT
 
-pytestmark = [pytest.mark.cluster, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.cluster, pytest.mark.live, pytest.mark.timeout(900)]
 
 COMPONENTS = ("backend", "frontend")
 # A scrape every 30 s (the chart's default interval) and rules every 30 s: a 5-minute rate

@@ -6,7 +6,7 @@ the user reaches the first two through Traefik's NodePort with the right Host he
 
 A running cluster is shared (others may be using it): the tests only add and remove their own
 namespace, and put Traefik back as they found it. Without one, the module boots the cluster
-with `python -m localcluster up` and takes it down after, like the e2e suite; it is skipped
+with `python -m localcluster up`, taken down at the end of the session; it is skipped
 only when the cluster cannot be built here yet (not root, binaries or images not built).
 """
 
@@ -21,9 +21,9 @@ import pytest
 from localcluster import deploy, images, kube, settings, traefik
 from localcluster.settings import paths_from_env
 from support.live_api import core, networking, wait_pod_ready
-from support.live_cluster import kubectl, running_cluster, user_get
+from support.live_cluster import ensure_running, kubectl, user_get
 
-pytestmark = [pytest.mark.cluster, pytest.mark.timeout(1200)]
+pytestmark = [pytest.mark.cluster, pytest.mark.live, pytest.mark.timeout(1200)]
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -136,13 +136,13 @@ def echo_objects() -> list[dict[str, object]]:
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[None]:
-    """The running local cluster; booted here (and taken down after) when none runs."""
-    with running_cluster("up") as booted:
-        if not booted and not kubectl(
-            "-n", traefik.NAMESPACE, "get", "deployment", traefik.NAME, check=False
-        ):
-            pytest.skip("the running cluster has no Traefik yet: run `make up`")
-        yield
+    """The running local cluster; booted here (and left up, `ensure_running`) when none runs."""
+    booted = ensure_running("up")
+    if not booted and not kubectl(
+        "-n", traefik.NAMESPACE, "get", "deployment", traefik.NAME, check=False
+    ):
+        pytest.skip("the running cluster has no Traefik yet: run `make up`")
+    yield
 
 
 @pytest.fixture(scope="module")

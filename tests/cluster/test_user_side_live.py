@@ -8,8 +8,8 @@ outside the `restricted` Pod Security profile is refused; PostgreSQL refuses ano
 namespace's pods, and each app connects as its own role.
 
 Runs against the release `make up` deployed. Without a running cluster, the module boots one
-and deploys the release (`python -m localcluster up`, `deploy`), and takes it down after; it is
-skipped only when the cluster cannot be built here yet.
+and deploys the release (`python -m localcluster up`, `deploy`), taken down at the end of the
+session; it is skipped only when the cluster cannot be built here yet.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from support.live_api import wait_pod_finished
 from support.live_cluster import deployed_release, kubectl
 from support.secret import Secret
 
-pytestmark = [pytest.mark.cluster, pytest.mark.timeout(1200)]
+pytestmark = [pytest.mark.cluster, pytest.mark.live, pytest.mark.timeout(1200)]
 
 # Runs in the user's namespace (or on the host): tries each endpoint at once and prints what
 # it found, `open` or why not. DNS over UDP too: CoreDNS answers a query or stays silent.

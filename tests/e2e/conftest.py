@@ -1,8 +1,9 @@
 """Fixtures of the end-to-end suite: the live cluster, the user, releases, measured figures.
 
 The cluster is booted with `python -m localcluster up` (the command behind `make cluster-up`)
-only when it is not running, and taken down at the end only in that case, so the suite can
-run next to `make up` and other users of the cluster. Every scenario installs its own
+only when it is not running, and taken down at the end of the session only in that case
+(tests/support/live_cluster.py), so the suite can run next to `make up` and other users of the
+cluster. Every scenario installs its own
 release in its own namespace; the chart is pushed to the local registry and installed from
 `oci://`, as `make up` does; the shared `app` release is installed from the chart folder, as
 the README's install does.
@@ -33,11 +34,11 @@ sys.path.insert(0, str(REPO / "images"))
 from e2e_cluster import NAMESPACE_LABEL, Release, admin_database_url, kubectl, paths  # noqa: E402
 from e2e_user import AppUser, Load, UserAgent  # noqa: E402
 from imagebuild.catalogue import NEXT  # noqa: E402
-from localcluster import deploy, images, kube, supervisor  # noqa: E402
+from localcluster import deploy, images, kube  # noqa: E402
 from psycopg import connect  # noqa: E402
 from support.fixture_images import build_next_image  # noqa: E402
 from support.live_api import core  # noqa: E402
-from support.live_cluster import localcluster  # noqa: E402
+from support.live_cluster import ensure_running  # noqa: E402
 
 CHART_FOLDER = REPO / "dist" / "todo-chatbot"
 FIGURES = REPO / "reports" / "e2e-figures.json"
@@ -83,20 +84,14 @@ def _timestamp(text: str) -> float:
 
 @pytest.fixture(scope="session")
 def cluster() -> Iterator[None]:
-    """The running local cluster with the current images pushed; booted here if it was not."""
+    """The running local cluster with the current images pushed; booted for the session (and
+    taken down at its end) when none runs."""
     if os.geteuid() != 0:
         pytest.fail("the end-to-end suite needs root (the local cluster): run it as root")
-    booted = supervisor.running_pid(paths(), "kube-apiserver") is None
-    if booted:
-        result = localcluster("up")
-        if result.returncode != 0:
-            localcluster("down")
-            pytest.fail(f"cluster up failed: {result.stderr.strip().splitlines()[-1]}")
+    ensure_running("up")
     images.push_all(paths())
     _remove_leftovers()
     yield
-    if booted:
-        localcluster("down")
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,6 @@ Callers put `cluster/` on sys.path first (tests/cluster and tests/e2e conftest d
 
 from __future__ import annotations
 
-import contextlib
 import os
 import subprocess
 import sys
@@ -47,29 +46,42 @@ def unbuildable_reason(paths: Paths) -> str | None:
     return None
 
 
-@contextlib.contextmanager
-def running_cluster(*commands: str) -> Iterator[bool]:
-    """The running local cluster, else one booted with `python -m localcluster <commands>`.
+_booted_by_tests = False
+"""Whether this test session booted the running cluster, which it then takes down at its end."""
 
-    Yields whether it was booted here, and then takes it down again. Skips the module when the
-    cluster cannot be built here yet; fails it when a command fails.
+
+def ensure_running(*commands: str) -> bool:
+    """Boot the local cluster with `python -m localcluster <commands>` unless one runs; return
+    whether it was booted here.
+
+    A cluster the tests booted stays up for the next modules (a boot takes about a minute) and
+    gets the commands again (`up` and `deploy` add only what is missing); `down_if_booted_by_tests`
+    removes it at the end of the session. Skips the module when the cluster cannot be built here
+    yet; fails it when a command fails.
     """
+    global _booted_by_tests
     paths = paths_from_env()
     booted = supervisor.running_pid(paths, "kube-apiserver") is None
     if booted:
         reason = unbuildable_reason(paths)
         if reason:
             pytest.skip(reason)
+    if booted or _booted_by_tests:
+        _booted_by_tests = True
         for command in commands:
             result = localcluster(command)
             if result.returncode != 0:
-                localcluster("down")
+                down_if_booted_by_tests()
                 pytest.fail(f"cluster {command} failed: {result.stderr.strip()[-500:]}")
-    try:
-        yield booted
-    finally:
-        if booted:
-            localcluster("down")
+    return booted
+
+
+def down_if_booted_by_tests() -> None:
+    """Take down the cluster this session booted, leaving the host as the session found it."""
+    global _booted_by_tests
+    if _booted_by_tests:
+        localcluster("down")
+        _booted_by_tests = False
 
 
 def kubectl(*args: str, check: bool = True, input_text: str | None = None) -> str:
@@ -105,15 +117,15 @@ def user_get(url: str, *, host: str | None = None) -> tuple[str, str]:
 def deployed_release() -> Iterator[None]:
     """Give the running cluster with `make up`'s release; boot and deploy it when none runs.
 
-    For a module-scoped fixture: a cluster booted here is taken down after; the module is
+    For a module-scoped fixture: a cluster booted here stays up (`ensure_running`); the module is
     skipped when the cluster cannot be built here yet, or runs without the app release.
     """
-    with running_cluster("up", "deploy") as booted:
-        if not booted and not kubectl(
-            "-n", deploy.NAMESPACE, "get", "deployments", "-o", "name", check=False
-        ):
-            pytest.skip("the running cluster has no app release: run `make up`")
-        yield
+    booted = ensure_running("up", "deploy")
+    if not booted and not kubectl(
+        "-n", deploy.NAMESPACE, "get", "deployments", "-o", "name", check=False
+    ):
+        pytest.skip("the running cluster has no app release: run `make up`")
+    yield
 
 
 def eventually(what: str, check: Callable[[], Any], *, timeout_seconds: float) -> Any:
