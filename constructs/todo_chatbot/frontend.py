@@ -5,6 +5,8 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
+import cdk8s_plus_28 as kplus
+
 from constructs import Construct
 
 from .backend import Backend
@@ -112,3 +114,13 @@ class Frontend(Workload):
             },
         )
         self.backend = backend
+
+    @property
+    def routes(self) -> list[tuple[kplus.Service, str]]:
+        """What users reach from outside, as (Service, path prefix): this frontend at `/` and
+        the backend at its public path when it has one; the Ingress and the HTTPRoute serve
+        these."""
+        routes = [(self.service, "/")]
+        if self.backend.public_path:
+            routes.append((self.backend.service, self.backend.public_path))
+        return routes

@@ -56,9 +56,6 @@ class HttpRoute(Construct):
     ) -> None:
         super().__init__(scope, id)
         props.validate()
-        routes = [(frontend.service, "/")]
-        if frontend.backend.public_path:
-            routes.append((frontend.backend.service, frontend.backend.public_path))
         self.resource = gateway.HttpRoute(
             self,
             "Resource",
@@ -91,7 +88,7 @@ class HttpRoute(Construct):
                             )
                         ],
                     )
-                    for service, path in routes
+                    for service, path in frontend.routes
                 ],
             ),
         )

@@ -61,28 +61,13 @@ class Ingress(Construct):
             labels=frontend.labels,
             annotations=dict(props.annotations),
         )
-        backend = kplus.IngressBackend.from_service(frontend.service, port=frontend.service.port)
         self.resource = kplus.Ingress(
-            self,
-            "Resource",
-            metadata=metadata,
-            class_name=props.class_name,
-            rules=[
-                kplus.IngressRule(
-                    backend=backend, host=host, path="/", path_type=kplus.HttpIngressPathType.PREFIX
-                )
-                for host in props.hosts
-            ],
+            self, "Resource", metadata=metadata, class_name=props.class_name
         )
-        api = frontend.backend
-        if api.public_path:
+        for service, path in frontend.routes:
+            backend = kplus.IngressBackend.from_service(service, port=service.port)
             for host in props.hosts:
-                self.resource.add_host_rule(
-                    host,
-                    api.public_path,
-                    kplus.IngressBackend.from_service(api.service, port=api.service.port),
-                    kplus.HttpIngressPathType.PREFIX,
-                )
+                self.resource.add_host_rule(host, path, backend, kplus.HttpIngressPathType.PREFIX)
         if props.tls_secret_name:
             self.resource.add_tls(
                 [
