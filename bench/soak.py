@@ -305,7 +305,7 @@ def wait_watched() -> None:
     """Wait until every pod is scraped and the chart's rules answer for the frontend.
 
     A new namespace's ServiceMonitor reaches Prometheus through the operator and a configuration
-    reload, a minute or two; requests before a pod's first scrape would be in no counter.
+    reload (about 20 s here); requests before a pod's first scrape would be in no counter.
     """
     pods = sum(BOTH.values())
     up = f"count(up{{namespace='{RELEASE.namespace}'}} == 1)"

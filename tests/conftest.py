@@ -32,8 +32,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="session", autouse=True)
 def cluster_left_as_found() -> Iterator[None]:
     """At the end, take down a local cluster the live tests booted (support/live_cluster.py);
-    only sessions that ran a live module have imported it."""
+    only sessions that ran a live module have imported it. With LEAVE_CLUSTER_UP=1 it stays up
+    for what runs next (CI's soak), and whoever set it takes it down."""
     yield
     live_cluster = sys.modules.get("support.live_cluster")
-    if live_cluster is not None:
+    if live_cluster is not None and os.environ.get("LEAVE_CLUSTER_UP") != "1":
         live_cluster.down_if_booted_by_tests()

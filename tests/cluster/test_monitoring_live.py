@@ -29,8 +29,9 @@ from todo_common.config import DEFAULT_METRICS_PORT
 pytestmark = [pytest.mark.cluster, pytest.mark.live, pytest.mark.timeout(900)]
 
 COMPONENTS = ("backend", "frontend")
-# A scrape every 30 s (the chart's default interval) and rules every 30 s: a 5-minute rate
-# needs two samples, and the operator's reloader takes a while to load a new rule file.
+# The deploy scrapes every 5 s and Prometheus evaluates every 10 s (localcluster.monitoring):
+# a 5-minute rate needs two samples, and a new rule file reaches Prometheus within the kubelet's
+# 10-s sync. The timeout leaves room for a loaded machine.
 SERIES_TIMEOUT_SECONDS = 240
 
 

@@ -30,7 +30,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 # A new release's pods become targets and its rule file is loaded within a few minutes: the
 # operator regenerates the configuration, the reloader notices, Prometheus reloads.
 SERIES_TIMEOUT_SECONDS = 300
-# After the kill, one rule evaluation (30 s) and a scrape or two.
+# After the kill, one rule evaluation (10 s) and a scrape or two.
 DIP_TIMEOUT_SECONDS = 120
 
 
