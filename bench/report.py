@@ -20,7 +20,7 @@ class Figure:
     value: float | None
     unit: str
     spec: float
-    stretch: float
+    stretch: float | None  # None: no stretch target ("none set")
     lower_is_better: bool = True
     note: str = ""
     # Set when the stretch target is more than a bound on the value (SC-007's request count).
@@ -40,6 +40,8 @@ class Figure:
     @property
     def stretch_met(self) -> bool | None:
         """Whether the stretch target is met."""
+        if self.stretch is None:
+            return None
         if self.stretch_override is not None:
             return self.stretch_override and bool(self.meets(self.stretch))
         return self.meets(self.stretch)
@@ -164,9 +166,10 @@ def table(rows: list[Figure]) -> str:
     ]
     for f in rows:
         sign = "<=" if f.lower_is_better else ">="
+        stretch = "none set" if f.stretch is None else f"{sign} {f.stretch:g}"
         lines.append(
             f"| {f.name} | {_value(f)} | {sign} {f.spec:g} | {_mark(f.spec_met)} "
-            f"| {sign} {f.stretch:g} | {_mark(f.stretch_met)} | {f.note} |"
+            f"| {stretch} | {_mark(f.stretch_met)} | {f.note} |"
         )
     return "\n".join(lines)
 
@@ -186,6 +189,7 @@ def plot(rows: list[Figure], sc007_requests: int, path: Path, title: str) -> Non
     fig, axes = pyplot.subplots(len(rows), 1, figsize=(9, 1.25 * len(rows) + 0.8))
     for ax, f in zip(axes, rows, strict=True):
         spec: float | None = f.spec
+        stretch: float | None
         if f.unit == "failed":
             # Zero cannot sit on a log axis: draw the requests counted, against 10,000.
             value, spec, stretch = float(sc007_requests), None, float(STRETCH_REQUESTS)
@@ -197,9 +201,10 @@ def plot(rows: list[Figure], sc007_requests: int, path: Path, title: str) -> Non
         ax.barh([0], [max(value, 1e-3)], color="#4c72b0" if good else "#c44e52", height=0.5)
         if spec is not None:
             ax.axvline(spec, color="#c44e52", linestyle="--", label="spec")
-        ax.axvline(stretch, color="#55a868", linestyle=":", linewidth=2, label="stretch")
+        if stretch is not None:
+            ax.axvline(stretch, color="#55a868", linestyle=":", linewidth=2, label="stretch")
         ax.set_xscale("log")
-        marks = [value, stretch] + ([spec] if spec is not None else [])
+        marks = [value] + [mark for mark in (spec, stretch) if mark is not None]
         ax.set_xlim(max(min(marks) / 3, 1e-3), max(marks) * 3)
         ax.set_yticks([])
         ax.set_title(f"{f.name}: {value:g} {unit}", fontsize=9, loc="left")
