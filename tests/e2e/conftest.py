@@ -3,10 +3,9 @@
 The cluster is booted with `python -m localcluster up` (the command behind `make cluster-up`)
 only when it is not running, and taken down at the end of the session only in that case
 (tests/support/live_cluster.py), so the suite can run next to `make up` and other users of the
-cluster. Every scenario installs its own
-release in its own namespace; the chart is pushed to the local registry and installed from
-`oci://`, as `make up` does; the shared `app` release is installed from the chart folder, as
-the README's install does.
+cluster. Every scenario installs its own release in its own namespace; the chart is pushed to
+the local registry and installed from `oci://`, as `make up` does; the shared `app` release is
+installed from the chart folder, as the README's install does.
 """
 
 from __future__ import annotations
