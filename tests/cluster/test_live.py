@@ -24,7 +24,6 @@ import pytest
 import yaml
 from localcluster import hostnet, images, netns, settings, snapshot, supervisor, user_kubeconfig
 from localcluster.settings import Node, Paths, paths_from_env
-from support import live_cluster
 from support.live_api import wait_pod_finished, wait_pod_ready
 from support.live_cluster import kubectl, localcluster, unbuildable_reason
 
@@ -152,8 +151,6 @@ def _sentinel(*, add: bool) -> None:
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[dict[str, list[str]]]:
     """Boot the cluster once for the module; yield the host state from before the boot."""
-    # The module needs the host without a cluster: one that earlier modules booted goes first.
-    live_cluster.down_if_booted_by_tests()
     paths = paths_from_env()
     reason = _skip_reason(paths)
     if reason:

@@ -137,8 +137,7 @@ def echo_objects() -> list[dict[str, object]]:
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[None]:
     """The running local cluster; booted here (and left up, `ensure_running`) when none runs."""
-    booted = ensure_running("up")
-    if not booted and not kubectl(
+    if not ensure_running("up") and not kubectl(
         "-n", traefik.NAMESPACE, "get", "deployment", traefik.NAME, check=False
     ):
         pytest.skip("the running cluster has no Traefik yet: run `make up`")

@@ -52,7 +52,7 @@ _booted_by_tests = False
 
 def ensure_running(*commands: str) -> bool:
     """Boot the local cluster with `python -m localcluster <commands>` unless one runs; return
-    whether it was booted here.
+    whether the cluster is the session's own (so the commands just ran on it).
 
     A cluster the tests booted stays up for the next modules (a boot takes about a minute) and
     gets the commands again (`up` and `deploy` add only what is missing); `down_if_booted_by_tests`
@@ -61,19 +61,18 @@ def ensure_running(*commands: str) -> bool:
     """
     global _booted_by_tests
     paths = paths_from_env()
-    booted = supervisor.running_pid(paths, "kube-apiserver") is None
-    if booted:
+    if supervisor.running_pid(paths, "kube-apiserver") is None:
         reason = unbuildable_reason(paths)
         if reason:
             pytest.skip(reason)
-    if booted or _booted_by_tests:
         _booted_by_tests = True
+    if _booted_by_tests:
         for command in commands:
             result = localcluster(command)
             if result.returncode != 0:
                 down_if_booted_by_tests()
                 pytest.fail(f"cluster {command} failed: {result.stderr.strip()[-500:]}")
-    return booted
+    return _booted_by_tests
 
 
 def down_if_booted_by_tests() -> None:
@@ -120,8 +119,7 @@ def deployed_release() -> Iterator[None]:
     For a module-scoped fixture: a cluster booted here stays up (`ensure_running`); the module is
     skipped when the cluster cannot be built here yet, or runs without the app release.
     """
-    booted = ensure_running("up", "deploy")
-    if not booted and not kubectl(
+    if not ensure_running("up", "deploy") and not kubectl(
         "-n", deploy.NAMESPACE, "get", "deployments", "-o", "name", check=False
     ):
         pytest.skip("the running cluster has no app release: run `make up`")
