@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
-from cdk8s import ApiObjectMetadata
+from dataclasses import dataclass
 
 import todo_chatbot.gateway as gateway
 from constructs import Construct
 
+from .edge import EdgeProps, check_hostnames
 from .frontend import Frontend
-from .ingress import check_hostnames
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -26,17 +24,13 @@ class GatewayRef:
 
 
 @dataclass(frozen=True, kw_only=True)
-class HttpRouteProps:
+class HttpRouteProps(EdgeProps):
     """How users reach the frontend through existing Gateways (TLS is the Gateway's job)."""
 
     gateway_refs: tuple[GatewayRef, ...]
     """Gateways the route attaches to; required, at least one."""
-    name: str | None = None
-    """Object name; default: the frontend's name."""
     hostnames: tuple[str, ...] = ()
     """Host names the route serves; default: every host name the Gateway's listeners accept."""
-    annotations: dict[str, str] = field(default_factory=dict)
-    """Annotations of the route; default: none."""
 
     def validate(self) -> None:
         """Fail early, showing the bad value."""
@@ -59,11 +53,7 @@ class HttpRoute(Construct):
         self.resource = gateway.HttpRoute(
             self,
             "Resource",
-            metadata=ApiObjectMetadata(
-                name=props.name or frontend.name,
-                labels=frontend.labels,
-                annotations=dict(props.annotations),
-            ),
+            metadata=props.metadata(frontend),
             spec=gateway.HttpRouteSpec(
                 parent_refs=[
                     gateway.HttpRouteSpecParentRefs(
