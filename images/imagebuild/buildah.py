@@ -53,6 +53,8 @@ class Image:
     context: Path
     inputs: list[Path] = field(default_factory=list)
     build_args: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
+    """Labels the build sets on the image (`--label`), besides the Containerfile's."""
     target: str | None = None
     """The containerfile's stage to build; default: its last."""
     requirements: Path | None = None
@@ -82,6 +84,7 @@ def inputs_digest(image: Image, base_ref: str | None, wheels: Path | None) -> st
             tree_digest(image.inputs),
             base_id or "",
             json.dumps(image.build_args, sort_keys=True),
+            json.dumps(image.labels, sort_keys=True),
             image.target or "",
             *wheel_names,
         ]
@@ -147,6 +150,8 @@ def build_image(image: Image, *, base_ref: str | None, force: bool) -> str:
         build_args["PIP_WHEELS"] = wheels.name
     for key, value in sorted(build_args.items()):
         command += ["--build-arg", f"{key}={value}"]
+    for key, value in sorted(image.labels.items()):
+        command += ["--label", f"{key}={value}"]
     log_file = images_cache() / "logs" / f"{image.name}.log"
     run(
         [*command, str(image.context)],

@@ -31,6 +31,17 @@ def source_url() -> str:
     return result.stdout.strip() if result.returncode == 0 else "unknown"
 
 
+def version_label(version: str) -> dict[str, str]:
+    """The OCI label of an image's version, which every build sets (the Containerfiles name
+    only what does not change with a release: title, description, an upstream's source)."""
+    return {"org.opencontainers.image.version": version}
+
+
+def project_labels(version: str) -> dict[str, str]:
+    """The labels of the images built from this repository: its version and remote."""
+    return {**version_label(version), "org.opencontainers.image.source": source_url()}
+
+
 # The chart's components, whose images carry the same names.
 APPS = ("backend", "frontend")
 # The Next.js + Better Auth frontend (app/frontend-next), the stack the spec's users run. Its
@@ -53,7 +64,8 @@ def app_image(name: str, version: str) -> Image:
         containerfile=APP_DIR / "Dockerfile" if ours else folder / "Dockerfile",
         context=APP_DIR,
         inputs=[*([APP_DIR / "common"] if ours else []), folder, APP_DIR / ".dockerignore"],
-        build_args={"VERSION": version, "SOURCE": source_url(), **({"APP": name} if ours else {})},
+        build_args={"APP": name} if ours else {},
+        labels=project_labels(version),
         target=name if ours else None,
         requirements=folder / "requirements.txt",
     )
@@ -67,7 +79,7 @@ def next_image(version: str, context: Path) -> Image:
         containerfile=APP_DIR / NEXT / "Containerfile",
         context=context,
         inputs=[context],
-        build_args={"VERSION": version, "SOURCE": source_url()},
+        labels=project_labels(version),
     )
 
 
@@ -201,7 +213,8 @@ def component_image(component: Component, version: str, context: Path) -> Image:
         containerfile=component.containerfile(context),
         context=context,
         inputs=[context / component.name],
-        build_args={"VERSION": version, **static_args(component), **iptables_mode(component)},
+        build_args={**static_args(component), **iptables_mode(component)},
+        labels=version_label(version),
     )
 
 

@@ -112,7 +112,12 @@ def test_a_changed_input_means_the_image_is_not_current(
     assert not buildah.is_current(image, inputs)
 
     containerfile.write_text("FROM scratch\nLABEL changed=yes\n")
-    assert buildah.inputs_digest(image, None, None) != inputs
+    changed = buildah.inputs_digest(image, None, None)
+    assert changed != inputs
+
+    # A release: the same files, a new version label.
+    image.labels = {"org.opencontainers.image.version": "2.0.0"}
+    assert buildah.inputs_digest(image, None, None) != changed
 
 
 def test_an_unchanged_image_is_cached_not_rebuilt(
@@ -209,7 +214,7 @@ def test_pause_is_tagged_3_10_and_labelled_with_the_binarys_release(tmp_path: Pa
     pause = next(c for c in catalogue.COMPONENTS if c.name == "pause")
     image = catalogue.component_image(pause, "v3.10.1", tmp_path)
     assert image.ref == "localhost:5001/todo-chatbot/pause:3.10"
-    assert image.build_args["VERSION"] == "v3.10.1"
+    assert image.labels == {"org.opencontainers.image.version": "v3.10.1"}
 
 
 def test_a_static_binary_component_gets_the_shared_containerfile_with_its_own_runtime(
@@ -219,7 +224,6 @@ def test_a_static_binary_component_gets_the_shared_containerfile_with_its_own_ru
     image = catalogue.component_image(coredns, pins.COREDNS_VERSION, tmp_path)
     assert image.containerfile == tmp_path / "Containerfile"
     assert image.build_args == {
-        "VERSION": pins.COREDNS_VERSION,
         "NAME": "coredns",
         "BINARY": "/coredns",
         "CAPABILITY": "cap_net_bind_service=+ep",
