@@ -2,6 +2,7 @@
 
 from .backend import Backend, BackendProps
 from .chart import TodoChatbot, TodoChatbotProps
+from .edge import EdgeProps
 from .external_secret import ExternalSecret, ExternalSecretProps, RemoteRef
 from .frontend import Frontend, FrontendProps
 from .http_route import GatewayRef, HttpRoute, HttpRouteProps
@@ -19,6 +20,7 @@ __all__ = [
     "AutoscalingProps",
     "Backend",
     "BackendProps",
+    "EdgeProps",
     "ExternalSecret",
     "ExternalSecretProps",
     "Frontend",
